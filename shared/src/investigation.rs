@@ -1,0 +1,221 @@
+//! [`Investigation`]: what the filter pipeline makes of one (host, boot) event log.
+//!
+//! It is flat and indexed for the analyst's tool: processes live in one `Vec` and point to each
+//! other by [`NodeId`]; files live in another and point to their process. The nested JSON of the
+//! report and the export (`{host, boot_id, generated_at, roots: [node], gaps, stats}`) is built
+//! from it by `crate::report`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{DockerRole, GapReason, Pid};
+use crate::text::ByteString;
+use crate::time::Timestamp;
+
+/// Index of a process in [`Investigation::processes`].
+pub type NodeId = usize;
+
+/// Index of a file record in [`Investigation::files`].
+pub type FileId = usize;
+
+/// The Docker process tree of one boot of one host and the files it changed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Investigation {
+    /// Host name.
+    pub host: String,
+    /// Boot id.
+    pub boot_id: String,
+    /// When the pipeline ran.
+    pub generated_at: Timestamp,
+    /// Every process of the tree; `processes[i].id == i`.
+    pub processes: Vec<ProcessNode>,
+    /// The roots of the tree: dockerd, and containerd/shims not below it.
+    pub roots: Vec<NodeId>,
+    /// Every file record of a process in the tree.
+    pub files: Vec<FileRecord>,
+    /// Lost events, carried from the input.
+    pub gaps: Vec<GapRecord>,
+    /// Counts and repairs.
+    pub stats: Stats,
+}
+
+/// Identity of a process within one boot: pid reuse gives two different keys.
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct ProcessKey {
+    /// Process id (tgid).
+    pub tgid: Pid,
+    /// Start time (fork time, else first sighting), microseconds since the epoch.
+    pub start: Timestamp,
+}
+
+/// One process (a tgid node of the seed) with its threads.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessNode {
+    /// Its index in [`Investigation::processes`].
+    pub id: NodeId,
+    /// Its identity.
+    pub key: ProcessKey,
+    /// Process id of the leader task.
+    pub pid: Pid,
+    /// Process id (equal to `pid` for the leader).
+    pub tgid: Pid,
+    /// Parent process id at fork time (repaired; the live ppid only as a fallback).
+    pub ppid: Option<Pid>,
+    /// Thread ids other than the leader.
+    pub threads: Vec<Pid>,
+    /// `comm`.
+    pub comm: Option<ByteString>,
+    /// Executable path.
+    pub exe: Option<ByteString>,
+    /// Arguments of the last exec (or of the snapshot).
+    pub args: Vec<ByteString>,
+    /// Working directory.
+    pub cwd: Option<ByteString>,
+    /// Root filesystem as the host sees it (propagated within a container).
+    pub rootfs: Option<ByteString>,
+    /// Container id.
+    pub container_id: Option<String>,
+    /// Container name, from Docker metadata.
+    pub container_name: Option<String>,
+    /// Container image, from Docker metadata.
+    pub image: Option<String>,
+    /// The Docker daemon.
+    pub star: bool,
+    /// Its part in Docker.
+    pub role: Option<DockerRole>,
+    /// Start time.
+    pub start: Option<Timestamp>,
+    /// Exit time (inherited from the leader when a thread had none).
+    pub exit: Option<Timestamp>,
+    /// Exit code when known.
+    pub exit_code: Option<i32>,
+    /// Signal that killed it, when known.
+    pub signal: Option<i32>,
+    /// Parent node in the tree (None for roots).
+    pub parent: Option<NodeId>,
+    /// Child processes in the tree, by start time.
+    pub children: Vec<NodeId>,
+    /// The files this process changed, by time.
+    pub files: Vec<FileId>,
+}
+
+/// What was done to a file.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileOp {
+    /// Opened for writing.
+    Open,
+    /// Created by the open.
+    Create,
+    /// Written.
+    Write,
+    /// Closed.
+    Close,
+    /// Renamed (see `renamed_to`).
+    Rename,
+    /// Removed.
+    Unlink,
+    /// Truncated.
+    Truncate,
+    /// Mode changed.
+    Chmod,
+    /// Owner changed.
+    Chown,
+}
+
+/// One use of one file by one process: from open (or first sighting) to close.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Path as the process saw it, resolved against its cwd.
+    pub path: ByteString,
+    /// The same file as the host sees it (through the container's rootfs), when known.
+    pub host_path: Option<ByteString>,
+    /// The process that used it.
+    pub node: NodeId,
+    /// Task id that used it.
+    pub pid: Pid,
+    /// The descriptor, when the use went through one.
+    pub fd: Option<i32>,
+    /// What was done, in order of first occurrence.
+    pub ops: Vec<FileOp>,
+    /// When it was opened.
+    pub opened: Option<Timestamp>,
+    /// First write.
+    pub first_write: Option<Timestamp>,
+    /// Last write.
+    pub last_write: Option<Timestamp>,
+    /// Number of write calls.
+    pub writes: u64,
+    /// When it was closed (or the process's exit time when it was never closed).
+    pub closed: Option<Timestamp>,
+    /// True when `closed` is the process's exit time, not a recorded close.
+    pub closed_at_exit: bool,
+    /// New name, for a rename.
+    pub renamed_to: Option<ByteString>,
+}
+
+impl FileRecord {
+    /// The earliest time anything happened to the file in this record.
+    pub fn first_time(&self) -> Option<Timestamp> {
+        [self.opened, self.first_write, self.closed]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The latest time anything happened to the file in this record.
+    pub fn last_time(&self) -> Option<Timestamp> {
+        [self.opened, self.last_write, self.closed]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+}
+
+/// Lost events in the input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GapRecord {
+    /// Why.
+    pub reason: GapReason,
+    /// How many, when known.
+    pub lost: Option<u64>,
+    /// From.
+    pub from: Timestamp,
+    /// To.
+    pub to: Timestamp,
+    /// Details.
+    pub detail: Option<String>,
+}
+
+/// Counts of what the pipeline read, built and repaired.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Events read.
+    pub events: u64,
+    /// Tasks (pids) after folding.
+    pub tasks: u64,
+    /// Processes (tgid nodes) in all.
+    pub processes: u64,
+    /// Processes in the Docker tree.
+    pub tree_processes: u64,
+    /// File records kept.
+    pub files: u64,
+    /// Gap records.
+    pub gaps: u64,
+    /// Repairs made to the data.
+    pub repairs: Repairs,
+}
+
+/// How many of each repair the pipeline made.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repairs {
+    /// Processes given their container's rootfs from the one that did pivot_root.
+    pub rootfs_propagated: u64,
+    /// Threads whose ppid was taken from their tgid leader.
+    pub ppid_from_leader: u64,
+    /// Tasks without an exit given their leader's exit time.
+    pub exit_from_leader: u64,
+    /// Files never closed given their task's exit time.
+    pub close_from_exit: u64,
+}

@@ -1,0 +1,18 @@
+//! The library shared by `godo` (the recorder) and `dockwatch-tui` (the analyst's tool).
+//!
+//! * [`event`]: the append-only event log `godo` writes (the schema; see `docs/schema.md`);
+//! * [`text`] and [`time`]: lossless byte strings and microsecond timestamps used by the model;
+//! * [`investigation`]: what the filter pipeline makes of an event log: the Docker process tree
+//!   and the files it changed.
+//!
+//! I/O lives at the edges (store, capture files); the pipeline is pure: events in, an
+//! investigation out.
+
+pub mod event;
+pub mod investigation;
+pub mod text;
+pub mod time;
+
+pub use event::{Event, EventKind, Pid, Source};
+pub use text::ByteString;
+pub use time::Timestamp;
