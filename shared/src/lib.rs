@@ -2,6 +2,7 @@
 //!
 //! * [`event`]: the append-only event log `godo` writes (the schema; see `docs/schema.md`);
 //! * [`text`] and [`time`]: lossless byte strings and microsecond timestamps used by the model;
+//! * [`sanitize`]: making attacker-chosen text safe to show in a terminal;
 //! * [`investigation`]: what the filter pipeline makes of an event log: the Docker process tree
 //!   and the files it changed.
 //!
@@ -10,6 +11,7 @@
 
 pub mod event;
 pub mod investigation;
+pub mod sanitize;
 pub mod text;
 pub mod time;
 
