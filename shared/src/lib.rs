@@ -12,6 +12,8 @@
 pub mod event;
 pub mod investigation;
 pub mod sanitize;
+pub mod store;
+pub mod testing;
 pub mod text;
 pub mod time;
 
