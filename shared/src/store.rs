@@ -119,7 +119,7 @@ impl StoreConfig {
 pub enum StoreError {
     /// The address or URI could not be parsed.
     #[error(
-        "invalid MongoDB address {address:?}: {source}; give host:port (e.g. 127.0.0.1:27017) or a mongodb:// URI"
+        "invalid MongoDB address {address:?}: give host:port (e.g. 127.0.0.1:27017) or a mongodb:// URI"
     )]
     BadAddress {
         /// The address as given (password redacted).
@@ -130,8 +130,8 @@ pub enum StoreError {
     },
     /// No server answered within the timeout.
     #[error(
-        "cannot reach the MongoDB server at {address} within {}s: {source}; check that the server \
-         is running, that the address and port are right, and that no firewall blocks it",
+        "cannot reach the MongoDB server at {address} within {}s ({reason}); check that the \
+         server is running, that the address and port are right, and that no firewall blocks it",
         timeout.as_secs_f32()
     )]
     Unreachable {
@@ -139,6 +139,8 @@ pub enum StoreError {
         address: String,
         /// The timeout that ran out.
         timeout: Duration,
+        /// A short reason (`connection refused`, `no answer`).
+        reason: &'static str,
         /// What the driver saw.
         #[source]
         source: mongodb::error::Error,
@@ -158,7 +160,7 @@ pub enum StoreError {
         timeout: Duration,
     },
     /// A command failed on the server (or the connection broke during it).
-    #[error("MongoDB {operation} failed: {source}")]
+    #[error("MongoDB {operation} failed")]
     Command {
         /// What was being done (`insert events`, `create indexes`, ...).
         operation: &'static str,
@@ -182,7 +184,7 @@ pub enum StoreError {
         message: String,
     },
     /// An event could not be turned into a BSON document.
-    #[error("cannot encode event {id} as BSON: {source}")]
+    #[error("cannot encode event {id} as BSON")]
     Encode {
         /// The event's `_id` (`run:seq`).
         id: String,
@@ -191,7 +193,7 @@ pub enum StoreError {
         source: bson::error::Error,
     },
     /// A stored document is not a valid event (written by another tool or a newer version).
-    #[error("stored document {id} is not a valid event: {source}; it was skipped")]
+    #[error("stored document {id} is not a valid event (skipped)")]
     BadDocument {
         /// The document's `_id`, or `?` when it has none.
         id: String,
@@ -318,6 +320,7 @@ impl Store {
                 ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) => StoreError::Unreachable {
                     address: store.address.clone(),
                     timeout: config.timeout,
+                    reason: unreachable_reason(&source),
                     source,
                 },
                 _ => StoreError::Command {
@@ -518,6 +521,23 @@ impl Store {
             total,
             read: 0,
         })
+    }
+}
+
+/// A few words on why a server could not be reached, for the first line of the message (the
+/// driver's full report, with its topology description, stays in the error's source).
+fn unreachable_reason(err: &mongodb::error::Error) -> &'static str {
+    let text = err.to_string();
+    if text.contains("Connection refused") {
+        "connection refused: nothing listens on that port"
+    } else if text.contains("failed to lookup") || text.contains("resolve") {
+        "the host name does not resolve"
+    } else if text.contains("TLS") || text.contains("certificate") {
+        "TLS handshake failed"
+    } else if text.contains("Authentication") {
+        "authentication failed"
+    } else {
+        "no answer"
     }
 }
 
