@@ -9,6 +9,7 @@
 //! I/O lives at the edges (store, capture files); the pipeline is pure: events in, an
 //! investigation out.
 
+pub mod capture;
 pub mod event;
 pub mod investigation;
 pub mod sanitize;
