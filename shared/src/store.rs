@@ -126,7 +126,7 @@ pub enum StoreError {
         address: String,
         /// The driver's complaint.
         #[source]
-        source: mongodb::error::Error,
+        source: Box<mongodb::error::Error>,
     },
     /// No server answered within the timeout.
     #[error(
@@ -143,7 +143,7 @@ pub enum StoreError {
         reason: &'static str,
         /// What the driver saw.
         #[source]
-        source: mongodb::error::Error,
+        source: Box<mongodb::error::Error>,
     },
     /// The server accepted the connection but did not answer in time.
     #[error(
@@ -166,7 +166,7 @@ pub enum StoreError {
         operation: &'static str,
         /// The driver's error.
         #[source]
-        source: mongodb::error::Error,
+        source: Box<mongodb::error::Error>,
     },
     /// Some events of a batch were rejected for a reason other than being already stored.
     #[error(
@@ -279,7 +279,7 @@ impl Store {
             MongoAddress::HostPort(hp) => {
                 let host = ServerAddress::parse(hp).map_err(|source| StoreError::BadAddress {
                     address: address.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
                 let mut o = ClientOptions::default();
                 o.hosts = vec![host];
@@ -292,7 +292,7 @@ impl Store {
                     .await
                     .map_err(|source| StoreError::BadAddress {
                         address: address.clone(),
-                        source,
+                        source: Box::new(source),
                     })?
             }
         };
@@ -303,7 +303,7 @@ impl Store {
         }
         let client = Client::with_options(options).map_err(|source| StoreError::BadAddress {
             address: address.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let store = Store {
             raw: client.database(&config.raw_db),
@@ -321,11 +321,11 @@ impl Store {
                     address: store.address.clone(),
                     timeout: config.timeout,
                     reason: unreachable_reason(&source),
-                    source,
+                    source: Box::new(source),
                 },
                 _ => StoreError::Command {
                     operation: "ping",
-                    source,
+                    source: Box::new(source),
                 },
             }),
             Err(_elapsed) => Err(StoreError::Timeout {
@@ -372,7 +372,7 @@ impl Store {
             .await
             .map_err(|source| StoreError::Command {
                 operation: "create indexes on the event log",
-                source,
+                source: Box::new(source),
             })?;
         Ok(())
     }
@@ -419,14 +419,14 @@ impl Store {
                 },
                 _ => StoreError::Command {
                     operation: "insert events",
-                    source: err,
+                    source: Box::new(err),
                 },
             });
         };
         if failure.write_concern_error.is_some() {
             return Err(StoreError::Command {
                 operation: "insert events",
-                source: err,
+                source: Box::new(err),
             });
         }
         let write_errors = failure.write_errors.as_deref().unwrap_or(&[]);
@@ -464,13 +464,13 @@ impl Store {
             .await
             .map_err(|source| StoreError::Command {
                 operation: "list boots",
-                source,
+                source: Box::new(source),
             })?
             .try_collect()
             .await
             .map_err(|source| StoreError::Command {
                 operation: "list boots",
-                source,
+                source: Box::new(source),
             })?;
         let mut boots: Vec<BootSummary> =
             docs.iter().map(boot_summary).collect::<Result<_, _>>()?;
@@ -494,7 +494,7 @@ impl Store {
             .await
             .map_err(|source| StoreError::Command {
                 operation: "count events",
-                source,
+                source: Box::new(source),
             })?;
         // The index serves this sort; allowDiskUse keeps a log without it readable (a large
         // in-memory sort would otherwise fail on MongoDB).
@@ -505,14 +505,14 @@ impl Store {
             .await
             .map_err(|source| StoreError::Command {
                 operation: "read events",
-                source,
+                source: Box::new(source),
             })?;
         let inner = cursor
             .map(|item| match item {
                 Ok(raw) => decode_event(&raw),
                 Err(source) => Err(StoreError::Command {
                     operation: "read events",
-                    source,
+                    source: Box::new(source),
                 }),
             })
             .boxed();
