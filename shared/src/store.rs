@@ -401,22 +401,28 @@ impl Store {
                 inserted: total,
                 duplicates: 0,
             }),
-            Err(err) => self.classify_insert_error(err, events.len()),
+            Err(err) => Self::classify_insert_error(err, events),
         }
     }
 
     /// Sorts the write errors of an unordered insert into duplicates (fine) and real failures.
     fn classify_insert_error(
-        &self,
         err: mongodb::error::Error,
-        batch: usize,
+        events: &[Event],
     ) -> Result<InsertReport, StoreError> {
+        let batch = events.len();
         let ErrorKind::InsertMany(ref failure) = *err.kind else {
             return Err(match *err.kind {
-                ErrorKind::BsonSerialization(ref e) => StoreError::BadResult {
-                    operation: "insert events",
-                    detail: format!("an event could not be encoded: {e}"),
-                },
+                // Name the event that cannot be encoded (e.g. a `seq` above i64::MAX).
+                ErrorKind::BsonSerialization(_) | ErrorKind::Bson(_) => {
+                    match events.iter().find_map(|e| event_document(e).err()) {
+                        Some(encode_error) => encode_error,
+                        None => StoreError::Command {
+                            operation: "insert events",
+                            source: Box::new(err),
+                        },
+                    }
+                }
                 _ => StoreError::Command {
                     operation: "insert events",
                     source: Box::new(err),

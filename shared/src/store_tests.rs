@@ -273,3 +273,23 @@ async fn a_malformed_uri_is_a_bad_address() {
     assert!(matches!(err, StoreError::BadAddress { .. }), "{err:?}");
     assert!(!err.to_string().contains("pw"), "password leaked: {err}");
 }
+
+#[tokio::test]
+async fn an_event_that_cannot_be_encoded_is_named() {
+    with_store("dw_store_encode", |store| async move {
+        let mut events: Vec<Event> = (0..3)
+            .map(|i| exit_event("h", "b", "r", i, i as i64))
+            .collect();
+        events[1].seq = u64::MAX;
+        let err = store
+            .insert_events(&events)
+            .await
+            .expect_err("seq too large for BSON");
+        assert!(matches!(err, StoreError::Encode { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(&format!("r:{}", u64::MAX)),
+            "{err}"
+        );
+    })
+    .await;
+}
