@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// Records what runs in Docker and what it changes: kernel audit + process connector + /proc,
 /// into MongoDB or a capture file.
@@ -25,10 +25,35 @@ struct Cli {
     /// zstd-compressed when it ends in .zst).
     #[arg(long, value_name = "FILE")]
     write: Option<std::path::PathBuf>,
+    /// Offline import of an auditd log (`--audit-log FILE`, `--host`, `--boot-id`).
+    #[command(flatten)]
+    import: dockwatch_listener::import::ImportArgs,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if cli.import.audit_log.is_some() {
+        let mongo_explicit =
+            matches.value_source("mongo") == Some(clap::parser::ValueSource::CommandLine);
+        let dest = dockwatch_listener::import::Destinations::choose(
+            &cli.mongo,
+            mongo_explicit,
+            cli.uri.as_deref(),
+            &cli.db,
+            cli.write.as_deref(),
+        );
+        return match dockwatch_listener::import::run(&cli.import, dest) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("godo: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let _ = (&cli.mongo, &cli.uri, &cli.db, &cli.write);
     eprintln!("godo: live recording is not built yet; nothing was recorded");
     ExitCode::from(2)
