@@ -335,6 +335,64 @@ pub fn classify(info: &mut ProcessInfo) {
     info.star = role == Some(DockerRole::Dockerd);
 }
 
+/// Socket inodes listening on TCP `port` in a `/proc/net/tcp` or `/proc/net/tcp6` table.
+pub fn listening_inodes(table: &str, port: u16) -> Vec<u64> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_ascii_whitespace().collect();
+            let local_port = f.get(1)?.rsplit(':').next()?;
+            let listening = *f.get(3)? == "0A";
+            (listening && u16::from_str_radix(local_port, 16).ok()? == port)
+                .then(|| f.get(9)?.parse().ok())?
+        })
+        .collect()
+}
+
+/// Processes (tgids) that hold a socket listening on local TCP `port`: the local database
+/// server, whose writes must not be audited (each insert would make more events).
+pub fn pids_listening_on(port: u16) -> Vec<Pid> {
+    let mut inodes = Vec::new();
+    for t in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(s) = std::fs::read_to_string(t) {
+            inodes.extend(listening_inodes(&s, port));
+        }
+    }
+    if inodes.is_empty() {
+        return Vec::new();
+    }
+    let wanted: Vec<Vec<u8>> = inodes
+        .iter()
+        .map(|i| format!("socket:[{i}]").into_bytes())
+        .collect();
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<Pid>().ok()) else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(e.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.filter_map(|f| f.ok()).any(|f| {
+            std::fs::read_link(f.path())
+                .map(|t| {
+                    wanted
+                        .iter()
+                        .any(|w| w.as_slice() == t.as_os_str().as_bytes())
+                })
+                .unwrap_or(false)
+        });
+        if holds {
+            out.push(pid);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -503,6 +561,17 @@ mod tests {
         );
         assert_eq!(split_cmdline(b""), Vec::<ByteString>::new());
         assert_eq!(split_cmdline(b"a\0\0b\0"), args(&["a", "", "b"]));
+    }
+
+    #[test]
+    fn listening_sockets_by_port() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:6989 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000 100 0 0 10 0\n   1: 0100007F:6989 0100007F:C000 01 00000000:00000000 00:00000000 00000000     0        0 4243 1\n   2: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1\n";
+        assert_eq!(listening_inodes(table, 27017), vec![4242]);
+        assert_eq!(listening_inodes(table, 22), vec![99]);
+        assert!(listening_inodes(table, 80).is_empty());
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert_eq!(pids_listening_on(port), vec![std::process::id() as Pid]);
     }
 
     #[test]
