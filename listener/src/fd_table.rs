@@ -83,16 +83,14 @@ impl FdTable {
                     .collect();
                 self.tables.insert(s.tgid, table);
             }
-            EventKind::Fork(f) => {
-                if f.child_tgid != f.parent_tgid {
-                    // A new process starts with a copy of its parent's table; a reused tgid
-                    // starts afresh.
-                    self.flush_process(f.child_tgid, out);
-                    match self.tables.get(&f.parent_tgid).cloned() {
-                        Some(t) => self.tables.insert(f.child_tgid, t),
-                        None => self.tables.remove(&f.child_tgid),
-                    };
-                }
+            // A new process starts with a copy of its parent's table; a reused tgid starts
+            // afresh. A new thread shares its process's table.
+            EventKind::Fork(f) if f.child_tgid != f.parent_tgid => {
+                self.flush_process(f.child_tgid, out);
+                match self.tables.get(&f.parent_tgid).cloned() {
+                    Some(t) => self.tables.insert(f.child_tgid, t),
+                    None => self.tables.remove(&f.child_tgid),
+                };
             }
             EventKind::Exec(e) => {
                 let tgid = e.tgid;
@@ -101,12 +99,10 @@ impl FdTable {
                     t.retain(|_, en| !en.cloexec);
                 }
             }
-            EventKind::Exit(x) => {
-                if x.pid == x.tgid {
-                    let tgid = x.tgid;
-                    self.flush_process(tgid, out);
-                    self.tables.remove(&tgid);
-                }
+            EventKind::Exit(x) if x.pid == x.tgid => {
+                let tgid = x.tgid;
+                self.flush_process(tgid, out);
+                self.tables.remove(&tgid);
             }
             EventKind::Open(o) => {
                 if let Some(fd) = o.fd {

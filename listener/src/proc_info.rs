@@ -200,7 +200,7 @@ fn clock_us(clock: libc::clockid_t) -> i64 {
     };
     // SAFETY: `ts` is a valid, writable timespec.
     unsafe { libc::clock_gettime(clock, &mut ts) };
-    (ts.tv_sec as i64) * 1_000_000 + (ts.tv_nsec as i64) / 1_000
+    ts.tv_sec * 1_000_000 + ts.tv_nsec / 1_000
 }
 
 fn boot_wall_time_us() -> i64 {
