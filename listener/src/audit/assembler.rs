@@ -24,7 +24,9 @@
 //!
 //! Events come out with `run` empty and `seq` 0: the output stage stamps them.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use dockwatch_shared::event::{AuditOrigin, Fork, Gap, GapReason};
 use dockwatch_shared::{Event, EventKind, Pid, Source, Timestamp};
@@ -183,13 +185,13 @@ impl Assembler {
             host: host.into(),
             boot_id: boot_id.into(),
             timeout: DEFAULT_TIMEOUT_MICROS,
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             order: VecDeque::new(),
             latest: Timestamp::default(),
-            serials: HashMap::new(),
+            serials: HashMap::default(),
             lineage: Lineage::default(),
             parse_gap: None,
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             counters: Counters::default(),
         }
     }
