@@ -224,10 +224,13 @@ pub fn convert(records: &[Record]) -> Converted {
     let pid = f.pid.and_then(|v| v.dec::<Pid>());
     let ppid = f.ppid.and_then(|v| v.dec::<Pid>());
     origin.syscall = Some(SyscallInfo {
-        name: match (name, nr) {
-            (Some(n), _) => n.to_owned(),
-            (None, Some(nr)) => nr.to_string(),
-            (None, None) => String::new(),
+        // Unknown to our tables (another architecture): auditd's ENRICHED `SYSCALL=` name,
+        // else the number.
+        name: match (name, sys.enriched("SYSCALL"), nr) {
+            (Some(n), _, _) => n.to_owned(),
+            (None, Some(v), _) => String::from_utf8_lossy(v.raw()).into_owned(),
+            (None, None, Some(nr)) => nr.to_string(),
+            (None, None, None) => String::new(),
         },
         nr: nr.unwrap_or_default(),
         arch: arch.name(),
@@ -675,6 +678,21 @@ mod tests {
             panic!()
         };
         assert_eq!((ch.uid, ch.gid), (None, Some(7)));
+    }
+
+    #[test]
+    fn other_architectures_keep_auditds_name_or_the_number() {
+        let r = recs(&[
+            "type=SYSCALL msg=audit(1.000:9): arch=c00000b7 syscall=221 success=yes exit=0 ppid=1 pid=9\x1dARCH=aarch64 SYSCALL=execve",
+        ]);
+        let c = convert(&r);
+        let sc = c.origin.syscall.unwrap();
+        assert_eq!((sc.name.as_str(), sc.arch.as_str()), ("execve", "c00000b7"));
+        assert!(c.kind.is_none(), "only x86_64 and i386 calls are mapped");
+        let r = recs(&[
+            "type=SYSCALL msg=audit(1.000:9): arch=c00000b7 syscall=221 success=yes exit=0 ppid=1 pid=9",
+        ]);
+        assert_eq!(convert(&r).origin.syscall.unwrap().name, "221");
     }
 
     #[test]
