@@ -183,6 +183,20 @@ pub enum StoreError {
         /// The server's message for it.
         message: String,
     },
+    /// An event has no `run` id: it was not stamped by the run's output stage, and its `_id`
+    /// would collide with other unstamped events (which would then be dropped as duplicates).
+    #[error(
+        "event {index} of the batch has an empty run id (kind {kind}, seq {seq}); events must be \
+         stamped with their run and seq before they are stored; nothing of the batch was stored"
+    )]
+    Unstamped {
+        /// Position of the event in the batch.
+        index: usize,
+        /// Its kind.
+        kind: &'static str,
+        /// Its seq.
+        seq: u64,
+    },
     /// An event could not be turned into a BSON document.
     #[error("cannot encode event {id} as BSON")]
     Encode {
@@ -394,6 +408,13 @@ impl Store {
     pub async fn insert_events(&self, events: &[Event]) -> Result<InsertReport, StoreError> {
         if events.is_empty() {
             return Ok(InsertReport::default());
+        }
+        if let Some((index, e)) = events.iter().enumerate().find(|(_, e)| e.run.is_empty()) {
+            return Err(StoreError::Unstamped {
+                index,
+                kind: e.kind.name(),
+                seq: e.seq,
+            });
         }
         self.indexed
             .get_or_try_init(|| self.ensure_indexes())

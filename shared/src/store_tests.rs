@@ -320,3 +320,26 @@ async fn a_uri_connects_and_its_own_timeouts_win() {
     );
     assert!(err.to_string().contains("within 0.5s"), "{err}");
 }
+
+#[tokio::test]
+async fn unstamped_events_are_refused_not_dropped_as_duplicates() {
+    with_store("dw_store_unstamped", |store| async move {
+        let mut events: Vec<Event> = (0..3)
+            .map(|i| exit_event("h", "b", "r", i, i as i64))
+            .collect();
+        events[2].run.clear();
+        events[2].seq = 0;
+        let err = store.insert_events(&events).await.expect_err("unstamped");
+        assert!(
+            matches!(err, StoreError::Unstamped { index: 2, .. }),
+            "{err:?}"
+        );
+        let n = store
+            .events_collection()
+            .count_documents(doc! {})
+            .await
+            .expect("count");
+        assert_eq!(n, 0, "nothing of the batch is stored");
+    })
+    .await;
+}
