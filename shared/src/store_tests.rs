@@ -343,3 +343,39 @@ async fn unstamped_events_are_refused_not_dropped_as_duplicates() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_private_server_can_stop_and_come_back_with_its_data() {
+    let Some(mut server) = crate::testing::SecantusServer::launch() else {
+        return;
+    };
+    let mut config = StoreConfig::host_port(&server.address());
+    config.timeout = Duration::from_secs(2);
+    let store = Store::connect(&config).await.expect("connect");
+    let events: Vec<Event> = (0..10)
+        .map(|i| exit_event("h", "b", "r", i, i as i64))
+        .collect();
+    store.insert_events(&events[..5]).await.expect("insert");
+
+    server.stop();
+    let err = store
+        .insert_events(&events[5..])
+        .await
+        .expect_err("server is down");
+    eprintln!("while down: {err}");
+    assert!(Store::connect(&config).await.is_err());
+
+    server.start();
+    let report = store
+        .insert_events(&events)
+        .await
+        .expect("insert after restart");
+    assert_eq!(
+        report,
+        InsertReport {
+            inserted: 5,
+            duplicates: 5
+        }
+    );
+    assert_eq!(store.list_boots().await.expect("boots")[0].events, 10);
+}
