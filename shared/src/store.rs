@@ -642,6 +642,11 @@ impl EventStream {
     pub fn read(&self) -> u64 {
         self.read
     }
+
+    /// The next event, without importing a `Stream` extension trait; `None` at the end.
+    pub async fn next_event(&mut self) -> Option<Result<Event, StoreError>> {
+        self.next().await
+    }
 }
 
 impl std::fmt::Debug for EventStream {
