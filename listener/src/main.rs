@@ -47,10 +47,29 @@ struct Cli {
     /// Log what godo does (-v info, -vv debug, -vvv trace).
     #[arg(short, long, action = ArgAction::Count)]
     verbose: u8,
+    /// Offline import of an auditd log (`--audit-log FILE`, `--host`, `--boot-id`).
+    #[command(flatten)]
+    import: dockwatch_listener::import::ImportArgs,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.import.audit_log.is_some() {
+        let dest = dockwatch_listener::import::Destinations::choose(
+            cli.mongo.as_deref().unwrap_or("127.0.0.1:27017"),
+            cli.mongo.is_some(),
+            cli.uri.as_deref(),
+            &cli.db,
+            cli.write.as_deref(),
+        );
+        return match dockwatch_listener::import::run(&cli.import, dest) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("godo: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let database = match (&cli.uri, &cli.mongo, &cli.write) {
         (Some(uri), _, _) => Some(live::Database::Uri(uri.clone())),
         (None, Some(hp), _) => Some(live::Database::HostPort(hp.clone())),

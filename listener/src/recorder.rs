@@ -208,9 +208,42 @@ pub fn container_of(ev: &Event) -> Option<&str> {
     }
 }
 
-/// The audit decoder of this build.
-pub fn audit_decoder(_id: &HostIdentity) -> Box<dyn AuditDecoder> {
-    Box::new(NoAudit)
+/// The audit decoder for live records: [`crate::audit::parse_netlink`] then the
+/// [`crate::audit::Assembler`] (which also reports serial-number jumps as gaps).
+pub fn audit_decoder(id: &HostIdentity) -> Box<dyn AuditDecoder> {
+    Box::new(LiveAudit(crate::audit::Assembler::new(
+        id.host.clone(),
+        id.boot_id.clone(),
+    )))
+}
+
+/// Live audit decoding: parse each datagram, assemble events by serial.
+pub struct LiveAudit(pub crate::audit::Assembler);
+
+impl std::fmt::Debug for LiveAudit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LiveAudit").field(self.0.counters()).finish()
+    }
+}
+
+impl AuditDecoder for LiveAudit {
+    fn push(&mut self, record: &RawRecord, out: &mut Vec<Event>) {
+        match crate::audit::parse_netlink(record.rtype, &record.body) {
+            Ok(r) => self.0.push(r, out),
+            Err(e) => self
+                .0
+                .parse_error(&e, format!("audit netlink record type {}", record.rtype)),
+        }
+    }
+    fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>) {
+        self.0.flush_older_than(before, out);
+    }
+    fn finish(&mut self, out: &mut Vec<Event>) {
+        self.0.finish(out);
+    }
+    fn parse_errors(&self) -> u64 {
+        self.0.counters().parse_errors
+    }
 }
 
 /// A decoder that only keeps records for `--diag` (used when audit is not read).

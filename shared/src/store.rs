@@ -288,16 +288,27 @@ impl Store {
                 o
             }
             MongoAddress::Uri(uri) => {
-                ClientOptions::parse(uri)
-                    .await
-                    .map_err(|source| StoreError::BadAddress {
+                // `mongodb+srv://` URIs resolve DNS records while parsing: bound that too.
+                match tokio::time::timeout(config.timeout, ClientOptions::parse(uri)).await {
+                    Ok(parsed) => parsed.map_err(|source| StoreError::BadAddress {
                         address: address.clone(),
                         source: Box::new(source),
-                    })?
+                    })?,
+                    Err(_elapsed) => {
+                        return Err(StoreError::Timeout {
+                            address,
+                            operation: "DNS lookup of the URI's hosts",
+                            timeout: config.timeout,
+                        });
+                    }
+                }
             }
         };
-        options.server_selection_timeout = Some(config.timeout);
-        options.connect_timeout = Some(config.timeout);
+        // Timeouts written in a URI (`serverSelectionTimeoutMS`, `connectTimeoutMS`) win.
+        let timeout = *options
+            .server_selection_timeout
+            .get_or_insert(config.timeout);
+        options.connect_timeout.get_or_insert(config.timeout);
         if options.app_name.is_none() {
             options.app_name = Some("dockwatch".to_owned());
         }
@@ -314,12 +325,12 @@ impl Store {
         // The driver's own timeouts cover server selection and connecting; this one also covers a
         // server that accepts connections but never replies.
         let ping = store.raw.run_command(doc! { "ping": 1 });
-        match tokio::time::timeout(config.timeout + Duration::from_secs(1), ping).await {
+        match tokio::time::timeout(timeout + Duration::from_secs(1), ping).await {
             Ok(Ok(_)) => Ok(store),
             Ok(Err(source)) => Err(match *source.kind {
                 ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) => StoreError::Unreachable {
                     address: store.address.clone(),
-                    timeout: config.timeout,
+                    timeout,
                     reason: unreachable_reason(&source),
                     source: Box::new(source),
                 },
@@ -331,7 +342,7 @@ impl Store {
             Err(_elapsed) => Err(StoreError::Timeout {
                 address: store.address.clone(),
                 operation: "ping",
-                timeout: config.timeout,
+                timeout,
             }),
         }
     }
@@ -401,22 +412,28 @@ impl Store {
                 inserted: total,
                 duplicates: 0,
             }),
-            Err(err) => self.classify_insert_error(err, events.len()),
+            Err(err) => Self::classify_insert_error(err, events),
         }
     }
 
     /// Sorts the write errors of an unordered insert into duplicates (fine) and real failures.
     fn classify_insert_error(
-        &self,
         err: mongodb::error::Error,
-        batch: usize,
+        events: &[Event],
     ) -> Result<InsertReport, StoreError> {
+        let batch = events.len();
         let ErrorKind::InsertMany(ref failure) = *err.kind else {
             return Err(match *err.kind {
-                ErrorKind::BsonSerialization(ref e) => StoreError::BadResult {
-                    operation: "insert events",
-                    detail: format!("an event could not be encoded: {e}"),
-                },
+                // Name the event that cannot be encoded (e.g. a `seq` above i64::MAX).
+                ErrorKind::BsonSerialization(_) | ErrorKind::Bson(_) => {
+                    match events.iter().find_map(|e| event_document(e).err()) {
+                        Some(encode_error) => encode_error,
+                        None => StoreError::Command {
+                            operation: "insert events",
+                            source: Box::new(err),
+                        },
+                    }
+                }
                 _ => StoreError::Command {
                     operation: "insert events",
                     source: Box::new(err),

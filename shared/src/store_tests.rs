@@ -273,3 +273,50 @@ async fn a_malformed_uri_is_a_bad_address() {
     assert!(matches!(err, StoreError::BadAddress { .. }), "{err:?}");
     assert!(!err.to_string().contains("pw"), "password leaked: {err}");
 }
+
+#[tokio::test]
+async fn an_event_that_cannot_be_encoded_is_named() {
+    with_store("dw_store_encode", |store| async move {
+        let mut events: Vec<Event> = (0..3)
+            .map(|i| exit_event("h", "b", "r", i, i as i64))
+            .collect();
+        events[1].seq = u64::MAX;
+        let err = store
+            .insert_events(&events)
+            .await
+            .expect_err("seq too large for BSON");
+        assert!(matches!(err, StoreError::Encode { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(&format!("r:{}", u64::MAX)),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_uri_connects_and_its_own_timeouts_win() {
+    if let Some(addr) = crate::testing::test_mongo() {
+        let store = Store::connect(&StoreConfig::uri(&format!(
+            "mongodb://{addr}/?directConnection=true&appName=dwtest"
+        )))
+        .await
+        .expect("connect by URI");
+        assert_eq!(store.raw_db().name(), "test");
+        assert_eq!(store.cooked_db().name(), "cooked");
+    }
+    let uri = format!(
+        "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=500",
+        closed_port()
+    );
+    let start = Instant::now();
+    let err = Store::connect(&StoreConfig::uri(&uri))
+        .await
+        .expect_err("closed port");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(err.to_string().contains("within 0.5s"), "{err}");
+}

@@ -49,7 +49,11 @@ fn docker_ready() -> bool {
 fn godo_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/debug/deps/godo_live-HASH -> target/debug/godo
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir").to_path_buf();
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .to_path_buf();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args(["build", "-p", "dockwatch-listener", "--bin", "godo"])
@@ -80,7 +84,10 @@ impl AuditLock {
 }
 
 fn auditctl(arg: &str) -> String {
-    let o = Command::new("auditctl").arg(arg).output().expect("auditctl (Debian package auditd) is installed");
+    let o = Command::new("auditctl")
+        .arg(arg)
+        .output()
+        .expect("auditctl (Debian package auditd) is installed");
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -89,7 +96,11 @@ fn auditctl(arg: &str) -> String {
 fn audit_state() -> (String, Vec<String>) {
     let status = auditctl("-s")
         .lines()
-        .filter(|l| !l.starts_with("lost") && !l.starts_with("backlog ") && !l.starts_with("backlog_wait_time_actual"))
+        .filter(|l| {
+            !l.starts_with("lost")
+                && !l.starts_with("backlog ")
+                && !l.starts_with("backlog_wait_time_actual")
+        })
         .map(String::from)
         .collect();
     (auditctl("-l"), status)
@@ -121,7 +132,11 @@ impl Godo {
                 }
             }
         });
-        Self { child: Some(child), lines: rx, log: Vec::new() }
+        Self {
+            child: Some(child),
+            lines: rx,
+            log: Vec::new(),
+        }
     }
 
     fn wait_for(&mut self, needle: &str, timeout: Duration) {
@@ -138,7 +153,10 @@ impl Godo {
                 panic!("godo exited early ({st}): {:#?}", self.log);
             }
         }
-        panic!("godo did not log {needle:?} within {timeout:?}: {:#?}", self.log);
+        panic!(
+            "godo did not log {needle:?} within {timeout:?}: {:#?}",
+            self.log
+        );
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
@@ -150,7 +168,10 @@ impl Godo {
             if let Some(st) = child.try_wait().expect("wait godo") {
                 return st;
             }
-            assert!(Instant::now() < deadline, "godo did not exit within 180 s of SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "godo did not exit within 180 s of SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -173,15 +194,26 @@ const SCRIPT: &str = "echo one two | tr o 0 > /tmp/piped; \
      sleep 2; exit 3";
 
 fn host_identity() -> (String, String) {
-    let r = |p: &str| std::fs::read_to_string(p).map(|s| s.trim().to_string()).unwrap_or_default();
-    (r("/proc/sys/kernel/hostname"), r("/proc/sys/kernel/random/boot_id"))
+    let r = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    (
+        r("/proc/sys/kernel/hostname"),
+        r("/proc/sys/kernel/random/boot_id"),
+    )
 }
 
 fn exec_args(e: &Event) -> Option<(Pid, Vec<String>, Option<&str>)> {
     match &e.kind {
         EventKind::Exec(x) => Some((
             x.tgid,
-            x.process.args.iter().map(|a| a.to_str_lossy().into_owned()).collect(),
+            x.process
+                .args
+                .iter()
+                .map(|a| a.to_str_lossy().into_owned())
+                .collect(),
             x.process.container_id.as_deref(),
         )),
         _ => None,
@@ -196,9 +228,14 @@ fn godo_records_a_container_and_restores_audit() {
     if !docker_ready() {
         return skip("dockerd with image dockwatch-busybox:latest is not available");
     }
-    let Some(mongo) = dockwatch_e2e::test_mongo() else { return };
+    let Some(mongo) = dockwatch_e2e::test_mongo() else {
+        return;
+    };
     let bin = godo_binary();
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let db = format!("dwlive_{}_{}", std::process::id(), nanos % 1_000_000_000);
     let dir = tempfile::tempdir().expect("tempdir");
     let capture = dir.path().join("capture.jsonl");
@@ -206,16 +243,40 @@ fn godo_records_a_container_and_restores_audit() {
 
     let lock = AuditLock::take();
     let before = audit_state();
-    let mut godo = Godo::start(&bin, &["--mongo", &mongo, "--db", &db, "--write", capture.to_str().expect("utf-8 path")]);
+    let mut godo = Godo::start(
+        &bin,
+        &[
+            "--mongo",
+            &mongo,
+            "--db",
+            &db,
+            "--write",
+            capture.to_str().expect("utf-8 path"),
+        ],
+    );
     godo.wait_for("start-up snapshot taken", Duration::from_secs(60));
     let during = auditctl("-l");
 
     let run = Command::new("docker")
-        .args(["run", "--name", &name, "--network", "none", "dockwatch-busybox:latest", "/bin/sh", "-c", SCRIPT])
+        .args([
+            "run",
+            "--name",
+            &name,
+            "--network",
+            "none",
+            "dockwatch-busybox:latest",
+            "/bin/sh",
+            "-c",
+            SCRIPT,
+        ])
         .status()
         .expect("docker run");
     let cid = String::from_utf8_lossy(
-        &Command::new("docker").args(["inspect", "-f", "{{.Id}}", &name]).output().expect("docker inspect").stdout,
+        &Command::new("docker")
+            .args(["inspect", "-f", "{{.Id}}", &name])
+            .output()
+            .expect("docker inspect")
+            .stdout,
     )
     .trim()
     .to_string();
@@ -228,8 +289,14 @@ fn godo_records_a_container_and_restores_audit() {
     let after = audit_state();
     drop(lock);
     assert!(status.success(), "godo exits 0 on SIGTERM: {status}");
-    assert!(during.contains("key=dockwatch"), "rules were installed: {during}");
-    assert_eq!(after, before, "audit rules and settings are restored after SIGTERM");
+    assert!(
+        during.contains("key=dockwatch"),
+        "rules were installed: {during}"
+    );
+    assert_eq!(
+        after, before,
+        "audit rules and settings are restored after SIGTERM"
+    );
 
     // Everything from the database, for this host and boot.
     let (host, boot) = host_identity();
@@ -237,8 +304,13 @@ fn godo_records_a_container_and_restores_audit() {
     let (events, store) = rt.block_on(async {
         let mut cfg = StoreConfig::host_port(&mongo);
         cfg.raw_db.clone_from(&db);
-        let store = Store::connect(&cfg).await.expect("connect to the test database");
-        let mut stream = store.stream_events(&host, &boot).await.expect("stream events");
+        let store = Store::connect(&cfg)
+            .await
+            .expect("connect to the test database");
+        let mut stream = store
+            .stream_events(&host, &boot)
+            .await
+            .expect("stream events");
         let mut v = Vec::new();
         while let Some(e) = stream.next().await {
             v.push(e.expect("event decodes"));
@@ -246,7 +318,8 @@ fn godo_records_a_container_and_restores_audit() {
         (v, store)
     });
     let check = std::panic::catch_unwind(|| check_events(&events, &cid, &capture));
-    rt.block_on(async { store.raw_db().drop().await }).expect("drop the test database");
+    rt.block_on(async { store.raw_db().drop().await })
+        .expect("drop the test database");
     if let Err(p) = check {
         std::panic::resume_unwind(p);
     }
@@ -259,8 +332,10 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path) {
 
     // dockerd is starred by the start-up snapshot.
     assert!(
-        events.iter().any(|e| matches!(&e.kind, EventKind::Snapshot(s) if s.process.star
-            && s.process.exe.as_ref().is_some_and(|x| x.as_bytes().ends_with(b"dockerd")))),
+        events.iter().any(
+            |e| matches!(&e.kind, EventKind::Snapshot(s) if s.process.star
+            && s.process.exe.as_ref().is_some_and(|x| x.as_bytes().ends_with(b"dockerd")))
+        ),
         "a starred dockerd snapshot"
     );
 
@@ -271,10 +346,23 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path) {
         .filter(|(_, _, c)| *c == Some(cid))
         .map(|(t, a, _)| (t, a))
         .collect();
-    let has = |argv: &[&str]| in_container.iter().any(|(_, a)| a.iter().map(String::as_str).eq(argv.iter().copied()));
-    assert!(has(&["/bin/sh", "-c", SCRIPT]), "the container's sh -c exec: {in_container:#?}");
-    assert!(has(&["tr", "o", "0"]), "the pipeline's tr: {in_container:#?}");
-    assert!(has(&["mv", "/tmp/a.txt", "/tmp/b.txt"]), "mv: {in_container:#?}");
+    let has = |argv: &[&str]| {
+        in_container
+            .iter()
+            .any(|(_, a)| a.iter().map(String::as_str).eq(argv.iter().copied()))
+    };
+    assert!(
+        has(&["/bin/sh", "-c", SCRIPT]),
+        "the container's sh -c exec: {in_container:#?}"
+    );
+    assert!(
+        has(&["tr", "o", "0"]),
+        "the pipeline's tr: {in_container:#?}"
+    );
+    assert!(
+        has(&["mv", "/tmp/a.txt", "/tmp/b.txt"]),
+        "mv: {in_container:#?}"
+    );
     assert!(has(&["rm", "/tmp/gone"]), "rm: {in_container:#?}");
     let sh = in_container
         .iter()
@@ -313,7 +401,10 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path) {
         chain.push(p);
         at = p;
     }
-    assert!(reached.is_some(), "fork lineage from the container's sh reaches dockerd/containerd: {chain:?}");
+    assert!(
+        reached.is_some(),
+        "fork lineage from the container's sh reaches dockerd/containerd: {chain:?}"
+    );
 
     // The redirected write, attributed to its path; the pipeline's write too.
     let writes: Vec<(Pid, String)> = events
@@ -323,8 +414,14 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path) {
             _ => None,
         })
         .collect();
-    assert!(writes.iter().any(|(t, p)| *t == sh && p == "/tmp/a.txt"), "write to /tmp/a.txt by sh: {writes:?}");
-    assert!(writes.iter().any(|(_, p)| p == "/tmp/piped"), "pipeline write to /tmp/piped");
+    assert!(
+        writes.iter().any(|(t, p)| *t == sh && p == "/tmp/a.txt"),
+        "write to /tmp/a.txt by sh: {writes:?}"
+    );
+    assert!(
+        writes.iter().any(|(_, p)| p == "/tmp/piped"),
+        "pipeline write to /tmp/piped"
+    );
 
     // Rename and deletion.
     assert!(
@@ -332,7 +429,9 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path) {
         "rename recorded"
     );
     assert!(
-        events.iter().any(|e| matches!(&e.kind, EventKind::Unlink(u) if u.path.as_bytes() == b"/tmp/gone")),
+        events
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::Unlink(u) if u.path.as_bytes() == b"/tmp/gone")),
         "deletion recorded"
     );
 
@@ -346,7 +445,13 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path) {
     let late = events
         .iter()
         .find_map(|e| match &e.kind {
-            EventKind::Write(w) if w.path.as_ref().is_some_and(|p| p.as_bytes() == b"/tmp/late") => Some((w.tgid, w.first)),
+            EventKind::Write(w)
+                if w.path
+                    .as_ref()
+                    .is_some_and(|p| p.as_bytes() == b"/tmp/late") =>
+            {
+                Some((w.tgid, w.first))
+            }
             _ => None,
         })
         .expect("the background child's write to /tmp/late");
@@ -358,21 +463,38 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path) {
             _ => None,
         })
         .expect("the background child's parent exited");
-    assert!(parent_exit < late.1, "the child wrote after its parent exited");
+    assert!(
+        parent_exit < late.1,
+        "the child wrote after its parent exited"
+    );
 
     // No loss.
-    let gaps: Vec<&Event> = events.iter().filter(|e| matches!(e.kind, EventKind::Gap(_))).collect();
+    let gaps: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Gap(_)))
+        .collect();
     assert!(gaps.is_empty(), "no gap: {gaps:#?}");
 
     // The capture file has the same events.
-    let (mut captured, errors) = dockwatch_shared::capture::read_all(capture).expect("read the capture");
+    let (mut captured, errors) =
+        dockwatch_shared::capture::read_all(capture).expect("read the capture");
     assert!(errors.is_empty(), "{errors:?}");
     let mut stored = events.to_vec();
     stored.sort_by_key(|e| e.seq);
     captured.sort_by_key(|e| e.seq);
-    assert_eq!(captured.len(), stored.len(), "same number of events in the capture and the database");
+    assert_eq!(
+        captured.len(),
+        stored.len(),
+        "same number of events in the capture and the database"
+    );
     let seqs: HashSet<u64> = stored.iter().map(|e| e.seq).collect();
     assert_eq!(seqs.len(), stored.len(), "each event once");
-    assert!(stored.iter().enumerate().all(|(i, e)| e.seq == i as u64), "no seq missing");
-    assert!(captured == stored, "the capture file holds the same events as the database");
+    assert!(
+        stored.iter().enumerate().all(|(i, e)| e.seq == i as u64),
+        "no seq missing"
+    );
+    assert!(
+        captured == stored,
+        "the capture file holds the same events as the database"
+    );
 }
