@@ -10,6 +10,9 @@ use clap::{ArgAction, Parser};
 
 mod live;
 
+/// The MongoDB server used when neither --mongo, --uri nor --write is given.
+const DEFAULT_MONGO: &str = "127.0.0.1:27017";
+
 /// Records what runs in Docker and what it changes: kernel audit + process connector + /proc,
 /// into MongoDB or a capture file.
 #[derive(Debug, Parser)]
@@ -56,7 +59,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.import.audit_log.is_some() {
         let dest = dockwatch_listener::import::Destinations::choose(
-            cli.mongo.as_deref().unwrap_or("127.0.0.1:27017"),
+            cli.mongo.as_deref().unwrap_or(DEFAULT_MONGO),
             cli.mongo.is_some(),
             cli.uri.as_deref(),
             &cli.db,
@@ -74,7 +77,7 @@ fn main() -> ExitCode {
         (Some(uri), _, _) => Some(live::Database::Uri(uri.clone())),
         (None, Some(hp), _) => Some(live::Database::HostPort(hp.clone())),
         (None, None, Some(_)) => None,
-        (None, None, None) => Some(live::Database::HostPort("127.0.0.1:27017".into())),
+        (None, None, None) => Some(live::Database::HostPort(DEFAULT_MONGO.into())),
     };
     let cfg = live::Config {
         database,

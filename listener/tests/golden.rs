@@ -3,6 +3,8 @@
 //! Regenerate the `*.events.jsonl` files with `UPDATE_GOLDEN=1 cargo test -p dockwatch-listener
 //! --test golden` and review the diff.
 
+#![allow(clippy::unwrap_used)] // Tests may unwrap: a failure is the test failing.
+
 mod common;
 
 use common::{assemble, fixture_lines, fixtures};
@@ -227,10 +229,7 @@ fn handwritten_edge_cases() {
     // The clone's child shows up as host pid 777: its fork has the clone's serial.
     let fork = events
         .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::Fork(f) if f.child_pid == 777 => Some(e),
-            _ => None,
-        })
+        .find(|e| matches!(&e.kind, EventKind::Fork(f) if f.child_pid == 777))
         .unwrap();
     assert_eq!(fork.audit.as_ref().unwrap().serial, 1010);
     assert!(

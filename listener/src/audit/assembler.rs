@@ -24,7 +24,9 @@
 //!
 //! Events come out with `run` empty and `seq` 0: the output stage stamps them.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use dockwatch_shared::event::{AuditOrigin, Fork, Gap, GapReason};
 use dockwatch_shared::{Event, EventKind, Pid, Source, Timestamp};
@@ -183,13 +185,13 @@ impl Assembler {
             host: host.into(),
             boot_id: boot_id.into(),
             timeout: DEFAULT_TIMEOUT_MICROS,
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             order: VecDeque::new(),
             latest: Timestamp::default(),
-            serials: HashMap::new(),
+            serials: HashMap::default(),
             lineage: Lineage::default(),
             parse_gap: None,
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             counters: Counters::default(),
         }
     }
@@ -538,5 +540,214 @@ impl Assembler {
             q.pop_front();
         }
         q.push_back(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::parse_log_line;
+
+    fn rec(serial: u64, ms: u64, rest: &str) -> Record {
+        let line = format!("type={rest}");
+        let line = line.replacen(
+            "HDR",
+            &format!("msg=audit({}.{:03}:{serial}):", 1000 + ms / 1000, ms % 1000),
+            1,
+        );
+        parse_log_line(line.as_bytes()).unwrap()
+    }
+
+    fn write(serial: u64, ms: u64, pid: i32) -> [Record; 2] {
+        [
+            rec(
+                serial,
+                ms,
+                &format!(
+                    "SYSCALL HDR arch=c000003e syscall=1 success=yes exit=1 a0=1 a1=0 a2=1 a3=0 items=0 ppid=1 pid={pid}"
+                ),
+            ),
+            rec(serial, ms, "PROCTITLE HDR proctitle=78"),
+        ]
+    }
+
+    fn gaps(out: &[Event]) -> Vec<(GapReason, Option<u64>, String)> {
+        out.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Gap(g) => Some((g.reason, g.lost, g.detail.clone().unwrap_or_default())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_late_serial_fills_its_hole_and_a_missing_one_is_a_gap() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        for serial in [10, 11, 13, 12, 16] {
+            for r in write(serial, serial * 10, 5) {
+                a.push(r, &mut out);
+            }
+        }
+        assert!(gaps(&out).is_empty(), "not yet timed out");
+        // 3 s of record time later, 14 and 15 are declared lost.
+        for r in write(17, 4000, 5) {
+            a.push(r, &mut out);
+        }
+        assert_eq!(
+            gaps(&out),
+            [(
+                GapReason::AuditSerialJump,
+                Some(2),
+                "audit serials 14..=15 never arrived".into()
+            )]
+        );
+        a.finish(&mut out);
+        assert_eq!(a.counters().lost_serials, 2);
+        assert_eq!(a.counters().gaps, 1);
+    }
+
+    #[test]
+    fn a_counter_restart_is_not_a_loss_and_daemon_records_are_ignored() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        for r in write(500_000_000, 0, 5) {
+            a.push(r, &mut out);
+        }
+        a.push(rec(7, 1, "DAEMON_START HDR op=start"), &mut out);
+        for r in write(1, 2, 5) {
+            a.push(r, &mut out);
+        }
+        for r in write(2, 3, 5) {
+            a.push(r, &mut out);
+        }
+        a.finish(&mut out);
+        assert!(gaps(&out).is_empty(), "{:?}", gaps(&out));
+    }
+
+    #[test]
+    fn eoe_completes_and_incomplete_events_wait_for_record_time_not_wall_time() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        a.push(
+            rec(
+                1,
+                0,
+                "SYSCALL HDR arch=c000003e syscall=3 success=yes exit=0 a0=4 ppid=1 pid=9",
+            ),
+            &mut out,
+        );
+        assert_eq!(a.pending(), 1);
+        a.push(rec(1, 0, "EOE HDR"), &mut out);
+        assert_eq!(
+            (a.pending(), out.len()),
+            (0, 2),
+            "fork of pid 9, then its close"
+        );
+        a.push(
+            rec(
+                2,
+                10,
+                "SYSCALL HDR arch=c000003e syscall=3 success=yes exit=0 a0=5 ppid=1 pid=9",
+            ),
+            &mut out,
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        a.push(
+            rec(
+                3,
+                1999,
+                "SYSCALL HDR arch=c000003e syscall=3 success=yes exit=0 a0=6 ppid=1 pid=9",
+            ),
+            &mut out,
+        );
+        assert_eq!(a.pending(), 2, "2 s of record time have not passed");
+        a.push(
+            rec(4, 2011, "USER_END HDR pid=1 msg='op=x res=success'"),
+            &mut out,
+        );
+        assert_eq!(a.pending(), 1, "serial 2 timed out by record time");
+        assert_eq!(a.counters().timed_out, 1);
+        a.flush_older_than(Timestamp::from_secs_millis(1002, 0), &mut out);
+        assert_eq!(a.pending(), 0);
+    }
+
+    #[test]
+    fn consecutive_bad_lines_make_one_gap() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        for r in write(1, 0, 5) {
+            a.push(r, &mut out);
+        }
+        let e = ParseError::MissingType;
+        a.parse_error(&e, "line 3");
+        a.parse_error(&e, "line 4");
+        for r in write(2, 5, 5) {
+            a.push(r, &mut out);
+        }
+        a.parse_error(&e, "line 7");
+        a.finish(&mut out);
+        let g = gaps(&out);
+        assert_eq!(g.len(), 2);
+        assert_eq!((g[0].0, g[0].1), (GapReason::ParseError, Some(2)));
+        assert!(g[0].2.starts_with("line 3: "), "{}", g[0].2);
+        assert_eq!(a.counters().parse_errors, 3);
+    }
+
+    #[test]
+    fn pid_reuse_with_a_new_parent_is_a_new_process_but_reparenting_is_not() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        let forks = |out: &[Event]| {
+            out.iter()
+                .filter_map(|e| match &e.kind {
+                    EventKind::Fork(f) => Some((f.parent_pid, f.child_pid)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        for r in write(1, 0, 50) {
+            a.push(r, &mut out);
+        }
+        // Re-parented to 1 (its parent died): no new fork.
+        a.push(
+            rec(
+                2,
+                1,
+                "SYSCALL HDR arch=c000003e syscall=1 success=yes exit=1 a0=1 ppid=77 pid=50",
+            ),
+            &mut out,
+        );
+        a.push(rec(2, 1, "PROCTITLE HDR proctitle=78"), &mut out);
+        // 60 forks (pid 60 in its namespace), then pid 50 shows up as its child: pid reuse.
+        a.push(
+            rec(
+                3,
+                2,
+                "SYSCALL HDR arch=c000003e syscall=57 success=yes exit=60 a0=0 ppid=1 pid=60",
+            ),
+            &mut out,
+        );
+        a.push(rec(3, 2, "PROCTITLE HDR proctitle=78"), &mut out);
+        a.push(
+            rec(
+                4,
+                3,
+                "SYSCALL HDR arch=c000003e syscall=1 success=yes exit=1 a0=1 ppid=60 pid=50",
+            ),
+            &mut out,
+        );
+        a.push(rec(4, 3, "PROCTITLE HDR proctitle=78"), &mut out);
+        assert_eq!(forks(&out), [(1, 50), (1, 60), (60, 50)]);
+        let reuse = out
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, EventKind::Fork(_)))
+            .unwrap();
+        assert_eq!(
+            reuse.audit.as_ref().unwrap().serial,
+            3,
+            "the fork is the clone call's"
+        );
     }
 }

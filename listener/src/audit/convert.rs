@@ -32,7 +32,7 @@ use dockwatch_shared::event::{
 };
 use dockwatch_shared::{ByteString, Pid, Timestamp};
 
-use super::record::{Record, types};
+use super::record::{Record, Value, types};
 use super::syscalls::Arch;
 
 /// `AT_FDCWD` as the kernel passes it (`-100`).
@@ -89,8 +89,57 @@ struct PathItem<'a> {
     nametype: &'a [u8],
 }
 
+/// The SYSCALL record's fields this module reads, found in one pass (a SYSCALL record has
+/// about 27 fields; looking each up by name would compare keys hundreds of times per event).
+#[derive(Default)]
+struct SysFields<'a> {
+    arch: Option<Value<'a>>,
+    syscall: Option<Value<'a>>,
+    success: Option<Value<'a>>,
+    exit: Option<Value<'a>>,
+    args: [Option<Value<'a>>; 4],
+    ppid: Option<Value<'a>>,
+    pid: Option<Value<'a>>,
+    uid: Option<Value<'a>>,
+    auid: Option<Value<'a>>,
+    ses: Option<Value<'a>>,
+    comm: Option<Value<'a>>,
+    exe: Option<Value<'a>>,
+}
+
+impl<'a> SysFields<'a> {
+    fn read(sys: &'a Record) -> Self {
+        let mut f = SysFields::default();
+        for (key, value) in sys.fields() {
+            let slot = match key {
+                b"arch" => &mut f.arch,
+                b"syscall" => &mut f.syscall,
+                b"success" => &mut f.success,
+                b"exit" => &mut f.exit,
+                b"a0" => &mut f.args[0],
+                b"a1" => &mut f.args[1],
+                b"a2" => &mut f.args[2],
+                b"a3" => &mut f.args[3],
+                b"ppid" => &mut f.ppid,
+                b"pid" => &mut f.pid,
+                b"uid" => &mut f.uid,
+                b"auid" => &mut f.auid,
+                b"ses" => &mut f.ses,
+                b"comm" => &mut f.comm,
+                b"exe" => &mut f.exe,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value);
+            }
+        }
+        f
+    }
+}
+
 struct Call<'a> {
     sys: &'a Record,
+    args: [u64; 4],
     name: &'static str,
     arch: Arch,
     success: bool,
@@ -102,11 +151,7 @@ struct Call<'a> {
 
 impl Call<'_> {
     fn arg(&self, n: usize) -> u64 {
-        const KEYS: [&str; 4] = ["a0", "a1", "a2", "a3"];
-        self.sys
-            .get(KEYS[n])
-            .and_then(|v| v.hex())
-            .unwrap_or_default()
+        self.args[n]
     }
 
     /// An fd argument: the low 32 bits, as the kernel reads an `int`.
@@ -170,29 +215,33 @@ pub fn convert(records: &[Record]) -> Converted {
         out.origin = origin;
         return out;
     };
-    let arch = Arch::from_audit(sys.get("arch").and_then(|v| v.hex()).unwrap_or_default());
-    let nr = sys.get("syscall").and_then(|v| v.dec::<u32>());
+    let f = SysFields::read(sys);
+    let arch = Arch::from_audit(f.arch.and_then(|v| v.hex()).unwrap_or_default());
+    let nr = f.syscall.and_then(|v| v.dec::<u32>());
     let name = nr.and_then(|nr| arch.syscall_name(nr));
-    let success = sys.get("success").map(|v| v.raw() == b"yes");
-    let exit = sys.get("exit").and_then(|v| v.dec::<i64>());
-    let pid = sys.get("pid").and_then(|v| v.dec::<Pid>());
-    let ppid = sys.get("ppid").and_then(|v| v.dec::<Pid>());
+    let success = f.success.map(|v| v.raw() == b"yes");
+    let exit = f.exit.and_then(|v| v.dec::<i64>());
+    let pid = f.pid.and_then(|v| v.dec::<Pid>());
+    let ppid = f.ppid.and_then(|v| v.dec::<Pid>());
     origin.syscall = Some(SyscallInfo {
-        name: match (name, nr) {
-            (Some(n), _) => n.to_owned(),
-            (None, Some(nr)) => nr.to_string(),
-            (None, None) => String::new(),
+        // Unknown to our tables (another architecture): auditd's ENRICHED `SYSCALL=` name,
+        // else the number.
+        name: match (name, sys.enriched("SYSCALL"), nr) {
+            (Some(n), _, _) => n.to_owned(),
+            (None, Some(v), _) => String::from_utf8_lossy(v.raw()).into_owned(),
+            (None, None, Some(nr)) => nr.to_string(),
+            (None, None, None) => String::new(),
         },
         nr: nr.unwrap_or_default(),
         arch: arch.name(),
         success,
         exit,
         ppid,
-        uid: sys.get("uid").and_then(|v| v.dec()),
-        auid: sys.get("auid").and_then(|v| v.dec()),
-        ses: sys.get("ses").and_then(|v| v.dec()),
-        comm: sys.get("comm").and_then(|v| v.byte_string()),
-        exe: sys.get("exe").and_then(|v| v.byte_string()),
+        uid: f.uid.and_then(|v| v.dec()),
+        auid: f.auid.and_then(|v| v.dec()),
+        ses: f.ses.and_then(|v| v.dec()),
+        comm: f.comm.and_then(|v| v.byte_string()),
+        exe: f.exe.and_then(|v| v.byte_string()),
     });
     if let (Some(pid), Some(ppid)) = (pid, ppid) {
         out.task = Some(Task { pid, ppid });
@@ -203,6 +252,7 @@ pub fn convert(records: &[Record]) -> Converted {
     };
     let call = Call {
         sys,
+        args: f.args.map(|a| a.and_then(|v| v.hex()).unwrap_or_default()),
         name,
         arch,
         success: success.unwrap_or(false),
@@ -222,7 +272,7 @@ pub fn convert(records: &[Record]) -> Converted {
             })
             .collect(),
     };
-    out.kind = kind(&call, records, ppid, &origin);
+    out.kind = kind(&call, records, ppid);
     if matches!(name, "clone" | "clone3" | "fork" | "vfork") && call.success {
         let thread = name == "clone" && call.arg(0) & CLONE_THREAD != 0;
         if let Some(child) = exit.filter(|&e| e > 0).and_then(|e| Pid::try_from(e).ok()) {
@@ -238,12 +288,7 @@ pub fn convert(records: &[Record]) -> Converted {
     out
 }
 
-fn kind(
-    call: &Call<'_>,
-    records: &[Record],
-    ppid: Option<Pid>,
-    origin: &AuditOrigin,
-) -> Option<EventKind> {
+fn kind(call: &Call<'_>, records: &[Record], ppid: Option<Pid>) -> Option<EventKind> {
     let (pid, tgid) = (call.pid, call.pid);
     let i386 = call.arch == Arch::I386;
     if !call.success && !matches!(call.name, "open" | "openat" | "openat2" | "creat") {
@@ -254,7 +299,7 @@ fn kind(
             pid,
             tgid,
             ppid,
-            process: exec_process(call, records, origin),
+            process: exec_process(call, records),
         }),
         "open" | "openat" | "openat2" | "creat" => {
             let flags = match call.name {
@@ -282,7 +327,7 @@ fn kind(
         }
         "write" | "pwrite64" | "writev" | "pwritev" | "pwritev2" => {
             let (t, bytes) = (
-                origin_time(records),
+                records[0].time(),
                 call.exit.and_then(|e| u64::try_from(e).ok()),
             );
             EventKind::Write(Write {
@@ -411,11 +456,7 @@ fn kind(
     })
 }
 
-fn origin_time(records: &[Record]) -> Timestamp {
-    records[0].time()
-}
-
-fn exec_process(call: &Call<'_>, records: &[Record], _origin: &AuditOrigin) -> ProcessInfo {
+fn exec_process(call: &Call<'_>, records: &[Record]) -> ProcessInfo {
     let mut info = ProcessInfo {
         comm: call.sys.get("comm").and_then(|v| v.byte_string()),
         exe: call.sys.get("exe").and_then(|v| v.byte_string()),
@@ -637,6 +678,21 @@ mod tests {
             panic!()
         };
         assert_eq!((ch.uid, ch.gid), (None, Some(7)));
+    }
+
+    #[test]
+    fn other_architectures_keep_auditds_name_or_the_number() {
+        let r = recs(&[
+            "type=SYSCALL msg=audit(1.000:9): arch=c00000b7 syscall=221 success=yes exit=0 ppid=1 pid=9\x1dARCH=aarch64 SYSCALL=execve",
+        ]);
+        let c = convert(&r);
+        let sc = c.origin.syscall.unwrap();
+        assert_eq!((sc.name.as_str(), sc.arch.as_str()), ("execve", "c00000b7"));
+        assert!(c.kind.is_none(), "only x86_64 and i386 calls are mapped");
+        let r = recs(&[
+            "type=SYSCALL msg=audit(1.000:9): arch=c00000b7 syscall=221 success=yes exit=0 ppid=1 pid=9",
+        ]);
+        assert_eq!(convert(&r).origin.syscall.unwrap().name, "221");
     }
 
     #[test]

@@ -20,7 +20,6 @@
 //! (as `UNKNOWN[n]` or by their name), never dropped.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use dockwatch_shared::{ByteString, Timestamp};
@@ -217,12 +216,13 @@ pub(crate) fn decode_hex(b: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-static TYPE_BY_NAME: LazyLock<HashMap<&'static [u8], (u16, &'static str)>> = LazyLock::new(|| {
-    RECORD_TYPES
-        .iter()
-        .map(|&(nr, name)| (name.as_bytes(), (nr, name)))
-        .collect()
-});
+static TYPE_BY_NAME: LazyLock<rustc_hash::FxHashMap<&'static [u8], (u16, &'static str)>> =
+    LazyLock::new(|| {
+        RECORD_TYPES
+            .iter()
+            .map(|&(nr, name)| (name.as_bytes(), (nr, name)))
+            .collect()
+    });
 
 /// The name of a record type number (`SYSCALL`), if the table knows it.
 pub fn type_name(rtype: u16) -> Option<&'static str> {

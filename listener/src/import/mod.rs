@@ -37,7 +37,7 @@ pub use sinks::{Destinations, MongoTarget};
 pub const BATCH: usize = 2000;
 /// Parse errors quoted in the final report.
 const QUOTED_ERRORS: usize = 5;
-/// Files at least this large get a progress line.
+/// Files at least this large get a progress line (compressed files: an eighth of it).
 const PROGRESS_MIN_BYTES: u64 = 8 << 20;
 
 /// The command-line options of the offline import (flattened into `godo`'s own).
@@ -130,7 +130,11 @@ pub fn read_log(
     let mut report = ReadReport::default();
     let mut line = Vec::with_capacity(16 * 1024);
     let mut out = Vec::with_capacity(BATCH + 64);
-    let show = progress && reader.file_len() >= PROGRESS_MIN_BYTES;
+    let min = match reader.compression() {
+        input::Compression::Plain => PROGRESS_MIN_BYTES,
+        _ => PROGRESS_MIN_BYTES / 8,
+    };
+    let show = progress && reader.file_len() >= min;
     let mut meter = Progress::new(show);
     while reader.next_line(&mut line)? {
         report.lines += 1;
