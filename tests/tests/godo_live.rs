@@ -67,7 +67,7 @@ fn godo_binary() -> PathBuf {
 }
 
 /// Holds the team's audit lock while alive.
-struct AuditLock(std::fs::File);
+struct AuditLock(#[allow(dead_code)] std::fs::File);
 
 impl AuditLock {
     fn take() -> Self {
