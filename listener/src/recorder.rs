@@ -8,11 +8,11 @@
 //! lookup; audit events of excluded processes (godo itself, the local database server) are
 //! dropped so the database's own writes never feed back into the log.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::event::{Event, EventKind, Pid, Source};
+use dockwatch_shared::event::{ContainerIdSource, Event, EventKind, Pid, Source};
 
 use crate::audit_netlink::RawRecord;
 use crate::fd_table::FdTable;
@@ -72,6 +72,9 @@ pub struct Recorder {
     fds: FdTable,
     exclude: HashSet<Pid>,
     containers: HashSet<String>,
+    /// Container of each process seen in one (from the connector and the snapshot), to give
+    /// audit execs (which know no cgroup) their container id.
+    in_container: HashMap<Pid, (String, ContainerIdSource)>,
     diag: Option<std::io::BufWriter<std::fs::File>>,
     ticks: u64,
     flush_every: u64,
@@ -102,6 +105,7 @@ impl Recorder {
             fds: FdTable::new(),
             exclude,
             containers: HashSet::new(),
+            in_container: HashMap::new(),
             diag: diag.map(std::io::BufWriter::new),
             ticks: 0,
             flush_every: flush_every.max(1),
@@ -135,10 +139,11 @@ impl Recorder {
                 }
             }
         }
-        for ev in produced {
+        for mut ev in produced {
             if ev.source == Source::Audit && self.is_excluded(&ev) {
                 continue;
             }
+            self.track_container(&mut ev);
             if let Some(cid) = container_of(&ev) {
                 if self.containers.insert(cid.to_string()) {
                     new_containers.push(cid.to_string());
@@ -170,6 +175,50 @@ impl Recorder {
     /// Audit records that could not be parsed so far.
     pub fn parse_errors(&self) -> u64 {
         self.decoder.parse_errors()
+    }
+
+    /// Remembers which process is in which container, and fills in the container id of audit
+    /// execs from it (the same process, as the connector or the snapshot saw it).
+    fn track_container(&mut self, ev: &mut Event) {
+        if self.in_container.len() > 200_000 {
+            self.in_container.clear();
+        }
+        match &mut ev.kind {
+            EventKind::Exec(e) => match (&e.process.container_id, e.process.container_id_from) {
+                (Some(cid), Some(from)) => {
+                    self.in_container.insert(e.tgid, (cid.clone(), from));
+                }
+                (None, _) => {
+                    if let Some((cid, from)) = self.in_container.get(&e.tgid) {
+                        e.process.container_id = Some(cid.clone());
+                        e.process.container_id_from = Some(*from);
+                    }
+                }
+                _ => {}
+            },
+            EventKind::Fork(f) if f.child_tgid != f.parent_tgid => {
+                match f
+                    .child
+                    .as_ref()
+                    .and_then(|c| Some((c.container_id.clone()?, c.container_id_from?)))
+                {
+                    Some(known) => {
+                        self.in_container.insert(f.child_tgid, known);
+                    }
+                    None => {
+                        self.in_container.remove(&f.child_tgid);
+                    }
+                }
+            }
+            EventKind::Snapshot(s) => {
+                if let (Some(cid), Some(from)) =
+                    (&s.process.container_id, s.process.container_id_from)
+                {
+                    self.in_container.insert(s.tgid, (cid.clone(), from));
+                }
+            }
+            _ => {}
+        }
     }
 
     fn is_excluded(&self, ev: &Event) -> bool {
@@ -208,9 +257,42 @@ pub fn container_of(ev: &Event) -> Option<&str> {
     }
 }
 
-/// The audit decoder of this build.
-pub fn audit_decoder(_id: &HostIdentity) -> Box<dyn AuditDecoder> {
-    Box::new(NoAudit)
+/// The audit decoder for live records: [`crate::audit::parse_netlink`] then the
+/// [`crate::audit::Assembler`] (which also reports serial-number jumps as gaps).
+pub fn audit_decoder(id: &HostIdentity) -> Box<dyn AuditDecoder> {
+    Box::new(LiveAudit(crate::audit::Assembler::new(
+        id.host.clone(),
+        id.boot_id.clone(),
+    )))
+}
+
+/// Live audit decoding: parse each datagram, assemble events by serial.
+pub struct LiveAudit(pub crate::audit::Assembler);
+
+impl std::fmt::Debug for LiveAudit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LiveAudit").field(self.0.counters()).finish()
+    }
+}
+
+impl AuditDecoder for LiveAudit {
+    fn push(&mut self, record: &RawRecord, out: &mut Vec<Event>) {
+        match crate::audit::parse_netlink(record.rtype, &record.body) {
+            Ok(r) => self.0.push(r, out),
+            Err(e) => self
+                .0
+                .parse_error(&e, format!("audit netlink record type {}", record.rtype)),
+        }
+    }
+    fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>) {
+        self.0.flush_older_than(before, out);
+    }
+    fn finish(&mut self, out: &mut Vec<Event>) {
+        self.0.finish(out);
+    }
+    fn parse_errors(&self) -> u64 {
+        self.0.counters().parse_errors
+    }
 }
 
 /// A decoder that only keeps records for `--diag` (used when audit is not read).
@@ -305,6 +387,30 @@ mod tests {
         };
         r.handle(Input::Events(vec![exec(5), exec(6)]), &mut out, &mut cids);
         assert_eq!(cids, vec![cid.clone()]);
+        // An audit exec of the same process gets the container id the connector saw.
+        let mut audit_exec = exec(5);
+        audit_exec.source = Source::Audit;
+        if let EventKind::Exec(e) = &mut audit_exec.kind {
+            e.process.container_id = None;
+        }
+        let mut r2 = Recorder::new(Box::new(NoAudit), HashSet::new(), 1, None);
+        let mut out2 = Vec::new();
+        let mut first = exec(5);
+        if let EventKind::Exec(e) = &mut first.kind {
+            e.process.container_id_from = Some(ContainerIdSource::Cgroup);
+        }
+        r2.handle(
+            Input::Events(vec![first, audit_exec]),
+            &mut out2,
+            &mut Vec::new(),
+        );
+        match &out2[1].kind {
+            EventKind::Exec(e) => {
+                assert_eq!(e.process.container_id.as_deref(), Some(cid.as_str()));
+                assert_eq!(e.process.container_id_from, Some(ContainerIdSource::Cgroup));
+            }
+            k => panic!("{k:?}"),
+        }
         r.handle(Input::Tick, &mut out, &mut cids);
         r.handle(Input::Tick, &mut out, &mut cids);
         let writes: Vec<Pid> = out
