@@ -11,6 +11,7 @@
 
 pub mod event;
 pub mod investigation;
+pub mod pipeline;
 pub mod sanitize;
 pub mod text;
 pub mod time;
