@@ -13,6 +13,7 @@ pub mod capture;
 pub mod event;
 pub mod investigation;
 pub mod pipeline;
+pub mod report;
 pub mod sanitize;
 pub mod store;
 pub mod testing;
