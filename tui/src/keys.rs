@@ -293,8 +293,16 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[ch('r')],
         shown: "r",
         hint: "r rerun",
-        help: "re-run the pipeline (retry after an error)",
-        contexts: &[Tree, Details, Files, Error],
+        help: "re-run the pipeline",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Rerun,
+        keys: &[ch('r')],
+        shown: "r",
+        hint: "r retry",
+        help: "try loading again",
+        contexts: &[Error],
     },
     Binding {
         action: Action::Help,
@@ -317,8 +325,16 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[ch('q'), ctrl('c')],
         shown: "q/Ctrl-C",
         hint: "q quit",
-        help: "quit (cancel while loading)",
-        contexts: &[Loading, Picker, Error, Tree, Details, Files],
+        help: "quit",
+        contexts: &[Picker, Error, Tree, Details, Files],
+    },
+    Binding {
+        action: Action::Quit,
+        keys: &[ch('q'), ctrl('c'), k(KeyCode::Esc)],
+        shown: "q/Ctrl-C/Esc",
+        hint: "q cancel",
+        help: "cancel loading (back to the previous result, or quit)",
+        contexts: &[Loading],
     },
     Binding {
         action: Action::Quit,
@@ -327,14 +343,6 @@ pub const BINDINGS: &[Binding] = &[
         hint: "",
         help: "quit",
         contexts: &[Help, Prompt],
-    },
-    Binding {
-        action: Action::Quit,
-        keys: &[k(KeyCode::Esc)],
-        shown: "Esc",
-        hint: "",
-        help: "cancel loading",
-        contexts: &[Loading],
     },
 ];
 

@@ -8,6 +8,13 @@ use ratatui::widgets::{Block, Row, Table, TableState};
 
 use crate::app::Picker;
 
+fn when(t: dockwatch_shared::Timestamp) -> String {
+    t.to_datetime().map_or_else(
+        || t.to_rfc3339(),
+        |d| d.format("%Y-%m-%d %H:%M:%S").to_string(),
+    )
+}
+
 /// Draws the picker.
 pub fn draw(frame: &mut Frame, area: Rect, p: &Picker) {
     let body = Rect {
@@ -19,22 +26,22 @@ pub fn draw(frame: &mut Frame, area: Rect, p: &Picker) {
             for_terminal(&b.host).into_owned(),
             for_terminal(&b.boot_id).into_owned(),
             b.events.to_string(),
-            b.first.to_rfc3339(),
-            b.last.to_rfc3339(),
+            when(b.first),
+            when(b.last),
         ])
     });
     let table = Table::new(
         rows,
         [
-            Constraint::Fill(1),
+            Constraint::Min(12),
             Constraint::Length(36),
             Constraint::Length(9),
-            Constraint::Length(27),
-            Constraint::Length(27),
+            Constraint::Length(19),
+            Constraint::Length(19),
         ],
     )
     .header(
-        Row::new(["host", "boot id", "events", "first", "last"])
+        Row::new(["host", "boot id", "events", "first (UTC)", "last (UTC)"])
             .style(Style::default().add_modifier(Modifier::BOLD)),
     )
     .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED))

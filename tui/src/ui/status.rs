@@ -52,10 +52,27 @@ pub fn draw_message(frame: &mut Frame, area: Rect, app: &App, b: Option<&Browser
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// Draws the key hints for a context.
+/// Draws the key hints for a context: as many as fit, but `? help` and `q quit` (or cancel)
+/// always, so a narrow terminal still says how to get help and out.
 pub fn draw_keys(frame: &mut Frame, area: Rect, context: Context) {
+    let all: Vec<&str> = keys::hints(context).collect();
+    let essential = |h: &str| h.starts_with("? ") || h.starts_with("q ");
+    let width = |h: &str| h.chars().count() + 3;
+    let mut budget = usize::from(area.width);
+    budget = budget.saturating_sub(all.iter().filter(|h| essential(h)).map(|h| width(h)).sum());
+    let mut shown: Vec<&str> = Vec::new();
+    for h in &all {
+        if essential(h) {
+            shown.push(h);
+        } else if width(h) <= budget {
+            budget -= width(h);
+            shown.push(h);
+        } else {
+            budget = 0; // keep the table's order: once one is left out, so are the rest
+        }
+    }
     let mut spans = Vec::new();
-    for hint in keys::hints(context) {
+    for hint in shown {
         let (key, what) = hint.split_once(' ').unwrap_or((hint, ""));
         spans.push(Span::styled(
             format!(" {key}"),
