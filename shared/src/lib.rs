@@ -9,9 +9,12 @@
 //! I/O lives at the edges (store, capture files); the pipeline is pure: events in, an
 //! investigation out.
 
+pub mod capture;
 pub mod event;
 pub mod investigation;
 pub mod sanitize;
+pub mod store;
+pub mod testing;
 pub mod text;
 pub mod time;
 

@@ -1,0 +1,663 @@
+//! The MongoDB store: where `godo` appends events and where the analyst's tool reads them back.
+//!
+//! This module owns the connection (address, timeouts, a clear error when the server cannot be
+//! reached), the raw event collection (`<raw_db>.events`, default `test.events`) and its indexes.
+//! The pipeline's output goes to the cooked database (default `cooked`), which this module only
+//! hands out as a [`mongodb::Database`]; its writer lives with the pipeline.
+//!
+//! The log is append-only: events are inserted, never updated. Each document's `_id` is
+//! `"<run>:<seq>"`, unique per event, so re-sending a batch after a lost reply cannot store an
+//! event twice: the server rejects the copies with duplicate-key errors, which
+//! [`Store::insert_events`] counts in [`InsertReport::duplicates`] instead of failing.
+//!
+//! Only features that both MongoDB and SecantusDB (the MongoDB-wire server used in tests) support
+//! are used: unordered `insert_many`, `createIndexes`, `find` with a sort, `count`, and an
+//! aggregation with `$group`/`$sort`.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bson::{Bson, Document, RawDocumentBuf, doc};
+use futures_util::stream::{BoxStream, Stream, StreamExt, TryStreamExt};
+use mongodb::error::ErrorKind;
+use mongodb::options::{ClientOptions, ServerAddress};
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use crate::event::Event;
+use crate::time::Timestamp;
+
+/// Name of the collection, in the raw database, that holds the event log.
+pub const EVENTS_COLLECTION: &str = "events";
+/// Default name of the raw database (the original tool's name).
+pub const DEFAULT_RAW_DB: &str = "test";
+/// Default name of the database the pipeline writes its results to.
+pub const DEFAULT_COOKED_DB: &str = "cooked";
+/// Default time to wait for the server before giving up with a clear error.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Name of the index that serves per-boot reads in time order (and the boot list).
+pub const INDEX_BOOT_TIME: &str = "host_boot_time_run_seq";
+
+/// MongoDB's error code for a duplicate key.
+const DUPLICATE_KEY: i32 = 11000;
+
+/// Where the MongoDB server is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MongoAddress {
+    /// `host:port` (or just `host`, port 27017), connected to directly, no user, no TLS.
+    HostPort(String),
+    /// A full `mongodb://` or `mongodb+srv://` URI; user, password, TLS and other options pass
+    /// through to the driver.
+    Uri(String),
+}
+
+impl MongoAddress {
+    /// The address for messages: a URI's password is replaced by `***`.
+    pub fn display(&self) -> String {
+        match self {
+            MongoAddress::HostPort(hp) => hp.clone(),
+            MongoAddress::Uri(uri) => redact_uri(uri),
+        }
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host/...` with `***`.
+fn redact_uri(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***{}", &rest[at..])
+        }
+        None => uri.to_owned(),
+    }
+}
+
+/// How to reach the store and which databases to use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The server.
+    pub address: MongoAddress,
+    /// Database of the raw event log (default `test`).
+    pub raw_db: String,
+    /// Database of the pipeline's results (default `cooked`).
+    pub cooked_db: String,
+    /// How long to wait for the server (server selection and connecting) before failing.
+    pub timeout: Duration,
+}
+
+impl StoreConfig {
+    /// A `host:port` address with the default database names and timeout.
+    pub fn host_port(addr: &str) -> Self {
+        Self::with_address(MongoAddress::HostPort(addr.to_owned()))
+    }
+
+    /// A `mongodb://` URI with the default database names and timeout.
+    pub fn uri(uri: &str) -> Self {
+        Self::with_address(MongoAddress::Uri(uri.to_owned()))
+    }
+
+    fn with_address(address: MongoAddress) -> Self {
+        Self {
+            address,
+            raw_db: DEFAULT_RAW_DB.to_owned(),
+            cooked_db: DEFAULT_COOKED_DB.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// Everything that can go wrong talking to the store. Messages say what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The address or URI could not be parsed.
+    #[error(
+        "invalid MongoDB address {address:?}: give host:port (e.g. 127.0.0.1:27017) or a mongodb:// URI"
+    )]
+    BadAddress {
+        /// The address as given (password redacted).
+        address: String,
+        /// The driver's complaint.
+        #[source]
+        source: Box<mongodb::error::Error>,
+    },
+    /// No server answered within the timeout.
+    #[error(
+        "cannot reach the MongoDB server at {address} within {}s ({reason}); check that the \
+         server is running, that the address and port are right, and that no firewall blocks it",
+        timeout.as_secs_f32()
+    )]
+    Unreachable {
+        /// The address tried (password redacted).
+        address: String,
+        /// The timeout that ran out.
+        timeout: Duration,
+        /// A short reason (`connection refused`, `no answer`).
+        reason: &'static str,
+        /// What the driver saw.
+        #[source]
+        source: Box<mongodb::error::Error>,
+    },
+    /// The server accepted the connection but did not answer in time.
+    #[error(
+        "the MongoDB server at {address} did not answer {operation} within {}s; check that it is \
+         a MongoDB server and that it is not overloaded",
+        timeout.as_secs_f32()
+    )]
+    Timeout {
+        /// The address (password redacted).
+        address: String,
+        /// What was asked.
+        operation: &'static str,
+        /// The timeout that ran out.
+        timeout: Duration,
+    },
+    /// A command failed on the server (or the connection broke during it).
+    #[error("MongoDB {operation} failed")]
+    Command {
+        /// What was being done (`insert events`, `create indexes`, ...).
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: Box<mongodb::error::Error>,
+    },
+    /// Some events of a batch were rejected for a reason other than being already stored.
+    #[error(
+        "MongoDB rejected {rejected} of {batch} events (first: code {code}: {message}); the \
+         other events of the batch were stored"
+    )]
+    Rejected {
+        /// How many events were rejected.
+        rejected: usize,
+        /// Size of the batch.
+        batch: usize,
+        /// The server's error code of the first rejection.
+        code: i32,
+        /// The server's message for it.
+        message: String,
+    },
+    /// An event could not be turned into a BSON document.
+    #[error("cannot encode event {id} as BSON")]
+    Encode {
+        /// The event's `_id` (`run:seq`).
+        id: String,
+        /// The encoder's error.
+        #[source]
+        source: bson::error::Error,
+    },
+    /// A stored document is not a valid event (written by another tool or a newer version).
+    #[error("stored document {id} is not a valid event (skipped)")]
+    BadDocument {
+        /// The document's `_id`, or `?` when it has none.
+        id: String,
+        /// What was wrong with it.
+        #[source]
+        source: bson::error::Error,
+    },
+    /// An aggregation result did not have the expected shape.
+    #[error("unexpected {operation} result from the server: {detail}")]
+    BadResult {
+        /// What was being done.
+        operation: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+/// What one [`Store::insert_events`] call did.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct InsertReport {
+    /// Events stored by this call.
+    pub inserted: u64,
+    /// Events that were already stored (same `_id`, from an earlier attempt) and were skipped.
+    pub duplicates: u64,
+}
+
+/// One (host, boot) present in the raw log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootSummary {
+    /// Host name.
+    pub host: String,
+    /// Kernel boot id.
+    pub boot_id: String,
+    /// Number of events recorded for it.
+    pub events: u64,
+    /// Time of its earliest event.
+    pub first: Timestamp,
+    /// Time of its latest event.
+    pub last: Timestamp,
+}
+
+/// A connection to the store: the raw event log and the cooked database. Cheap to clone (clones
+/// share the driver's connection pool).
+#[derive(Clone, Debug)]
+pub struct Store {
+    raw: Database,
+    cooked: Database,
+    address: String,
+    /// Set once the raw collection's indexes were created by this store (or a clone).
+    indexed: Arc<OnceCell<()>>,
+}
+
+/// An event as stored: `_id` first, then the event's own fields.
+#[derive(Serialize)]
+struct StoredEvent<'a> {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(flatten)]
+    event: &'a Event,
+}
+
+/// The `_id` of an event: `"<run>:<seq>"`.
+pub fn event_id(event: &Event) -> String {
+    format!("{}:{}", event.run, event.seq)
+}
+
+/// An event as a BSON document with its `_id`, exactly as [`Store::insert_events`] stores it.
+pub fn event_document(event: &Event) -> Result<Document, StoreError> {
+    let id = event_id(event);
+    let stored = StoredEvent {
+        id: id.clone(),
+        event,
+    };
+    bson::serialize_to_document(&stored).map_err(|source| StoreError::Encode { id, source })
+}
+
+impl Store {
+    /// Connects and pings the server. Fails with [`StoreError::Unreachable`] (or
+    /// [`StoreError::Timeout`]) within about `config.timeout` when no server answers.
+    pub async fn connect(config: &StoreConfig) -> Result<Store, StoreError> {
+        let address = config.address.display();
+        let mut options = match &config.address {
+            MongoAddress::HostPort(hp) => {
+                let host = ServerAddress::parse(hp).map_err(|source| StoreError::BadAddress {
+                    address: address.clone(),
+                    source: Box::new(source),
+                })?;
+                let mut o = ClientOptions::default();
+                o.hosts = vec![host];
+                // One named server: talk to it as it is, whatever its replica-set state.
+                o.direct_connection = Some(true);
+                o
+            }
+            MongoAddress::Uri(uri) => {
+                ClientOptions::parse(uri)
+                    .await
+                    .map_err(|source| StoreError::BadAddress {
+                        address: address.clone(),
+                        source: Box::new(source),
+                    })?
+            }
+        };
+        options.server_selection_timeout = Some(config.timeout);
+        options.connect_timeout = Some(config.timeout);
+        if options.app_name.is_none() {
+            options.app_name = Some("dockwatch".to_owned());
+        }
+        let client = Client::with_options(options).map_err(|source| StoreError::BadAddress {
+            address: address.clone(),
+            source: Box::new(source),
+        })?;
+        let store = Store {
+            raw: client.database(&config.raw_db),
+            cooked: client.database(&config.cooked_db),
+            address,
+            indexed: Arc::new(OnceCell::new()),
+        };
+        // The driver's own timeouts cover server selection and connecting; this one also covers a
+        // server that accepts connections but never replies.
+        let ping = store.raw.run_command(doc! { "ping": 1 });
+        match tokio::time::timeout(config.timeout + Duration::from_secs(1), ping).await {
+            Ok(Ok(_)) => Ok(store),
+            Ok(Err(source)) => Err(match *source.kind {
+                ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) => StoreError::Unreachable {
+                    address: store.address.clone(),
+                    timeout: config.timeout,
+                    reason: unreachable_reason(&source),
+                    source: Box::new(source),
+                },
+                _ => StoreError::Command {
+                    operation: "ping",
+                    source: Box::new(source),
+                },
+            }),
+            Err(_elapsed) => Err(StoreError::Timeout {
+                address: store.address.clone(),
+                operation: "ping",
+                timeout: config.timeout,
+            }),
+        }
+    }
+
+    /// The address this store talks to (password redacted), for messages.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The raw database (the event log lives in its `events` collection).
+    pub fn raw_db(&self) -> &Database {
+        &self.raw
+    }
+
+    /// The cooked database (the pipeline's results).
+    pub fn cooked_db(&self) -> &Database {
+        &self.cooked
+    }
+
+    /// The event log collection, as untyped documents.
+    pub fn events_collection(&self) -> Collection<Document> {
+        self.raw.collection(EVENTS_COLLECTION)
+    }
+
+    /// Creates the indexes the reads need (idempotent): `{host, boot_id, time, run, seq}` serves
+    /// [`Store::stream_events`] (filter and sort in one index walk) and [`Store::list_boots`].
+    pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
+        let index = IndexModel::builder()
+            .keys(doc! { "host": 1, "boot_id": 1, "time": 1, "run": 1, "seq": 1 })
+            .options(
+                mongodb::options::IndexOptions::builder()
+                    .name(INDEX_BOOT_TIME.to_owned())
+                    .build(),
+            )
+            .build();
+        self.events_collection()
+            .create_indexes([index])
+            .await
+            .map_err(|source| StoreError::Command {
+                operation: "create indexes on the event log",
+                source: Box::new(source),
+            })?;
+        Ok(())
+    }
+
+    /// Appends events with one unordered `insert_many` (the driver splits very large batches).
+    /// Events already stored (same `run:seq`) are counted as duplicates, not errors; the first
+    /// call of a store (or its clones) also creates the indexes.
+    pub async fn insert_events(&self, events: &[Event]) -> Result<InsertReport, StoreError> {
+        if events.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        self.indexed
+            .get_or_try_init(|| self.ensure_indexes())
+            .await?;
+        let docs: Vec<StoredEvent<'_>> = events
+            .iter()
+            .map(|event| StoredEvent {
+                id: event_id(event),
+                event,
+            })
+            .collect();
+        let coll: Collection<StoredEvent<'_>> = self.raw.collection(EVENTS_COLLECTION);
+        let total = events.len() as u64;
+        match coll.insert_many(&docs).ordered(false).await {
+            Ok(_) => Ok(InsertReport {
+                inserted: total,
+                duplicates: 0,
+            }),
+            Err(err) => self.classify_insert_error(err, events.len()),
+        }
+    }
+
+    /// Sorts the write errors of an unordered insert into duplicates (fine) and real failures.
+    fn classify_insert_error(
+        &self,
+        err: mongodb::error::Error,
+        batch: usize,
+    ) -> Result<InsertReport, StoreError> {
+        let ErrorKind::InsertMany(ref failure) = *err.kind else {
+            return Err(match *err.kind {
+                ErrorKind::BsonSerialization(ref e) => StoreError::BadResult {
+                    operation: "insert events",
+                    detail: format!("an event could not be encoded: {e}"),
+                },
+                _ => StoreError::Command {
+                    operation: "insert events",
+                    source: Box::new(err),
+                },
+            });
+        };
+        if failure.write_concern_error.is_some() {
+            return Err(StoreError::Command {
+                operation: "insert events",
+                source: Box::new(err),
+            });
+        }
+        let write_errors = failure.write_errors.as_deref().unwrap_or(&[]);
+        let (duplicates, others): (Vec<_>, Vec<_>) =
+            write_errors.iter().partition(|e| e.code == DUPLICATE_KEY);
+        if let Some(first) = others.first() {
+            return Err(StoreError::Rejected {
+                rejected: others.len(),
+                batch,
+                code: first.code,
+                message: first.message.clone(),
+            });
+        }
+        Ok(InsertReport {
+            inserted: (batch - duplicates.len()) as u64,
+            duplicates: duplicates.len() as u64,
+        })
+    }
+
+    /// Every (host, boot) in the log with its event count and time range, sorted by host, then
+    /// by first event time.
+    pub async fn list_boots(&self) -> Result<Vec<BootSummary>, StoreError> {
+        let pipeline = [
+            doc! { "$group": {
+                "_id": { "host": "$host", "boot_id": "$boot_id" },
+                "events": { "$sum": 1 },
+                "first": { "$min": "$time" },
+                "last": { "$max": "$time" },
+            } },
+            doc! { "$sort": { "_id.host": 1, "first": 1, "_id.boot_id": 1 } },
+        ];
+        let docs: Vec<Document> = self
+            .events_collection()
+            .aggregate(pipeline)
+            .await
+            .map_err(|source| StoreError::Command {
+                operation: "list boots",
+                source: Box::new(source),
+            })?
+            .try_collect()
+            .await
+            .map_err(|source| StoreError::Command {
+                operation: "list boots",
+                source: Box::new(source),
+            })?;
+        let mut boots: Vec<BootSummary> =
+            docs.iter().map(boot_summary).collect::<Result<_, _>>()?;
+        // Sort here too: the order must not depend on how a server sorts on a grouped key.
+        boots.sort_by(|a, b| (&a.host, a.first, &a.boot_id).cmp(&(&b.host, b.first, &b.boot_id)));
+        Ok(boots)
+    }
+
+    /// The events of one (host, boot) in `(time, run, seq)` order, as a stream with progress
+    /// counters. A stored document that is not a valid event is yielded as
+    /// [`StoreError::BadDocument`] and the stream goes on.
+    pub async fn stream_events(
+        &self,
+        host: &str,
+        boot_id: &str,
+    ) -> Result<EventStream, StoreError> {
+        let filter = doc! { "host": host, "boot_id": boot_id };
+        let coll = self.raw.collection::<RawDocumentBuf>(EVENTS_COLLECTION);
+        let total = coll
+            .count_documents(filter.clone())
+            .await
+            .map_err(|source| StoreError::Command {
+                operation: "count events",
+                source: Box::new(source),
+            })?;
+        // The index serves this sort; allowDiskUse keeps a log without it readable (a large
+        // in-memory sort would otherwise fail on MongoDB).
+        let cursor = coll
+            .find(filter)
+            .sort(doc! { "time": 1, "run": 1, "seq": 1 })
+            .allow_disk_use(true)
+            .await
+            .map_err(|source| StoreError::Command {
+                operation: "read events",
+                source: Box::new(source),
+            })?;
+        let inner = cursor
+            .map(|item| match item {
+                Ok(raw) => decode_event(&raw),
+                Err(source) => Err(StoreError::Command {
+                    operation: "read events",
+                    source: Box::new(source),
+                }),
+            })
+            .boxed();
+        Ok(EventStream {
+            inner,
+            total,
+            read: 0,
+        })
+    }
+}
+
+/// A few words on why a server could not be reached, for the first line of the message (the
+/// driver's full report, with its topology description, stays in the error's source).
+fn unreachable_reason(err: &mongodb::error::Error) -> &'static str {
+    let text = err.to_string();
+    if text.contains("Connection refused") {
+        "connection refused: nothing listens on that port"
+    } else if text.contains("failed to lookup") || text.contains("resolve") {
+        "the host name does not resolve"
+    } else if text.contains("TLS") || text.contains("certificate") {
+        "TLS handshake failed"
+    } else if text.contains("Authentication") {
+        "authentication failed"
+    } else {
+        "no answer"
+    }
+}
+
+/// Decodes one stored document into an event.
+fn decode_event(raw: &RawDocumentBuf) -> Result<Event, StoreError> {
+    bson::deserialize_from_slice::<Event>(raw.as_bytes()).map_err(|source| {
+        let id = match raw.get("_id") {
+            Ok(Some(bson::RawBsonRef::String(s))) => s.to_owned(),
+            Ok(Some(other)) => format!("{other:?}"),
+            _ => "?".to_owned(),
+        };
+        StoreError::BadDocument { id, source }
+    })
+}
+
+/// Reads one `$group` result of [`Store::list_boots`].
+fn boot_summary(d: &Document) -> Result<BootSummary, StoreError> {
+    let bad = |detail: String| StoreError::BadResult {
+        operation: "list boots",
+        detail,
+    };
+    let key = d
+        .get_document("_id")
+        .map_err(|e| bad(format!("no group key: {e}")))?;
+    let text = |k: &str| -> Result<String, StoreError> {
+        match key.get(k) {
+            Some(Bson::String(s)) => Ok(s.clone()),
+            // Documents without the field group under null; show them rather than fail.
+            None | Some(Bson::Null) => Ok(String::new()),
+            Some(other) => Err(bad(format!("{k} is {other:?}, not a string"))),
+        }
+    };
+    let int = |k: &str| -> Result<i64, StoreError> {
+        match d.get(k) {
+            Some(Bson::Int32(v)) => Ok(i64::from(*v)),
+            Some(Bson::Int64(v)) => Ok(*v),
+            Some(Bson::Double(v)) if v.fract() == 0.0 => Ok(*v as i64),
+            other => Err(bad(format!("{k} is {other:?}, not an integer"))),
+        }
+    };
+    Ok(BootSummary {
+        host: text("host")?,
+        boot_id: text("boot_id")?,
+        events: u64::try_from(int("events")?).map_err(|e| bad(format!("events: {e}")))?,
+        first: Timestamp(int("first")?),
+        last: Timestamp(int("last")?),
+    })
+}
+
+/// The events of one boot, in order, with counters for a progress bar.
+pub struct EventStream {
+    inner: BoxStream<'static, Result<Event, StoreError>>,
+    total: u64,
+    read: u64,
+}
+
+impl EventStream {
+    /// How many events matched when the stream was opened (events inserted later may still
+    /// arrive, so `read()` can end above this).
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// How many documents were read so far (bad ones included).
+    pub fn read(&self) -> u64 {
+        self.read
+    }
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("total", &self.total)
+            .field("read", &self.read)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Result<Event, StoreError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.poll_next_unpin(cx);
+        if let Poll::Ready(Some(Ok(_) | Err(StoreError::BadDocument { .. }))) = &polled {
+            self.read += 1;
+        }
+        polled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_passwords_are_redacted_in_messages() {
+        assert_eq!(
+            redact_uri("mongodb://ann:s3cret@db.example:27017/?tls=true"),
+            "mongodb://ann:***@db.example:27017/?tls=true"
+        );
+        assert_eq!(redact_uri("mongodb://db:27017"), "mongodb://db:27017");
+        assert_eq!(
+            MongoAddress::HostPort("127.0.0.1:1".into()).display(),
+            "127.0.0.1:1"
+        );
+    }
+
+    #[test]
+    fn defaults_are_the_original_tool_names() {
+        let c = StoreConfig::host_port("127.0.0.1:27017");
+        assert_eq!(c.raw_db, "test");
+        assert_eq!(c.cooked_db, "cooked");
+        assert_eq!(c.timeout, Duration::from_secs(5));
+        assert_eq!(
+            StoreConfig::uri("mongodb://x").address,
+            MongoAddress::Uri("mongodb://x".into())
+        );
+    }
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod live_tests;

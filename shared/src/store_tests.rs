@@ -1,0 +1,275 @@
+//! Store tests against the real MongoDB-wire server at `DOCKWATCH_TEST_MONGO` (skipped, with a
+//! message, when it is unset outside CI). Each test uses its own databases and drops them.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use futures_util::{FutureExt, StreamExt};
+
+use super::*;
+use crate::event::{Event, EventKind, Exit, Source};
+use crate::testing::{samples, test_store_config};
+
+/// Runs `body` with a fresh store on unique databases, then drops them, even when `body` panics.
+async fn with_store<F, Fut>(prefix: &str, body: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(config) = test_store_config(prefix) else {
+        return;
+    };
+    let store = Store::connect(&config)
+        .await
+        .expect("connect to the test server");
+    let outcome = AssertUnwindSafe(body(store.clone())).catch_unwind().await;
+    let _ = store.raw_db().drop().await;
+    let _ = store.cooked_db().drop().await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn exit_event(host: &str, boot: &str, run: &str, seq: u64, time: i64) -> Event {
+    Event {
+        host: host.to_owned(),
+        boot_id: boot.to_owned(),
+        run: run.to_owned(),
+        seq,
+        time: Timestamp(time),
+        source: Source::Connector,
+        audit: None,
+        kind: EventKind::Exit(Exit {
+            pid: (seq % 30_000) as i32 + 2,
+            tgid: (seq % 30_000) as i32 + 2,
+            exit_code: Some(0),
+            signal: None,
+        }),
+    }
+}
+
+const BOOTS: [(&str, &str); 3] = [("alpha", "boot-1"), ("alpha", "boot-2"), ("beta", "boot-1")];
+
+/// 100,000 events over three (host, boot) pairs, in an order that is not time order, with equal
+/// times so that run and seq decide, and two runs whose names sort against insertion order.
+fn many_events(n: u64) -> Vec<Event> {
+    (0..n)
+        .map(|i| {
+            let (host, boot) = BOOTS[(i % 3) as usize];
+            let run = if i < n / 2 { "r1" } else { "r0" };
+            let time = 1_700_000_000_000_000 + ((i * 7919) % n / 6) as i64;
+            exit_event(host, boot, run, i, time)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn hundred_thousand_events_round_trip_in_order_per_boot() {
+    with_store("dw_store_100k", |store| async move {
+        let events = many_events(100_000);
+        let mut inserted = 0;
+        for batch in events.chunks(5_000) {
+            let r = store.insert_events(batch).await.expect("insert");
+            assert_eq!(r.duplicates, 0);
+            inserted += r.inserted;
+        }
+        assert_eq!(inserted, 100_000);
+
+        let mut expected: HashMap<(&str, &str), Vec<&Event>> = HashMap::new();
+        for e in &events {
+            expected
+                .entry((e.host.as_str(), e.boot_id.as_str()))
+                .or_default()
+                .push(e);
+        }
+        for list in expected.values_mut() {
+            list.sort_by(|a, b| (a.time, &a.run, a.seq).cmp(&(b.time, &b.run, b.seq)));
+        }
+
+        for (host, boot) in BOOTS {
+            let mut stream = store.stream_events(host, boot).await.expect("stream");
+            let want = &expected[&(host, boot)];
+            assert_eq!(stream.total(), want.len() as u64);
+            assert_eq!(stream.read(), 0);
+            let mut got = Vec::with_capacity(want.len());
+            while let Some(e) = stream.next().await {
+                got.push(e.expect("a valid event"));
+                assert_eq!(stream.read(), got.len() as u64);
+            }
+            assert_eq!(got.len(), want.len(), "{host}/{boot}");
+            for (g, w) in got.iter().zip(want.iter()) {
+                assert_eq!(g, *w);
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn list_boots_counts_and_time_ranges() {
+    with_store("dw_store_boots", |store| async move {
+        assert!(store.list_boots().await.expect("empty list").is_empty());
+        let events = many_events(3_000);
+        store.insert_events(&events).await.expect("insert");
+        let boots = store.list_boots().await.expect("list");
+        let hosts: Vec<(&str, &str)> = boots
+            .iter()
+            .map(|b| (b.host.as_str(), b.boot_id.as_str()))
+            .collect();
+        // Sorted by host, then by first event time (boot-1 and boot-2 of alpha start together;
+        // boot id decides).
+        assert_eq!(hosts, BOOTS.to_vec());
+        for b in &boots {
+            let mine: Vec<&Event> = events
+                .iter()
+                .filter(|e| e.host == b.host && e.boot_id == b.boot_id)
+                .collect();
+            assert_eq!(b.events, mine.len() as u64);
+            assert_eq!(b.first, mine.iter().map(|e| e.time).min().expect("some"));
+            assert_eq!(b.last, mine.iter().map(|e| e.time).max().expect("some"));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_retried_batch_counts_duplicates_and_stores_nothing_twice() {
+    with_store("dw_store_retry", |store| async move {
+        let events = many_events(1_000);
+        let first = store.insert_events(&events[..600]).await.expect("first");
+        assert_eq!(
+            first,
+            InsertReport {
+                inserted: 600,
+                duplicates: 0
+            }
+        );
+        // A retry that overlaps: 600 already there, 400 new.
+        let second = store.insert_events(&events).await.expect("retry");
+        assert_eq!(
+            second,
+            InsertReport {
+                inserted: 400,
+                duplicates: 600
+            }
+        );
+        let n = store
+            .events_collection()
+            .count_documents(doc! {})
+            .await
+            .expect("count");
+        assert_eq!(n, 1_000);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_kind_round_trips_through_the_store_with_its_id() {
+    with_store("dw_store_kinds", |store| async move {
+        let events = samples();
+        store.insert_events(&events).await.expect("insert");
+        let mut stream = store
+            .stream_events(&events[0].host, &events[0].boot_id)
+            .await
+            .expect("stream");
+        let mut got = Vec::new();
+        while let Some(e) = stream.next().await {
+            got.push(e.expect("valid"));
+        }
+        assert_eq!(got, events);
+        let doc = store
+            .events_collection()
+            .find_one(doc! { "kind": "gap" })
+            .await
+            .expect("find")
+            .expect("present");
+        assert_eq!(doc.get_str("_id").expect("_id"), "00112233aabbccdd:15");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_document_is_reported_and_reading_goes_on() {
+    with_store("dw_store_bad", |store| async move {
+        let events: Vec<Event> = (0..3)
+            .map(|i| exit_event("h", "b", "r", i, 10 + i as i64))
+            .collect();
+        store.insert_events(&events).await.expect("insert");
+        store
+            .events_collection()
+            .insert_one(
+                doc! { "_id": "x:1", "host": "h", "boot_id": "b", "time": 11_i64,
+                "run": "x", "seq": 1_i64, "kind": "no_such_kind" },
+            )
+            .await
+            .expect("insert bad");
+        let mut stream = store.stream_events("h", "b").await.expect("stream");
+        assert_eq!(stream.total(), 4);
+        let mut good = 0;
+        let mut bad = Vec::new();
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(_) => good += 1,
+                Err(e) => bad.push(e.to_string()),
+            }
+        }
+        assert_eq!(good, 3);
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].contains("x:1"), "{}", bad[0]);
+        assert_eq!(stream.read(), 4);
+    })
+    .await;
+}
+
+/// A local port with nothing listening on it.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    drop(l);
+    port
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_clear_error_within_seconds() {
+    let addr = format!("127.0.0.1:{}", closed_port());
+    let mut config = StoreConfig::host_port(&addr);
+    config.timeout = Duration::from_secs(2);
+    let start = Instant::now();
+    let err = Store::connect(&config)
+        .await
+        .expect_err("nothing listens there");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(matches!(err, StoreError::Unreachable { .. }), "{err:?}");
+    let msg = err.to_string();
+    eprintln!("unreachable after {took:?}: {msg}");
+    assert!(msg.contains(&addr), "{msg}");
+    assert!(msg.contains("check that the server is running"), "{msg}");
+    assert!(msg.contains("connection refused"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_an_error_not_a_hang() {
+    // Listening but never accepting: the kernel completes TCP handshakes, nobody replies.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let mut config = StoreConfig::host_port(&addr);
+    config.timeout = Duration::from_secs(2);
+    let start = Instant::now();
+    let err = Store::connect(&config).await.expect_err("no MongoDB there");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    eprintln!("silent server after {took:?}: {err}");
+    assert!(err.to_string().contains(&addr), "{err}");
+    drop(listener);
+}
+
+#[tokio::test]
+async fn a_malformed_uri_is_a_bad_address() {
+    let err = Store::connect(&StoreConfig::uri("mongodb://u:pw@"))
+        .await
+        .expect_err("no host");
+    assert!(matches!(err, StoreError::BadAddress { .. }), "{err:?}");
+    assert!(!err.to_string().contains("pw"), "password leaked: {err}");
+}

@@ -1,0 +1,393 @@
+//! Test support shared by the crates' tests and benches: sample events of every kind, awkward
+//! byte strings, and the test database's address.
+//!
+//! Plain public code (not behind a feature) so that `listener`, `tui` and `tests` can use it from
+//! their own tests without feature plumbing; nothing here does I/O except reading an environment
+//! variable.
+
+use crate::event::*;
+use crate::store::StoreConfig;
+use crate::text::ByteString;
+use crate::time::Timestamp;
+
+/// The environment variable that holds the `host:port` of the MongoDB-wire server tests use.
+pub const MONGO_ENV: &str = "DOCKWATCH_TEST_MONGO";
+
+/// The test database's `host:port`, or `None` (after printing why the test skips) when
+/// [`MONGO_ENV`] is unset. Under CI (`CI` set) a missing database panics instead: CI must run
+/// every test.
+pub fn test_mongo() -> Option<String> {
+    match std::env::var(MONGO_ENV) {
+        Ok(addr) if !addr.is_empty() => Some(addr),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{MONGO_ENV} is not set under CI: .ci/run must start the MongoDB-wire server"
+            );
+            eprintln!("skipping: {MONGO_ENV} is not set (start a MongoDB-wire server, see README)");
+            None
+        }
+    }
+}
+
+/// A store configuration for the test database with database names unique to this process and
+/// call (`<prefix>_<pid>_<nanos>_raw` / `..._cooked`), so tests never share data. Drop them
+/// afterwards. `None` when the test should skip (see [`test_mongo`]).
+pub fn test_store_config(prefix: &str) -> Option<StoreConfig> {
+    let addr = test_mongo()?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let base = format!("{prefix}_{}_{nanos}", std::process::id());
+    let mut config = StoreConfig::host_port(&addr);
+    config.raw_db = format!("{base}_raw");
+    config.cooked_db = format!("{base}_cooked");
+    Some(config)
+}
+
+/// Bytes that are not UTF-8 and contain a newline, a NUL and a terminal escape.
+pub fn awkward_bytes() -> ByteString {
+    ByteString::from_bytes(b"bad\xff\xfe utf8\n\0\x1b[31m tail\xc3".to_vec())
+}
+
+/// A 4 KiB argument (valid UTF-8, including multi-byte characters).
+pub fn long_arg() -> ByteString {
+    let mut s = String::with_capacity(4096);
+    while s.len() < 4096 - 3 {
+        s.push(if s.len() % 97 == 0 { 'é' } else { 'x' });
+    }
+    while s.len() < 4096 {
+        s.push('y');
+    }
+    ByteString::from(s)
+}
+
+/// A full process description with every optional field set, awkward bytes included.
+pub fn sample_process() -> ProcessInfo {
+    ProcessInfo {
+        comm: Some(ByteString::from("sh")),
+        exe: Some(ByteString::from("/bin/busybox")),
+        args: vec![
+            ByteString::from("/bin/sh"),
+            ByteString::from("-c"),
+            ByteString::from("echo 'line one\nline two' > /tmp/x\0y"),
+            awkward_bytes(),
+            long_arg(),
+        ],
+        args_from: Some(ArgsSource::Execve),
+        argc: Some(5),
+        cwd: Some(ByteString::from("/root")),
+        root: Some(ByteString::from(
+            "/var/lib/docker/overlay2/0123456789abcdef/merged",
+        )),
+        container_id: Some("a".repeat(64)),
+        container_id_from: Some(ContainerIdSource::Cgroup),
+        start_time: Some(Timestamp(1_764_329_347_000_001)),
+        uid: Some(0),
+        star: true,
+        role: Some(DockerRole::Dockerd),
+        missing: vec!["cgroup".to_owned()],
+    }
+}
+
+fn header(seq: u64, source: Source, kind: EventKind) -> Event {
+    Event {
+        host: "host-a".to_owned(),
+        boot_id: "5f0c9a7e-0d1b-4c39-9d55-8f4f0c0e1a2b".to_owned(),
+        run: "00112233aabbccdd".to_owned(),
+        seq,
+        time: Timestamp(1_764_329_347_123_456 + seq as i64),
+        source,
+        audit: None,
+        kind,
+    }
+}
+
+fn audit_origin(syscall: &str, nr: u32) -> AuditOrigin {
+    AuditOrigin {
+        serial: 4242,
+        records: vec![
+            "SYSCALL".to_owned(),
+            "CWD".to_owned(),
+            "PATH".to_owned(),
+            "PROCTITLE".to_owned(),
+        ],
+        syscall: Some(SyscallInfo {
+            name: syscall.to_owned(),
+            nr,
+            arch: "x86_64".to_owned(),
+            success: Some(true),
+            exit: Some(3),
+            ppid: Some(1),
+            uid: Some(0),
+            auid: Some(4_294_967_295),
+            ses: Some(4_294_967_295),
+            comm: Some(awkward_bytes()),
+            exe: Some(ByteString::from("/bin/busybox")),
+        }),
+    }
+}
+
+/// One sample event of every [`EventKind`], in the order the kinds are declared, with every
+/// optional field set and awkward text (newlines, NUL, invalid UTF-8, 4 KiB arguments) where the
+/// model has text. `seq` is the position in the list.
+pub fn samples() -> Vec<Event> {
+    let bytes = awkward_bytes();
+    let kinds: Vec<(Source, Option<AuditOrigin>, EventKind)> = vec![
+        (
+            Source::Connector,
+            None,
+            EventKind::Fork(Fork {
+                parent_pid: 100,
+                parent_tgid: 100,
+                child_pid: 101,
+                child_tgid: 101,
+                child: Some(sample_process()),
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("execve", 59)),
+            EventKind::Exec(Exec {
+                pid: 101,
+                tgid: 101,
+                ppid: Some(100),
+                process: sample_process(),
+            }),
+        ),
+        (
+            Source::Connector,
+            None,
+            EventKind::Exit(Exit {
+                pid: 101,
+                tgid: 101,
+                exit_code: Some(2),
+                signal: Some(9),
+            }),
+        ),
+        (
+            Source::Procfs,
+            None,
+            EventKind::Snapshot(Snapshot {
+                pid: 1,
+                tgid: 1,
+                ppid: 0,
+                threads: vec![2, 3],
+                process: sample_process(),
+                fds: vec![
+                    OpenFd {
+                        fd: 1,
+                        target: ByteString::from("/var/log/x.log"),
+                        flags: Some(0o100_001),
+                    },
+                    OpenFd {
+                        fd: 2,
+                        target: bytes.clone(),
+                        flags: None,
+                    },
+                ],
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("openat", 257)),
+            EventKind::Open(Open {
+                pid: 101,
+                tgid: 101,
+                path: bytes.clone(),
+                cwd: Some(ByteString::from("/root")),
+                resolved: Some(ByteString::from("/root/x")),
+                flags: Some(0o1101),
+                fd: Some(3),
+                created: true,
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("write", 1)),
+            EventKind::Write(Write {
+                pid: 101,
+                tgid: 101,
+                fd: 3,
+                path: Some(ByteString::from("/root/x")),
+                count: 4,
+                first: Timestamp(1_764_329_347_000_000),
+                last: Timestamp(1_764_329_348_000_000),
+                bytes: Some(4096),
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("close", 3)),
+            EventKind::Close(Close {
+                pid: 101,
+                tgid: 101,
+                fd: 3,
+                path: Some(ByteString::from("/root/x")),
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("dup2", 33)),
+            EventKind::Dup(Dup {
+                pid: 101,
+                tgid: 101,
+                old_fd: 3,
+                new_fd: 1,
+                path: Some(bytes.clone()),
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("renameat2", 316)),
+            EventKind::Rename(Rename {
+                pid: 101,
+                tgid: 101,
+                from: ByteString::from("a\nb"),
+                to: bytes.clone(),
+                cwd: Some(ByteString::from("/tmp")),
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("unlinkat", 263)),
+            EventKind::Unlink(Unlink {
+                pid: 101,
+                tgid: 101,
+                path: ByteString::from("dir\0name"),
+                cwd: Some(ByteString::from("/tmp")),
+                dir: true,
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("ftruncate", 77)),
+            EventKind::Truncate(Truncate {
+                pid: 101,
+                tgid: 101,
+                path: Some(ByteString::from("/root/x")),
+                fd: Some(3),
+                length: Some(0),
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("fchmodat", 268)),
+            EventKind::Chmod(Chmod {
+                pid: 101,
+                tgid: 101,
+                path: Some(ByteString::from("/root/x")),
+                fd: Some(3),
+                mode: 0o4755,
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("fchownat", 260)),
+            EventKind::Chown(Chown {
+                pid: 101,
+                tgid: 101,
+                path: Some(ByteString::from("/root/x")),
+                fd: Some(3),
+                uid: Some(1000),
+                gid: Some(4_294_967_294),
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("pivot_root", 155)),
+            EventKind::PivotRoot(PivotRoot {
+                pid: 101,
+                tgid: 101,
+                new_root: ByteString::from("/var/lib/docker/overlay2/0123456789abcdef/merged"),
+                put_old: Some(ByteString::from(".pivot_root123")),
+                cwd: Some(ByteString::from(
+                    "/var/lib/docker/overlay2/0123456789abcdef/merged",
+                )),
+            }),
+        ),
+        (
+            Source::Docker,
+            None,
+            EventKind::Container(Container {
+                id: "a".repeat(64),
+                name: Some("web-1".to_owned()),
+                image: Some("dockwatch-busybox:latest".to_owned()),
+                image_id: Some(format!("sha256:{}", "b".repeat(64))),
+                created: Some(Timestamp(1_764_329_000_000_000)),
+                pid: Some(4321),
+            }),
+        ),
+        (
+            Source::Recorder,
+            None,
+            EventKind::Gap(Gap {
+                reason: GapReason::BacklogFull,
+                lost: Some(12_345),
+                from: Timestamp(1_764_329_347_000_000),
+                to: Timestamp(1_764_329_349_000_000),
+                detail: Some("backlog of 1073741824 bytes full\nserials 10..20".to_owned()),
+            }),
+        ),
+    ];
+    kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, (source, audit, kind))| {
+            let mut ev = header(i as u64, source, kind);
+            ev.audit = audit;
+            ev
+        })
+        .collect()
+}
+
+/// The position of a kind in declaration order. Exhaustive on purpose: adding a kind to the
+/// model fails to compile here until [`samples`] is extended.
+pub fn kind_index(kind: &EventKind) -> usize {
+    match kind {
+        EventKind::Fork(_) => 0,
+        EventKind::Exec(_) => 1,
+        EventKind::Exit(_) => 2,
+        EventKind::Snapshot(_) => 3,
+        EventKind::Open(_) => 4,
+        EventKind::Write(_) => 5,
+        EventKind::Close(_) => 6,
+        EventKind::Dup(_) => 7,
+        EventKind::Rename(_) => 8,
+        EventKind::Unlink(_) => 9,
+        EventKind::Truncate(_) => 10,
+        EventKind::Chmod(_) => 11,
+        EventKind::Chown(_) => 12,
+        EventKind::PivotRoot(_) => 13,
+        EventKind::Container(_) => 14,
+        EventKind::Gap(_) => 15,
+    }
+}
+
+/// The number of event kinds.
+pub const KIND_COUNT: usize = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_cover_every_kind_once_in_order() {
+        let s = samples();
+        assert_eq!(s.len(), KIND_COUNT);
+        for (i, ev) in s.iter().enumerate() {
+            assert_eq!(kind_index(&ev.kind), i, "{}", ev.kind.name());
+            assert_eq!(ev.seq, i as u64);
+        }
+    }
+
+    #[test]
+    fn awkward_text_is_really_awkward() {
+        let b = awkward_bytes();
+        assert!(b.as_str().is_none(), "must not be UTF-8");
+        assert!(b.as_bytes().contains(&0) && b.as_bytes().contains(&b'\n'));
+        assert_eq!(long_arg().len(), 4096);
+        assert!(long_arg().as_str().is_some());
+    }
+}
