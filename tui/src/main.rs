@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use dockwatch_tui::loader::{MongoAddr, MongoSource, Source};
+use dockwatch_shared::store::StoreConfig;
+use dockwatch_tui::loader::{MongoSource, ReplaySource, Source};
 
 /// Browse the Docker process tree of a host and the files it changed, from MongoDB or a capture.
 #[derive(Debug, Parser)]
@@ -59,17 +60,21 @@ impl OpenArgs {
             return Source::Demo;
         }
         if let Some(path) = self.replay {
-            return Source::Replay(path);
+            return Source::Replay(ReplaySource {
+                path,
+                host: self.host,
+                boot: self.boot,
+            });
         }
-        let address = match (self.uri, self.mongo) {
-            (Some(uri), _) => MongoAddr::Uri(uri),
-            (None, Some(hp)) => MongoAddr::HostPort(hp),
-            (None, None) => MongoAddr::HostPort("127.0.0.1:27017".to_owned()),
+        let mut config = match (self.uri, self.mongo) {
+            (Some(uri), _) => StoreConfig::uri(&uri),
+            (None, Some(hp)) => StoreConfig::host_port(&hp),
+            (None, None) => StoreConfig::host_port("127.0.0.1:27017"),
         };
+        config.raw_db = self.db;
+        config.cooked_db = self.cooked_db;
         Source::Mongo(MongoSource {
-            address,
-            raw_db: self.db,
-            cooked_db: self.cooked_db,
+            config,
             host: self.host,
             boot: self.boot,
         })
@@ -94,6 +99,7 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dockwatch_shared::store::MongoAddress;
 
     fn source(args: &[&str]) -> Source {
         let mut argv = vec!["dockwatch-tui"];
@@ -104,23 +110,33 @@ mod tests {
     #[test]
     fn sources_from_flags() {
         assert_eq!(source(&["--demo"]), Source::Demo);
+        let Source::Replay(r) = source(&["--replay", "x.jsonl.zst", "--boot", "b"]) else {
+            panic!()
+        };
         assert_eq!(
-            source(&["--replay", "x.jsonl.zst"]),
-            Source::Replay("x.jsonl.zst".into())
+            (r.path, r.boot),
+            ("x.jsonl.zst".into(), Some("b".to_owned()))
         );
         let Source::Mongo(m) = source(&["--mongo", "db:27018", "--host", "h", "--cooked-db", "c"])
         else {
             panic!()
         };
-        assert_eq!(m.address, MongoAddr::HostPort("db:27018".into()));
+        assert_eq!(m.config.address, MongoAddress::HostPort("db:27018".into()));
         assert_eq!(
-            (m.raw_db.as_str(), m.cooked_db.as_str(), m.host.as_deref()),
+            (
+                m.config.raw_db.as_str(),
+                m.config.cooked_db.as_str(),
+                m.host.as_deref()
+            ),
             ("test", "c", Some("h"))
         );
         let Source::Mongo(m) = source(&[]) else {
             panic!()
         };
-        assert_eq!(m.address, MongoAddr::HostPort("127.0.0.1:27017".into()));
+        assert_eq!(
+            m.config.address,
+            MongoAddress::HostPort("127.0.0.1:27017".into())
+        );
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! with a stored snapshot (`cargo insta review` after an intended change).
 
 use dockwatch_shared::Timestamp;
+use dockwatch_shared::store::StoreConfig;
 use dockwatch_tui::app::App;
 use dockwatch_tui::event::{AppEvent, JobMsg};
 use dockwatch_tui::keys::{Action, Context};
 use dockwatch_tui::loader::{
-    BootChoice, Failure, FailureKind, Loaded, MongoAddr, MongoSource, Outcome, Progress, Source,
+    BootChoice, Failure, FailureKind, Loaded, MongoSource, Outcome, Progress, Source,
 };
 use dockwatch_tui::synthetic;
 use dockwatch_tui::ui;
@@ -67,9 +68,7 @@ fn typed(app: &mut App, s: &str) {
 
 fn mongo() -> Source {
     Source::Mongo(MongoSource {
-        address: MongoAddr::HostPort("db.example:27017".into()),
-        raw_db: "test".into(),
-        cooked_db: "cooked".into(),
+        config: StoreConfig::host_port("db.example:27017"),
         host: None,
         boot: None,
     })
