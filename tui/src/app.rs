@@ -993,7 +993,11 @@ mod tests {
         assert!(end > 1 && end < 20, "{end}");
         app.update(AppEvent::Resize(120, 40));
         press(&mut app, KeyCode::Up);
-        assert_eq!(app.browser().unwrap().details_scroll, 0, "fits again: no scrolling");
+        assert_eq!(
+            app.browser().unwrap().details_scroll,
+            0,
+            "fits again: no scrolling"
+        );
     }
 
     #[test]
