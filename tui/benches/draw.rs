@@ -53,10 +53,21 @@ fn bench(c: &mut Criterion) {
     group.bench_function("subtree_1m_files", |b| b.iter(|| draw(&mut term, &mut app)));
 
     // Open every container: about 100,000 visible rows in the tree, cursor deep inside.
-    app.act(Context::Tree, Action::Home);
-    for _ in 0..2_200 {
-        app.act(Context::Tree, Action::Down);
-        app.act(Context::Tree, Action::Right);
+    if let Some(b) = app.browser_mut() {
+        let firsts: Vec<usize> = b
+            .inv
+            .processes
+            .iter()
+            .filter(|p| p.container_id.is_some() && p.children.is_empty())
+            .filter(|p| {
+                p.parent
+                    .is_some_and(|parent| b.inv.processes[parent].children[0] == p.id)
+            })
+            .map(|p| p.id)
+            .collect();
+        for id in firsts {
+            b.tree.reveal(&b.inv, id, &[]);
+        }
     }
     let rows = app.browser().map(|b| b.tree.rows()).unwrap_or(0);
     assert!(rows > 50_000, "only {rows} rows open");
