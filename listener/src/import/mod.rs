@@ -33,8 +33,9 @@ use input::{InputError, LogReader};
 
 pub use sinks::{Destinations, MongoTarget};
 
-/// Events per batch written to the sinks.
-pub const BATCH: usize = 2000;
+/// Events per batch written to the sinks: large enough for efficient MongoDB inserts, small
+/// enough that the batches in flight stay around a megabyte.
+pub const BATCH: usize = 500;
 /// Parse errors quoted in the final report.
 const QUOTED_ERRORS: usize = 5;
 /// Files at least this large get a progress line (compressed files: an eighth of it).
@@ -248,11 +249,6 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
             )
         })?,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     let stamper = Stamper::new();
     eprintln!(
         "godo: importing {} as host {host}, boot {boot_id}, run {} -> {}",
@@ -260,7 +256,17 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
         stamper.run(),
         destinations.describe()
     );
-    let summary = runtime.block_on(sinks::import_to(path, host, boot_id, stamper, destinations))?;
+    let summary = if destinations.mongo.is_none() {
+        // A capture file alone needs no async runtime: read, stamp and write on this thread,
+        // one batch at a time.
+        sinks::import_to_file(path, &host, &boot_id, stamper, &destinations)?
+    } else {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        runtime.block_on(sinks::import_to(path, host, boot_id, stamper, destinations))?
+    };
     eprintln!("{summary}");
     Ok(())
 }
