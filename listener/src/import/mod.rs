@@ -29,6 +29,7 @@ use anyhow::Context;
 use dockwatch_shared::Event;
 
 use crate::audit::{Assembler, Counters, parse_log_line};
+use crate::fd_table::FdTable;
 use input::{InputError, LogReader};
 
 pub use sinks::{Destinations, MongoTarget};
@@ -117,8 +118,10 @@ impl Default for Stamper {
     }
 }
 
-/// Reads, parses and assembles a whole log, handing batches of events (unstamped) to `emit`
-/// in order. `emit` returns `false` to stop early (its receiver went away).
+/// Reads, parses and assembles a whole log and passes the events through the fd table (paths
+/// on writes, closes and dups; writes to one fd coalesced), as the live recorder does, handing
+/// batches of events (unstamped) to `emit` in order. `emit` returns `false` to stop early (its
+/// receiver went away).
 pub fn read_log(
     path: &Path,
     host: &str,
@@ -128,6 +131,8 @@ pub fn read_log(
 ) -> Result<ReadReport, InputError> {
     let mut reader = LogReader::open(path)?;
     let mut asm = Assembler::new(host, boot_id);
+    let mut fds = FdTable::new();
+    let mut staged = Vec::with_capacity(64);
     let mut report = ReadReport::default();
     let mut line = Vec::with_capacity(16 * 1024);
     let mut out = Vec::with_capacity(BATCH + 64);
@@ -143,7 +148,12 @@ pub fn read_log(
             continue;
         }
         match parse_log_line(&line) {
-            Ok(record) => asm.push(record, &mut out),
+            Ok(record) => {
+                asm.push(record, &mut staged);
+                for ev in staged.drain(..) {
+                    fds.process(ev, &mut out);
+                }
+            }
             Err(e) => {
                 let at = format!("line {}", report.lines);
                 if report.first_errors.len() < QUOTED_ERRORS {
@@ -160,7 +170,11 @@ pub fn read_log(
             meter.tick(&reader, asm.counters());
         }
     }
-    asm.finish(&mut out);
+    asm.finish(&mut staged);
+    for ev in staged.drain(..) {
+        fds.process(ev, &mut out);
+    }
+    fds.flush(&mut out);
     if !out.is_empty() {
         emit(out);
     }
