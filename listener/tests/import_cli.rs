@@ -104,7 +104,13 @@ fn imports_a_real_log_into_mongodb_and_a_capture_file_alike() {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         assert!(out.status.success());
         let events = read_capture(&capture);
-        let (want, _) = common::assemble(&common::fixture_lines("small-raw.log"));
+        let (assembled, _) = common::assemble(&common::fixture_lines("small-raw.log"));
+        let mut fds = dockwatch_listener::fd_table::FdTable::new();
+        let mut want = Vec::new();
+        for e in assembled {
+            fds.process(e, &mut want);
+        }
+        fds.flush(&mut want);
         assert_eq!(events.len(), want.len());
         for (got, want) in events.iter().zip(&want) {
             assert_eq!((&got.host[..], &got.boot_id[..]), ("small-host", "boot-1"));
@@ -113,6 +119,9 @@ fn imports_a_real_log_into_mongodb_and_a_capture_file_alike() {
                 (&want.kind, want.time, &want.audit)
             );
         }
+        // The fd table attributes the redirected write (open, dup2 to 1, write on 1) to its file.
+        assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Write(w)
+            if w.path.as_ref().is_some_and(|p| p.as_bytes().ends_with(b"a file with spaces")))));
         rt.block_on(async {
             let coll = store.events_collection();
             let total = coll.count_documents(doc! {}).await.unwrap();
@@ -168,7 +177,11 @@ fn write_alone_needs_no_database_and_bad_lines_are_reported_not_fatal() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("MongoDB"), "{stderr}");
     assert!(stderr.contains("4 lines could not be parsed"), "{stderr}");
-    assert!(stderr.contains("line 397: no `type=`"), "{stderr}");
+    let bad = common::fixture_lines("small-enriched.log").len() + 1;
+    assert!(
+        stderr.contains(&format!("line {bad}: no `type=`")),
+        "{stderr}"
+    );
     let events = read_capture(&capture);
     let parse_gaps = events
         .iter()

@@ -175,9 +175,25 @@ impl<'a> Value<'a> {
         self.text().map(|t| ByteString::from_bytes(t.into_owned()))
     }
 
-    /// A decimal number (`pid=`, `exit=`, `argc=`).
-    pub fn dec<T: std::str::FromStr>(&self) -> Option<T> {
-        std::str::from_utf8(self.raw).ok()?.parse().ok()
+    /// A decimal number (`pid=`, `exit=`, `argc=`), optionally negative; `None` when it is not
+    /// one or does not fit `T`. (Parsed from the bytes directly: the std parsers need a `&str`
+    /// first, and this runs several times for every record.)
+    pub fn dec<T: TryFrom<i128>>(&self) -> Option<T> {
+        let (neg, digits) = match self.raw.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, self.raw),
+        };
+        if digits.is_empty() || digits.len() > 20 {
+            return None;
+        }
+        let mut v: i128 = 0;
+        for &c in digits {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i128::from(c - b'0');
+        }
+        T::try_from(if neg { -v } else { v }).ok()
     }
 
     /// A hex number without `0x` (`a0=`, `arch=`, `flags` in syscall arguments).
@@ -185,8 +201,17 @@ impl<'a> Value<'a> {
         if self.raw.is_empty() || self.raw.len() > 16 {
             return None;
         }
-        let s = std::str::from_utf8(self.raw).ok()?;
-        u64::from_str_radix(s, 16).ok()
+        let mut v: u64 = 0;
+        for &c in self.raw {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return None,
+            };
+            v = (v << 4) | u64::from(d);
+        }
+        Some(v)
     }
 
     /// An octal number (`mode=` of PATH records).
@@ -575,6 +600,10 @@ mod tests {
         assert_eq!(r.time(), Timestamp::from_secs_millis(1_795_865_985, 763));
         assert_eq!(r.get("arch").unwrap().hex(), Some(0xc000003e));
         assert_eq!(r.get("exit").unwrap().dec::<i64>(), Some(3));
+        assert_eq!(r.get("auid").unwrap().dec::<u32>(), Some(4_294_967_295));
+        assert_eq!(r.get("auid").unwrap().dec::<i32>(), None, "does not fit");
+        assert_eq!(r.get("comm").unwrap().dec::<i32>(), None);
+        assert_eq!(r.get("a1").unwrap().hex(), Some(0x38995bb8));
         assert_eq!(r.get("a0").unwrap().hex(), Some(0xffffff9c));
         assert_eq!(r.get("comm").unwrap().text().unwrap().as_ref(), b"sh");
         assert_eq!(r.get("tty").unwrap().text(), None);

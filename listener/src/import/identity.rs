@@ -22,19 +22,24 @@ pub fn host_from_file_name(path: &Path) -> String {
 /// whatever its name or compression.
 pub fn boot_id_from_file(path: &Path) -> Result<String, InputError> {
     let mut reader = LogReader::open(path)?;
-    let mut head = Vec::with_capacity(HASHED);
+    let mut hasher = Sha256::new();
+    let mut hashed = 0usize;
     let mut line = Vec::new();
-    while head.len() < HASHED && reader.next_line(&mut line)? {
-        head.extend_from_slice(&line);
-        head.push(b'\n');
+    while hashed < HASHED && reader.next_line(&mut line)? {
+        line.push(b'\n');
+        let take = line.len().min(HASHED - hashed);
+        hasher.update(&line[..take]);
+        hashed += take;
     }
-    head.truncate(HASHED);
-    Ok(boot_id_from_bytes(&head))
+    Ok(format_id(&hasher.finalize()))
 }
 
 /// The boot id of a log whose first MiB is `head`.
 pub fn boot_id_from_bytes(head: &[u8]) -> String {
-    let digest = Sha256::digest(head);
+    format_id(&Sha256::digest(&head[..head.len().min(HASHED)]))
+}
+
+fn format_id(digest: &[u8]) -> String {
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("audit-log-{hex}")
 }

@@ -29,12 +29,14 @@ use anyhow::Context;
 use dockwatch_shared::Event;
 
 use crate::audit::{Assembler, Counters, parse_log_line};
+use crate::fd_table::FdTable;
 use input::{InputError, LogReader};
 
 pub use sinks::{Destinations, MongoTarget};
 
-/// Events per batch written to the sinks.
-pub const BATCH: usize = 2000;
+/// Events per batch written to the sinks: large enough for efficient MongoDB inserts, small
+/// enough that the batches in flight stay around a megabyte.
+pub const BATCH: usize = 500;
 /// Parse errors quoted in the final report.
 const QUOTED_ERRORS: usize = 5;
 /// Files at least this large get a progress line (compressed files: an eighth of it).
@@ -116,8 +118,10 @@ impl Default for Stamper {
     }
 }
 
-/// Reads, parses and assembles a whole log, handing batches of events (unstamped) to `emit`
-/// in order. `emit` returns `false` to stop early (its receiver went away).
+/// Reads, parses and assembles a whole log and passes the events through the fd table (paths
+/// on writes, closes and dups; writes to one fd coalesced), as the live recorder does, handing
+/// batches of events (unstamped) to `emit` in order. `emit` returns `false` to stop early (its
+/// receiver went away).
 pub fn read_log(
     path: &Path,
     host: &str,
@@ -127,6 +131,8 @@ pub fn read_log(
 ) -> Result<ReadReport, InputError> {
     let mut reader = LogReader::open(path)?;
     let mut asm = Assembler::new(host, boot_id);
+    let mut fds = FdTable::new();
+    let mut staged = Vec::with_capacity(64);
     let mut report = ReadReport::default();
     let mut line = Vec::with_capacity(16 * 1024);
     let mut out = Vec::with_capacity(BATCH + 64);
@@ -142,7 +148,12 @@ pub fn read_log(
             continue;
         }
         match parse_log_line(&line) {
-            Ok(record) => asm.push(record, &mut out),
+            Ok(record) => {
+                asm.push(record, &mut staged);
+                for ev in staged.drain(..) {
+                    fds.process(ev, &mut out);
+                }
+            }
             Err(e) => {
                 let at = format!("line {}", report.lines);
                 if report.first_errors.len() < QUOTED_ERRORS {
@@ -159,7 +170,11 @@ pub fn read_log(
             meter.tick(&reader, asm.counters());
         }
     }
-    asm.finish(&mut out);
+    asm.finish(&mut staged);
+    for ev in staged.drain(..) {
+        fds.process(ev, &mut out);
+    }
+    fds.flush(&mut out);
     if !out.is_empty() {
         emit(out);
     }
@@ -248,11 +263,6 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
             )
         })?,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     let stamper = Stamper::new();
     eprintln!(
         "godo: importing {} as host {host}, boot {boot_id}, run {} -> {}",
@@ -260,7 +270,17 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
         stamper.run(),
         destinations.describe()
     );
-    let summary = runtime.block_on(sinks::import_to(path, host, boot_id, stamper, destinations))?;
+    let summary = if destinations.mongo.is_none() {
+        // A capture file alone needs no async runtime: read, stamp and write on this thread,
+        // one batch at a time.
+        sinks::import_to_file(path, &host, &boot_id, stamper, &destinations)?
+    } else {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        runtime.block_on(sinks::import_to(path, host, boot_id, stamper, destinations))?
+    };
     eprintln!("{summary}");
     Ok(())
 }

@@ -228,6 +228,50 @@ pub async fn import_to(
     })
 }
 
+/// Reads the log and writes its events, stamped, to the capture file only (no database).
+pub fn import_to_file(
+    path: PathBuf,
+    host: &str,
+    boot_id: &str,
+    mut stamper: Stamper,
+    dest: &Destinations,
+) -> anyhow::Result<Summary> {
+    let Some(file) = &dest.write else {
+        anyhow::bail!("no capture file to write (give --write FILE)");
+    };
+    let mut capture = CaptureWriter::create(file)
+        .with_context(|| format!("creating the capture file {}", file.display()))?;
+    let mut written = 0u64;
+    let mut failure = None;
+    let read = read_log(&path, host, boot_id, true, |mut batch| {
+        stamper.stamp(&mut batch);
+        match capture.write_batch(&batch) {
+            Ok(()) => {
+                written += batch.len() as u64;
+                true
+            }
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(
+            anyhow::Error::new(e).context(format!("writing the capture file {}", file.display()))
+        );
+    }
+    let read = read.with_context(|| format!("reading {}", path.display()))?;
+    capture.finish().context("finishing the capture file")?;
+    Ok(Summary {
+        path,
+        read,
+        written,
+        inserted: None,
+        capture: Some(file.clone()),
+    })
+}
+
 async fn insert(store: &Store, batch: &[Event]) -> anyhow::Result<(u64, u64)> {
     let mut attempt = 0;
     loop {
