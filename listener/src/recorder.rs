@@ -196,7 +196,7 @@ impl Recorder {
                 }
                 _ => {}
             },
-            EventKind::Fork(f) if f.child_tgid != f.parent_tgid => {
+            EventKind::Fork(f) if f.child_pid == f.child_tgid => {
                 match f
                     .child
                     .as_ref()
