@@ -55,7 +55,19 @@ fn godo_binary() -> PathBuf {
         .expect("target dir")
         .to_path_buf();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // A clean environment: the test's own (LD_LIBRARY_PATH, CARGO_PKG_*, ...) would make
+    // build scripts rerun and rebuild half the dependency tree.
+    let keep = [
+        "PATH",
+        "HOME",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        "CARGO_TARGET_DIR",
+    ];
     let status = Command::new(cargo)
+        .env_clear()
+        .envs(std::env::vars().filter(|(k, _)| keep.contains(&k.as_str())))
         .args(["build", "-p", "dockwatch-listener", "--bin", "godo"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
