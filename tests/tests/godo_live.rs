@@ -400,12 +400,9 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path) {
     let mut at = sh;
     let mut reached = None;
     for _ in 0..40 {
-        match roles.get(&at) {
-            Some(r @ (DockerRole::Dockerd | DockerRole::Containerd)) => {
-                reached = Some(*r);
-                break;
-            }
-            _ => {}
+        if let Some(r @ (DockerRole::Dockerd | DockerRole::Containerd)) = roles.get(&at) {
+            reached = Some(*r);
+            break;
         }
         let Some(&p) = parent.get(&at) else { break };
         chain.push(p);
