@@ -320,3 +320,62 @@ async fn a_uri_connects_and_its_own_timeouts_win() {
     );
     assert!(err.to_string().contains("within 0.5s"), "{err}");
 }
+
+#[tokio::test]
+async fn unstamped_events_are_refused_not_dropped_as_duplicates() {
+    with_store("dw_store_unstamped", |store| async move {
+        let mut events: Vec<Event> = (0..3)
+            .map(|i| exit_event("h", "b", "r", i, i as i64))
+            .collect();
+        events[2].run.clear();
+        events[2].seq = 0;
+        let err = store.insert_events(&events).await.expect_err("unstamped");
+        assert!(
+            matches!(err, StoreError::Unstamped { index: 2, .. }),
+            "{err:?}"
+        );
+        let n = store
+            .events_collection()
+            .count_documents(doc! {})
+            .await
+            .expect("count");
+        assert_eq!(n, 0, "nothing of the batch is stored");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_private_server_can_stop_and_come_back_with_its_data() {
+    let Some(mut server) = crate::testing::SecantusServer::launch() else {
+        return;
+    };
+    let mut config = StoreConfig::host_port(&server.address());
+    config.timeout = Duration::from_secs(2);
+    let store = Store::connect(&config).await.expect("connect");
+    let events: Vec<Event> = (0..10)
+        .map(|i| exit_event("h", "b", "r", i, i as i64))
+        .collect();
+    store.insert_events(&events[..5]).await.expect("insert");
+
+    server.stop();
+    let err = store
+        .insert_events(&events[5..])
+        .await
+        .expect_err("server is down");
+    eprintln!("while down: {err}");
+    assert!(Store::connect(&config).await.is_err());
+
+    server.start();
+    let report = store
+        .insert_events(&events)
+        .await
+        .expect("insert after restart");
+    assert_eq!(
+        report,
+        InsertReport {
+            inserted: 5,
+            duplicates: 5
+        }
+    );
+    assert_eq!(store.list_boots().await.expect("boots")[0].events, 10);
+}

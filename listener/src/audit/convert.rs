@@ -664,7 +664,7 @@ mod tests {
         assert_eq!(e.process.argc, None);
     }
 
-    // Hand-written: no 32-bit program ran on this machine; numbers from unistd_32.h.
+    // Hand-written: the real fixtures have i386's chown32, not the old 16-bit chown (nr 182).
     #[test]
     fn i386_calls_use_the_32_bit_table() {
         let r = recs(&[
