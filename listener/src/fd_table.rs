@@ -83,9 +83,11 @@ impl FdTable {
                     .collect();
                 self.tables.insert(s.tgid, table);
             }
-            // A new process starts with a copy of its parent's table; a reused tgid starts
-            // afresh. A new thread shares its process's table.
-            EventKind::Fork(f) if f.child_tgid != f.parent_tgid => {
+            // A new process (the new task leads its own thread group) starts with a copy of its
+            // parent's table; a reused tgid starts afresh. A new thread shares its process's
+            // table. (For a thread the kernel reports the *process's* parent as the parent, so
+            // `parent_tgid != child_tgid` does not mean a new process.)
+            EventKind::Fork(f) if f.child_pid == f.child_tgid => {
                 self.flush_process(f.child_tgid, out);
                 match self.tables.get(&f.parent_tgid).cloned() {
                     Some(t) => self.tables.insert(f.child_tgid, t),
@@ -418,6 +420,17 @@ mod tests {
                 open(2, 10, "/secret", 4, 1 | O_CLOEXEC),
                 fork(3, 10, 11, 11), // new process: copy
                 fork(4, 10, 12, 10), // thread: same table
+                // A thread of 10 made after 10's parent died: the kernel names init as parent.
+                ev(
+                    4,
+                    EventKind::Fork(Fork {
+                        parent_pid: 1,
+                        parent_tgid: 1,
+                        child_pid: 13,
+                        child_tgid: 10,
+                        child: None,
+                    }),
+                ),
                 ev(
                     5,
                     EventKind::Exec(Exec {

@@ -189,14 +189,32 @@ impl Recorder {
                     self.in_container.insert(e.tgid, (cid.clone(), from));
                 }
                 (None, _) => {
-                    if let Some((cid, from)) = self.in_container.get(&e.tgid) {
-                        e.process.container_id = Some(cid.clone());
-                        e.process.container_id_from = Some(*from);
+                    // The connector's view of this process may still be on its way: fall back
+                    // to the process's own cgroup, then to its parent's container.
+                    let found = self
+                        .in_container
+                        .get(&e.tgid)
+                        .cloned()
+                        .or_else(|| {
+                            let cg = std::fs::read(format!("/proc/{}/cgroup", e.tgid)).ok()?;
+                            Some((
+                                crate::proc_info::container_id_from_cgroup(&cg)?,
+                                ContainerIdSource::Cgroup,
+                            ))
+                        })
+                        .or_else(|| {
+                            let (cid, _) = self.in_container.get(&e.ppid?)?;
+                            Some((cid.clone(), ContainerIdSource::Parent))
+                        });
+                    if let Some((cid, from)) = found {
+                        self.in_container.insert(e.tgid, (cid.clone(), from));
+                        e.process.container_id = Some(cid);
+                        e.process.container_id_from = Some(from);
                     }
                 }
                 _ => {}
             },
-            EventKind::Fork(f) if f.child_tgid != f.parent_tgid => {
+            EventKind::Fork(f) if f.child_pid == f.child_tgid => {
                 match f
                     .child
                     .as_ref()
