@@ -29,3 +29,6 @@ pub mod time;
 pub use event::{Event, EventKind, Pid, Source};
 pub use text::ByteString;
 pub use time::Timestamp;
+
+#[cfg(test)]
+mod serde_tests;

@@ -1,0 +1,300 @@
+//! End to end: the real `dockwatch-tui` binary in a real terminal (tmux), driven with
+//! `send-keys` and read back with `capture-pane`.
+//!
+//! Each test runs its own tmux server (`tmux -L <unique socket>`), so it neither sees nor
+//! disturbs anyone else's sessions, and kills only that server at the end.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The `dockwatch-tui` binary of this build (built on demand, so it is never stale).
+fn binary() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "dockwatch-tui",
+            "--bin",
+            "dockwatch-tui",
+        ])
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build -p dockwatch-tui failed");
+    // This test binary lives in target/<profile>/deps/; the tool in target/<profile>/.
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("dockwatch-tui");
+    assert!(bin.exists(), "{} was not built", bin.display());
+    bin
+}
+
+fn have_tmux() -> bool {
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is missing under CI: install it (apt-get install -y tmux)"
+        );
+        eprintln!("skipping: tmux is not installed (apt-get install -y tmux)");
+    }
+    ok
+}
+
+/// One tmux server with one session running a command.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str, width: u16, height: u16) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let socket = format!("dwtest-{}-{nanos}", std::process::id());
+        let t = Tmux { socket };
+        t.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            command,
+        ]);
+        t
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// Sends keys (tmux key names, or literal text with `literal`).
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "t", "-l", text]);
+    }
+
+    /// Waits until the screen satisfies `ok`; returns it, or panics showing the last screen.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_text(&self, needle: &str) -> String {
+        self.wait_for(needle, |s| s.contains(needle))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .status();
+    }
+}
+
+/// After the tool exits, the shell prints its exit code and whether the terminal is back in
+/// cooked mode with echo (what a broken exit leaves off).
+fn then_report(command: &str) -> String {
+    format!(
+        "{command}; echo \"EXIT=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END; sleep 60"
+    )
+}
+
+fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?}:\n{screen}"))
+}
+
+#[test]
+fn demo_navigate_filter_search_export_resize_quit() {
+    if !have_tmux() {
+        return;
+    }
+    let bin = binary();
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("batch-job.json");
+    let t = Tmux::start(&then_report(&format!("{} --demo", bin.display())), 120, 40);
+    t.wait_text("Processes (");
+
+    // To the container's shell: last row of the opening view.
+    t.keys(&["End"]);
+    let screen = t.wait_text("pid       1420");
+    assert!(
+        line_with(&screen, "args").contains("/bin/sh -c 'cat /etc/passwd | grep root"),
+        "{screen}"
+    );
+    assert!(
+        line_with(&screen, "name  ").contains("batch-job"),
+        "{screen}"
+    );
+
+    // Open it and go to grep, which wrote /out/root.txt.
+    t.keys(&["Enter", "j", "j"]);
+    let screen = t.wait_text("pid       1422");
+    let row = line_with(&screen, "/out/root.txt");
+    assert!(
+        row.contains("create,write") && row.contains("10:02:00.450"),
+        "{row}"
+    );
+
+    // Files of the whole subtree of the shell, under a time filter.
+    t.keys(&["k", "k", "s", "t"]);
+    t.wait_text("Time filter");
+    t.text("10:02:00.600..10:02:00.800");
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("[time 10:02:00.600..10:02:00.800");
+    assert!(screen.contains("Files of the subtree: 2 of 3"), "{screen}");
+    assert!(
+        screen.contains("/out/root.txt → /out/report.txt"),
+        "{screen}"
+    );
+    assert!(screen.contains("/tmp/scratch"), "{screen}");
+
+    // Search the web container's CGI by what it wrote.
+    t.keys(&["/"]);
+    t.wait_text(" Search ");
+    t.text("hits");
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("hit 1/1");
+    assert!(screen.contains("pid       1301"), "{screen}");
+
+    // Export the shell's subtree.
+    t.keys(&["/"]);
+    t.wait_text(" Search ");
+    t.keys(&["C-u"]);
+    t.text("grep root");
+    t.keys(&["Enter"]);
+    t.wait_text("pid       1420");
+    t.keys(&["e"]);
+    t.wait_text("dockwatch-synthetic-host-1420-sh.json");
+    t.keys(&["C-u"]);
+    t.text(&export.display().to_string());
+    t.keys(&["Enter"]);
+    t.wait_text("exported to");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    assert_eq!(doc["roots"][0]["pid"], 1420);
+    assert_eq!(doc["roots"][0]["container_name"], "batch-job");
+    assert_eq!(
+        doc["roots"][0]["children"].as_array().map(Vec::len),
+        Some(6)
+    );
+
+    // Down to 80x24: still drawn, still says how to get help and out.
+    t.run(&["resize-window", "-t", "t", "-x", "80", "-y", "24"]);
+    let screen = t.wait_for("an 80-column redraw", |s| {
+        s.lines().count() <= 24
+            && s.lines()
+                .any(|l| l.contains("? help") && l.contains("q quit"))
+    });
+    assert!(screen.contains("Processes ("), "{screen}");
+    assert!(screen.lines().all(|l| l.chars().count() <= 80), "{screen}");
+
+    // Quit: exit code 0, terminal back in cooked mode with echo, off the alternate screen.
+    t.keys(&["q"]);
+    let screen = t.wait_text("END");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        line_with(&screen, "END").contains("icanon echo"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("Processes ("),
+        "still on the alternate screen:\n{screen}"
+    );
+}
+
+#[test]
+fn unreachable_database_gets_a_clear_screen_and_q_quits_cleanly() {
+    if !have_tmux() {
+        return;
+    }
+    let bin = binary();
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = Tmux::start(
+        &then_report(&format!("{} --mongo 127.0.0.1:{port}", bin.display())),
+        100,
+        30,
+    );
+    let screen = t.wait_text("Cannot reach the database");
+    assert!(screen.contains(&format!("127.0.0.1:{port}")), "{screen}");
+    assert!(screen.contains("r retry"), "{screen}");
+    t.keys(&["q"]);
+    let screen = t.wait_text("END");
+    assert!(
+        screen.contains("EXIT=0") && line_with(&screen, "END").contains("icanon echo"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn empty_database_gets_a_clear_screen() {
+    if !have_tmux() {
+        return;
+    }
+    let Some(addr) = dockwatch_e2e::test_mongo() else {
+        return;
+    };
+    let bin = binary();
+    let db = format!("tui_tmux_empty_{}", std::process::id());
+    let t = Tmux::start(
+        &then_report(&format!("{} --mongo {addr} --db {db}", bin.display())),
+        100,
+        30,
+    );
+    let screen = t.wait_text("No events recorded");
+    assert!(screen.contains(&db), "{screen}");
+    t.keys(&["C-c"]);
+    let screen = t.wait_text("END");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}

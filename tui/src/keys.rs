@@ -1,0 +1,425 @@
+//! Key bindings as data: one table ([`BINDINGS`]) drives key dispatch, the status line's hints
+//! and the `?` help screen, so the three cannot disagree.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// What a key does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Cursor up / scroll up.
+    Up,
+    /// Cursor down / scroll down.
+    Down,
+    /// Close the node, or go to its parent.
+    Left,
+    /// Open the node.
+    Right,
+    /// One page up.
+    PageUp,
+    /// One page down.
+    PageDown,
+    /// First row.
+    Home,
+    /// Last row.
+    End,
+    /// Open or close the node.
+    Toggle,
+    /// Open the chosen (host, boot).
+    Choose,
+    /// Focus the next pane.
+    NextPane,
+    /// Focus the previous pane.
+    PrevPane,
+    /// Start a search.
+    Search,
+    /// Next search hit.
+    NextMatch,
+    /// Previous search hit.
+    PrevMatch,
+    /// Set the time filter.
+    TimeFilter,
+    /// Toggle the file table between the process and its subtree.
+    Subtree,
+    /// Toggle the file table's order (time / path).
+    Sort,
+    /// Export the selected subtree to JSON.
+    Export,
+    /// Re-run the pipeline (or retry after an error).
+    Rerun,
+    /// Show the help.
+    Help,
+    /// Close the help or the prompt.
+    Close,
+    /// Accept the prompt.
+    Submit,
+    /// Quit (or cancel loading).
+    Quit,
+}
+
+/// Where the analyst is; each binding lists where it works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Context {
+    /// The progress screen of a running job.
+    Loading,
+    /// Choosing a (host, boot).
+    Picker,
+    /// An error screen.
+    Error,
+    /// The process tree pane.
+    Tree,
+    /// The details pane.
+    Details,
+    /// The file table pane.
+    Files,
+    /// The help screen.
+    Help,
+    /// A text prompt (search, time filter, export path).
+    Prompt,
+}
+
+/// One key (code plus Ctrl/Alt; Shift is part of the character or of BackTab).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    /// The key.
+    pub code: KeyCode,
+    /// Ctrl and Alt.
+    pub mods: KeyModifiers,
+}
+
+const fn k(code: KeyCode) -> Key {
+    Key {
+        code,
+        mods: KeyModifiers::NONE,
+    }
+}
+
+const fn ch(c: char) -> Key {
+    k(KeyCode::Char(c))
+}
+
+const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::CONTROL,
+    }
+}
+
+/// A row of the table.
+#[derive(Debug)]
+pub struct Binding {
+    /// What it does.
+    pub action: Action,
+    /// The keys that do it.
+    pub keys: &'static [Key],
+    /// The keys as shown to the analyst.
+    pub shown: &'static str,
+    /// A word or two for the status line (empty: not in the status line).
+    pub hint: &'static str,
+    /// A sentence for the help screen.
+    pub help: &'static str,
+    /// Where it works.
+    pub contexts: &'static [Context],
+}
+
+use Context::{Details, Error, Files, Help, Loading, Picker, Prompt, Tree};
+
+const BROWSE: &[Context] = &[Tree, Details, Files];
+const MOVE: &[Context] = &[Picker, Tree, Details, Files, Help];
+
+/// Every binding, in the order the help and the status line show them.
+pub const BINDINGS: &[Binding] = &[
+    Binding {
+        action: Action::Up,
+        keys: &[k(KeyCode::Up), ch('k')],
+        shown: "↑/k",
+        hint: "",
+        help: "move up (scroll in details and help)",
+        contexts: MOVE,
+    },
+    Binding {
+        action: Action::Down,
+        keys: &[k(KeyCode::Down), ch('j')],
+        shown: "↓/j",
+        hint: "↑↓ move",
+        help: "move down",
+        contexts: MOVE,
+    },
+    Binding {
+        action: Action::Left,
+        keys: &[k(KeyCode::Left), ch('h')],
+        shown: "←/h",
+        hint: "",
+        help: "close the node, or go to its parent",
+        contexts: &[Tree],
+    },
+    Binding {
+        action: Action::Right,
+        keys: &[k(KeyCode::Right), ch('l')],
+        shown: "→/l",
+        hint: "←→ close/open",
+        help: "open the node",
+        contexts: &[Tree],
+    },
+    Binding {
+        action: Action::PageUp,
+        keys: &[k(KeyCode::PageUp)],
+        shown: "PgUp",
+        hint: "",
+        help: "one page up",
+        contexts: MOVE,
+    },
+    Binding {
+        action: Action::PageDown,
+        keys: &[k(KeyCode::PageDown)],
+        shown: "PgDn",
+        hint: "",
+        help: "one page down",
+        contexts: MOVE,
+    },
+    Binding {
+        action: Action::Home,
+        keys: &[k(KeyCode::Home), ch('g')],
+        shown: "Home/g",
+        hint: "",
+        help: "first row",
+        contexts: MOVE,
+    },
+    Binding {
+        action: Action::End,
+        keys: &[k(KeyCode::End), ch('G')],
+        shown: "End/G",
+        hint: "",
+        help: "last row",
+        contexts: MOVE,
+    },
+    Binding {
+        action: Action::Toggle,
+        keys: &[k(KeyCode::Enter), ch(' ')],
+        shown: "Enter/Space",
+        hint: "Enter toggle",
+        help: "open or close the node",
+        contexts: &[Tree],
+    },
+    Binding {
+        action: Action::Choose,
+        keys: &[k(KeyCode::Enter)],
+        shown: "Enter",
+        hint: "Enter open",
+        help: "investigate the chosen host and boot",
+        contexts: &[Picker],
+    },
+    Binding {
+        action: Action::Submit,
+        keys: &[k(KeyCode::Enter)],
+        shown: "Enter",
+        hint: "Enter apply",
+        help: "apply what was typed",
+        contexts: &[Prompt],
+    },
+    Binding {
+        action: Action::NextPane,
+        keys: &[k(KeyCode::Tab)],
+        shown: "Tab",
+        hint: "Tab pane",
+        help: "next pane (tree, details, files)",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::PrevPane,
+        keys: &[k(KeyCode::BackTab)],
+        shown: "Shift-Tab",
+        hint: "",
+        help: "previous pane",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Search,
+        keys: &[ch('/')],
+        shown: "/",
+        hint: "/ search",
+        help: "search comm, args, container and file paths",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::NextMatch,
+        keys: &[ch('n')],
+        shown: "n",
+        hint: "",
+        help: "next search hit",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::PrevMatch,
+        keys: &[ch('N')],
+        shown: "N",
+        hint: "",
+        help: "previous search hit",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::TimeFilter,
+        keys: &[ch('t')],
+        shown: "t",
+        hint: "t time",
+        help: "time filter FROM..TO (11:20, -10m, +5m, RFC 3339; empty clears)",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Subtree,
+        keys: &[ch('s')],
+        shown: "s",
+        hint: "s subtree",
+        help: "files of the process / of its whole subtree",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Sort,
+        keys: &[ch('o')],
+        shown: "o",
+        hint: "o sort",
+        help: "sort files by time / by path",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Export,
+        keys: &[ch('e')],
+        shown: "e",
+        hint: "e export",
+        help: "export the selected subtree to JSON",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Rerun,
+        keys: &[ch('r')],
+        shown: "r",
+        hint: "r rerun",
+        help: "re-run the pipeline",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Rerun,
+        keys: &[ch('r')],
+        shown: "r",
+        hint: "r retry",
+        help: "try loading again",
+        contexts: &[Error],
+    },
+    Binding {
+        action: Action::Help,
+        keys: &[ch('?')],
+        shown: "?",
+        hint: "? help",
+        help: "this help",
+        contexts: &[Picker, Tree, Details, Files, Error],
+    },
+    Binding {
+        action: Action::Close,
+        keys: &[k(KeyCode::Esc), ch('?'), ch('q')],
+        shown: "Esc",
+        hint: "Esc close",
+        help: "close the help or the prompt",
+        contexts: &[Help, Prompt],
+    },
+    Binding {
+        action: Action::Quit,
+        keys: &[ch('q'), ctrl('c')],
+        shown: "q/Ctrl-C",
+        hint: "q quit",
+        help: "quit",
+        contexts: &[Picker, Error, Tree, Details, Files],
+    },
+    Binding {
+        action: Action::Quit,
+        keys: &[ch('q'), ctrl('c'), k(KeyCode::Esc)],
+        shown: "q/Ctrl-C/Esc",
+        hint: "q cancel",
+        help: "cancel loading (back to the previous result, or quit)",
+        contexts: &[Loading],
+    },
+    Binding {
+        action: Action::Quit,
+        keys: &[ctrl('c')],
+        shown: "Ctrl-C",
+        hint: "",
+        help: "quit",
+        contexts: &[Help, Prompt],
+    },
+];
+
+fn matches(key: &Key, event: &KeyEvent) -> bool {
+    let relevant = KeyModifiers::CONTROL | KeyModifiers::ALT;
+    key.code == event.code && key.mods == (event.modifiers & relevant)
+}
+
+/// The action of a key press in a context, if any.
+pub fn action_for(context: Context, event: &KeyEvent) -> Option<Action> {
+    if event.kind == KeyEventKind::Release {
+        return None;
+    }
+    BINDINGS
+        .iter()
+        .filter(|b| b.contexts.contains(&context))
+        .find(|b| b.keys.iter().any(|key| matches(key, event)))
+        .map(|b| b.action)
+}
+
+/// The status line's hints for a context, in table order.
+pub fn hints(context: Context) -> impl Iterator<Item = &'static str> {
+    BINDINGS
+        .iter()
+        .filter(move |b| !b.hint.is_empty() && b.contexts.contains(&context))
+        .map(|b| b.hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn press(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn same_key_means_different_things_in_different_contexts() {
+        let enter = press(KeyCode::Enter, KeyModifiers::NONE);
+        assert_eq!(action_for(Context::Tree, &enter), Some(Action::Toggle));
+        assert_eq!(action_for(Context::Picker, &enter), Some(Action::Choose));
+        assert_eq!(action_for(Context::Prompt, &enter), Some(Action::Submit));
+        let q = press(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(action_for(Context::Help, &q), Some(Action::Close));
+        assert_eq!(action_for(Context::Files, &q), Some(Action::Quit));
+    }
+
+    #[test]
+    fn shift_is_part_of_the_character_and_ctrl_is_not_ignored() {
+        let big_n = press(KeyCode::Char('N'), KeyModifiers::SHIFT);
+        assert_eq!(action_for(Context::Tree, &big_n), Some(Action::PrevMatch));
+        let backtab = press(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(action_for(Context::Tree, &backtab), Some(Action::PrevPane));
+        let ctrl_c = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(action_for(Context::Prompt, &ctrl_c), Some(Action::Quit));
+        let plain_c = press(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(action_for(Context::Tree, &plain_c), None);
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_one_context() {
+        for context in [Loading, Picker, Error, Tree, Details, Files, Help, Prompt] {
+            let bound: Vec<&Key> = BINDINGS
+                .iter()
+                .filter(|b| b.contexts.contains(&context))
+                .flat_map(|b| b.keys.iter())
+                .collect();
+            for (i, a) in bound.iter().enumerate() {
+                assert!(!bound[i + 1..].contains(a), "{a:?} twice in {context:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn hints_come_from_the_table() {
+        let tree: Vec<_> = hints(Context::Tree).collect();
+        assert!(tree.contains(&"/ search") && tree.contains(&"q quit"));
+        assert!(!hints(Context::Files).any(|h| h == "Enter toggle"));
+    }
+}

@@ -1,0 +1,29 @@
+//! `dockwatch-tui`: the analyst's terminal investigator, as a library so tests and benches can
+//! drive it without a terminal.
+//!
+//! The shape follows the usual event-loop split:
+//!
+//! * [`event`]: the one event type the loop handles (keys, mouse, resize, tick, job messages);
+//! * [`app`]: all state and `App::update`, which turns one event into a new state (no I/O);
+//! * [`keys`]: the binding table that drives dispatch, the status line and the `?` help;
+//! * [`tree_model`], [`file_table`], [`search`], [`timefilter`]: the pure models behind the panes;
+//! * [`ui`]: drawing, one file per pane or screen, borrowing the state read-only;
+//! * [`loader`]: the background job that connects, reads events, runs the pipeline and reports
+//!   progress over a channel; [`export`]: writing a subtree to JSON;
+//! * [`terminal`]: entering and restoring the terminal (panic included); [`run`]: the loop.
+//! * [`synthetic`]: hand-built investigations for tests, benchmarks and the synthetic demo.
+
+pub mod app;
+pub mod event;
+pub mod export;
+pub mod file_table;
+pub mod keys;
+pub mod loader;
+pub mod pipeline_bridge;
+pub mod run;
+pub mod search;
+pub mod synthetic;
+pub mod terminal;
+pub mod timefilter;
+pub mod tree_model;
+pub mod ui;

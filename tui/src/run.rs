@@ -1,0 +1,98 @@
+//! The main loop: events in (terminal input on its own thread, job reports, ticks), `update`,
+//! carry out the app's commands, draw.
+
+use std::sync::mpsc::{self, Sender};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ratatui::crossterm::event::{self, Event};
+
+use crate::app::{App, Command};
+use crate::event::AppEvent;
+use crate::loader::{self, JobHandle, Source};
+use crate::{export, terminal, ui};
+
+const TICK: Duration = Duration::from_millis(250);
+
+fn input_thread(tx: Sender<AppEvent>) {
+    std::thread::spawn(move || {
+        loop {
+            let event = match event::poll(TICK) {
+                Ok(true) => match event::read() {
+                    Ok(Event::Key(k)) => AppEvent::Key(k),
+                    Ok(Event::Mouse(m)) => AppEvent::Mouse(m),
+                    Ok(Event::Resize(w, h)) => AppEvent::Resize(w, h),
+                    Ok(_) => continue,
+                    Err(_) => break,
+                },
+                Ok(false) => AppEvent::Tick,
+                Err(_) => break,
+            };
+            if tx.send(event).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// Carries out the app's commands.
+fn perform(app: &mut App, job: &mut Option<JobHandle>, tx: &Sender<AppEvent>) {
+    for command in app.take_commands() {
+        match command {
+            Command::StartJob(id, source) => {
+                *job = Some(loader::spawn(id, source, tx.clone()));
+            }
+            Command::CancelJob => {
+                if let Some(j) = job.take() {
+                    j.cancel();
+                }
+            }
+            Command::Export { node, path } => {
+                let result = match app.browser() {
+                    Some(b) => export::write(&b.inv, node, &path).map_err(|e| e.to_string()),
+                    None => Err("nothing loaded".to_owned()),
+                };
+                app.export_finished(result);
+            }
+        }
+    }
+}
+
+/// Runs the investigator on the terminal until the analyst quits.
+pub fn run(source: Source) -> anyhow::Result<()> {
+    let (mut term, _guard) = terminal::enter().context("cannot set up the terminal")?;
+    let size = term.size().context("cannot read the terminal size")?;
+    let (tx, rx) = mpsc::channel();
+    input_thread(tx.clone());
+    let mut app = App::new(source, (size.width, size.height));
+    let mut job = None;
+    loop {
+        perform(&mut app, &mut job, &tx);
+        if app.quit {
+            break;
+        }
+        let mut tree_state = app
+            .browser_mut()
+            .map(|b| b.tree.take_state())
+            .unwrap_or_default();
+        let drawn = term.draw(|frame| ui::draw(frame, &app, &mut tree_state));
+        if let Some(b) = app.browser_mut() {
+            b.tree.put_state(tree_state);
+        }
+        drawn.context("cannot draw on the terminal")?;
+        let event = rx.recv().context("the input thread stopped")?;
+        app.update(event);
+        // Take whatever else is already queued before drawing again (fast typing, wheel).
+        while let Ok(event) = rx.try_recv() {
+            app.update(event);
+            perform(&mut app, &mut job, &tx);
+            if app.quit {
+                break;
+            }
+        }
+    }
+    if let Some(j) = job {
+        j.cancel();
+    }
+    Ok(())
+}

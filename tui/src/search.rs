@@ -1,0 +1,199 @@
+//! `/` search: which processes match a query in their comm, arguments, container (id, name,
+//! image) or the paths of the files they changed; hits in tree order, walked with `n`/`N`.
+//!
+//! Matching is a case-insensitive (ASCII) substring test on the raw bytes, so it also finds text
+//! next to invalid UTF-8.
+
+use dockwatch_shared::investigation::{Investigation, NodeId};
+
+/// Where a process matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// Its comm.
+    Comm,
+    /// One of its arguments or its executable.
+    Args,
+    /// Its container id, name or image.
+    Container,
+    /// The path of a file it changed.
+    Path,
+}
+
+impl Field {
+    /// A short name for the status line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Comm => "comm",
+            Self::Args => "args",
+            Self::Container => "container",
+            Self::Path => "file path",
+        }
+    }
+}
+
+/// One matching process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// The process.
+    pub node: NodeId,
+    /// The first field that matched.
+    pub field: Field,
+}
+
+/// A finished search and the hit the cursor is on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Search {
+    /// What was searched for.
+    pub query: String,
+    /// The hits in tree order.
+    pub hits: Vec<Hit>,
+    /// The current hit.
+    pub current: usize,
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Every process in tree order (depth first, children by start time).
+pub fn tree_order(inv: &Investigation) -> Vec<NodeId> {
+    let mut order = Vec::with_capacity(inv.processes.len());
+    let mut stack: Vec<NodeId> = inv.roots.iter().rev().copied().collect();
+    while let Some(n) = stack.pop() {
+        if order.len() > inv.processes.len() {
+            break; // a cycle in bad input
+        }
+        order.push(n);
+        stack.extend(inv.processes[n].children.iter().rev());
+    }
+    order
+}
+
+/// Searches `order` (see [`tree_order`]) for `query`.
+pub fn search(inv: &Investigation, order: &[NodeId], query: &str) -> Search {
+    let needle = query.as_bytes();
+    let hits = order
+        .iter()
+        .filter_map(|&node| {
+            let p = &inv.processes[node];
+            let field = if p
+                .comm
+                .as_ref()
+                .is_some_and(|c| contains(c.as_bytes(), needle))
+            {
+                Field::Comm
+            } else if p
+                .args
+                .iter()
+                .chain(p.exe.iter())
+                .any(|a| contains(a.as_bytes(), needle))
+            {
+                Field::Args
+            } else if [&p.container_id, &p.container_name, &p.image]
+                .into_iter()
+                .flatten()
+                .any(|c| contains(c.as_bytes(), needle))
+            {
+                Field::Container
+            } else if p.files.iter().any(|&f| {
+                let r = &inv.files[f];
+                contains(r.path.as_bytes(), needle)
+                    || r.renamed_to
+                        .as_ref()
+                        .is_some_and(|t| contains(t.as_bytes(), needle))
+            }) {
+                Field::Path
+            } else {
+                return None;
+            };
+            Some(Hit { node, field })
+        })
+        .collect();
+    Search {
+        query: query.to_owned(),
+        hits,
+        current: 0,
+    }
+}
+
+impl Search {
+    /// The current hit.
+    pub fn hit(&self) -> Option<Hit> {
+        self.hits.get(self.current).copied()
+    }
+
+    /// Moves to the next hit (wrapping) and returns it.
+    pub fn next_hit(&mut self) -> Option<Hit> {
+        if self.hits.is_empty() {
+            return None;
+        }
+        self.current = (self.current + 1) % self.hits.len();
+        self.hit()
+    }
+
+    /// Moves to the previous hit (wrapping) and returns it.
+    pub fn prev_hit(&mut self) -> Option<Hit> {
+        if self.hits.is_empty() {
+            return None;
+        }
+        self.current = (self.current + self.hits.len() - 1) % self.hits.len();
+        self.hit()
+    }
+
+    /// Starts at the first hit at or after `node` in tree order.
+    pub fn start_from(&mut self, order_index: impl Fn(NodeId) -> usize, node: NodeId) {
+        let here = order_index(node);
+        self.current = self
+            .hits
+            .iter()
+            .position(|h| order_index(h.node) >= here)
+            .unwrap_or(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synthetic;
+
+    fn pids(inv: &Investigation, s: &Search) -> Vec<(i32, Field)> {
+        s.hits
+            .iter()
+            .map(|h| (inv.processes[h.node].pid, h.field))
+            .collect()
+    }
+
+    #[test]
+    fn finds_comm_args_container_and_paths_case_insensitively() {
+        let inv = synthetic::demo();
+        let order = tree_order(&inv);
+        assert_eq!(order.len(), inv.processes.len());
+        let s = search(&inv, &order, "GREP");
+        assert_eq!(pids(&inv, &s), [(1420, Field::Args), (1422, Field::Comm)]);
+        let s = search(&inv, &order, "batch-job");
+        assert_eq!(s.hits.len(), 7, "every process of the container");
+        assert_eq!(s.hits[0].field, Field::Container);
+        let s = search(&inv, &order, "report.txt");
+        assert_eq!(pids(&inv, &s), [(1420, Field::Args), (1423, Field::Args)]);
+        let s = search(&inv, &order, "hits");
+        assert_eq!(pids(&inv, &s), [(1301, Field::Args)]);
+        let s = search(&inv, &order, "httpd.log");
+        assert_eq!(pids(&inv, &s), [(1220, Field::Path)]);
+        assert!(search(&inv, &order, "no such thing").hits.is_empty());
+    }
+
+    #[test]
+    fn next_and_prev_wrap() {
+        let inv = synthetic::demo();
+        let order = tree_order(&inv);
+        let mut s = search(&inv, &order, "grep");
+        assert_eq!(s.current, 0);
+        assert_eq!(s.prev_hit().map(|h| inv.processes[h.node].pid), Some(1422));
+        assert_eq!(s.next_hit().map(|h| inv.processes[h.node].pid), Some(1420));
+        let mut empty = Search::default();
+        assert_eq!(empty.next_hit(), None);
+    }
+}

@@ -1,0 +1,145 @@
+//! The details pane: everything known about the selected process.
+
+use dockwatch_shared::ByteString;
+use dockwatch_shared::investigation::{Investigation, NodeId};
+use dockwatch_shared::sanitize::for_terminal;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::app::Browser;
+
+fn field(name: &'static str, value: String) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{name:<10}"), Style::default().fg(Color::DarkGray)),
+        Span::raw(value),
+    ])
+}
+
+fn opt(b: &Option<ByteString>) -> String {
+    b.as_ref()
+        .map_or_else(|| "-".to_owned(), |v| v.display_safe().into_owned())
+}
+
+/// Arguments as one line, each sanitised; an argument with spaces (or empty) is quoted.
+pub fn args_line(args: &[ByteString]) -> String {
+    args.iter()
+        .map(|a| {
+            let s = a.display_safe();
+            if s.is_empty() || s.contains(' ') {
+                format!("'{s}'")
+            } else {
+                s.into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The pane's lines for a process.
+pub fn lines(inv: &Investigation, id: NodeId) -> Vec<Line<'static>> {
+    let p = &inv.processes[id];
+    let mut out = vec![field(
+        "pid",
+        format!(
+            "{}   tgid {}   ppid {}",
+            p.pid,
+            p.tgid,
+            p.ppid.map_or_else(|| "-".to_owned(), |v| v.to_string())
+        ),
+    )];
+    out.push(field(
+        "threads",
+        if p.threads.is_empty() {
+            "none besides the leader".to_owned()
+        } else {
+            p.threads
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    ));
+    out.push(field("args", args_line(&p.args)));
+    out.push(field("exe", opt(&p.exe)));
+    out.push(field("cwd", opt(&p.cwd)));
+    out.push(field("rootfs", opt(&p.rootfs)));
+    let s = |v: &Option<String>| {
+        v.as_deref()
+            .map_or_else(|| "-".to_owned(), |v| for_terminal(v).into_owned())
+    };
+    out.push(field("container", s(&p.container_id)));
+    out.push(field("name", s(&p.container_name)));
+    out.push(field("image", s(&p.image)));
+    let role = match (p.star, p.role) {
+        (true, _) => "Docker daemon (starred)".to_owned(),
+        (false, Some(r)) => format!("{r:?}"),
+        (false, None) => "-".to_owned(),
+    };
+    out.push(field("role", role));
+    out.push(field(
+        "started",
+        p.start.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
+    ));
+    let exited = match (p.start, p.exit) {
+        (Some(s), Some(e)) => format!(
+            "{} (after {:.3} s)",
+            e.to_rfc3339(),
+            (e.as_micros() - s.as_micros()) as f64 / 1e6
+        ),
+        (None, Some(e)) => e.to_rfc3339(),
+        _ => "still running at the end of the recording".to_owned(),
+    };
+    out.push(field("exited", exited));
+    let (code, style) = match (p.exit_code, p.signal) {
+        (Some(0), _) => ("0".to_owned(), Style::default()),
+        (Some(c), _) => (
+            c.to_string(),
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ),
+        (None, Some(sig)) => (
+            format!("killed by signal {sig}"),
+            Style::default().fg(Color::Red),
+        ),
+        (None, None) => ("-".to_owned(), Style::default()),
+    };
+    out.push(Line::from(vec![
+        Span::styled(
+            format!("{:<10}", "exit code"),
+            Style::default().fg(Color::DarkGray),
+        ),
+        Span::styled(code, style),
+    ]));
+    out.push(field("files", format!("{} file records", p.files.len())));
+    out
+}
+
+/// Rows the pane's content takes at `width` columns (for scrolling limits).
+pub fn content_height(inv: &Investigation, id: NodeId, width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let rows: usize = lines(inv, id)
+        .iter()
+        .map(|l| l.width().div_ceil(width).max(1))
+        .sum();
+    u16::try_from(rows).unwrap_or(u16::MAX)
+}
+
+/// Draws the details pane.
+pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
+    let block = Block::bordered()
+        .title(" Details ")
+        .border_style(super::border(focused));
+    let text = match b.selected() {
+        Some(id) => lines(&b.inv, id),
+        None => vec![Line::from("no process selected")],
+    };
+    frame.render_widget(
+        Paragraph::new(text)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((b.details_scroll, 0)),
+        area,
+    );
+}

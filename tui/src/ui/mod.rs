@@ -1,0 +1,124 @@
+//! Drawing: one module per pane or screen. Drawing reads the [`App`] and changes nothing in it;
+//! the only mutable thing it gets is the tree widget's [`TreeState`], where tui-tree-widget
+//! records its scroll offset and what it drew where (for mouse clicks).
+//!
+//! Every string that came from outside (names, arguments, paths, error texts) goes through
+//! `dockwatch_shared::sanitize` before it reaches a cell.
+
+pub mod details;
+pub mod error;
+pub mod files;
+pub mod help;
+pub mod loading;
+pub mod picker;
+pub mod prompt;
+pub mod status;
+pub mod title;
+pub mod tree;
+
+use dockwatch_shared::investigation::NodeId;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style};
+use tui_tree_widget::TreeState;
+
+use crate::app::{App, Overlay, Pane, Screen};
+
+/// Where each part of the browser goes on a screen of a given size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Areas {
+    /// The title bar.
+    pub title: Rect,
+    /// The process tree.
+    pub tree: Rect,
+    /// The details of the selected process.
+    pub details: Rect,
+    /// The file table.
+    pub files: Rect,
+    /// The message / filter line.
+    pub message: Rect,
+    /// The key hints line.
+    pub keys: Rect,
+}
+
+/// The browser's layout (pure: `App::update` uses it for paging and mouse hits too).
+pub fn layout(area: Rect) -> Areas {
+    let [title, body, message, keys] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let [top, files] =
+        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
+    let [tree, details] =
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
+    Areas {
+        title,
+        tree,
+        details,
+        files,
+        message,
+        keys,
+    }
+}
+
+/// The border style of a pane: highlighted when focused.
+pub fn border(focused: bool) -> Style {
+    if focused {
+        Style::default().fg(Color::Cyan)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App, tree_state: &mut TreeState<NodeId>) {
+    let area = frame.area();
+    match &app.screen {
+        Screen::Loading(l) => loading::draw(frame, area, l, app.ticks),
+        Screen::Picker(p) => picker::draw(frame, area, p),
+        Screen::Error(f) => error::draw(frame, area, f),
+        Screen::Browse(b) => {
+            let areas = layout(area);
+            title::draw(frame, areas.title, b);
+            tree::draw(frame, areas.tree, b, b.focus == Pane::Tree, tree_state);
+            details::draw(frame, areas.details, b, b.focus == Pane::Details);
+            files::draw(frame, areas.files, b, b.focus == Pane::Files);
+            status::draw_message(frame, areas.message, app, Some(b));
+        }
+    }
+    if !matches!(app.screen, Screen::Browse(_)) {
+        let [_, message, _] = Layout::vertical([
+            Constraint::Min(0),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        status::draw_message(frame, message, app, None);
+    }
+    let keys_line = Rect {
+        y: area.bottom().saturating_sub(1),
+        height: area.height.min(1),
+        ..area
+    };
+    status::draw_keys(frame, keys_line, app.context());
+    match &app.overlay {
+        Some(Overlay::Help(scroll)) => help::draw(frame, area, *scroll),
+        Some(Overlay::Prompt(p)) => prompt::draw(frame, area, p),
+        None => {}
+    }
+}
+
+/// A rectangle of at most `width` x `height` centred in `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}

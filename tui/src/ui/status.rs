@@ -1,0 +1,84 @@
+//! The two status lines: the message or the active filters, and the keys that work here (from
+//! the binding table).
+
+use dockwatch_shared::sanitize::for_terminal;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::{App, Browser};
+use crate::file_table::{Scope, SortKey};
+use crate::keys::{self, Context};
+
+/// Draws the message line: the last message, then the active filters.
+pub fn draw_message(frame: &mut Frame, area: Rect, app: &App, b: Option<&Browser>) {
+    let mut spans = Vec::new();
+    if let Some(msg) = &app.message {
+        spans.push(Span::styled(
+            format!("{} ", for_terminal(msg)),
+            Style::default()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    if let Some(b) = b {
+        let mut filters = Vec::new();
+        if !b.filter.is_empty() {
+            filters.push(format!("time {}", b.filter.describe()));
+        }
+        if let Some(s) = &b.search {
+            filters.push(format!(
+                "search {:?} {}/{}",
+                for_terminal(&s.query),
+                if s.hits.is_empty() { 0 } else { s.current + 1 },
+                s.hits.len()
+            ));
+        }
+        if b.files.scope == Scope::Subtree {
+            filters.push("files: subtree".to_owned());
+        }
+        if b.files.sort == SortKey::Path {
+            filters.push("files by path".to_owned());
+        }
+        if !filters.is_empty() {
+            spans.push(Span::styled(
+                format!("[{}]", filters.join(" · ")),
+                Style::default().fg(Color::Cyan),
+            ));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Draws the key hints for a context: as many as fit, but `? help` and `q quit` (or cancel)
+/// always, so a narrow terminal still says how to get help and out.
+pub fn draw_keys(frame: &mut Frame, area: Rect, context: Context) {
+    let all: Vec<&str> = keys::hints(context).collect();
+    let essential = |h: &str| h.starts_with("? ") || h.starts_with("q ");
+    let width = |h: &str| h.chars().count() + 3;
+    let mut budget = usize::from(area.width);
+    budget = budget.saturating_sub(all.iter().filter(|h| essential(h)).map(|h| width(h)).sum());
+    let mut shown: Vec<&str> = Vec::new();
+    for h in &all {
+        if essential(h) {
+            shown.push(h);
+        } else if width(h) <= budget {
+            budget -= width(h);
+            shown.push(h);
+        } else {
+            budget = 0; // keep the table's order: once one is left out, so are the rest
+        }
+    }
+    let mut spans = Vec::new();
+    for hint in shown {
+        let (key, what) = hint.split_once(' ').unwrap_or((hint, ""));
+        spans.push(Span::styled(
+            format!(" {key}"),
+            Style::default().fg(Color::Black).bg(Color::Gray),
+        ));
+        spans.push(Span::raw(format!(" {what} ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,311 @@
+//! Rendering tests: every screen and pane state drawn into ratatui's `TestBackend` and compared
+//! with a stored snapshot (`cargo insta review` after an intended change).
+
+use dockwatch_shared::Timestamp;
+use dockwatch_shared::store::StoreConfig;
+use dockwatch_tui::app::App;
+use dockwatch_tui::event::{AppEvent, JobMsg};
+use dockwatch_tui::keys::{Action, Context};
+use dockwatch_tui::loader::{
+    BootChoice, Failure, FailureKind, Loaded, MongoSource, Outcome, Progress, Source,
+};
+use dockwatch_tui::synthetic;
+use dockwatch_tui::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Modifier;
+
+fn render(app: &mut App) -> Buffer {
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let mut state = app
+        .browser_mut()
+        .map(|b| b.tree.take_state())
+        .unwrap_or_default();
+    term.draw(|f| ui::draw(f, app, &mut state)).unwrap();
+    if let Some(b) = app.browser_mut() {
+        b.tree.put_state(state);
+    }
+    term.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut line = String::new();
+        for x in 0..buf.area.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn demo_app(size: (u16, u16)) -> App {
+    App::browsing(
+        Loaded {
+            inv: synthetic::demo(),
+            origin: "synthetic demo".into(),
+            synthetic: true,
+            warnings: Vec::new(),
+        },
+        size,
+    )
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.update(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn typed(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn mongo() -> Source {
+    Source::Mongo(MongoSource {
+        config: StoreConfig::host_port("db.example:27017"),
+        host: None,
+        boot: None,
+    })
+}
+
+fn finished(app: &mut App, outcome: Outcome) {
+    app.update(AppEvent::Job {
+        job: 1,
+        msg: JobMsg::Finished(outcome),
+    });
+}
+
+#[test]
+fn loading_screen_shows_progress() {
+    let mut app = App::new(mongo(), (80, 24));
+    app.update(AppEvent::Job {
+        job: 1,
+        msg: JobMsg::Progress(Progress::Reading {
+            read: 1500,
+            total: Some(6000),
+        }),
+    });
+    insta::assert_snapshot!(text(&render(&mut app)));
+}
+
+#[test]
+fn picker_lists_boots_with_counts_and_times() {
+    let mut app = App::new(mongo(), (100, 24));
+    let boot = |host: &str, id: &str, events, a, b| BootChoice {
+        host: host.into(),
+        boot_id: id.into(),
+        events,
+        first: synthetic::t(a),
+        last: synthetic::t(b),
+    };
+    finished(
+        &mut app,
+        Outcome::Choose(vec![
+            boot(
+                "web-1",
+                "5f0d3a44-1b2c-4d5e-8f90-a1b2c3d4e5f6",
+                120_345,
+                0.0,
+                3600.0,
+            ),
+            boot(
+                "web-1",
+                "77aa3a44-1b2c-4d5e-8f90-a1b2c3d4e5f6",
+                2_001,
+                7200.0,
+                7300.0,
+            ),
+            boot(
+                "db\x1b[31m-2",
+                "0badf00d-1b2c-4d5e-8f90-a1b2c3d4e5f6",
+                9,
+                10.0,
+                11.0,
+            ),
+        ]),
+    );
+    key(&mut app, KeyCode::Down);
+    insta::assert_snapshot!(text(&render(&mut app)));
+}
+
+#[test]
+fn tree_with_details_of_a_container_process() {
+    let mut app = demo_app((120, 40));
+    app.act(Context::Tree, Action::End); // sh 1420 in batch-job
+    app.act(Context::Tree, Action::Toggle);
+    app.act(Context::Tree, Action::Down); // cat
+    app.act(Context::Tree, Action::Down); // grep
+    let buf = render(&mut app);
+    insta::assert_snapshot!(text(&buf));
+}
+
+#[test]
+fn browser_fits_80x24() {
+    let mut app = demo_app((80, 24));
+    app.act(Context::Tree, Action::Down);
+    app.act(Context::Tree, Action::Down);
+    app.act(Context::Tree, Action::Down);
+    insta::assert_snapshot!(text(&render(&mut app)));
+}
+
+#[test]
+fn files_of_the_subtree_under_a_time_filter_and_dimmed_tree() {
+    let mut app = demo_app((120, 40));
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Char('t'));
+    typed(&mut app, "10:02:00..10:02:00.700");
+    key(&mut app, KeyCode::Enter);
+    let buf = render(&mut app);
+    insta::assert_snapshot!(text(&buf));
+    // The web server had no activity in the window: its row is dimmed; the batch job's is not.
+    let row = |needle: &str| {
+        (0..buf.area.height)
+            .find(|&y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+                    .contains(needle)
+            })
+            .unwrap()
+    };
+    let style_at = |y: u16, needle: &str| {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        let col = line.chars().take_while(|_| true).collect::<Vec<_>>();
+        let x = col.iter().position(|_| true).unwrap_or(0);
+        let idx = line.find(needle).unwrap();
+        let x = x + line[..idx].chars().count();
+        buf[(x as u16, y)].modifier
+    };
+    let web = row("httpd 1220");
+    assert!(style_at(web, "httpd").contains(Modifier::DIM));
+    let job = row("sh 1420");
+    assert!(!style_at(job, "sh 1420").contains(Modifier::DIM));
+}
+
+#[test]
+fn search_hit_is_selected_and_reported() {
+    let mut app = demo_app((120, 40));
+    key(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "report.txt");
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('n'));
+    insta::assert_snapshot!(text(&render(&mut app)));
+}
+
+#[test]
+fn prompts_show_what_was_typed_and_why_it_was_refused() {
+    let mut app = demo_app((100, 30));
+    key(&mut app, KeyCode::Char('t'));
+    typed(&mut app, "yesterday");
+    key(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!(text(&render(&mut app)));
+}
+
+#[test]
+fn help_lists_every_key() {
+    let mut app = demo_app((100, 45));
+    key(&mut app, KeyCode::Char('?'));
+    let screen = text(&render(&mut app));
+    for b in dockwatch_tui::keys::BINDINGS {
+        assert!(screen.contains(b.shown), "{} missing from help", b.shown);
+    }
+    insta::assert_snapshot!(screen);
+}
+
+fn error_screen(kind: FailureKind, detail: &str, hint: &str) -> String {
+    let mut app = App::new(mongo(), (80, 24));
+    finished(
+        &mut app,
+        Outcome::Failed(Failure {
+            kind,
+            detail: detail.into(),
+            hint: hint.into(),
+        }),
+    );
+    text(&render(&mut app))
+}
+
+#[test]
+fn error_screens_say_what_to_do() {
+    insta::assert_snapshot!(
+        "unreachable",
+        error_screen(
+            FailureKind::Unreachable,
+            "no answer from db.example:27017 within 5 s (connection refused)",
+            "Start MongoDB or check --mongo/--uri, then press r to retry.",
+        )
+    );
+    insta::assert_snapshot!(
+        "empty",
+        error_screen(
+            FailureKind::EmptyDatabase,
+            "database test on db.example:27017 has no events",
+            "Run godo on the Docker host with --mongo pointing here, or open a capture with --replay FILE.",
+        )
+    );
+    let mut inv = synthetic::demo();
+    inv.roots.clear();
+    inv.stats.events = 5000;
+    inv.stats.processes = 40;
+    let Outcome::Failed(f) = dockwatch_tui::loader::check(Loaded {
+        inv,
+        origin: String::new(),
+        synthetic: false,
+        warnings: Vec::new(),
+    }) else {
+        panic!("expected a failure");
+    };
+    insta::assert_snapshot!("no_docker", error_screen(f.kind, &f.detail, &f.hint));
+}
+
+#[test]
+fn hostile_names_never_reach_the_terminal_raw() {
+    let mut app = App::browsing(
+        Loaded {
+            inv: synthetic::hostile(),
+            origin: "hostile\x1b]0;title\x07".into(),
+            synthetic: true,
+            warnings: Vec::new(),
+        },
+        (120, 40),
+    );
+    app.act(Context::Tree, Action::Down);
+    for size in [(120, 40), (80, 24)] {
+        app.update(AppEvent::Resize(size.0, size.1));
+        for focus in 0..3 {
+            let buf = render(&mut app);
+            for cell in buf.content() {
+                assert!(
+                    !cell
+                        .symbol()
+                        .chars()
+                        .any(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)),
+                    "control character {:?} in a cell",
+                    cell.symbol()
+                );
+            }
+            let screen = text(&buf);
+            if focus == 0 && size.0 == 120 {
+                assert!(
+                    screen.contains("\\x1b[2J"),
+                    "escape shown visibly:\n{screen}"
+                );
+                insta::assert_snapshot!(screen);
+            }
+            app.act(Context::Tree, Action::NextPane);
+        }
+    }
+    // The 10 KB argument scrolls in the details pane without trouble.
+    app.act(Context::Details, Action::End);
+    let _ = render(&mut app);
+    // And the export of it is valid JSON keeping the exact bytes.
+    let doc = dockwatch_tui::export::subtree_json(&app.browser().unwrap().inv, 1).unwrap();
+    assert_eq!(doc["roots"][0]["args"][3]["hex"], "626164fffe75746638");
+    let _ = Timestamp::default();
+}
