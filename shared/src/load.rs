@@ -126,6 +126,7 @@ pub async fn from_store(
     let mut stream = store.stream_events(&chosen.host, &chosen.boot_id).await?;
     let total = stream.total();
     let mut pipeline = Pipeline::new(&chosen.host, &chosen.boot_id);
+    pipeline.reserve(usize::try_from(total).unwrap_or(0));
     let mut skipped = 0;
     let mut warnings = Vec::new();
     while let Some(item) = stream.next().await {

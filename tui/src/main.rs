@@ -1,6 +1,8 @@
 //! `dockwatch-tui`: the analyst's terminal investigator. Parses the command line, checks it
 //! into a [`Source`], and hands over to the run loop (or to a subcommand).
 
+mod report_cmd;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,7 +23,10 @@ struct Cli {
 
 /// Subcommands; without one, the interactive investigator opens.
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    #[command(flatten)]
+    Report(report_cmd::Command),
+}
 
 /// Where the investigator reads from.
 #[derive(Debug, Args)]
@@ -84,7 +89,7 @@ impl OpenArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(command) => match command {},
+        Some(Command::Report(command)) => report_cmd::run(command),
         None => dockwatch_tui::run::run(cli.open.source()),
     };
     match result {

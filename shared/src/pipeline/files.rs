@@ -260,6 +260,8 @@ impl Files<'_> {
                 path,
                 ..
             } => {
+                // Only names of files: the recorder also names pipes and sockets (`pipe:[..]`).
+                let path = path.filter(|p| p.as_bytes().first() == Some(&b'/'));
                 let id = match (self.record_for_fd(node, task, fd), path) {
                     (Some(id), _) => id,
                     (None, Some(path)) => {
@@ -294,6 +296,7 @@ impl Files<'_> {
                 if old_fd == new_fd {
                     return;
                 }
+                let path = path.filter(|p| p.as_bytes().first() == Some(&b'/'));
                 let entry = match (self.tables[node].get(&old_fd).copied(), path) {
                     (Some(e), _) => e,
                     (None, Some(path)) => {
@@ -515,6 +518,22 @@ mod tests {
         assert_eq!(f[0].path.as_bytes(), b"/var/lib/docker/state.json");
         assert_eq!(f[0].fd, Some(7));
         assert_eq!(f[0].writes, 1);
+    }
+
+    #[test]
+    fn writes_to_pipes_and_sockets_named_by_the_recorder_are_not_files() {
+        let mut w = write(20, 100, 100, 6, 1);
+        if let crate::event::EventKind::Write(w) = &mut w.kind {
+            w.path = Some("pipe:[17645]".into());
+        }
+        let mut named = write(21, 100, 100, 7, 1);
+        if let crate::event::EventKind::Write(w) = &mut named.kind {
+            w.path = Some("/var/lib/docker/volumes/metadata.db".into());
+        }
+        let inv = run(vec![with_cwd(dockerd(), "/srv"), w, named]);
+        let f = files_of(&inv, 100);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].path.as_bytes(), b"/var/lib/docker/volumes/metadata.db");
     }
 
     #[test]

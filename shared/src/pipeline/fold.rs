@@ -6,8 +6,10 @@
 //!
 //! Sources disagree slightly on time: audit events carry millisecond times while the process
 //! connector carries microseconds, so an exec seen by audit can sort just before the fork of its
-//! own process. A fork therefore adopts a live task of the same pid that was first seen less
-//! than [`SAME_TASK_SLACK`] earlier instead of starting a new one, and a snapshot adopts a live
+//! own process, and audit's clone record (stamped at syscall entry) can precede the connector's
+//! fork of the same child by many milliseconds. A fork therefore adopts a live task of the same
+//! pid created up to [`FORK_ADOPT_WINDOW`] earlier (a pid cannot be forked twice while its task
+//! lives) instead of starting a new one, and a snapshot adopts a live
 //! task whose start lies within [`SNAPSHOT_SLACK`] of its `/proc` start time (which has clock
 //! tick resolution).
 //!
@@ -29,6 +31,10 @@ pub const NONE: u32 = u32::MAX;
 
 /// How close (µs) a fork may follow the first sighting of its child for both to be one task.
 pub const SAME_TASK_SLACK: i64 = 1_000;
+
+/// How long (µs) after a fork-created or first-seen task a second fork report of its pid is
+/// still taken as the same fork rather than pid reuse after a lost exit.
+pub const FORK_ADOPT_WINDOW: i64 = 100_000;
 
 /// How close (µs) a snapshot's start time must be to a live task's start for both to be one task.
 pub const SNAPSHOT_SLACK: i64 = 20_000;
@@ -240,12 +246,21 @@ impl Folder {
         child: Option<Box<ProcessInfo>>,
     ) -> TaskId {
         let thread = child_pid != child_tgid;
-        // The same fork reported twice (audit clone + connector), or a child already seen by an
-        // event that sorted just before its fork: one task.
+        // A pid cannot be forked again while its task lives, so a live task of the child pid is
+        // this same fork reported twice (audit's clone, stamped at syscall entry, can precede the
+        // connector's fork by many milliseconds), or the child seen by an event that sorted just
+        // before its fork. Only a task much older than the fork (its exit was lost) is not.
         let adopted = self.live(child_pid).filter(|&t| {
             let task = &self.tasks[t as usize];
-            task.origin != Origin::Snapshot
-                && (task.start.as_micros() - time.as_micros()).abs() <= SAME_TASK_SLACK
+            let age = time.as_micros() - task.start.as_micros();
+            match task.origin {
+                // The snapshot saw it alive: a later fork report of its pid is bogus (a recorder
+                // synthesising a fork for a process it met late), not a new process.
+                Origin::Snapshot => age >= -SNAPSHOT_SLACK,
+                Origin::Fork | Origin::Seen => {
+                    (-SAME_TASK_SLACK..=FORK_ADOPT_WINDOW).contains(&age)
+                }
+            }
         });
         let id = match adopted {
             Some(t) => t,
@@ -267,6 +282,8 @@ impl Folder {
         let task = &mut self.tasks[id as usize];
         if task.origin == Origin::Seen {
             task.origin = Origin::Fork;
+            task.start = time;
+        } else if task.origin == Origin::Fork && time < task.start {
             task.start = time;
         }
         task.ppid.get_or_insert(parent_tgid);
@@ -393,8 +410,18 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 let t = f.task_for(*pid, *tgid, time);
                 let leader = f.tasks[t as usize].leader;
                 let task = &mut f.tasks[leader as usize];
-                task.info.root = Some(std::mem::take(new_root));
-                task.pivot.get_or_insert(time);
+                // runc does `chdir(rootfs); pivot_root(".", ".")`: when the recorder could only
+                // say "/" (or a relative name), the rootfs is the directory the process was in.
+                let useful = |p: &ByteString| p.as_bytes().first() == Some(&b'/') && !is_slash(p);
+                let root = if useful(new_root) {
+                    Some(std::mem::take(new_root))
+                } else {
+                    task.info.cwd.clone().filter(useful)
+                };
+                if let Some(root) = root {
+                    task.info.root = Some(root);
+                    task.pivot.get_or_insert(time);
+                }
                 t
             }
             Op::Open { pid, tgid, .. }
@@ -489,6 +516,38 @@ mod tests {
     }
 
     #[test]
+    fn a_fork_reported_by_audit_and_by_the_connector_is_one_task() {
+        // Audit stamps the clone at syscall entry, 12 ms before the connector's fork.
+        let (_, folded) = run(vec![
+            snapshot(1, 100, 1, &["/usr/bin/containerd"]),
+            fork(10_000, 100, 100, 500),
+            fork(22_000, 100, 100, 500),
+            exec(23_000, 500, &["/usr/bin/containerd-shim-runc-v2"]),
+        ]);
+        let tasks = tasks_of(&folded, 500);
+        assert_eq!(tasks.len(), 1, "{tasks:#?}");
+        assert_eq!(tasks[0].start, t(10_000));
+    }
+
+    #[test]
+    fn a_fork_report_for_a_live_snapshot_process_is_not_a_new_process() {
+        let (_, folded) = run(vec![
+            snapshot(1, 100, 1, &["/usr/bin/dockerd"]),
+            snapshot(2, 110, 100, &["/usr/bin/containerd"]),
+            fork(60_000_000, 100, 100, 110),
+        ]);
+        let tasks = tasks_of(&folded, 110);
+        assert_eq!(tasks.len(), 1, "{tasks:#?}");
+        assert_eq!(tasks[0].info.args[0].as_bytes(), b"/usr/bin/containerd");
+    }
+
+    #[test]
+    fn a_fork_long_after_a_lost_exit_is_pid_reuse() {
+        let (_, folded) = run(vec![fork(10, 1, 1, 500), fork(5_000_000, 1, 1, 500)]);
+        assert_eq!(tasks_of(&folded, 500).len(), 2);
+    }
+
+    #[test]
     fn snapshot_tasks_start_at_their_start_time() {
         let mut snap = snapshot(1_000_000, 100, 1, &["/usr/bin/dockerd"]);
         if let crate::event::EventKind::Snapshot(s) = &mut snap.kind {
@@ -579,6 +638,24 @@ mod tests {
             b"/var/lib/docker/overlay2/abc/merged"
         );
         assert_eq!(folded.containers[CID].name.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn a_pivot_root_into_dot_takes_the_directory_the_process_was_in() {
+        let (_, folded) = run(vec![
+            fork(10, 1, 1, 500),
+            with_cwd(
+                exec(11, 500, &["runc", "init"]),
+                "/var/lib/docker/overlay2/abc/merged",
+            ),
+            pivot_root(12, 500, "/"),
+        ]);
+        let task = tasks_of(&folded, 500)[0];
+        assert_eq!(task.pivot, Some(t(12)));
+        assert_eq!(
+            task.info.root.as_ref().unwrap().as_bytes(),
+            b"/var/lib/docker/overlay2/abc/merged"
+        );
     }
 
     #[test]

@@ -346,6 +346,12 @@ impl Input {
         }
     }
 
+    /// Makes room for `additional` more events (avoids regrowing a large vector while events
+    /// stream in, when the caller knows how many will come).
+    pub fn reserve(&mut self, additional: usize) {
+        self.recs.reserve(additional);
+    }
+
     /// Host the input is for.
     pub fn host(&self) -> &str {
         &self.host

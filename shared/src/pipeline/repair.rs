@@ -11,6 +11,7 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::event::DockerRole;
 use crate::investigation::Repairs;
 use crate::pipeline::fold::Task;
 use crate::pipeline::group::Grouped;
@@ -41,10 +42,23 @@ pub fn repair(tasks: &mut [Task], grouped: &Grouped, tree: &Tree, repairs: &mut 
         let proc = &grouped.procs[p as usize];
         let leader_id = proc.leader as usize;
         let leader = &mut tasks[leader_id];
+        // Shims and runc carry their container's id (from their arguments) but run on the host (the
+        // role the recorder gave them; a name alone is not trusted here).
+        let host_side = leader.info.star
+            || matches!(
+                leader.info.role,
+                Some(
+                    DockerRole::ContainerdShim
+                        | DockerRole::Runc
+                        | DockerRole::Containerd
+                        | DockerRole::Dockerd
+                )
+            );
         if let Some((_, root)) = leader
             .info
             .container_id
             .as_ref()
+            .filter(|_| !host_side)
             .and_then(|cid| rootfs.get(cid))
         {
             let known = leader
@@ -123,6 +137,22 @@ mod tests {
             ROOTFS.as_bytes()
         );
         assert_eq!(repairs.rootfs_propagated, 1, "only 300 needed repair");
+    }
+
+    #[test]
+    fn a_shim_with_the_containers_id_stays_on_the_host() {
+        let (tasks, repairs) = repaired(vec![
+            snapshot(1, 100, 1, &["/usr/bin/dockerd"]),
+            in_container(fork(10, 100, 100, 200), CID),
+            pivot_root(11, 200, ROOTFS),
+            in_container(fork(20, 100, 100, 300), CID),
+            in_container(
+                exec(21, 300, &["/usr/bin/containerd-shim-runc-v2", "-id", CID]),
+                CID,
+            ),
+        ]);
+        assert_eq!(task(&tasks, 300).info.root, None);
+        assert_eq!(repairs.rootfs_propagated, 0);
     }
 
     #[test]

@@ -1,0 +1,223 @@
+//! Benchmarks of the filter pipeline and of reading its input.
+//!
+//! * `pipeline/investigate_1m_from_vec`: the whole pipeline on 1,000,000 synthetic events shaped
+//!   like a busy Docker host's log (`pipeline::synthetic`), from a vector built beforehand;
+//!   `investigate_1m_streamed`: the same events generated one at a time while the pipeline takes
+//!   them (as from a store cursor), minus `generate_1m` (generation alone) for the pipeline's share.
+//! * peak memory: printed once before the timings. A counting global allocator records the most
+//!   heap in use while the pipeline takes 1,000,000 events generated one at a time (as from a
+//!   store cursor), so the figure is the pipeline's own state, not an input vector.
+//! * `read/store_stream_events` against `read/driver_cursor`: reading the same stored events
+//!   through `Store::stream_events` and through a plain driver cursor decoding the same type
+//!   (needs DOCKWATCH_TEST_MONGO; skipped with a message otherwise). The ratio of medians is
+//!   printed too.
+//!
+//! `cargo bench -p dockwatch-shared --bench pipeline`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use dockwatch_shared::event::Event;
+use dockwatch_shared::pipeline::{investigate, synthetic};
+use dockwatch_shared::store::{EVENTS_COLLECTION, Store};
+use dockwatch_shared::testing::test_store_config;
+use dockwatch_shared::time::Timestamp;
+use futures_util::StreamExt;
+
+const EVENTS: usize = 1_000_000;
+const STORED: usize = 20_000;
+
+/// The system allocator, counting bytes in use and their peak (for the memory figure).
+struct Counting;
+
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed to the system allocator unchanged; only sizes are counted.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which we pass on.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as for `alloc`.
+        unsafe { System.dealloc(ptr, layout) };
+        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            let old = layout.size();
+            if new_size >= old {
+                let now = IN_USE.fetch_add(new_size - old, Ordering::Relaxed) + new_size - old;
+                PEAK.fetch_max(now, Ordering::Relaxed);
+            } else {
+                IN_USE.fetch_sub(old - new_size, Ordering::Relaxed);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn run(events: impl IntoIterator<Item = Event>) -> u64 {
+    let inv = investigate(
+        events,
+        synthetic::HOST,
+        synthetic::BOOT_ID,
+        Timestamp(0),
+        &mut |_| {},
+    );
+    inv.stats.files
+}
+
+fn peak_memory() {
+    let base = IN_USE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let started = Instant::now();
+    let files = run(synthetic::events(EVENTS));
+    let elapsed = started.elapsed();
+    let peak = PEAK.load(Ordering::Relaxed) - base;
+    println!(
+        "pipeline on {EVENTS} synthetic events fed one at a time: peak heap {:.1} MB, {:.3} s (incl. generating them), {files} file records",
+        peak as f64 / 1e6,
+        elapsed.as_secs_f64()
+    );
+}
+
+fn pipeline(c: &mut Criterion) {
+    peak_memory();
+    let mut group = c.benchmark_group("pipeline");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    group.throughput(Throughput::Elements(EVENTS as u64));
+    // From a vector of events built beforehand (not timed): the pipeline also frees them.
+    group.bench_function("investigate_1m_from_vec", |b| {
+        b.iter_batched(
+            || synthetic::events(EVENTS).collect::<Vec<_>>(),
+            |events| black_box(run(events)),
+            BatchSize::PerIteration,
+        );
+    });
+    // Streamed as from a store cursor: events generated one at a time (generation timed; see
+    // `generate_1m` for its share).
+    group.bench_function("investigate_1m_streamed", |b| {
+        b.iter(|| black_box(run(synthetic::events(EVENTS))));
+    });
+    group.bench_function("generate_1m", |b| {
+        b.iter(|| synthetic::events(EVENTS).map(|e| e.seq).max());
+    });
+    group.finish();
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+fn read(c: &mut Criterion) {
+    let Some(config) = test_store_config("bench_read") else {
+        println!("read benchmarks skipped: set DOCKWATCH_TEST_MONGO=host:port to run them");
+        return;
+    };
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        println!("read benchmarks skipped: no tokio runtime");
+        return;
+    };
+    let store = match rt.block_on(Store::connect(&config)) {
+        Ok(store) => store,
+        Err(e) => {
+            println!("read benchmarks skipped: {e}");
+            return;
+        }
+    };
+    let events: Vec<Event> = synthetic::events(STORED).collect();
+    if let Err(e) = rt.block_on(async {
+        store.ensure_indexes().await?;
+        for chunk in events.chunks(5_000) {
+            store.insert_events(chunk).await?;
+        }
+        Ok::<_, dockwatch_shared::store::StoreError>(())
+    }) {
+        println!("read benchmarks skipped: cannot store events: {e}");
+        return;
+    }
+
+    let through_store = || async {
+        let mut stream = store
+            .stream_events(synthetic::HOST, synthetic::BOOT_ID)
+            .await
+            .expect("stream");
+        let mut n = 0u64;
+        while let Some(e) = stream.next().await {
+            black_box(e.expect("event"));
+            n += 1;
+        }
+        assert_eq!(n, STORED as u64);
+    };
+    let through_driver = || async {
+        let coll = store.raw_db().collection::<Event>(EVENTS_COLLECTION);
+        let mut cursor = coll
+            .find(bson::doc! { "host": synthetic::HOST, "boot_id": synthetic::BOOT_ID })
+            .sort(bson::doc! { "time": 1, "run": 1, "seq": 1 })
+            .await
+            .expect("find");
+        let mut n = 0u64;
+        while let Some(e) = cursor.next().await {
+            black_box(e.expect("event"));
+            n += 1;
+        }
+        assert_eq!(n, STORED as u64);
+    };
+
+    // Interleaved runs for the ratio, so load on the shared machine hits both alike.
+    let (mut s, mut d) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let t = Instant::now();
+        rt.block_on(through_store());
+        s.push(t.elapsed());
+        let t = Instant::now();
+        rt.block_on(through_driver());
+        d.push(t.elapsed());
+    }
+    let (s, d) = (median(s), median(d));
+    println!(
+        "reading {STORED} stored events: Store::stream_events {:.3} s, plain driver cursor {:.3} s: the store runs at {:.0}% of the driver's speed",
+        s.as_secs_f64(),
+        d.as_secs_f64(),
+        100.0 * d.as_secs_f64() / s.as_secs_f64()
+    );
+
+    let mut group = c.benchmark_group("read");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(STORED as u64));
+    group.bench_function("store_stream_events", |b| {
+        b.to_async(&rt).iter(through_store)
+    });
+    group.bench_function("driver_cursor", |b| b.to_async(&rt).iter(through_driver));
+    group.finish();
+
+    let _ = rt.block_on(async {
+        store.raw_db().drop().await?;
+        store.cooked_db().drop().await
+    });
+}
+
+criterion_group!(benches, pipeline, read);
+criterion_main!(benches);

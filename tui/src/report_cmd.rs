@@ -1,0 +1,316 @@
+//! `dockwatch-tui report` and `dockwatch-tui export`: the non-interactive side of the tool.
+//!
+//! Both read the events of one (host, boot) from MongoDB or a capture file, run the filter
+//! pipeline, and print: `report` the whole tree as text (or JSON with `--format json`) and
+//! stores the result in the cooked database; `export --pid PID` the JSON of one process and
+//! everything below it. Progress goes to stderr when it is a terminal; the result goes to
+//! stdout or `--out FILE`.
+
+use std::io::{IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{ArgGroup, Args, Subcommand, ValueEnum};
+use dockwatch_shared::cooked;
+use dockwatch_shared::investigation::{Investigation, NodeId};
+use dockwatch_shared::load::{self, LoadProgress, Loaded};
+use dockwatch_shared::report::{export_json, render_text};
+use dockwatch_shared::store::{Store, StoreConfig};
+use dockwatch_shared::{Pid, Timestamp};
+
+/// The report subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the Docker process tree, each process's args and the files they changed.
+    Report(ReportArgs),
+    /// Write the JSON export of one process and everything below it.
+    Export(ExportArgs),
+}
+
+/// Where the events come from and which boot to investigate.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("input").args(["mongo", "uri", "replay"])))]
+pub struct InputArgs {
+    /// MongoDB server as host:port [default: 127.0.0.1:27017].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub mongo: Option<String>,
+    /// MongoDB connection string (user, password, TLS options pass through).
+    #[arg(long, value_name = "URI")]
+    pub uri: Option<String>,
+    /// Read a capture file written by `godo --write` (JSON lines, .zst allowed) instead.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
+    /// Database with the raw events.
+    #[arg(long, default_value = "test", value_name = "NAME")]
+    pub db: String,
+    /// Database the result is written to (MongoDB input only).
+    #[arg(long, default_value = "cooked", value_name = "NAME")]
+    pub cooked_db: String,
+    /// Host to investigate [default: the one with the newest events].
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Boot id to investigate [default: the one with the newest events].
+    #[arg(long)]
+    pub boot: Option<String>,
+}
+
+/// Output format of `report`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The indented tree, args and changed files, safe for a terminal.
+    Text,
+    /// One JSON document (docs/report-schema.md).
+    Json,
+}
+
+/// Flags of `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Do not store the result in the cooked database.
+    #[arg(long)]
+    no_cooked: bool,
+}
+
+/// Flags of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The process to export (with everything below it); a thread id finds its process.
+    #[arg(long, value_name = "PID")]
+    pid: Pid,
+    /// Write to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Runs a report subcommand to completion.
+pub fn run(command: Command) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        match command {
+            Command::Report(args) => report(args).await,
+            Command::Export(args) => export(args).await,
+        }
+    })
+}
+
+fn store_config(input: &InputArgs) -> StoreConfig {
+    let mut config = match (&input.uri, &input.mongo) {
+        (Some(uri), _) => StoreConfig::uri(uri),
+        (None, Some(hp)) => StoreConfig::host_port(hp),
+        (None, None) => StoreConfig::host_port("127.0.0.1:27017"),
+    };
+    config.raw_db = input.db.clone();
+    config.cooked_db = input.cooked_db.clone();
+    config
+}
+
+/// Shows progress on stderr when it is a terminal.
+fn progress_printer() -> impl FnMut(LoadProgress) + Send {
+    let tty = std::io::stderr().is_terminal();
+    move |p| {
+        if !tty {
+            return;
+        }
+        let line = match p {
+            LoadProgress::Reading { read, total: 0 } => format!("reading events: {read}"),
+            LoadProgress::Reading { read, total } => format!("reading events: {read}/{total}"),
+            LoadProgress::Pipeline(p) => {
+                format!("{} ({:.0}%)", p.step.label(), p.fraction() * 100.0)
+            }
+        };
+        eprint!("\r\x1b[2K{line}");
+        if matches!(p, LoadProgress::Pipeline(p) if p.step == dockwatch_shared::pipeline::Step::Done)
+        {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+/// Loads and investigates the chosen boot; returns the store too when the input was MongoDB.
+async fn investigate(input: &InputArgs) -> Result<(Loaded, Option<Store>)> {
+    let mut progress = progress_printer();
+    let now = Timestamp::now();
+    let (loaded, store) = match &input.replay {
+        Some(path) => {
+            let loaded = load::from_capture(
+                path,
+                input.host.as_deref(),
+                input.boot.as_deref(),
+                now,
+                &mut progress,
+            )
+            .with_context(|| format!("cannot investigate capture file {}", path.display()))?;
+            (loaded, None)
+        }
+        None => {
+            let config = store_config(input);
+            let store = Store::connect(&config).await.with_context(|| {
+                format!(
+                    "cannot reach MongoDB at {} (start it, or pass --mongo/--uri, or --replay FILE)",
+                    config.address.display()
+                )
+            })?;
+            let loaded = load::from_store(
+                &store,
+                input.host.as_deref(),
+                input.boot.as_deref(),
+                now,
+                &mut progress,
+            )
+            .await
+            .context("cannot investigate the recorded events")?;
+            (loaded, Some(store))
+        }
+    };
+    for warning in &loaded.warnings {
+        eprintln!("dockwatch-tui: warning: {warning}");
+    }
+    let inv = &loaded.investigation;
+    if inv.roots.is_empty() {
+        bail!(
+            "no Docker daemon (dockerd), containerd or containerd-shim process in the {} events of host {} boot {}: \
+             was godo started while Docker ran (its start-up snapshot finds the daemon)? Other boots: {}",
+            inv.stats.events,
+            inv.host,
+            inv.boot_id,
+            other_boots(&loaded)
+        );
+    }
+    if !inv.processes.iter().any(|p| p.star) {
+        eprintln!(
+            "dockwatch-tui: warning: no dockerd in the events of host {} boot {}; the tree is rooted at containerd",
+            inv.host, inv.boot_id
+        );
+    }
+    Ok((loaded, store))
+}
+
+fn other_boots(loaded: &Loaded) -> String {
+    let others: Vec<String> = loaded
+        .boots
+        .iter()
+        .filter(|b| b.host != loaded.boot.host || b.boot_id != loaded.boot.boot_id)
+        .map(|b| {
+            format!(
+                "--host {} --boot {} ({} events)",
+                b.host, b.boot_id, b.events
+            )
+        })
+        .collect();
+    if others.is_empty() {
+        "none".to_owned()
+    } else {
+        others.join(", ")
+    }
+}
+
+/// Writes `text` to `out` or stdout; a closed stdout (`| head`) is not an error.
+fn emit(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("cannot write to stdout"),
+            }
+        }
+    }
+}
+
+fn json_text(value: &serde_json::Value) -> Result<String> {
+    let mut text = serde_json::to_string_pretty(value).context("cannot format the JSON")?;
+    text.push('\n');
+    Ok(text)
+}
+
+async fn report(args: ReportArgs) -> Result<()> {
+    let (loaded, store) = investigate(&args.input).await?;
+    let inv = &loaded.investigation;
+    if let Some(store) = store.filter(|_| !args.no_cooked) {
+        let written = cooked::write_investigation(store.cooked_db(), inv, Timestamp::now())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot store the result in database {} (use --no-cooked to skip)",
+                    args.input.cooked_db
+                )
+            })?;
+        eprintln!(
+            "dockwatch-tui: stored {} processes and {} file records of host {} boot {} in database {}{}",
+            written.processes,
+            written.files,
+            inv.host,
+            inv.boot_id,
+            args.input.cooked_db,
+            if written.replaced > 0 {
+                " (replacing the earlier run)"
+            } else {
+                ""
+            }
+        );
+    }
+    let text = match args.format {
+        Format::Text => render_text(inv),
+        Format::Json => json_text(&export_json(inv, None))?,
+    };
+    emit(args.out.as_deref(), &text)
+}
+
+/// The node of `pid` (or of the process that has `pid` as a thread); with pid reuse, the one
+/// that started last, and the others' start times for a note.
+fn find_pid(inv: &Investigation, pid: Pid) -> Option<(NodeId, Vec<Timestamp>)> {
+    let mut matches: Vec<&dockwatch_shared::investigation::ProcessNode> = inv
+        .processes
+        .iter()
+        .filter(|p| p.pid == pid || p.threads.contains(&pid))
+        .collect();
+    matches.sort_by_key(|p| p.start);
+    let chosen = matches.pop()?;
+    Some((chosen.id, matches.iter().filter_map(|p| p.start).collect()))
+}
+
+async fn export(args: ExportArgs) -> Result<()> {
+    let (loaded, _) = investigate(&args.input).await?;
+    let inv = &loaded.investigation;
+    let Some((node, others)) = find_pid(inv, args.pid) else {
+        bail!(
+            "process {} is not in the Docker tree of host {} boot {} ({} processes); `dockwatch-tui report` lists them",
+            args.pid,
+            inv.host,
+            inv.boot_id,
+            inv.processes.len()
+        );
+    };
+    if !others.is_empty() {
+        let times: Vec<String> = others.iter().map(|t| t.to_rfc3339()).collect();
+        eprintln!(
+            "dockwatch-tui: note: pid {} was used by {} processes; exporting the last one (the others started at {})",
+            args.pid,
+            others.len() + 1,
+            times.join(", ")
+        );
+    }
+    emit(
+        args.out.as_deref(),
+        &json_text(&export_json(inv, Some(node)))?,
+    )
+}

@@ -1,0 +1,250 @@
+//! `dockwatch-tui report` and `export`, run as the real binary on capture files and on the real
+//! MongoDB-wire server (DOCKWATCH_TEST_MONGO).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use dockwatch_shared::capture::CaptureWriter;
+use dockwatch_shared::cooked;
+use dockwatch_shared::event::{Event, EventKind, ProcessInfo, Snapshot, Source};
+use dockwatch_shared::pipeline::synthetic;
+use dockwatch_shared::store::Store;
+use dockwatch_shared::testing::test_store_config;
+use dockwatch_shared::{ByteString, Timestamp};
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dockwatch-tui"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn capture(dir: &Path, name: &str, events: &[Event]) -> PathBuf {
+    let path = dir.join(name);
+    let mut w = CaptureWriter::create(&path).expect("create the capture");
+    w.write_batch(events).expect("write the capture");
+    w.finish().expect("finish the capture");
+    path
+}
+
+fn small_log() -> Vec<Event> {
+    synthetic::events(3_000).collect()
+}
+
+#[test]
+fn report_prints_the_tree_args_and_changed_files_of_a_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = capture(dir.path(), "c.jsonl.zst", &small_log());
+    let out = run(&["report", "--replay", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{} dockerd [host]", synthetic::DOCKERD_PID)),
+        "{stdout}"
+    );
+    assert!(stdout.contains("args: /bin/sh -c 'cd /work"), "{stdout}");
+    assert!(stdout.contains("Changed files:"), "{stdout}");
+    assert!(
+        stdout.contains("/work/out-2  (host /var/lib/docker/overlay2/"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("syslog"), "cron is not in the Docker tree");
+}
+
+#[test]
+fn report_json_goes_to_the_out_file_and_export_writes_one_subtree() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = capture(dir.path(), "c.jsonl", &small_log());
+    let json_path = dir.path().join("report.json");
+    let out = run(&[
+        "report",
+        "--replay",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "--out",
+        json_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let doc: Value = serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    assert_eq!(doc["host"], synthetic::HOST);
+    assert_eq!(doc["boot_id"], synthetic::BOOT_ID);
+    let dockerd = &doc["roots"][0];
+    assert_eq!(dockerd["pid"], synthetic::DOCKERD_PID);
+    assert_eq!(dockerd["star"], true);
+    let containerd = &dockerd["children"][0];
+    assert_eq!(containerd["pid"], synthetic::CONTAINERD_PID);
+
+    // The first container's shell: containerd → shim start → shim → runc → runc init.
+    let shim = &containerd["children"][0]["children"][0];
+    let init = &shim["children"][0]["children"][0];
+    let pid = init["pid"].as_i64().unwrap();
+    assert_eq!(init["args"][0], "/bin/sh");
+
+    let out = run(&[
+        "export",
+        "--replay",
+        path.to_str().unwrap(),
+        "--pid",
+        &pid.to_string(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let export: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let roots = export["roots"].as_array().unwrap();
+    assert_eq!(roots.len(), 1);
+    assert_eq!(
+        roots[0], *init,
+        "the export is the same node as in the report"
+    );
+}
+
+#[test]
+fn export_of_a_pid_outside_the_tree_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = capture(dir.path(), "c.jsonl", &small_log());
+    let out = run(&["export", "--replay", path.to_str().unwrap(), "--pid", "300"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("process 300 is not in the Docker tree"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn cron_only() -> Vec<Event> {
+    vec![Event {
+        host: "h".into(),
+        boot_id: "b".into(),
+        run: "r".into(),
+        seq: 0,
+        time: Timestamp(1_764_329_347_000_000),
+        source: Source::Procfs,
+        audit: None,
+        kind: EventKind::Snapshot(Snapshot {
+            pid: 300,
+            tgid: 300,
+            ppid: 1,
+            threads: vec![],
+            process: ProcessInfo {
+                comm: Some(ByteString::from("cron")),
+                args: vec!["/usr/sbin/cron".into()],
+                ..ProcessInfo::default()
+            },
+            fds: vec![],
+        }),
+    }]
+}
+
+#[test]
+fn no_dockerd_in_the_events_is_an_error_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = capture(dir.path(), "c.jsonl", &cron_only());
+    let out = run(&["report", "--replay", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no Docker daemon (dockerd)"), "{stderr}");
+    assert!(stderr.contains("host h boot b"), "{stderr}");
+}
+
+#[test]
+fn an_empty_capture_is_an_error_that_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.jsonl");
+    std::fs::write(&path, "").unwrap();
+    let out = run(&["report", "--replay", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no events in capture file"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_unreachable_database_fails_fast_with_a_clear_message() {
+    let started = Instant::now();
+    let out = run(&["report", "--mongo", "127.0.0.1:1"]);
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach MongoDB at 127.0.0.1:1"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_database_is_an_error_that_says_so() {
+    let Some(config) = test_store_config("report_empty") else {
+        return;
+    };
+    let addr = dockwatch_shared::testing::test_mongo().unwrap();
+    let out = run(&["report", "--mongo", &addr, "--db", &config.raw_db]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no events in database"), "{stderr}");
+}
+
+#[tokio::test]
+async fn reporting_twice_from_mongodb_stores_the_same_cooked_result() {
+    let Some(config) = test_store_config("report_twice") else {
+        return;
+    };
+    let addr = dockwatch_shared::testing::test_mongo().unwrap();
+    let store = Store::connect(&config).await.unwrap();
+    let result = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(async {
+        store.insert_events(&small_log()).await.unwrap();
+        let args = [
+            "report",
+            "--mongo",
+            &addr,
+            "--db",
+            &config.raw_db,
+            "--cooked-db",
+            &config.cooked_db,
+            "--format",
+            "json",
+        ];
+        let first = run(&args);
+        assert!(first.status.success(), "{}", text(&first.stderr));
+        assert!(
+            text(&first.stderr).contains("stored"),
+            "{}",
+            text(&first.stderr)
+        );
+        let stored_once =
+            cooked::read_investigation(store.cooked_db(), synthetic::HOST, synthetic::BOOT_ID)
+                .await
+                .unwrap()
+                .unwrap();
+        let second = run(&args);
+        assert!(second.status.success(), "{}", text(&second.stderr));
+        assert!(text(&second.stderr).contains("replacing the earlier run"));
+        let stored_twice =
+            cooked::read_investigation(store.cooked_db(), synthetic::HOST, synthetic::BOOT_ID)
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(stored_once.processes, stored_twice.processes);
+        assert_eq!(stored_once.files, stored_twice.files);
+        assert_eq!(stored_once.stats, stored_twice.stats);
+        assert!(stored_once.stats.tree_processes > 100);
+        // The printed JSON is the stored investigation.
+        let doc: Value = serde_json::from_slice(&second.stdout).unwrap();
+        assert_eq!(doc["stats"]["files"], stored_twice.stats.files);
+    }))
+    .await;
+    store.raw_db().drop().await.unwrap();
+    store.cooked_db().drop().await.unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
