@@ -1,35 +1,100 @@
 //! `godo`: the recorder that runs as root on each Docker host.
 //!
-//! `main` only parses the command line and hands over to `run`; see the crate's modules for the
-//! parts (audit parsing, the kernel sources, the sinks).
+//! `main` only parses the command line and hands over to `live::run`; see the library's modules
+//! for the parts (kernel sources, enrichment, fd tracking, sinks).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{ArgAction, Parser};
+
+mod live;
+
+/// The MongoDB server used when neither --mongo, --uri nor --write is given.
+const DEFAULT_MONGO: &str = "127.0.0.1:27017";
 
 /// Records what runs in Docker and what it changes: kernel audit + process connector + /proc,
 /// into MongoDB or a capture file.
 #[derive(Debug, Parser)]
 #[command(name = "godo", version, about, long_about = None)]
 struct Cli {
-    /// MongoDB server as host:port.
-    #[arg(long, default_value = "127.0.0.1:27017")]
-    mongo: String,
+    /// MongoDB server as host:port [default: 127.0.0.1:27017, unless only --write is given].
+    #[arg(long)]
+    mongo: Option<String>,
     /// Full MongoDB connection string (user, password, TLS options); overrides --mongo.
     #[arg(long)]
     uri: Option<String>,
     /// Database for the raw event log.
     #[arg(long, default_value = "test")]
     db: String,
-    /// Also (or instead, without a database) write events to this capture file (JSON lines;
-    /// zstd-compressed when it ends in .zst).
+    /// Write events to this capture file (JSON lines; zstd when it ends in .zst). Alone it
+    /// replaces the database; with --mongo or --uri both are written.
     #[arg(long, value_name = "FILE")]
-    write: Option<std::path::PathBuf>,
+    write: Option<PathBuf>,
+    /// Bytes of events kept while MongoDB is unreachable; when full, the newest are dropped and
+    /// a gap is recorded.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    backlog: u64,
+    /// Kernel audit backlog limit (records queued in the kernel before it drops them).
+    #[arg(long, value_name = "RECORDS", default_value_t = 65536)]
+    kernel_backlog: u32,
+    /// Do not become the audit daemon: read the read-only audit log group, beside auditd.
+    #[arg(long)]
+    multicast: bool,
+    /// Write every raw audit record, as received, to FILE.
+    #[arg(long, value_name = "FILE")]
+    diag: Option<PathBuf>,
+    /// Print a status line (events/s, backlog, lost) on stderr every SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    status_interval: Option<u64>,
+    /// Log what godo does (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = ArgAction::Count)]
+    verbose: u8,
+    /// Offline import of an auditd log (`--audit-log FILE`, `--host`, `--boot-id`).
+    #[command(flatten)]
+    import: dockwatch_listener::import::ImportArgs,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = (&cli.mongo, &cli.uri, &cli.db, &cli.write);
-    eprintln!("godo: live recording is not built yet; nothing was recorded");
-    ExitCode::from(2)
+    if cli.import.audit_log.is_some() {
+        let dest = dockwatch_listener::import::Destinations::choose(
+            cli.mongo.as_deref().unwrap_or(DEFAULT_MONGO),
+            cli.mongo.is_some(),
+            cli.uri.as_deref(),
+            &cli.db,
+            cli.write.as_deref(),
+        );
+        return match dockwatch_listener::import::run(&cli.import, dest) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("godo: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let database = match (&cli.uri, &cli.mongo, &cli.write) {
+        (Some(uri), _, _) => Some(live::Database::Uri(uri.clone())),
+        (None, Some(hp), _) => Some(live::Database::HostPort(hp.clone())),
+        (None, None, Some(_)) => None,
+        (None, None, None) => Some(live::Database::HostPort(DEFAULT_MONGO.into())),
+    };
+    let cfg = live::Config {
+        database,
+        db: cli.db,
+        write: cli.write,
+        backlog: cli.backlog,
+        kernel_backlog: cli.kernel_backlog,
+        multicast: cli.multicast,
+        diag: cli.diag,
+        status_interval: cli.status_interval,
+        verbose: cli.verbose,
+    };
+    match live::run(cfg) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("godo: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -4,14 +4,22 @@
 //! * [`text`] and [`time`]: lossless byte strings and microsecond timestamps used by the model;
 //! * [`sanitize`]: making attacker-chosen text safe to show in a terminal;
 //! * [`investigation`]: what the filter pipeline makes of an event log: the Docker process tree
-//!   and the files it changed.
+//!   and the files it changed;
+//! * [`pipeline`]: the pure filter pipeline (events of one boot in, an investigation out);
+//! * [`load`]: feeding the pipeline from the store or a capture file, choosing the boot;
+//! * [`cooked`]: storing an investigation in the cooked database (and reading it back);
+//! * [`report`]: the JSON export and the text report of an investigation.
 //!
 //! I/O lives at the edges (store, capture files); the pipeline is pure: events in, an
 //! investigation out.
 
 pub mod capture;
+pub mod cooked;
 pub mod event;
 pub mod investigation;
+pub mod load;
+pub mod pipeline;
+pub mod report;
 pub mod sanitize;
 pub mod store;
 pub mod testing;
@@ -21,3 +29,6 @@ pub mod time;
 pub use event::{Event, EventKind, Pid, Source};
 pub use text::ByteString;
 pub use time::Timestamp;
+
+#[cfg(test)]
+mod serde_tests;

@@ -160,10 +160,12 @@ pub enum StoreError {
         timeout: Duration,
     },
     /// A command failed on the server (or the connection broke during it).
-    #[error("MongoDB {operation} failed")]
+    #[error("MongoDB {operation} failed: {reason}")]
     Command {
         /// What was being done (`insert events`, `create indexes`, ...).
         operation: &'static str,
+        /// A short reason; the driver's full report is the source.
+        reason: String,
         /// The driver's error.
         #[source]
         source: Box<mongodb::error::Error>,
@@ -182,6 +184,20 @@ pub enum StoreError {
         code: i32,
         /// The server's message for it.
         message: String,
+    },
+    /// An event has no `run` id: it was not stamped by the run's output stage, and its `_id`
+    /// would collide with other unstamped events (which would then be dropped as duplicates).
+    #[error(
+        "event {index} of the batch has an empty run id (kind {kind}, seq {seq}); events must be \
+         stamped with their run and seq before they are stored; nothing of the batch was stored"
+    )]
+    Unstamped {
+        /// Position of the event in the batch.
+        index: usize,
+        /// Its kind.
+        kind: &'static str,
+        /// Its seq.
+        seq: u64,
     },
     /// An event could not be turned into a BSON document.
     #[error("cannot encode event {id} as BSON")]
@@ -209,6 +225,33 @@ pub enum StoreError {
         /// What was wrong.
         detail: String,
     },
+}
+
+impl StoreError {
+    /// A failed command, with a short reason taken from the driver's error.
+    fn command(operation: &'static str, err: mongodb::error::Error) -> Self {
+        let reason = match &*err.kind {
+            ErrorKind::ServerSelection { .. } => {
+                "no server available (is it running and reachable?)".to_owned()
+            }
+            ErrorKind::Io(e) => format!("connection error: {e}"),
+            ErrorKind::ConnectionPoolCleared { .. } => {
+                "the connection to the server broke".to_owned()
+            }
+            ErrorKind::Authentication { message, .. } => {
+                format!("authentication failed: {message}")
+            }
+            ErrorKind::Command(c) => {
+                format!("server error {} ({}): {}", c.code, c.code_name, c.message)
+            }
+            _ => "see the driver's error".to_owned(),
+        };
+        StoreError::Command {
+            operation,
+            reason,
+            source: Box::new(err),
+        }
+    }
 }
 
 /// What one [`Store::insert_events`] call did.
@@ -288,16 +331,27 @@ impl Store {
                 o
             }
             MongoAddress::Uri(uri) => {
-                ClientOptions::parse(uri)
-                    .await
-                    .map_err(|source| StoreError::BadAddress {
+                // `mongodb+srv://` URIs resolve DNS records while parsing: bound that too.
+                match tokio::time::timeout(config.timeout, ClientOptions::parse(uri)).await {
+                    Ok(parsed) => parsed.map_err(|source| StoreError::BadAddress {
                         address: address.clone(),
                         source: Box::new(source),
-                    })?
+                    })?,
+                    Err(_elapsed) => {
+                        return Err(StoreError::Timeout {
+                            address,
+                            operation: "DNS lookup of the URI's hosts",
+                            timeout: config.timeout,
+                        });
+                    }
+                }
             }
         };
-        options.server_selection_timeout = Some(config.timeout);
-        options.connect_timeout = Some(config.timeout);
+        // Timeouts written in a URI (`serverSelectionTimeoutMS`, `connectTimeoutMS`) win.
+        let timeout = *options
+            .server_selection_timeout
+            .get_or_insert(config.timeout);
+        options.connect_timeout.get_or_insert(config.timeout);
         if options.app_name.is_none() {
             options.app_name = Some("dockwatch".to_owned());
         }
@@ -314,24 +368,21 @@ impl Store {
         // The driver's own timeouts cover server selection and connecting; this one also covers a
         // server that accepts connections but never replies.
         let ping = store.raw.run_command(doc! { "ping": 1 });
-        match tokio::time::timeout(config.timeout + Duration::from_secs(1), ping).await {
+        match tokio::time::timeout(timeout + Duration::from_secs(1), ping).await {
             Ok(Ok(_)) => Ok(store),
             Ok(Err(source)) => Err(match *source.kind {
                 ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) => StoreError::Unreachable {
                     address: store.address.clone(),
-                    timeout: config.timeout,
+                    timeout,
                     reason: unreachable_reason(&source),
                     source: Box::new(source),
                 },
-                _ => StoreError::Command {
-                    operation: "ping",
-                    source: Box::new(source),
-                },
+                _ => StoreError::command("ping", source),
             }),
             Err(_elapsed) => Err(StoreError::Timeout {
                 address: store.address.clone(),
                 operation: "ping",
-                timeout: config.timeout,
+                timeout,
             }),
         }
     }
@@ -370,10 +421,7 @@ impl Store {
         self.events_collection()
             .create_indexes([index])
             .await
-            .map_err(|source| StoreError::Command {
-                operation: "create indexes on the event log",
-                source: Box::new(source),
-            })?;
+            .map_err(|source| StoreError::command("create indexes on the event log", source))?;
         Ok(())
     }
 
@@ -383,6 +431,13 @@ impl Store {
     pub async fn insert_events(&self, events: &[Event]) -> Result<InsertReport, StoreError> {
         if events.is_empty() {
             return Ok(InsertReport::default());
+        }
+        if let Some((index, e)) = events.iter().enumerate().find(|(_, e)| e.run.is_empty()) {
+            return Err(StoreError::Unstamped {
+                index,
+                kind: e.kind.name(),
+                seq: e.seq,
+            });
         }
         self.indexed
             .get_or_try_init(|| self.ensure_indexes())
@@ -401,33 +456,30 @@ impl Store {
                 inserted: total,
                 duplicates: 0,
             }),
-            Err(err) => self.classify_insert_error(err, events.len()),
+            Err(err) => Self::classify_insert_error(err, events),
         }
     }
 
     /// Sorts the write errors of an unordered insert into duplicates (fine) and real failures.
     fn classify_insert_error(
-        &self,
         err: mongodb::error::Error,
-        batch: usize,
+        events: &[Event],
     ) -> Result<InsertReport, StoreError> {
+        let batch = events.len();
         let ErrorKind::InsertMany(ref failure) = *err.kind else {
             return Err(match *err.kind {
-                ErrorKind::BsonSerialization(ref e) => StoreError::BadResult {
-                    operation: "insert events",
-                    detail: format!("an event could not be encoded: {e}"),
-                },
-                _ => StoreError::Command {
-                    operation: "insert events",
-                    source: Box::new(err),
-                },
+                // Name the event that cannot be encoded (e.g. a `seq` above i64::MAX).
+                ErrorKind::BsonSerialization(_) | ErrorKind::Bson(_) => {
+                    match events.iter().find_map(|e| event_document(e).err()) {
+                        Some(encode_error) => encode_error,
+                        None => StoreError::command("insert events", err),
+                    }
+                }
+                _ => StoreError::command("insert events", err),
             });
         };
         if failure.write_concern_error.is_some() {
-            return Err(StoreError::Command {
-                operation: "insert events",
-                source: Box::new(err),
-            });
+            return Err(StoreError::command("insert events", err));
         }
         let write_errors = failure.write_errors.as_deref().unwrap_or(&[]);
         let (duplicates, others): (Vec<_>, Vec<_>) =
@@ -462,16 +514,10 @@ impl Store {
             .events_collection()
             .aggregate(pipeline)
             .await
-            .map_err(|source| StoreError::Command {
-                operation: "list boots",
-                source: Box::new(source),
-            })?
+            .map_err(|source| StoreError::command("list boots", source))?
             .try_collect()
             .await
-            .map_err(|source| StoreError::Command {
-                operation: "list boots",
-                source: Box::new(source),
-            })?;
+            .map_err(|source| StoreError::command("list boots", source))?;
         let mut boots: Vec<BootSummary> =
             docs.iter().map(boot_summary).collect::<Result<_, _>>()?;
         // Sort here too: the order must not depend on how a server sorts on a grouped key.
@@ -492,10 +538,7 @@ impl Store {
         let total = coll
             .count_documents(filter.clone())
             .await
-            .map_err(|source| StoreError::Command {
-                operation: "count events",
-                source: Box::new(source),
-            })?;
+            .map_err(|source| StoreError::command("count events", source))?;
         // The index serves this sort; allowDiskUse keeps a log without it readable (a large
         // in-memory sort would otherwise fail on MongoDB).
         let cursor = coll
@@ -503,17 +546,11 @@ impl Store {
             .sort(doc! { "time": 1, "run": 1, "seq": 1 })
             .allow_disk_use(true)
             .await
-            .map_err(|source| StoreError::Command {
-                operation: "read events",
-                source: Box::new(source),
-            })?;
+            .map_err(|source| StoreError::command("read events", source))?;
         let inner = cursor
             .map(|item| match item {
                 Ok(raw) => decode_event(&raw),
-                Err(source) => Err(StoreError::Command {
-                    operation: "read events",
-                    source: Box::new(source),
-                }),
+                Err(source) => Err(StoreError::command("read events", source)),
             })
             .boxed();
         Ok(EventStream {
@@ -604,6 +641,11 @@ impl EventStream {
     /// How many documents were read so far (bad ones included).
     pub fn read(&self) -> u64 {
         self.read
+    }
+
+    /// The next event, without importing a `Stream` extension trait; `None` at the end.
+    pub async fn next_event(&mut self) -> Option<Result<Event, StoreError>> {
+        self.next().await
     }
 }
 

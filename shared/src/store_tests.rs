@@ -273,3 +273,109 @@ async fn a_malformed_uri_is_a_bad_address() {
     assert!(matches!(err, StoreError::BadAddress { .. }), "{err:?}");
     assert!(!err.to_string().contains("pw"), "password leaked: {err}");
 }
+
+#[tokio::test]
+async fn an_event_that_cannot_be_encoded_is_named() {
+    with_store("dw_store_encode", |store| async move {
+        let mut events: Vec<Event> = (0..3)
+            .map(|i| exit_event("h", "b", "r", i, i as i64))
+            .collect();
+        events[1].seq = u64::MAX;
+        let err = store
+            .insert_events(&events)
+            .await
+            .expect_err("seq too large for BSON");
+        assert!(matches!(err, StoreError::Encode { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(&format!("r:{}", u64::MAX)),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_uri_connects_and_its_own_timeouts_win() {
+    if let Some(addr) = crate::testing::test_mongo() {
+        let store = Store::connect(&StoreConfig::uri(&format!(
+            "mongodb://{addr}/?directConnection=true&appName=dwtest"
+        )))
+        .await
+        .expect("connect by URI");
+        assert_eq!(store.raw_db().name(), "test");
+        assert_eq!(store.cooked_db().name(), "cooked");
+    }
+    let uri = format!(
+        "mongodb://127.0.0.1:{}/?serverSelectionTimeoutMS=500",
+        closed_port()
+    );
+    let start = Instant::now();
+    let err = Store::connect(&StoreConfig::uri(&uri))
+        .await
+        .expect_err("closed port");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(err.to_string().contains("within 0.5s"), "{err}");
+}
+
+#[tokio::test]
+async fn unstamped_events_are_refused_not_dropped_as_duplicates() {
+    with_store("dw_store_unstamped", |store| async move {
+        let mut events: Vec<Event> = (0..3)
+            .map(|i| exit_event("h", "b", "r", i, i as i64))
+            .collect();
+        events[2].run.clear();
+        events[2].seq = 0;
+        let err = store.insert_events(&events).await.expect_err("unstamped");
+        assert!(
+            matches!(err, StoreError::Unstamped { index: 2, .. }),
+            "{err:?}"
+        );
+        let n = store
+            .events_collection()
+            .count_documents(doc! {})
+            .await
+            .expect("count");
+        assert_eq!(n, 0, "nothing of the batch is stored");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_private_server_can_stop_and_come_back_with_its_data() {
+    let Some(mut server) = crate::testing::SecantusServer::launch() else {
+        return;
+    };
+    let mut config = StoreConfig::host_port(&server.address());
+    config.timeout = Duration::from_secs(2);
+    let store = Store::connect(&config).await.expect("connect");
+    let events: Vec<Event> = (0..10)
+        .map(|i| exit_event("h", "b", "r", i, i as i64))
+        .collect();
+    store.insert_events(&events[..5]).await.expect("insert");
+
+    server.stop();
+    let err = store
+        .insert_events(&events[5..])
+        .await
+        .expect_err("server is down");
+    eprintln!("while down: {err}");
+    assert!(Store::connect(&config).await.is_err());
+
+    server.start();
+    let report = store
+        .insert_events(&events)
+        .await
+        .expect("insert after restart");
+    assert_eq!(
+        report,
+        InsertReport {
+            inserted: 5,
+            duplicates: 5
+        }
+    );
+    assert_eq!(store.list_boots().await.expect("boots")[0].events, 10);
+}

@@ -46,6 +46,133 @@ pub fn test_store_config(prefix: &str) -> Option<StoreConfig> {
     Some(config)
 }
 
+/// The environment variable that holds the path of `secantusd-py`, for tests that start and
+/// stop a server of their own.
+pub const SECANTUSD_ENV: &str = "DOCKWATCH_SECANTUSD";
+
+/// A private SecantusDB server on a free local port, for tests that need to stop and restart the
+/// database (an outage, a backlog flush). Its data lives in a temporary directory that survives
+/// [`SecantusServer::stop`] / [`SecantusServer::start`] and is removed on drop; the process is
+/// killed on drop.
+#[derive(Debug)]
+pub struct SecantusServer {
+    bin: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl SecantusServer {
+    /// Starts a server from [`SECANTUSD_ENV`] and waits until it accepts connections. `None`
+    /// (after printing why) when the variable is unset outside CI; panics under CI or when the
+    /// server does not come up (this is test support: a broken environment should fail loudly).
+    pub fn launch() -> Option<Self> {
+        let bin = match std::env::var_os(SECANTUSD_ENV) {
+            Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+            _ => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "{SECANTUSD_ENV} is not set under CI: .ci/run must set it"
+                );
+                eprintln!(
+                    "skipping: {SECANTUSD_ENV} is not set (path of secantusd-py, see README)"
+                );
+                return None;
+            }
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free local port: {e}"));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir =
+            std::env::temp_dir().join(format!("dockwatch-secantus-{}-{nanos}", std::process::id()));
+        let mut server = Self {
+            bin,
+            dir,
+            port,
+            child: None,
+        };
+        server.start();
+        Some(server)
+    }
+
+    /// `127.0.0.1:PORT`, the same across restarts.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// (Re)starts the server on its port and data directory; waits up to 60 s until it accepts
+    /// connections. Does nothing when it is running.
+    pub fn start(&mut self) {
+        if self.child.is_some() {
+            return;
+        }
+        std::fs::create_dir_all(&self.dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", self.dir.display()));
+        let log_path = self.dir.join("secantusd.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log_path.display()));
+        let log2 = log
+            .try_clone()
+            .unwrap_or_else(|e| panic!("cannot reopen {}: {e}", log_path.display()));
+        let mut child = std::process::Command::new(&self.bin)
+            .arg("--host")
+            .arg("127.0.0.1")
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--storage-path")
+            .arg(self.dir.join("data"))
+            // Durable commits, as a journaled MongoDB: a killed server keeps what it acknowledged.
+            .arg("--sync-on-commit")
+            .stdin(std::process::Stdio::null())
+            .stdout(log)
+            .stderr(log2)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.bin.display()));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("secantusd-py exited during start-up ({status}); log:\n{tail}");
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("secantusd-py did not accept connections within 60 s; log:\n{tail}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        self.child = Some(child);
+    }
+
+    /// Stops the server (SIGKILL, like a crash); what it acknowledged stays for
+    /// [`SecantusServer::start`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for SecantusServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Bytes that are not UTF-8 and contain a newline, a NUL and a terminal escape.
 pub fn awkward_bytes() -> ByteString {
     ByteString::from_bytes(b"bad\xff\xfe utf8\n\0\x1b[31m tail\xc3".to_vec())

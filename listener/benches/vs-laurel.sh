@@ -1,0 +1,61 @@
+#!/bin/sh
+# End-to-end comparison on the same file: `godo --audit-log` against laurel (the audit-log
+# enricher from crates.io, `cargo install laurel`; it needs libclang-dev and libacl1-dev to build),
+# on the large real log of tests/fixtures (257,579 records), decompressed first so that both read
+# the same plain file. Reports CPU time (user + system) and peak memory (max RSS) from
+# /usr/bin/time -v. Run it once, on a release build, on a quiet machine:
+#
+#   cargo build --release -p dockwatch-listener --bin godo
+#   listener/benches/vs-laurel.sh [path/to/godo] [path/to/laurel]
+#
+# laurel reads auditd's plugin stream (one record per line, the RAW log format) on stdin and
+# writes one JSON document per event to its own log; godo writes its events as JSON lines to a
+# capture file (no database, so neither waits on a server).
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+godo=${1:-$here/../target/release/godo}
+laurel=${2:-$(command -v laurel || true)}
+[ -x "$godo" ] || { echo "vs-laurel: no godo at $godo (cargo build --release -p dockwatch-listener)" >&2; exit 2; }
+[ -n "$laurel" ] && [ -x "$laurel" ] || { echo "vs-laurel: laurel not found (cargo install laurel)" >&2; exit 2; }
+
+tmp=$(mktemp -d /tmp/vs-laurel.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+zstd -q -dc "$here/tests/fixtures/large-raw.log.zst" > "$tmp/audit.log"
+records=$(wc -l < "$tmp/audit.log")
+mkdir -p "$tmp/laurel"
+cat > "$tmp/laurel.toml" <<CONF
+directory = "$tmp/laurel"
+statusreport-period = 0
+input = "stdin"
+[auditlog]
+file = "audit.log"
+size = 10000000000
+generations = 2
+[transform]
+execve-argv = [ "array" ]
+CONF
+cat "$tmp/audit.log" > /dev/null
+
+field() { # FILE NAME
+    awk -F': ' -v k="$2" '$1 ~ k {print $2}' "$1" | head -1
+}
+report() { # NAME TIMEFILE
+    user=$(field "$2" "User time")
+    sys=$(field "$2" "System time")
+    rss=$(field "$2" "Maximum resident set size")
+    wall=$(field "$2" "Elapsed")
+    cpu=$(echo "$user + $sys" | bc)
+    rate=$(echo "$records / $cpu" | bc)
+    printf '%-8s cpu %7.2f s (user %s, sys %s)  wall %s  peak RSS %7d KiB  %8d records/s of CPU\n' \
+        "$1" "$cpu" "$user" "$sys" "$wall" "$rss" "$rate"
+}
+
+/usr/bin/time -v "$godo" --audit-log "$tmp/audit.log" --host bench --write "$tmp/godo.jsonl" \
+    2> "$tmp/godo.time" || { cat "$tmp/godo.time" >&2; exit 1; }
+/usr/bin/time -v "$laurel" -c "$tmp/laurel.toml" < "$tmp/audit.log" 2> "$tmp/laurel.time" \
+    || { cat "$tmp/laurel.time" >&2; exit 1; }
+
+echo "input: $records records, $(($(stat -c %s "$tmp/audit.log") >> 20)) MiB (RAW log)"
+echo "output: godo $(wc -l < "$tmp/godo.jsonl") events, laurel $(wc -l < "$tmp/laurel/audit.log") events"
+report godo "$tmp/godo.time"
+report laurel "$tmp/laurel.time"

@@ -1,0 +1,753 @@
+//! Grouping records into kernel events and those into the model's events.
+//!
+//! The kernel writes one event as several records sharing a serial number (SYSCALL, EXECVE,
+//! CWD, PATH..., PROCTITLE, then EOE on the netlink socket; auditd does not log EOE). Records of
+//! different events interleave when several CPUs log at once. The [`Assembler`] keeps the open
+//! events by serial and completes one when:
+//!
+//! * its EOE arrives;
+//! * its PROCTITLE arrives after its SYSCALL record (the kernel's `audit_log_exit` writes
+//!   PROCTITLE last, then EOE: nothing else of that serial can follow), which lets logs without
+//!   EOE complete events at once;
+//! * the record type is outside 1300-2099 (user-space and daemon messages are single records);
+//! * it has waited longer than the timeout, measured on the records' own timestamps (not the
+//!   wall clock), so a replay of the same input gives the same events; or at [`Assembler::finish`].
+//!
+//! It also watches the serial numbers: a serial that is skipped and does not turn up within the
+//! timeout is reported as a [`Gap`] (`audit_serial_jump`), and consecutive unparsable lines are
+//! reported as one `parse_error` gap. And it builds the process tree from what audit says: each
+//! process that appears (a SYSCALL record with a pid not seen before, or with a new parent that
+//! just forked) gets a [`Fork`] event. The fork-family call's return value is the child's pid in
+//! the caller's pid namespace, which differs from the host pid audit reports inside a container,
+//! so the fork is emitted when the child's first record shows up with `ppid=` the caller, taking
+//! the time and serial of the clone call when there was one.
+//!
+//! Events come out with `run` empty and `seq` 0: the output stage stamps them.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap as HashMap;
+
+use dockwatch_shared::event::{AuditOrigin, Fork, Gap, GapReason};
+use dockwatch_shared::{Event, EventKind, Pid, Source, Timestamp};
+
+use super::convert::{Converted, convert};
+use super::record::{ParseError, Record, types};
+
+/// Default time an incomplete event waits for more records (auditd's own default is 2 s).
+pub const DEFAULT_TIMEOUT_MICROS: i64 = 2_000_000;
+/// How far back a clone call is matched to a child appearing (record time).
+const CLONE_MATCH_MICROS: i64 = 10_000_000;
+/// Clone calls remembered per parent (threads made with clone3 are never matched).
+const CLONES_PER_PARENT: usize = 32;
+/// A child that logs before its parent's clone call returns is matched to that call when the
+/// call comes at most this long (record time) after the child's first record.
+const EARLY_CHILD_MICROS: i64 = 1_000_000;
+
+/// What the assembler has seen and made so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Records pushed.
+    pub records: u64,
+    /// Kernel events assembled (groups of records).
+    pub assembled: u64,
+    /// Of those, completed by the timeout rather than by EOE/PROCTITLE.
+    pub timed_out: u64,
+    /// Model events emitted (gaps included).
+    pub events: u64,
+    /// Lines or datagrams that could not be parsed.
+    pub parse_errors: u64,
+    /// Gap events emitted.
+    pub gaps: u64,
+    /// Serial numbers that never arrived.
+    pub lost_serials: u64,
+    /// Fork events emitted.
+    pub forks: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+struct Key {
+    node: u64,
+    serial: u64,
+}
+
+struct Pending {
+    first: Timestamp,
+    records: Vec<Record>,
+    has_syscall: bool,
+}
+
+/// Skipped serial numbers waiting to turn up: start → (end inclusive, first noticed, from).
+#[derive(Default)]
+struct SerialTracker {
+    max: Option<u64>,
+    max_time: Timestamp,
+    missing: BTreeMap<u64, (u64, Timestamp, Timestamp)>,
+}
+
+/// A jump larger than this (or backwards by more) is a restart of the counter (a reboot in
+/// the middle of a log), not a loss.
+const SERIAL_RESET: u64 = 100_000_000;
+
+impl SerialTracker {
+    fn see(&mut self, serial: u64, time: Timestamp) {
+        let Some(max) = self.max else {
+            self.max = Some(serial);
+            self.max_time = time;
+            return;
+        };
+        if serial > max {
+            if serial - max > SERIAL_RESET {
+                self.missing.clear();
+            } else if serial > max + 1 {
+                self.missing
+                    .insert(max + 1, (serial - 1, time, self.max_time));
+            }
+            self.max = Some(serial);
+            self.max_time = time;
+        } else if max - serial > SERIAL_RESET {
+            self.missing.clear();
+            self.max = Some(serial);
+            self.max_time = time;
+        } else if let Some((&start, &(end, noticed, from))) =
+            self.missing.range(..=serial).next_back()
+        {
+            if serial <= end {
+                self.missing.remove(&start);
+                if start < serial {
+                    self.missing.insert(start, (serial - 1, noticed, from));
+                }
+                if serial < end {
+                    self.missing.insert(serial + 1, (end, noticed, from));
+                }
+            }
+        }
+    }
+
+    /// Removes and returns the ranges noticed before `before`.
+    fn expire(&mut self, before: Option<Timestamp>) -> Vec<(u64, u64, Timestamp, Timestamp)> {
+        let mut out = Vec::new();
+        self.missing.retain(|&start, &mut (end, noticed, from)| {
+            if before.is_none_or(|b| noticed < b) {
+                out.push((start, end, from, noticed));
+                false
+            } else {
+                true
+            }
+        });
+        out
+    }
+}
+
+struct CloneSeen {
+    time: Timestamp,
+    child_in_ns: Pid,
+    origin: AuditOrigin,
+}
+
+/// Process lineage from pid/ppid fields and clone calls.
+#[derive(Default)]
+struct Lineage {
+    parent_of: HashMap<(u64, Pid), Pid>,
+    clones: HashMap<(u64, Pid), VecDeque<CloneSeen>>,
+    /// Children given a fork before any clone call of their parent was seen: parent → times.
+    early: HashMap<(u64, Pid), VecDeque<Timestamp>>,
+}
+
+/// Groups audit records into events; see the module documentation.
+pub struct Assembler {
+    host: String,
+    boot_id: String,
+    timeout: i64,
+    pending: HashMap<Key, Pending>,
+    order: VecDeque<(Key, Timestamp)>,
+    latest: Timestamp,
+    serials: HashMap<u64, SerialTracker>,
+    lineage: Lineage,
+    parse_gap: Option<(u64, Timestamp, String)>,
+    nodes: HashMap<u64, String>,
+    counters: Counters,
+}
+
+fn node_key(node: Option<&[u8]>) -> u64 {
+    // FNV-1a: a stable, dependency-free hash of the node name; 0 is "no node".
+    node.map_or(0, |n| {
+        n.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        }) | 1
+    })
+}
+
+impl Assembler {
+    /// An assembler for events of `host` (used when a record has no `node=`) and `boot_id`.
+    pub fn new(host: impl Into<String>, boot_id: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            boot_id: boot_id.into(),
+            timeout: DEFAULT_TIMEOUT_MICROS,
+            pending: HashMap::default(),
+            order: VecDeque::new(),
+            latest: Timestamp::default(),
+            serials: HashMap::default(),
+            lineage: Lineage::default(),
+            parse_gap: None,
+            nodes: HashMap::default(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Sets how long (in record time) an incomplete event waits for more records.
+    pub fn with_timeout_micros(mut self, micros: i64) -> Self {
+        self.timeout = micros.max(0);
+        self
+    }
+
+    /// What has been seen and made so far.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Kernel events still waiting for records.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Adds one record; completed events are appended to `out`.
+    pub fn push(&mut self, record: Record, out: &mut Vec<Event>) {
+        self.counters.records += 1;
+        let time = record.time();
+        if time > self.latest {
+            self.latest = time;
+        }
+        let node = node_key(record.node());
+        if node != 0 && !self.nodes.contains_key(&node) {
+            let name = String::from_utf8_lossy(record.node().unwrap_or_default()).into_owned();
+            self.nodes.insert(node, name);
+        }
+        if let Some((count, from, detail)) = self.parse_gap.take() {
+            self.emit_gap(node, GapReason::ParseError, count, from, time, detail, out);
+        }
+        let rtype = record.rtype();
+        // auditd numbers its own DAEMON_* records with a counter of its own.
+        if !(1200..1300).contains(&rtype) {
+            self.serials
+                .entry(node)
+                .or_default()
+                .see(record.serial(), time);
+        }
+        let key = Key {
+            node,
+            serial: record.serial(),
+        };
+        if rtype == types::EOE {
+            if let Some(p) = self.pending.remove(&key) {
+                self.complete(key, p.records, false, out);
+            }
+        } else if !(1300..2100).contains(&rtype) {
+            self.complete(key, vec![record], false, out);
+        } else {
+            let done = rtype == types::PROCTITLE;
+            let is_syscall = rtype == types::SYSCALL;
+            let p = self.pending.entry(key).or_insert_with(|| {
+                self.order.push_back((key, time));
+                Pending {
+                    first: time,
+                    records: Vec::with_capacity(6),
+                    has_syscall: false,
+                }
+            });
+            p.records.push(record);
+            p.has_syscall |= is_syscall;
+            if done && p.has_syscall {
+                if let Some(p) = self.pending.remove(&key) {
+                    self.complete(key, p.records, false, out);
+                }
+            }
+        }
+        let cutoff = Timestamp(self.latest.0.saturating_sub(self.timeout));
+        self.expire(cutoff, out);
+    }
+
+    /// Counts a line that could not be parsed; consecutive ones become one `parse_error` gap,
+    /// emitted with the next good record (or at [`Assembler::finish`]). `detail` should say where.
+    pub fn parse_error(&mut self, error: &ParseError, detail: impl Into<String>) {
+        self.counters.parse_errors += 1;
+        match &mut self.parse_gap {
+            Some((count, _, _)) => *count += 1,
+            None => {
+                self.parse_gap = Some((1, self.latest, format!("{}: {error}", detail.into())));
+            }
+        }
+    }
+
+    /// Completes every event whose first record is older than `before` (for a live source,
+    /// where the wall clock says no more records will come).
+    pub fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>) {
+        self.expire(before, out);
+    }
+
+    /// Completes everything still open and reports serials that never arrived.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        let mut rest: Vec<(Key, Pending)> = self.pending.drain().collect();
+        rest.sort_by_key(|(k, p)| (p.first, k.serial));
+        self.order.clear();
+        for (key, p) in rest {
+            self.complete(key, p.records, true, out);
+        }
+        let mut nodes: Vec<u64> = self.serials.keys().copied().collect();
+        nodes.sort_unstable();
+        for node in nodes {
+            let ranges = self
+                .serials
+                .get_mut(&node)
+                .map(|t| t.expire(None))
+                .unwrap_or_default();
+            for (start, end, from, to) in ranges {
+                self.serial_gap(node, start, end, from, to, out);
+            }
+        }
+        if let Some((count, from, detail)) = self.parse_gap.take() {
+            let latest = self.latest;
+            self.emit_gap(0, GapReason::ParseError, count, from, latest, detail, out);
+        }
+    }
+
+    fn expire(&mut self, cutoff: Timestamp, out: &mut Vec<Event>) {
+        while let Some(&(key, first)) = self.order.front() {
+            if first >= cutoff {
+                break;
+            }
+            self.order.pop_front();
+            if self.pending.get(&key).is_some_and(|p| p.first == first) {
+                if let Some(p) = self.pending.remove(&key) {
+                    self.complete(key, p.records, true, out);
+                }
+            }
+        }
+        let mut expired = Vec::new();
+        for (&node, tracker) in &mut self.serials {
+            if !tracker.missing.is_empty() {
+                for r in tracker.expire(Some(cutoff)) {
+                    expired.push((node, r));
+                }
+            }
+        }
+        expired.sort_unstable_by_key(|&(node, (start, ..))| (node, start));
+        for (node, (start, end, from, to)) in expired {
+            self.serial_gap(node, start, end, from, to, out);
+        }
+    }
+
+    fn serial_gap(
+        &mut self,
+        node: u64,
+        start: u64,
+        end: u64,
+        from: Timestamp,
+        to: Timestamp,
+        out: &mut Vec<Event>,
+    ) {
+        let lost = end - start + 1;
+        self.counters.lost_serials += lost;
+        let detail = if start == end {
+            format!("audit serial {start} never arrived")
+        } else {
+            format!("audit serials {start}..={end} never arrived")
+        };
+        self.emit_gap(
+            node,
+            GapReason::AuditSerialJump,
+            lost,
+            from,
+            to,
+            detail,
+            out,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn emit_gap(
+        &mut self,
+        node: u64,
+        reason: GapReason,
+        lost: u64,
+        from: Timestamp,
+        to: Timestamp,
+        detail: String,
+        out: &mut Vec<Event>,
+    ) {
+        self.counters.gaps += 1;
+        self.counters.events += 1;
+        out.push(Event {
+            host: self.host_of(node),
+            boot_id: self.boot_id.clone(),
+            run: String::new(),
+            seq: 0,
+            time: to,
+            source: Source::Audit,
+            audit: None,
+            kind: EventKind::Gap(Gap {
+                reason,
+                lost: Some(lost),
+                from: from.min(to),
+                to,
+                detail: Some(detail),
+            }),
+        });
+    }
+
+    fn host_of(&self, node: u64) -> String {
+        self.nodes
+            .get(&node)
+            .cloned()
+            .unwrap_or_else(|| self.host.clone())
+    }
+
+    fn complete(&mut self, key: Key, records: Vec<Record>, timed_out: bool, out: &mut Vec<Event>) {
+        if records.is_empty() {
+            return;
+        }
+        self.counters.assembled += 1;
+        if timed_out {
+            self.counters.timed_out += 1;
+        }
+        let conv = convert(&records);
+        self.lineage(key.node, &conv, out);
+        if let Some(kind) = conv.kind {
+            self.counters.events += 1;
+            out.push(Event {
+                host: self.host_of(key.node),
+                boot_id: self.boot_id.clone(),
+                run: String::new(),
+                seq: 0,
+                time: conv.time,
+                source: Source::Audit,
+                audit: Some(conv.origin),
+                kind,
+            });
+        }
+    }
+
+    /// Emits a Fork when a process shows up for the first time, or with a new parent that had
+    /// just called a fork-family syscall (pid reuse); remembers clone calls to match them.
+    fn lineage(&mut self, node: u64, conv: &Converted, out: &mut Vec<Event>) {
+        if let Some(task) = conv.task {
+            let known = self.lineage.parent_of.get(&(node, task.pid)).copied();
+            let clone = self.take_clone(node, task.ppid, task.pid, conv.time);
+            let new_process = match known {
+                None => true,
+                Some(parent) => parent != task.ppid && clone.is_some(),
+            };
+            if new_process {
+                let (time, origin) = match clone {
+                    Some(c) => (c.time, c.origin),
+                    None => {
+                        let q = self.lineage.early.entry((node, task.ppid)).or_default();
+                        if q.len() >= CLONES_PER_PARENT {
+                            q.pop_front();
+                        }
+                        q.push_back(conv.time);
+                        (conv.time, conv.origin.clone())
+                    }
+                };
+                self.counters.forks += 1;
+                self.counters.events += 1;
+                out.push(Event {
+                    host: self.host_of(node),
+                    boot_id: self.boot_id.clone(),
+                    run: String::new(),
+                    seq: 0,
+                    time,
+                    source: Source::Audit,
+                    audit: Some(origin),
+                    kind: EventKind::Fork(Fork {
+                        parent_pid: task.ppid,
+                        parent_tgid: task.ppid,
+                        child_pid: task.pid,
+                        child_tgid: task.pid,
+                        child: None,
+                    }),
+                });
+            } else if let Some(c) = clone {
+                // Not a new process after all: put the clone back for its real child.
+                self.put_clone(node, task.ppid, c);
+            }
+            if known != Some(task.ppid) {
+                self.lineage.parent_of.insert((node, task.pid), task.ppid);
+            }
+        }
+        if let Some(call) = conv.clone {
+            // A child that already showed up (it can run and log before its parent's clone
+            // returns) was given its fork then; only remember clones no child has claimed.
+            if !self.claimed_early(node, call.parent, conv.time) {
+                self.put_clone(
+                    node,
+                    call.parent,
+                    CloneSeen {
+                        time: conv.time,
+                        child_in_ns: call.child_in_ns,
+                        origin: conv.origin.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn claimed_early(&mut self, node: u64, parent: Pid, now: Timestamp) -> bool {
+        let Some(q) = self.lineage.early.get_mut(&(node, parent)) else {
+            return false;
+        };
+        while q.front().is_some_and(|&t| now.0 - t.0 > EARLY_CHILD_MICROS) {
+            q.pop_front();
+        }
+        let claimed = q.pop_front().is_some();
+        if q.is_empty() {
+            self.lineage.early.remove(&(node, parent));
+        }
+        claimed
+    }
+
+    /// The clone call of `parent` that made `child`: the one that returned `child` itself (a
+    /// parent outside any pid namespace), else the oldest one not yet matched (children of one
+    /// parent get increasing pids in every namespace, so they show up in clone order).
+    fn take_clone(
+        &mut self,
+        node: u64,
+        parent: Pid,
+        child: Pid,
+        now: Timestamp,
+    ) -> Option<CloneSeen> {
+        let q = self.lineage.clones.get_mut(&(node, parent))?;
+        while q
+            .front()
+            .is_some_and(|c| now.0 - c.time.0 > CLONE_MATCH_MICROS)
+        {
+            q.pop_front();
+        }
+        let c = match q.iter().position(|c| c.child_in_ns == child) {
+            Some(i) => q.remove(i),
+            None => q.pop_front(),
+        };
+        if q.is_empty() {
+            self.lineage.clones.remove(&(node, parent));
+        }
+        c
+    }
+
+    fn put_clone(&mut self, node: u64, parent: Pid, c: CloneSeen) {
+        let q = self.lineage.clones.entry((node, parent)).or_default();
+        if q.len() >= CLONES_PER_PARENT {
+            q.pop_front();
+        }
+        q.push_back(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::parse_log_line;
+
+    fn rec(serial: u64, ms: u64, rest: &str) -> Record {
+        let line = format!("type={rest}");
+        let line = line.replacen(
+            "HDR",
+            &format!("msg=audit({}.{:03}:{serial}):", 1000 + ms / 1000, ms % 1000),
+            1,
+        );
+        parse_log_line(line.as_bytes()).unwrap()
+    }
+
+    fn write(serial: u64, ms: u64, pid: i32) -> [Record; 2] {
+        [
+            rec(
+                serial,
+                ms,
+                &format!(
+                    "SYSCALL HDR arch=c000003e syscall=1 success=yes exit=1 a0=1 a1=0 a2=1 a3=0 items=0 ppid=1 pid={pid}"
+                ),
+            ),
+            rec(serial, ms, "PROCTITLE HDR proctitle=78"),
+        ]
+    }
+
+    fn gaps(out: &[Event]) -> Vec<(GapReason, Option<u64>, String)> {
+        out.iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Gap(g) => Some((g.reason, g.lost, g.detail.clone().unwrap_or_default())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_late_serial_fills_its_hole_and_a_missing_one_is_a_gap() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        for serial in [10, 11, 13, 12, 16] {
+            for r in write(serial, serial * 10, 5) {
+                a.push(r, &mut out);
+            }
+        }
+        assert!(gaps(&out).is_empty(), "not yet timed out");
+        // 3 s of record time later, 14 and 15 are declared lost.
+        for r in write(17, 4000, 5) {
+            a.push(r, &mut out);
+        }
+        assert_eq!(
+            gaps(&out),
+            [(
+                GapReason::AuditSerialJump,
+                Some(2),
+                "audit serials 14..=15 never arrived".into()
+            )]
+        );
+        a.finish(&mut out);
+        assert_eq!(a.counters().lost_serials, 2);
+        assert_eq!(a.counters().gaps, 1);
+    }
+
+    #[test]
+    fn a_counter_restart_is_not_a_loss_and_daemon_records_are_ignored() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        for r in write(500_000_000, 0, 5) {
+            a.push(r, &mut out);
+        }
+        a.push(rec(7, 1, "DAEMON_START HDR op=start"), &mut out);
+        for r in write(1, 2, 5) {
+            a.push(r, &mut out);
+        }
+        for r in write(2, 3, 5) {
+            a.push(r, &mut out);
+        }
+        a.finish(&mut out);
+        assert!(gaps(&out).is_empty(), "{:?}", gaps(&out));
+    }
+
+    #[test]
+    fn eoe_completes_and_incomplete_events_wait_for_record_time_not_wall_time() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        a.push(
+            rec(
+                1,
+                0,
+                "SYSCALL HDR arch=c000003e syscall=3 success=yes exit=0 a0=4 ppid=1 pid=9",
+            ),
+            &mut out,
+        );
+        assert_eq!(a.pending(), 1);
+        a.push(rec(1, 0, "EOE HDR"), &mut out);
+        assert_eq!(
+            (a.pending(), out.len()),
+            (0, 2),
+            "fork of pid 9, then its close"
+        );
+        a.push(
+            rec(
+                2,
+                10,
+                "SYSCALL HDR arch=c000003e syscall=3 success=yes exit=0 a0=5 ppid=1 pid=9",
+            ),
+            &mut out,
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        a.push(
+            rec(
+                3,
+                1999,
+                "SYSCALL HDR arch=c000003e syscall=3 success=yes exit=0 a0=6 ppid=1 pid=9",
+            ),
+            &mut out,
+        );
+        assert_eq!(a.pending(), 2, "2 s of record time have not passed");
+        a.push(
+            rec(4, 2011, "USER_END HDR pid=1 msg='op=x res=success'"),
+            &mut out,
+        );
+        assert_eq!(a.pending(), 1, "serial 2 timed out by record time");
+        assert_eq!(a.counters().timed_out, 1);
+        a.flush_older_than(Timestamp::from_secs_millis(1002, 0), &mut out);
+        assert_eq!(a.pending(), 0);
+    }
+
+    #[test]
+    fn consecutive_bad_lines_make_one_gap() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        for r in write(1, 0, 5) {
+            a.push(r, &mut out);
+        }
+        let e = ParseError::MissingType;
+        a.parse_error(&e, "line 3");
+        a.parse_error(&e, "line 4");
+        for r in write(2, 5, 5) {
+            a.push(r, &mut out);
+        }
+        a.parse_error(&e, "line 7");
+        a.finish(&mut out);
+        let g = gaps(&out);
+        assert_eq!(g.len(), 2);
+        assert_eq!((g[0].0, g[0].1), (GapReason::ParseError, Some(2)));
+        assert!(g[0].2.starts_with("line 3: "), "{}", g[0].2);
+        assert_eq!(a.counters().parse_errors, 3);
+    }
+
+    #[test]
+    fn pid_reuse_with_a_new_parent_is_a_new_process_but_reparenting_is_not() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        let forks = |out: &[Event]| {
+            out.iter()
+                .filter_map(|e| match &e.kind {
+                    EventKind::Fork(f) => Some((f.parent_pid, f.child_pid)),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        for r in write(1, 0, 50) {
+            a.push(r, &mut out);
+        }
+        // Re-parented to 1 (its parent died): no new fork.
+        a.push(
+            rec(
+                2,
+                1,
+                "SYSCALL HDR arch=c000003e syscall=1 success=yes exit=1 a0=1 ppid=77 pid=50",
+            ),
+            &mut out,
+        );
+        a.push(rec(2, 1, "PROCTITLE HDR proctitle=78"), &mut out);
+        // 60 forks (pid 60 in its namespace), then pid 50 shows up as its child: pid reuse.
+        a.push(
+            rec(
+                3,
+                2,
+                "SYSCALL HDR arch=c000003e syscall=57 success=yes exit=60 a0=0 ppid=1 pid=60",
+            ),
+            &mut out,
+        );
+        a.push(rec(3, 2, "PROCTITLE HDR proctitle=78"), &mut out);
+        a.push(
+            rec(
+                4,
+                3,
+                "SYSCALL HDR arch=c000003e syscall=1 success=yes exit=1 a0=1 ppid=60 pid=50",
+            ),
+            &mut out,
+        );
+        a.push(rec(4, 3, "PROCTITLE HDR proctitle=78"), &mut out);
+        assert_eq!(forks(&out), [(1, 50), (1, 60), (60, 50)]);
+        let reuse = out
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, EventKind::Fork(_)))
+            .unwrap();
+        assert_eq!(
+            reuse.audit.as_ref().unwrap().serial,
+            3,
+            "the fork is the clone call's"
+        );
+    }
+}

@@ -1,0 +1,869 @@
+//! The kernel audit netlink interface: status, settings, our rules, and the record stream.
+//!
+//! Written over [`crate::netlink`] (libc) rather than `netlink-packet-audit` 0.7 + `netlink-sys`:
+//! that crate encodes the `exe=` rule field wrongly (a number instead of a path), its framing
+//! trusts `nlmsg_len`, which the kernel's audit records do not fill reliably (here every datagram
+//! is one record and its length is the truth), and the recorder needs `ENOBUFS` as a loss signal.
+//! The structures involved (`audit_status`, `audit_rule_data`) are two fixed C layouts.
+//!
+//! Life cycle ([`AuditSession`]): read the status, refuse if the configuration is locked or
+//! another daemon owns the socket (unless `--multicast`), install the rules tagged
+//! [`RULE_KEY`], set the kernel backlog and its wait time, enable auditing, and register as the
+//! audit daemon (unicast) or join the read-only log group (multicast). [`AuditSession::restore`]
+//! (also on drop) deletes exactly our rules, restores the enabled flag, then the daemon pid, the
+//! backlog limit and the backlog wait time it changed.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use crate::netlink::{
+    NLM_F_ACK, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NetlinkSocket, NlHeader,
+    Received,
+};
+
+const NETLINK_AUDIT: libc::c_int = 9;
+/// `AUDIT_NLGRP_READLOG`: the read-only multicast group of audit records.
+const AUDIT_NLGRP_READLOG: u32 = 1;
+
+const AUDIT_GET: u16 = 1000;
+const AUDIT_SET: u16 = 1001;
+const AUDIT_ADD_RULE: u16 = 1011;
+const AUDIT_DEL_RULE: u16 = 1012;
+
+const STATUS_ENABLED: u32 = 0x1;
+const STATUS_PID: u32 = 0x4;
+const STATUS_BACKLOG_LIMIT: u32 = 0x10;
+const STATUS_BACKLOG_WAIT_TIME: u32 = 0x20;
+
+const AUDIT_FILTER_EXIT: u32 = 0x04;
+const AUDIT_ALWAYS: u32 = 2;
+const AUDIT_BITMASK_SIZE: usize = 64;
+const AUDIT_MAX_FIELDS: usize = 64;
+
+const F_PID: u32 = 0;
+const F_ARCH: u32 = 11;
+const F_SUCCESS: u32 = 104;
+const F_ARG1: u32 = 201;
+const F_ARG2: u32 = 202;
+const F_FILTERKEY: u32 = 210;
+
+const OP_EQUAL: u32 = 0x4000_0000;
+const OP_NOT_EQUAL: u32 = 0x3000_0000;
+const OP_BIT_MASK: u32 = 0x0800_0000;
+
+const ARCH_X86_64: u32 = 0xC000_003E;
+const ARCH_I386: u32 = 0x4000_0003;
+
+/// The key every rule of ours carries (`auditctl -l` shows `-k dockwatch`).
+pub const RULE_KEY: &str = "dockwatch";
+
+/// `O_WRONLY | O_RDWR | O_CREAT | O_TRUNC`: an open with write intent has one of these.
+const WRITE_INTENT: u32 = 0o1103;
+/// `F_DUPFD` and `F_DUPFD_CLOEXEC`: the fcntl commands that duplicate an fd.
+const F_DUPFD: u32 = 0;
+const F_DUPFD_CLOEXEC: u32 = 1030;
+
+/// Audit failures, with what to do about them.
+#[derive(Debug, Error)]
+pub enum AuditError {
+    /// A netlink call failed.
+    #[error(
+        "audit netlink {what} failed: {source} (godo needs root: CAP_AUDIT_CONTROL and CAP_AUDIT_READ)"
+    )]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The kernel refused a request.
+    #[error("the kernel refused audit {what}: {source}")]
+    Refused {
+        /// What was being done.
+        what: &'static str,
+        /// The errno the kernel answered with.
+        source: io::Error,
+    },
+    /// No answer in time.
+    #[error("no answer from the kernel to audit {0} within 5 s")]
+    Timeout(&'static str),
+    /// The audit configuration is locked (`auditctl -e 2`).
+    #[error(
+        "the audit configuration is locked (enabled=2, `auditctl -e 2`); rules cannot be added until reboot"
+    )]
+    Locked,
+    /// Another process is the audit daemon.
+    #[error(
+        "another process (pid {0}, usually auditd) is the audit daemon; stop it, or run godo with --multicast to record beside it"
+    )]
+    DaemonRunning(u32),
+}
+
+/// `struct audit_status`, all fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuditStatus {
+    /// Which fields a SET changes.
+    pub mask: u32,
+    /// 0 off, 1 on, 2 locked.
+    pub enabled: u32,
+    /// Failure action.
+    pub failure: u32,
+    /// The audit daemon's pid (0: none).
+    pub pid: u32,
+    /// Messages per second limit.
+    pub rate_limit: u32,
+    /// Records the kernel queues before it drops or waits.
+    pub backlog_limit: u32,
+    /// Records lost so far.
+    pub lost: u32,
+    /// Records queued now.
+    pub backlog: u32,
+    /// Feature bitmap.
+    pub feature_bitmap: u32,
+    /// How long (jiffies) a task waits when the backlog is full.
+    pub backlog_wait_time: u32,
+    /// Time spent waiting.
+    pub backlog_wait_time_actual: u32,
+}
+
+impl AuditStatus {
+    /// Decodes a status (older kernels send a shorter struct; missing fields are 0).
+    pub fn parse(b: &[u8]) -> Option<Self> {
+        let f = |i: usize| -> u32 {
+            b.get(i * 4..i * 4 + 4)
+                .and_then(|s| s.try_into().ok())
+                .map(u32::from_ne_bytes)
+                .unwrap_or(0)
+        };
+        (b.len() >= 32).then(|| Self {
+            mask: f(0),
+            enabled: f(1),
+            failure: f(2),
+            pid: f(3),
+            rate_limit: f(4),
+            backlog_limit: f(5),
+            lost: f(6),
+            backlog: f(7),
+            feature_bitmap: f(8),
+            backlog_wait_time: f(9),
+            backlog_wait_time_actual: f(10),
+        })
+    }
+
+    /// Encodes the struct.
+    pub fn encode(&self) -> Vec<u8> {
+        [
+            self.mask,
+            self.enabled,
+            self.failure,
+            self.pid,
+            self.rate_limit,
+            self.backlog_limit,
+            self.lost,
+            self.backlog,
+            self.feature_bitmap,
+            self.backlog_wait_time,
+            self.backlog_wait_time_actual,
+        ]
+        .iter()
+        .flat_map(|v| v.to_ne_bytes())
+        .collect()
+    }
+}
+
+/// One audit rule (`struct audit_rule_data`), built field by field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    mask: [u32; AUDIT_BITMASK_SIZE],
+    fields: Vec<(u32, u32, u32)>,
+    buf: Vec<u8>,
+}
+
+impl Rule {
+    /// An exit-filter "always" rule for `arch` and these syscall numbers.
+    pub fn syscalls(arch: u32, nrs: &[u32]) -> Self {
+        let mut mask = [0u32; AUDIT_BITMASK_SIZE];
+        for &nr in nrs {
+            if let Some(word) = mask.get_mut(nr as usize / 32) {
+                *word |= 1 << (nr % 32);
+            }
+        }
+        Self {
+            mask,
+            fields: vec![(F_ARCH, OP_EQUAL, arch)],
+            buf: Vec::new(),
+        }
+    }
+
+    /// Adds a field comparison.
+    pub fn field(mut self, field: u32, op: u32, value: u32) -> Self {
+        self.fields.push((field, op, value));
+        self
+    }
+
+    /// Adds the filter key (a string field).
+    pub fn key(mut self, key: &str) -> Self {
+        self.fields.push((F_FILTERKEY, OP_EQUAL, key.len() as u32));
+        self.buf.extend_from_slice(key.as_bytes());
+        self
+    }
+
+    /// Whether syscall `nr` is in the rule.
+    pub fn has_syscall(&self, nr: u32) -> bool {
+        self.mask
+            .get(nr as usize / 32)
+            .is_some_and(|w| w & (1 << (nr % 32)) != 0)
+    }
+
+    /// The `struct audit_rule_data` bytes the kernel takes (and needs again, identical, to delete).
+    pub fn encode(&self) -> Vec<u8> {
+        let n = self.fields.len().min(AUDIT_MAX_FIELDS);
+        let mut fields = [0u32; AUDIT_MAX_FIELDS];
+        let mut values = [0u32; AUDIT_MAX_FIELDS];
+        let mut flags = [0u32; AUDIT_MAX_FIELDS];
+        for (i, &(f, op, v)) in self.fields.iter().take(n).enumerate() {
+            fields[i] = f;
+            values[i] = v;
+            flags[i] = op;
+        }
+        let mut out = Vec::with_capacity(
+            16 + 4 * (AUDIT_BITMASK_SIZE + 3 * AUDIT_MAX_FIELDS) + self.buf.len(),
+        );
+        for v in [AUDIT_FILTER_EXIT, AUDIT_ALWAYS, n as u32] {
+            out.extend_from_slice(&v.to_ne_bytes());
+        }
+        for arr in [&self.mask[..], &fields[..], &values[..], &flags[..]] {
+            for v in arr {
+                out.extend_from_slice(&v.to_ne_bytes());
+            }
+        }
+        out.extend_from_slice(&(self.buf.len() as u32).to_ne_bytes());
+        out.extend_from_slice(&self.buf);
+        out
+    }
+}
+
+/// Syscall numbers of one architecture, grouped by how the rules filter them.
+struct Table {
+    arch: u32,
+    exec: &'static [u32],
+    open: u32,
+    openat: u32,
+    create: &'static [u32],
+    fcntl: &'static [u32],
+    rest: &'static [u32],
+}
+
+const X86_64: Table = Table {
+    arch: ARCH_X86_64,
+    exec: &[59, 322],
+    open: 2,
+    openat: 257,
+    create: &[85, 437],
+    fcntl: &[72],
+    // write writev pwrite64 pwritev pwritev2 close dup dup2 dup3 rename renameat renameat2
+    // unlink unlinkat rmdir truncate ftruncate chmod fchmod fchmodat fchmodat2 chown fchown
+    // lchown fchownat pivot_root clone fork vfork clone3
+    rest: &[
+        1, 20, 18, 296, 328, 3, 32, 33, 292, 82, 264, 316, 87, 263, 84, 76, 77, 90, 91, 268, 452,
+        92, 93, 94, 260, 155, 56, 57, 58, 435,
+    ],
+};
+
+const I386: Table = Table {
+    arch: ARCH_I386,
+    exec: &[11, 358],
+    open: 5,
+    openat: 295,
+    create: &[8, 437],
+    fcntl: &[55, 221],
+    // write writev pwrite64 pwritev pwritev2 close dup dup2 dup3 rename renameat renameat2
+    // unlink unlinkat rmdir truncate truncate64 ftruncate ftruncate64 chmod fchmod fchmodat
+    // fchmodat2 chown chown32 lchown lchown32 fchown fchown32 fchownat pivot_root clone fork
+    // vfork clone3
+    rest: &[
+        4, 146, 181, 334, 379, 6, 41, 63, 330, 38, 302, 353, 10, 301, 40, 92, 193, 93, 194, 15, 94,
+        306, 452, 182, 212, 16, 198, 95, 207, 298, 217, 120, 2, 190, 435,
+    ],
+};
+
+/// The rules the event model needs, for x86_64 and i386, excluding the processes in
+/// `exclude_pids` (godo itself and the local database server, so their own writes do not feed
+/// back into the log). Successful calls only, except exec (a failed exec attempt is evidence).
+/// Opens are only audited with write intent (`O_WRONLY|O_RDWR|O_CREAT|O_TRUNC` in the flags),
+/// fcntl only for `F_DUPFD`/`F_DUPFD_CLOEXEC`.
+pub fn rules(exclude_pids: &[u32]) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for t in [&X86_64, &I386] {
+        let ok = |r: Rule| r.field(F_SUCCESS, OP_EQUAL, 1);
+        let mut group = vec![
+            Rule::syscalls(t.arch, t.exec),
+            ok(Rule::syscalls(t.arch, &[t.open]).field(F_ARG1, OP_BIT_MASK, WRITE_INTENT)),
+            ok(Rule::syscalls(t.arch, &[t.openat]).field(F_ARG2, OP_BIT_MASK, WRITE_INTENT)),
+            ok(Rule::syscalls(t.arch, t.create)),
+            ok(Rule::syscalls(t.arch, t.fcntl).field(F_ARG1, OP_EQUAL, F_DUPFD)),
+            ok(Rule::syscalls(t.arch, t.fcntl).field(F_ARG1, OP_EQUAL, F_DUPFD_CLOEXEC)),
+            ok(Rule::syscalls(t.arch, t.rest)),
+        ];
+        for r in &mut group {
+            for &pid in exclude_pids.iter().take(AUDIT_MAX_FIELDS - 8) {
+                r.fields.push((F_PID, OP_NOT_EQUAL, pid));
+            }
+            r.fields
+                .push((F_FILTERKEY, OP_EQUAL, RULE_KEY.len() as u32));
+            r.buf.extend_from_slice(RULE_KEY.as_bytes());
+        }
+        out.extend(group);
+    }
+    out
+}
+
+/// A control socket: status, settings and rules, one request at a time.
+#[derive(Debug)]
+pub struct AuditControl {
+    sock: NetlinkSocket,
+    seq: u32,
+}
+
+impl AuditControl {
+    /// Opens a control socket.
+    pub fn open() -> Result<Self, AuditError> {
+        let sock = NetlinkSocket::open(NETLINK_AUDIT, 0).map_err(|source| AuditError::Io {
+            what: "socket",
+            source,
+        })?;
+        sock.set_recv_timeout(Duration::from_millis(500))
+            .map_err(|source| AuditError::Io {
+                what: "socket",
+                source,
+            })?;
+        Ok(Self { sock, seq: 0 })
+    }
+
+    /// Sends a request and waits for its acknowledgement; also returns the payload of a reply of
+    /// type `reply` when one is wanted.
+    fn request(
+        &mut self,
+        what: &'static str,
+        kind: u16,
+        payload: &[u8],
+        reply: Option<u16>,
+    ) -> Result<Option<Vec<u8>>, AuditError> {
+        self.seq = self.seq.wrapping_add(1);
+        let seq = self.seq;
+        send(
+            &self.sock,
+            &NlHeader::message(kind, NLM_F_REQUEST | NLM_F_ACK, seq, payload),
+            what,
+        )?;
+        let mut buf = vec![0u8; 16384];
+        let (mut acked, mut got) = (false, None);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && !(acked && (reply.is_none() || got.is_some())) {
+            let n = match self.sock.recv(&mut buf) {
+                Ok(Received::Datagram(n)) => n,
+                Ok(Received::Timeout | Received::Overflow) => continue,
+                Err(source) => return Err(AuditError::Io { what, source }),
+            };
+            let Some(h) = NlHeader::parse(&buf[..n]) else {
+                continue;
+            };
+            if h.seq != seq {
+                continue;
+            }
+            let body = &buf[NLMSG_HDRLEN.min(n)..n];
+            if h.kind == NLMSG_ERROR {
+                let code = body
+                    .get(0..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(i32::from_ne_bytes)
+                    .unwrap_or(0);
+                if code != 0 {
+                    return Err(AuditError::Refused {
+                        what,
+                        source: io::Error::from_raw_os_error(-code),
+                    });
+                }
+                acked = true;
+            } else if Some(h.kind) == reply {
+                got = Some(body.to_vec());
+            } else if h.kind == NLMSG_DONE {
+                acked = true;
+            }
+        }
+        if acked && (reply.is_none() || got.is_some()) {
+            Ok(got)
+        } else {
+            Err(AuditError::Timeout(what))
+        }
+    }
+
+    /// The current audit status.
+    pub fn status(&mut self) -> Result<AuditStatus, AuditError> {
+        let body = self
+            .request("status", AUDIT_GET, &[], Some(AUDIT_GET))?
+            .unwrap_or_default();
+        AuditStatus::parse(&body).ok_or(AuditError::Timeout("status"))
+    }
+
+    /// Changes the fields named in `s.mask`.
+    pub fn set(&mut self, s: &AuditStatus) -> Result<(), AuditError> {
+        self.request("set", AUDIT_SET, &s.encode(), None)
+            .map(|_| ())
+    }
+
+    /// Adds a rule (already encoded).
+    pub fn add_rule(&mut self, rule: &[u8]) -> Result<(), AuditError> {
+        self.request("add rule", AUDIT_ADD_RULE, rule, None)
+            .map(|_| ())
+    }
+
+    /// Deletes a rule (the same bytes it was added with).
+    pub fn delete_rule(&mut self, rule: &[u8]) -> Result<(), AuditError> {
+        self.request("delete rule", AUDIT_DEL_RULE, rule, None)
+            .map(|_| ())
+    }
+}
+
+fn send(sock: &NetlinkSocket, msg: &[u8], what: &'static str) -> Result<(), AuditError> {
+    sock.send_to_kernel(msg)
+        .map_err(|source| AuditError::Io { what, source })
+}
+
+/// The socket records arrive on: registered as the audit daemon (unicast) or a member of the
+/// read-only log group (multicast).
+#[derive(Debug)]
+pub struct AuditReader {
+    sock: NetlinkSocket,
+}
+
+/// One record as received: its type and its text (`audit(SEC.MS:SERIAL): key=value ...`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawRecord {
+    /// The record type (`nlmsg_type`, e.g. 1300 for SYSCALL).
+    pub rtype: u16,
+    /// The record body, without trailing NULs or newline.
+    pub body: Vec<u8>,
+}
+
+impl AuditReader {
+    /// Opens the record socket with a receive buffer of `recv_buffer` bytes. In multicast mode it
+    /// joins the log group; otherwise it must be registered with [`AuditSession::start`].
+    pub fn open(multicast: bool, recv_buffer: usize) -> Result<Self, AuditError> {
+        let io = |source| AuditError::Io {
+            what: "record socket",
+            source,
+        };
+        let sock = NetlinkSocket::open(NETLINK_AUDIT, 0).map_err(io)?;
+        if multicast {
+            sock.add_membership(AUDIT_NLGRP_READLOG).map_err(io)?;
+        }
+        sock.set_recv_buffer(recv_buffer).map_err(io)?;
+        sock.set_recv_timeout(Duration::from_millis(200))
+            .map_err(io)?;
+        Ok(Self { sock })
+    }
+
+    /// Receives one datagram and decodes it as one record. `Ok(None)` on timeout or for
+    /// netlink acknowledgements; `Err` on a socket error. An overflow is returned as
+    /// [`Received::Overflow`] in the second element.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Result<Option<RawRecord>, Received>> {
+        match self.sock.recv(buf)? {
+            Received::Datagram(n) => Ok(Ok(decode_record(&buf[..n]))),
+            Received::Timeout => Ok(Ok(None)),
+            Received::Overflow => Ok(Err(Received::Overflow)),
+        }
+    }
+}
+
+/// Decodes one audit datagram: the type from the header, the body from the datagram length
+/// (never `nlmsg_len`). Acknowledgements and errors give `None`.
+pub fn decode_record(d: &[u8]) -> Option<RawRecord> {
+    let h = NlHeader::parse(d)?;
+    if h.kind == NLMSG_ERROR || h.kind == NLMSG_DONE || h.kind < 1000 {
+        return None;
+    }
+    let mut body = d.get(NLMSG_HDRLEN..)?;
+    while let [rest @ .., 0 | b'\n'] = body {
+        body = rest;
+    }
+    Some(RawRecord {
+        rtype: h.kind,
+        body: body.to_vec(),
+    })
+}
+
+/// Settings for [`AuditSession::start`].
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Join the read-only log group instead of becoming the audit daemon.
+    pub multicast: bool,
+    /// Kernel backlog limit (records) to set; unicast mode only.
+    pub backlog_limit: u32,
+    /// Kernel backlog wait time (jiffies) to set; unicast mode only.
+    pub backlog_wait_time: u32,
+    /// Processes whose syscalls are not audited (godo, the local database server).
+    pub exclude_pids: Vec<u32>,
+}
+
+/// What godo changed in the kernel's audit state, so it can be put back.
+#[derive(Debug)]
+pub struct AuditSession {
+    ctl: AuditControl,
+    before: AuditStatus,
+    installed: Vec<Vec<u8>>,
+    set_pid: bool,
+    changed: u32,
+    restored: bool,
+}
+
+impl AuditSession {
+    /// Installs the rules and settings and registers `reader` (unicast). On any error, what was
+    /// already changed is undone before returning.
+    pub fn start(cfg: &SessionConfig, reader: &AuditReader) -> Result<Self, AuditError> {
+        let mut ctl = AuditControl::open()?;
+        let before = ctl.status()?;
+        if before.enabled == 2 {
+            return Err(AuditError::Locked);
+        }
+        if !cfg.multicast && before.pid != 0 && pid_alive(before.pid) {
+            return Err(AuditError::DaemonRunning(before.pid));
+        }
+        let mut s = Self {
+            ctl,
+            before,
+            installed: Vec::new(),
+            set_pid: false,
+            changed: 0,
+            restored: false,
+        };
+        if let Err(e) = s.apply(cfg, reader) {
+            let _ = s.restore_inner();
+            return Err(e);
+        }
+        Ok(s)
+    }
+
+    fn apply(&mut self, cfg: &SessionConfig, reader: &AuditReader) -> Result<(), AuditError> {
+        for r in rules(&cfg.exclude_pids) {
+            let bytes = r.encode();
+            match self.ctl.add_rule(&bytes) {
+                Ok(()) => self.installed.push(bytes),
+                // Already there (a previous run died without cleaning up): ours all the same.
+                Err(AuditError::Refused { source, .. })
+                    if source.raw_os_error() == Some(libc::EEXIST) =>
+                {
+                    self.installed.push(bytes)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if !cfg.multicast {
+            let mut s = AuditStatus {
+                mask: 0,
+                ..Default::default()
+            };
+            if self.before.backlog_limit != cfg.backlog_limit {
+                s.mask |= STATUS_BACKLOG_LIMIT;
+                s.backlog_limit = cfg.backlog_limit;
+            }
+            if self.before.backlog_wait_time != cfg.backlog_wait_time {
+                s.mask |= STATUS_BACKLOG_WAIT_TIME;
+                s.backlog_wait_time = cfg.backlog_wait_time;
+            }
+            if s.mask != 0 {
+                self.ctl.set(&s)?;
+                self.changed |= s.mask;
+            }
+        }
+        if !cfg.multicast {
+            // The kernel sends records to the port of the socket that registered the pid.
+            let msg = AuditStatus {
+                mask: STATUS_PID,
+                pid: std::process::id(),
+                ..Default::default()
+            };
+            send(
+                &reader.sock,
+                &NlHeader::message(AUDIT_SET, NLM_F_REQUEST | NLM_F_ACK, 1, &msg.encode()),
+                "set pid",
+            )?;
+            self.set_pid = true;
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while self.ctl.status()?.pid != std::process::id() {
+                if Instant::now() > deadline {
+                    return Err(AuditError::Timeout("set pid"));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        // Enable last: with no daemon registered, records would go to the kernel log.
+        if self.before.enabled != 1 {
+            self.ctl.set(&AuditStatus {
+                mask: STATUS_ENABLED,
+                enabled: 1,
+                ..Default::default()
+            })?;
+            self.changed |= STATUS_ENABLED;
+        }
+        Ok(())
+    }
+
+    /// The status as it was before godo changed anything.
+    pub fn before(&self) -> &AuditStatus {
+        &self.before
+    }
+
+    /// Number of rules installed.
+    pub fn rules_installed(&self) -> usize {
+        self.installed.len()
+    }
+
+    /// Deletes our rules and restores every setting changed; reports the first error after
+    /// trying everything.
+    pub fn restore(mut self) -> Result<(), AuditError> {
+        self.restore_inner()
+    }
+
+    fn restore_inner(&mut self) -> Result<(), AuditError> {
+        if self.restored {
+            return Ok(());
+        }
+        self.restored = true;
+        let mut first_err = None;
+        let mut note = |r: Result<(), AuditError>| {
+            if let Err(e) = r {
+                tracing::warn!("restoring audit state: {e}");
+                first_err.get_or_insert(e);
+            }
+        };
+        for r in std::mem::take(&mut self.installed) {
+            note(self.ctl.delete_rule(&r));
+        }
+        // Disable before clearing the pid, or records spill to the kernel log.
+        if self.changed & STATUS_ENABLED != 0 {
+            note(self.ctl.set(&AuditStatus {
+                mask: STATUS_ENABLED,
+                enabled: self.before.enabled,
+                ..Default::default()
+            }));
+        }
+        if self.set_pid {
+            let still_ours = self
+                .ctl
+                .status()
+                .map(|s| s.pid == std::process::id())
+                .unwrap_or(true);
+            if still_ours {
+                note(self.ctl.set(&AuditStatus {
+                    mask: STATUS_PID,
+                    pid: self.before.pid,
+                    ..Default::default()
+                }));
+            }
+        }
+        let mask = self.changed & (STATUS_BACKLOG_LIMIT | STATUS_BACKLOG_WAIT_TIME);
+        if mask != 0 {
+            note(self.ctl.set(&AuditStatus {
+                mask,
+                backlog_limit: self.before.backlog_limit,
+                backlog_wait_time: self.before.backlog_wait_time,
+                ..Default::default()
+            }));
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for AuditSession {
+    fn drop(&mut self) {
+        let _ = self.restore_inner();
+    }
+}
+
+fn pid_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trip_and_short_struct() {
+        let s = AuditStatus {
+            mask: 5,
+            enabled: 1,
+            pid: 42,
+            lost: 7,
+            backlog_wait_time: 15000,
+            ..Default::default()
+        };
+        assert_eq!(AuditStatus::parse(&s.encode()), Some(s));
+        let short = &s.encode()[..36];
+        assert_eq!(
+            AuditStatus::parse(short).map(|p| (p.pid, p.backlog_wait_time)),
+            Some((42, 0))
+        );
+        assert_eq!(AuditStatus::parse(&[0; 8]), None);
+    }
+
+    #[test]
+    fn rule_layout_matches_audit_rule_data() {
+        let r = Rule::syscalls(ARCH_X86_64, &[59, 322])
+            .field(F_SUCCESS, OP_EQUAL, 1)
+            .key("dockwatch");
+        let b = r.encode();
+        let word = |i: usize| u32::from_ne_bytes(b[i * 4..i * 4 + 4].try_into().unwrap());
+        assert_eq!(b.len(), 4 * (3 + 64 * 4 + 1) + 9);
+        assert_eq!(
+            (word(0), word(1), word(2)),
+            (AUDIT_FILTER_EXIT, AUDIT_ALWAYS, 3)
+        );
+        assert_eq!(word(3 + 1), 1 << (59 - 32), "execve bit");
+        assert_eq!(word(3 + 10), 1 << (322 - 320), "execveat bit");
+        let (fields, values, flags) = (3 + 64, 3 + 128, 3 + 192);
+        assert_eq!(
+            (word(fields), word(values), word(flags)),
+            (F_ARCH, ARCH_X86_64, OP_EQUAL)
+        );
+        assert_eq!((word(fields + 2), word(values + 2)), (F_FILTERKEY, 9));
+        assert_eq!(word(3 + 256), 9, "buflen");
+        assert_eq!(&b[b.len() - 9..], b"dockwatch");
+    }
+
+    #[test]
+    fn rule_set_covers_the_model_on_both_arches_and_excludes_pids() {
+        let rs = rules(&[100, 200]);
+        assert_eq!(rs.len(), 14);
+        let arch_of = |r: &Rule| r.fields[0].2;
+        for (arch, execve, write, pivot, clone3) in
+            [(ARCH_X86_64, 59, 1, 155, 435), (ARCH_I386, 11, 4, 217, 435)]
+        {
+            let mine: Vec<&Rule> = rs.iter().filter(|r| arch_of(r) == arch).collect();
+            for nr in [execve, write, pivot, clone3] {
+                assert!(
+                    mine.iter().any(|r| r.has_syscall(nr)),
+                    "arch {arch:x} nr {nr}"
+                );
+            }
+            // exec is not limited to successful calls; the write family is.
+            let exec = mine.iter().find(|r| r.has_syscall(execve)).unwrap();
+            assert!(!exec.fields.iter().any(|f| f.0 == F_SUCCESS));
+            let w = mine.iter().find(|r| r.has_syscall(write)).unwrap();
+            assert!(w.fields.contains(&(F_SUCCESS, OP_EQUAL, 1)));
+        }
+        for r in &rs {
+            assert!(
+                r.fields.contains(&(F_PID, OP_NOT_EQUAL, 100))
+                    && r.fields.contains(&(F_PID, OP_NOT_EQUAL, 200))
+            );
+            assert!(r.buf.ends_with(RULE_KEY.as_bytes()));
+            assert_eq!(r.fields.last().map(|f| f.0), Some(F_FILTERKEY));
+        }
+        let open = rs
+            .iter()
+            .find(|r| r.has_syscall(257) && arch_of(r) == ARCH_X86_64)
+            .unwrap();
+        assert!(open.fields.contains(&(F_ARG2, OP_BIT_MASK, 0o1103)));
+    }
+
+    #[test]
+    fn records_are_cut_by_datagram_length() {
+        let mut d = NlHeader::message(
+            1300,
+            0,
+            0,
+            b"audit(1.002:3): arch=c000003e syscall=59\n\0\0",
+        );
+        // nlmsg_len lies (the kernel sometimes leaves it short): the datagram wins.
+        d[0..4].copy_from_slice(&20u32.to_ne_bytes());
+        let r = decode_record(&d).unwrap();
+        assert_eq!(r.rtype, 1300);
+        assert_eq!(r.body, b"audit(1.002:3): arch=c000003e syscall=59");
+        assert_eq!(
+            decode_record(&NlHeader::message(NLMSG_ERROR, 0, 0, &[0; 20])),
+            None
+        );
+    }
+
+    /// Real kernel, under the team's audit lock: the rules appear in `auditctl -l` with our key,
+    /// and afterwards the rules and status are exactly as before.
+    #[test]
+    fn live_session_installs_and_restores() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipping: audit control needs root");
+            return;
+        }
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open("/tmp/dockwatch-audit.lock")
+            .unwrap();
+        // SAFETY: flock on a valid fd.
+        assert_eq!(
+            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) },
+            0
+        );
+        let auditctl = |arg: &str| {
+            let o = std::process::Command::new("auditctl")
+                .arg(arg)
+                .output()
+                .expect("auditctl is installed");
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        let status_lines = |s: String| {
+            s.lines()
+                .filter(|l| {
+                    !l.starts_with("lost")
+                        && !l.starts_with("backlog ")
+                        && !l.starts_with("backlog_wait_time_actual")
+                })
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let (rules_before, status_before) = (auditctl("-l"), status_lines(auditctl("-s")));
+        let reader = AuditReader::open(false, 1 << 20).unwrap();
+        let cfg = SessionConfig {
+            multicast: false,
+            backlog_limit: 8192,
+            backlog_wait_time: 0,
+            exclude_pids: vec![std::process::id()],
+        };
+        let session = AuditSession::start(&cfg, &reader).unwrap();
+        let during = auditctl("-l");
+        let status_during = auditctl("-s");
+        // A record for a write by a child arrives on the reader.
+        std::process::Command::new("/bin/sh")
+            .args(["-c", "echo x > /dev/null"])
+            .status()
+            .unwrap();
+        let mut buf = vec![0u8; 65536];
+        let mut seen_key = false;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && !seen_key {
+            if let Ok(Ok(Some(r))) = reader.recv(&mut buf) {
+                seen_key |=
+                    r.rtype == 1300 && r.body.windows(15).any(|w| w == b"key=\"dockwatch\"");
+            }
+        }
+        session.restore().unwrap();
+        drop(reader);
+        assert_eq!(during.matches("-F key=dockwatch").count(), 14, "{during}");
+        assert!(during.contains("-F pid!="), "{during}");
+        assert!(
+            status_during.contains(&format!("pid {}", std::process::id())),
+            "{status_during}"
+        );
+        assert!(
+            status_during.contains("backlog_limit 8192"),
+            "{status_during}"
+        );
+        assert!(seen_key, "a SYSCALL record with our key arrived");
+        assert_eq!(auditctl("-l"), rules_before);
+        assert_eq!(status_lines(auditctl("-s")), status_before);
+    }
+}

@@ -1,0 +1,266 @@
+//! `godo --audit-log FILE`: imports an auditd log (the `audit.log` of a host) instead of
+//! listening to the kernel. No root needed.
+//!
+//! The log is read line by line (RAW or ENRICHED format; plain, gzip or zstd, detected from the
+//! content), parsed and assembled by [`crate::audit`], stamped with a run id and sequence numbers,
+//! and written in batches to MongoDB and/or a capture file:
+//!
+//! * `--write FILE` alone writes only the capture file (no database is needed or contacted);
+//! * `--mongo`/`--uri` given explicitly, or no `--write`, writes to MongoDB (`--db`, default
+//!   `test`); with `--write` too, both get the same events.
+//!
+//! Identity of the imported events: `host` is the record's `node=` when auditd wrote one, else
+//! `--host`, else the log's file name; `boot_id` is `--boot-id`, else derived from the file's
+//! content (`audit-log-` and the first 32 hex digits of the SHA-256 of its first MiB, after
+//! decompression), so importing the same file twice gives the same host and boot.
+//!
+//! Lines that cannot be parsed are counted, the first few are reported at the end, and each
+//! run of them is recorded as a `gap` event (`parse_error`); the import goes on.
+
+pub mod identity;
+pub mod input;
+mod sinks;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use dockwatch_shared::Event;
+
+use crate::audit::{Assembler, Counters, parse_log_line};
+use input::{InputError, LogReader};
+
+pub use sinks::{Destinations, MongoTarget};
+
+/// Events per batch written to the sinks.
+pub const BATCH: usize = 2000;
+/// Parse errors quoted in the final report.
+const QUOTED_ERRORS: usize = 5;
+/// Files at least this large get a progress line (compressed files: an eighth of it).
+const PROGRESS_MIN_BYTES: u64 = 8 << 20;
+
+/// The command-line options of the offline import (flattened into `godo`'s own).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ImportArgs {
+    /// Import this auditd log (RAW or ENRICHED; plain, .gz or .zst) instead of recording live.
+    /// Needs no root. Writes to MongoDB, or only to the --write file when that is the only
+    /// output given.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// Host name for imported records that carry no `node=` (default: the log's file name).
+    #[arg(long, value_name = "NAME", requires = "audit_log")]
+    pub host: Option<String>,
+    /// Boot id for the imported events (default: derived from the log's content).
+    #[arg(long, value_name = "ID", requires = "audit_log")]
+    pub boot_id: Option<String>,
+}
+
+/// What reading a log produced.
+#[derive(Clone, Debug, Default)]
+pub struct ReadReport {
+    /// Lines read (empty lines included).
+    pub lines: u64,
+    /// The assembler's counters at the end.
+    pub counters: Counters,
+    /// The first parse errors, with their line numbers.
+    pub first_errors: Vec<String>,
+}
+
+/// Stamps `run` and `seq` on events just before they go to the sinks.
+#[derive(Debug)]
+pub struct Stamper {
+    run: String,
+    next: u64,
+}
+
+impl Stamper {
+    /// A stamper for a new run with a random 16-hex-digit id.
+    pub fn new() -> Self {
+        let id = getrandom::u64().unwrap_or_else(|_| {
+            // No OS randomness: the time and pid still make a run id that does not repeat.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            now ^ (u64::from(std::process::id()) << 40)
+        });
+        Self::with_run(format!("{id:016x}"))
+    }
+
+    /// A stamper with a given run id (tests).
+    pub fn with_run(run: impl Into<String>) -> Self {
+        Self {
+            run: run.into(),
+            next: 0,
+        }
+    }
+
+    /// The run id.
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    /// Gives each event the run id and the next sequence number.
+    pub fn stamp(&mut self, events: &mut [Event]) {
+        for e in events {
+            e.run.clone_from(&self.run);
+            e.seq = self.next;
+            self.next += 1;
+        }
+    }
+}
+
+impl Default for Stamper {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Reads, parses and assembles a whole log, handing batches of events (unstamped) to `emit`
+/// in order. `emit` returns `false` to stop early (its receiver went away).
+pub fn read_log(
+    path: &Path,
+    host: &str,
+    boot_id: &str,
+    progress: bool,
+    mut emit: impl FnMut(Vec<Event>) -> bool,
+) -> Result<ReadReport, InputError> {
+    let mut reader = LogReader::open(path)?;
+    let mut asm = Assembler::new(host, boot_id);
+    let mut report = ReadReport::default();
+    let mut line = Vec::with_capacity(16 * 1024);
+    let mut out = Vec::with_capacity(BATCH + 64);
+    let min = match reader.compression() {
+        input::Compression::Plain => PROGRESS_MIN_BYTES,
+        _ => PROGRESS_MIN_BYTES / 8,
+    };
+    let show = progress && reader.file_len() >= min;
+    let mut meter = Progress::new(show);
+    while reader.next_line(&mut line)? {
+        report.lines += 1;
+        if line.iter().all(|&c| c == b' ' || c == b'\r') {
+            continue;
+        }
+        match parse_log_line(&line) {
+            Ok(record) => asm.push(record, &mut out),
+            Err(e) => {
+                let at = format!("line {}", report.lines);
+                if report.first_errors.len() < QUOTED_ERRORS {
+                    report.first_errors.push(format!("{at}: {e}"));
+                }
+                asm.parse_error(&e, at);
+            }
+        }
+        if out.len() >= BATCH && !emit(std::mem::replace(&mut out, Vec::with_capacity(BATCH + 64)))
+        {
+            return Ok(report);
+        }
+        if report.lines % 8192 == 0 {
+            meter.tick(&reader, asm.counters());
+        }
+    }
+    asm.finish(&mut out);
+    if !out.is_empty() {
+        emit(out);
+    }
+    meter.done(&reader, asm.counters());
+    report.counters = asm.counters().clone();
+    Ok(report)
+}
+
+/// The progress line on stderr.
+struct Progress {
+    show: bool,
+    tty: bool,
+    start: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(show: bool) -> Self {
+        let now = Instant::now();
+        Self {
+            show,
+            tty: std::io::stderr().is_terminal(),
+            start: now,
+            last: now,
+        }
+    }
+
+    fn tick(&mut self, reader: &LogReader, c: &Counters) {
+        if !self.show {
+            return;
+        }
+        let every = if self.tty {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(5)
+        };
+        if self.last.elapsed() < every {
+            return;
+        }
+        self.last = Instant::now();
+        self.print(reader, c, false);
+    }
+
+    fn done(&mut self, reader: &LogReader, c: &Counters) {
+        if self.show {
+            self.print(reader, c, true);
+        }
+    }
+
+    fn print(&self, reader: &LogReader, c: &Counters, last: bool) {
+        let total = reader.file_len().max(1);
+        let pct = reader.file_read() as f64 * 100.0 / total as f64;
+        let secs = self.start.elapsed().as_secs_f64().max(0.001);
+        let line = format!(
+            "godo: {:5.1}% of {} MB, {} records ({:.0}/s), {} events, {} parse errors",
+            pct.min(100.0),
+            total >> 20,
+            c.records,
+            c.records as f64 / secs,
+            c.events,
+            c.parse_errors
+        );
+        if self.tty {
+            eprint!("\r{line}\x1b[K{}", if last { "\n" } else { "" });
+        } else {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// Runs the import: the `--audit-log` path of `godo`.
+pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> {
+    let Some(path) = args.audit_log.clone() else {
+        anyhow::bail!("no --audit-log FILE given");
+    };
+    let host = args
+        .host
+        .clone()
+        .unwrap_or_else(|| identity::host_from_file_name(&path));
+    let boot_id = match &args.boot_id {
+        Some(b) => b.clone(),
+        None => identity::boot_id_from_file(&path).with_context(|| {
+            format!(
+                "reading {} to derive its boot id (or pass --boot-id)",
+                path.display()
+            )
+        })?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let stamper = Stamper::new();
+    eprintln!(
+        "godo: importing {} as host {host}, boot {boot_id}, run {} -> {}",
+        path.display(),
+        stamper.run(),
+        destinations.describe()
+    );
+    let summary = runtime.block_on(sinks::import_to(path, host, boot_id, stamper, destinations))?;
+    eprintln!("{summary}");
+    Ok(())
+}

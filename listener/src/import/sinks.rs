@@ -1,0 +1,275 @@
+//! Where imported events go: MongoDB (the store) and/or a capture file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use dockwatch_shared::Event;
+use dockwatch_shared::capture::CaptureWriter;
+use dockwatch_shared::store::{Store, StoreConfig};
+
+use super::{ReadReport, Stamper, read_log};
+
+/// Attempts per batch when MongoDB fails (a retried batch is never stored twice: event ids are
+/// `run:seq`).
+const ATTEMPTS: u32 = 3;
+
+/// A MongoDB server to write to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MongoTarget {
+    /// `host:port`.
+    HostPort(String),
+    /// A full connection string.
+    Uri(String),
+}
+
+/// The outputs of an import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destinations {
+    /// MongoDB server and database, when writing there.
+    pub mongo: Option<(MongoTarget, String)>,
+    /// Capture file, when writing one.
+    pub write: Option<PathBuf>,
+}
+
+impl Destinations {
+    /// Chooses the outputs from `godo`'s flags: MongoDB when `--mongo` or `--uri` was given
+    /// explicitly or when there is no `--write`; the capture file when `--write` was given.
+    pub fn choose(
+        mongo: &str,
+        mongo_explicit: bool,
+        uri: Option<&str>,
+        db: &str,
+        write: Option<&Path>,
+    ) -> Self {
+        let use_db = mongo_explicit || uri.is_some() || write.is_none();
+        let target = match uri {
+            Some(u) => MongoTarget::Uri(u.to_owned()),
+            None => MongoTarget::HostPort(mongo.to_owned()),
+        };
+        Self {
+            mongo: use_db.then(|| (target, db.to_owned())),
+            write: write.map(Path::to_path_buf),
+        }
+    }
+
+    /// For the start-up line.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some((t, db)) = &self.mongo {
+            match t {
+                MongoTarget::HostPort(h) => parts.push(format!("MongoDB {h} database {db}")),
+                MongoTarget::Uri(_) => parts.push(format!("MongoDB (--uri) database {db}")),
+            }
+        }
+        if let Some(w) = &self.write {
+            parts.push(format!("capture file {}", w.display()));
+        }
+        parts.join(" and ")
+    }
+}
+
+/// What an import did.
+#[derive(Debug)]
+pub struct Summary {
+    path: PathBuf,
+    read: ReadReport,
+    written: u64,
+    inserted: Option<(u64, u64)>,
+    capture: Option<PathBuf>,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.read.counters;
+        writeln!(
+            f,
+            "godo: imported {}: {} lines, {} records in {} kernel events -> {} events ({} forks, {} gaps)",
+            self.path.display(),
+            self.read.lines,
+            c.records,
+            c.assembled,
+            c.events,
+            c.forks,
+            c.gaps
+        )?;
+        if c.lost_serials > 0 {
+            writeln!(
+                f,
+                "godo: {} audit serial numbers are missing from the log (recorded as gaps)",
+                c.lost_serials
+            )?;
+        }
+        if c.parse_errors > 0 {
+            writeln!(
+                f,
+                "godo: {} lines could not be parsed (recorded as parse_error gaps); the first:",
+                c.parse_errors
+            )?;
+            for e in &self.read.first_errors {
+                writeln!(f, "godo:   {e}")?;
+            }
+        } else {
+            writeln!(f, "godo: no parse errors")?;
+        }
+        if let Some((inserted, dups)) = self.inserted {
+            writeln!(
+                f,
+                "godo: MongoDB: {inserted} events inserted, {dups} already there"
+            )?;
+        }
+        if let Some(p) = &self.capture {
+            writeln!(
+                f,
+                "godo: capture file {}: {} events",
+                p.display(),
+                self.written
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn store_config(target: &MongoTarget, db: &str) -> StoreConfig {
+    let mut cfg = match target {
+        MongoTarget::HostPort(h) => StoreConfig::host_port(h),
+        MongoTarget::Uri(u) => StoreConfig::uri(u),
+    };
+    cfg.raw_db = db.to_owned();
+    cfg
+}
+
+/// Reads the log on a thread of its own and writes its events, stamped, to the outputs.
+pub async fn import_to(
+    path: PathBuf,
+    host: String,
+    boot_id: String,
+    mut stamper: Stamper,
+    dest: Destinations,
+) -> anyhow::Result<Summary> {
+    let store = match &dest.mongo {
+        Some((target, db)) => {
+            let store = Store::connect(&store_config(target, db)).await.with_context(|| {
+                format!(
+                    "connecting to MongoDB ({}); give --write FILE alone to import without a database",
+                    dest.describe()
+                )
+            })?;
+            store
+                .ensure_indexes()
+                .await
+                .context("creating the event indexes in MongoDB")?;
+            Some(store)
+        }
+        None => None,
+    };
+    let mut capture = match &dest.write {
+        Some(p) => Some(
+            CaptureWriter::create(p)
+                .with_context(|| format!("creating the capture file {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Event>>(4);
+    let read_path = path.clone();
+    let reader = std::thread::Builder::new()
+        .name("audit-log-reader".into())
+        .spawn(move || {
+            read_log(&read_path, &host, &boot_id, true, |b| {
+                tx.blocking_send(b).is_ok()
+            })
+        })
+        .context("starting the log reader thread")?;
+    let mut written = 0u64;
+    let (mut inserted, mut dups) = (0u64, 0u64);
+    let mut failure = None;
+    while let Some(mut batch) = rx.recv().await {
+        stamper.stamp(&mut batch);
+        if let Some(c) = capture.as_mut() {
+            if let Err(e) = c.write_batch(&batch) {
+                failure = Some(anyhow::Error::new(e).context("writing the capture file"));
+                break;
+            }
+        }
+        if let Some(store) = &store {
+            match insert(store, &batch).await {
+                Ok((i, d)) => {
+                    inserted += i;
+                    dups += d;
+                }
+                Err(e) => {
+                    failure = Some(e.context(format!(
+                        "writing to MongoDB after {written} events; the events before are stored"
+                    )));
+                    break;
+                }
+            }
+        }
+        written += batch.len() as u64;
+    }
+    drop(rx);
+    let read = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the log reader thread panicked"))?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let read = read.with_context(|| format!("reading {}", path.display()))?;
+    if let Some(c) = capture {
+        c.finish().context("finishing the capture file")?;
+    }
+    Ok(Summary {
+        path,
+        read,
+        written,
+        inserted: store.as_ref().map(|_| (inserted, dups)),
+        capture: dest.write.clone(),
+    })
+}
+
+async fn insert(store: &Store, batch: &[Event]) -> anyhow::Result<(u64, u64)> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match store.insert_events(batch).await {
+            Ok(r) => return Ok((r.inserted, r.duplicates)),
+            Err(e) if attempt < ATTEMPTS => {
+                eprintln!("godo: MongoDB insert failed ({e}); retrying");
+                tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            }
+            Err(e) => return Err(anyhow::Error::new(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_alone_needs_no_database() {
+        let w = Path::new("/tmp/x.jsonl");
+        let d = Destinations::choose("127.0.0.1:27017", false, None, "test", Some(w));
+        assert_eq!(d.mongo, None);
+        assert_eq!(d.write.as_deref(), Some(w));
+        let d = Destinations::choose("h:1", true, None, "db", Some(w));
+        assert_eq!(
+            d.mongo,
+            Some((MongoTarget::HostPort("h:1".into()), "db".into()))
+        );
+        let d = Destinations::choose("127.0.0.1:27017", false, None, "test", None);
+        assert!(d.mongo.is_some() && d.write.is_none());
+        let d = Destinations::choose(
+            "127.0.0.1:27017",
+            false,
+            Some("mongodb://u@h/"),
+            "t",
+            Some(w),
+        );
+        assert_eq!(
+            d.mongo,
+            Some((MongoTarget::Uri("mongodb://u@h/".into()), "t".into()))
+        );
+    }
+}

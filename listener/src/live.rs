@@ -1,0 +1,603 @@
+//! Live recording: wires the kernel readers, the recorder thread and the output stage together,
+//! and runs the life cycle (start-up checks, signals, orderly shutdown that restores the
+//! kernel's audit state).
+//!
+//! Threads: one per kernel socket (process connector, audit records), one polling the audit
+//! `lost` counter, one timer, and the recorder thread; all feed one bounded queue, so a slow
+//! consumer makes the kernel sockets overflow (recorded as gaps) instead of stalling audited
+//! processes. The output stage and the Docker lookups run on a small tokio runtime.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use dockwatch_listener::audit_netlink::{AuditControl, AuditReader, AuditSession, SessionConfig};
+use dockwatch_listener::connector::{Connector, ConnectorReader};
+use dockwatch_listener::docker::{DOCKER_SOCKET, DockerLookup};
+use dockwatch_listener::netlink::Received;
+use dockwatch_listener::proc_info::{ProcReader, pids_listening_on};
+use dockwatch_listener::recorder::{HostIdentity, Input, Recorder, audit_decoder, container_of};
+use dockwatch_listener::sink::{self, CaptureOut, EventStore, SinkConfig, SinkStats, Stamper};
+use dockwatch_listener::snapshot;
+use dockwatch_shared::Timestamp;
+use dockwatch_shared::capture::CaptureWriter;
+use dockwatch_shared::event::{Event, EventKind, Gap, GapReason, Pid, Source};
+use dockwatch_shared::store::{Store, StoreConfig};
+
+/// Where the database is.
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// `host:port`.
+    HostPort(String),
+    /// A full URI.
+    Uri(String),
+}
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub struct Config {
+    /// The database, unless only a capture file is written.
+    pub database: Option<Database>,
+    /// Raw event database name.
+    pub db: String,
+    /// Capture file.
+    pub write: Option<PathBuf>,
+    /// Backlog bytes.
+    pub backlog: u64,
+    /// Kernel audit backlog limit.
+    pub kernel_backlog: u32,
+    /// Multicast (beside auditd).
+    pub multicast: bool,
+    /// Raw record file.
+    pub diag: Option<PathBuf>,
+    /// Status line interval.
+    pub status_interval: Option<u64>,
+    /// Verbosity.
+    pub verbose: u8,
+}
+
+/// The kernel's audit backlog wait time we set (jiffies): 0, so an audited task never waits
+/// when the kernel queue is full (the default makes it sleep up to 60 s, stalling containers).
+/// The record is dropped instead, the kernel's `lost` counter rises, and godo records a gap. A
+/// large backlog limit (`--kernel-backlog`) and a dedicated reader thread keep that rare.
+const BACKLOG_WAIT_TIME: u32 = 0;
+/// Receive buffer of each kernel socket (`SO_RCVBUFFORCE`).
+const SOCKET_BUFFER: usize = 64 << 20;
+/// Inputs queued between the readers and the recorder thread.
+const INPUT_QUEUE: usize = 65_536;
+/// Coalesced writes are flushed every this many seconds.
+const WRITE_FLUSH_SECS: u64 = 2;
+
+struct MongoSink {
+    config: StoreConfig,
+    store: Option<Store>,
+}
+
+impl EventStore for MongoSink {
+    async fn insert(&mut self, events: &[Event]) -> Result<(), String> {
+        if self.store.is_none() {
+            self.store = Some(
+                Store::connect(&self.config)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
+            tracing::info!("connected to MongoDB at {}", self.config.address.display());
+        }
+        let store = self.store.as_ref().ok_or("not connected")?;
+        store
+            .insert_events(events)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+struct CaptureFile(CaptureWriter);
+
+impl CaptureOut for CaptureFile {
+    fn write_batch(&mut self, events: &[Event]) -> Result<(), String> {
+        self.0.write_batch(events).map_err(|e| e.to_string())
+    }
+    fn finish(self: Box<Self>) -> Result<(), String> {
+        self.0.finish().map_err(|e| e.to_string())
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("dockwatch_listener={level},godo={level}"))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The local port of the database when it runs on this host (its server is excluded from audit).
+fn local_db_port(db: &Database) -> Option<u16> {
+    let authority = match db {
+        Database::HostPort(hp) => hp.as_str(),
+        Database::Uri(u) => {
+            let rest = u.split_once("://")?.1;
+            let auth = rest.split(['/', '?']).next()?;
+            auth.rsplit('@').next()?
+        }
+    };
+    let first = authority.split(',').next()?;
+    let (host, port) = match first.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p.parse().ok()?),
+        _ => (first, 27017),
+    };
+    let local = matches!(
+        host,
+        "127.0.0.1" | "localhost" | "::1" | "[::1]" | "0.0.0.0"
+    ) || std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .is_ok_and(|h| h.trim() == host);
+    local.then_some(port)
+}
+
+fn gap(
+    id: &HostIdentity,
+    source: Source,
+    reason: GapReason,
+    lost: Option<u64>,
+    from: Timestamp,
+    detail: String,
+) -> Event {
+    let now = Timestamp::now();
+    Event {
+        host: id.host.clone(),
+        boot_id: id.boot_id.clone(),
+        run: String::new(),
+        seq: 0,
+        time: now,
+        source,
+        audit: None,
+        kind: EventKind::Gap(Gap {
+            reason,
+            lost,
+            from,
+            to: now,
+            detail: Some(detail),
+        }),
+    }
+}
+
+/// Runs godo until SIGINT/SIGTERM.
+pub fn run(cfg: Config) -> Result<()> {
+    init_tracing(cfg.verbose);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!(
+            "godo must run as root: it installs kernel audit rules, becomes the audit daemon and listens to the \
+             process connector. Run it with sudo, or as the systemd service in assets/godo.service."
+        );
+    }
+    let id = HostIdentity::detect();
+    let run_id = sink::new_run_id();
+    tracing::info!(host = %id.host, boot_id = %id.boot_id, run = %run_id, "starting");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("godo-io")
+        .build()
+        .context("starting the async runtime")?;
+
+    let capture: Option<Box<dyn CaptureOut>> = match &cfg.write {
+        Some(p) => Some(Box::new(CaptureFile(
+            CaptureWriter::create(p)
+                .with_context(|| format!("creating the capture file {}", p.display()))?,
+        ))),
+        None => None,
+    };
+    let store = cfg.database.as_ref().map(|d| {
+        let mut c = match d {
+            Database::HostPort(hp) => StoreConfig::host_port(hp),
+            Database::Uri(u) => StoreConfig::uri(u),
+        };
+        c.raw_db.clone_from(&cfg.db);
+        MongoSink {
+            config: c,
+            store: None,
+        }
+    });
+    let diag = match &cfg.diag {
+        Some(p) => Some(
+            std::fs::File::create(p)
+                .with_context(|| format!("creating the diag file {}", p.display()))?,
+        ),
+        None => None,
+    };
+
+    // Who not to audit: godo, and a database server on this host.
+    let mut exclude: Vec<Pid> = vec![std::process::id() as Pid];
+    if let Some(port) = cfg.database.as_ref().and_then(local_db_port) {
+        let server = pids_listening_on(port);
+        tracing::info!(?server, port, "not auditing the local database server");
+        exclude.extend(server);
+    }
+
+    // Subscribe to the connector before the snapshot, so no process falls between the two.
+    let connector = Connector::subscribe(SOCKET_BUFFER)
+        .context("subscribing to the process connector (needs root and CONFIG_PROC_EVENTS)")?;
+    let audit_reader =
+        AuditReader::open(cfg.multicast, SOCKET_BUFFER).context("opening the audit socket")?;
+    let session = AuditSession::start(
+        &SessionConfig {
+            multicast: cfg.multicast,
+            backlog_limit: cfg.kernel_backlog,
+            backlog_wait_time: BACKLOG_WAIT_TIME,
+            exclude_pids: exclude.iter().map(|&p| p as u32).collect(),
+        },
+        &audit_reader,
+    )
+    .context("setting up kernel audit")?;
+    tracing::info!(
+        rules = session.rules_installed(),
+        multicast = cfg.multicast,
+        "audit rules installed"
+    );
+    let session = Arc::new(Mutex::new(Some(session)));
+
+    let procs = ProcReader::new();
+    let snap = snapshot::take(&procs, &id, Timestamp::now());
+    let mut conn_reader = ConnectorReader::new(id.clone(), procs);
+    for ev in &snap {
+        if let (EventKind::Snapshot(s), Some(cid)) = (&ev.kind, container_of(ev)) {
+            if let Some(from) = s.process.container_id_from {
+                conn_reader.know_container(s.tgid, cid.to_string(), from);
+            }
+        }
+    }
+    tracing::info!(processes = snap.len(), "start-up snapshot taken");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (in_tx, in_rx) = sync_channel::<Input>(INPUT_QUEUE);
+    in_tx
+        .send(Input::Events(snap))
+        .context("queueing the snapshot")?;
+    let (sink_tx, sink_rx) = tokio::sync::mpsc::channel::<Vec<Event>>(1024);
+    let (cid_tx, cid_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let stats = Arc::new(SinkStats::default());
+    let kernel_lost = Arc::new(AtomicU64::new(0));
+
+    let mut readers: Vec<JoinHandle<()>> = Vec::new();
+    readers.push(spawn("godo-connector", {
+        let (tx, stop, id) = (in_tx.clone(), stop.clone(), id.clone());
+        move || connector_loop(connector, conn_reader, tx, stop, id)
+    })?);
+    readers.push(spawn("godo-audit", {
+        let (tx, stop, id) = (in_tx.clone(), stop.clone(), id.clone());
+        move || audit_loop(audit_reader, tx, stop, id)
+    })?);
+    readers.push(spawn("godo-lost", {
+        let (tx, stop, id, lost) = (in_tx.clone(), stop.clone(), id.clone(), kernel_lost.clone());
+        move || lost_loop(tx, stop, id, lost)
+    })?);
+    readers.push(spawn("godo-timer", {
+        let (tx, stop) = (in_tx.clone(), stop.clone());
+        move || {
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_secs(1));
+                if tx.send(Input::Tick).is_err() {
+                    return;
+                }
+            }
+        }
+    })?);
+
+    let recorder = Recorder::new(
+        audit_decoder(&id),
+        exclude.iter().copied().collect::<HashSet<Pid>>(),
+        WRITE_FLUSH_SECS,
+        diag,
+    );
+    let handler = spawn("godo-recorder", move || {
+        recorder_loop(recorder, in_rx, sink_tx, cid_tx)
+    })?;
+
+    let sink_cfg = SinkConfig {
+        backlog_bytes: cfg.backlog as usize,
+        ..SinkConfig::default()
+    };
+    let sink_task = rt.spawn(sink::run(
+        sink_rx,
+        Stamper::new(run_id.clone()),
+        store,
+        capture,
+        sink_cfg,
+        stats.clone(),
+    ));
+    let docker_stop = Arc::new(AtomicBool::new(false));
+    rt.spawn(docker_loop(
+        DockerLookup::connect(DOCKER_SOCKET, id.clone()),
+        cid_rx,
+        in_tx.clone(),
+        docker_stop.clone(),
+    ));
+    if let Some(secs) = cfg.status_interval.filter(|&s| s > 0) {
+        let (stats, lost, stop) = (stats.clone(), kernel_lost.clone(), stop.clone());
+        spawn("godo-status", move || status_loop(secs, stats, lost, stop))?;
+    }
+
+    // Wait for the first signal; a second one restores the audit state and exits at once.
+    rt.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        tracing::info!("signal received: stopping");
+        let session = session.clone();
+        tokio::spawn(async move {
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            eprintln!("godo: second signal: restoring audit settings and exiting now");
+            if let Some(s) = session.lock().ok().and_then(|mut g| g.take()) {
+                let _ = s.restore();
+            }
+            std::process::exit(130);
+        });
+        Ok::<(), std::io::Error>(())
+    })
+    .context("waiting for signals")?;
+
+    stop.store(true, Ordering::SeqCst);
+    for r in readers {
+        let _ = r.join();
+    }
+    // The readers are stopped: take our rules out and put the audit settings back.
+    let restore = session
+        .lock()
+        .ok()
+        .and_then(|mut g| g.take())
+        .map(|s| s.restore());
+    docker_stop.store(true, Ordering::SeqCst);
+    let _ = in_tx.send(Input::Stop);
+    drop(in_tx);
+    let _ = handler.join();
+    let summary = rt.block_on(sink_task).context("the output stage failed")?;
+    tracing::info!(?summary, "stopped");
+    if summary.unstored > 0 {
+        eprintln!(
+            "godo: {} events could not be stored in the database before exit{}",
+            summary.unstored,
+            if cfg.write.is_some() {
+                " (the capture file has them)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(e) = summary.capture_error {
+        eprintln!("godo: the capture file is incomplete: {e}");
+    }
+    if let Some(Err(e)) = restore {
+        bail!(
+            "the audit state could not be fully restored: {e}; check `auditctl -l` and `auditctl -s`"
+        );
+    }
+    Ok(())
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .with_context(|| format!("starting thread {name}"))
+}
+
+fn connector_loop(
+    c: Connector,
+    mut r: ConnectorReader,
+    tx: SyncSender<Input>,
+    stop: Arc<AtomicBool>,
+    _id: HostIdentity,
+) {
+    let mut buf = vec![0u8; 65536];
+    while !stop.load(Ordering::SeqCst) {
+        let mut out = Vec::new();
+        match c.recv(&mut buf) {
+            Ok(Received::Datagram(n)) => r.handle(&buf[..n], &mut out),
+            Ok(Received::Overflow) => out.push(r.overflow_gap()),
+            Ok(Received::Timeout) => {}
+            Err(e) => {
+                tracing::error!("process connector read failed: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        if !out.is_empty() && tx.send(Input::Events(out)).is_err() {
+            return;
+        }
+    }
+}
+
+fn audit_loop(r: AuditReader, tx: SyncSender<Input>, stop: Arc<AtomicBool>, id: HostIdentity) {
+    let mut buf = vec![0u8; 1 << 16];
+    while !stop.load(Ordering::SeqCst) {
+        let input = match r.recv(&mut buf) {
+            Ok(Ok(Some(rec))) => Input::Audit(rec),
+            Ok(Ok(None)) => continue,
+            Ok(Err(_overflow)) => {
+                let now = Timestamp::now();
+                Input::Events(vec![gap(
+                    &id,
+                    Source::Audit,
+                    GapReason::SocketOverflow,
+                    None,
+                    now,
+                    "audit socket overflowed (ENOBUFS)".into(),
+                )])
+            }
+            Err(e) => {
+                tracing::error!("audit read failed: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        if tx.send(input).is_err() {
+            return;
+        }
+    }
+}
+
+/// Polls the kernel's audit `lost` counter on its own socket; a rise becomes a gap.
+fn lost_loop(
+    tx: SyncSender<Input>,
+    stop: Arc<AtomicBool>,
+    id: HostIdentity,
+    total: Arc<AtomicU64>,
+) {
+    let mut ctl = match AuditControl::open() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("cannot poll the audit lost counter: {e}");
+            return;
+        }
+    };
+    let mut last = ctl.status().map(|s| s.lost).ok();
+    let mut since = Timestamp::now();
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_secs(1));
+        let Ok(s) = ctl.status() else { continue };
+        if let Some(prev) = last {
+            let lost = s.lost.wrapping_sub(prev);
+            if lost > 0 && lost < u32::MAX / 2 {
+                total.fetch_add(u64::from(lost), Ordering::Relaxed);
+                let detail = format!(
+                    "kernel audit lost counter {prev} -> {} (backlog {} of {})",
+                    s.lost, s.backlog, s.backlog_limit
+                );
+                let g = gap(
+                    &id,
+                    Source::Audit,
+                    GapReason::AuditLost,
+                    Some(u64::from(lost)),
+                    since,
+                    detail,
+                );
+                if tx.send(Input::Events(vec![g])).is_err() {
+                    return;
+                }
+            }
+        }
+        last = Some(s.lost);
+        since = Timestamp::now();
+    }
+}
+
+fn recorder_loop(
+    mut rec: Recorder,
+    rx: Receiver<Input>,
+    sink: tokio::sync::mpsc::Sender<Vec<Event>>,
+    cids: tokio::sync::mpsc::UnboundedSender<String>,
+) {
+    let mut new_cids = Vec::new();
+    let mut out = Vec::new();
+    let mut last_send = Instant::now();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+            Ok(input) => rec.handle(input, &mut out, &mut new_cids),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        for c in new_cids.drain(..) {
+            let _ = cids.send(c);
+        }
+        // Batch what is ready: at most 1000 events, at most 100 ms old.
+        if out.len() >= 1000
+            || (!out.is_empty() && last_send.elapsed() >= Duration::from_millis(100))
+        {
+            if sink.blocking_send(std::mem::take(&mut out)).is_err() {
+                return;
+            }
+            last_send = Instant::now();
+        }
+    }
+    // Drain what was queued before the stop, then finish.
+    while let Ok(input) = rx.try_recv() {
+        if !matches!(input, Input::Stop) {
+            rec.handle(input, &mut out, &mut new_cids);
+        }
+    }
+    rec.finish(&mut out);
+    if !out.is_empty() {
+        let _ = sink.blocking_send(out);
+    }
+}
+
+async fn docker_loop(
+    mut lookup: DockerLookup,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<String>,
+    tx: SyncSender<Input>,
+    stop: Arc<AtomicBool>,
+) {
+    while let Some(cid) = rx.recv().await {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Some(ev) = lookup.lookup(&cid).await {
+            if tx.try_send(Input::Events(vec![ev])).is_err() {
+                tracing::warn!("recorder queue full; container {cid} recorded without its name");
+            }
+        }
+    }
+}
+
+fn status_loop(secs: u64, stats: Arc<SinkStats>, lost: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
+    let mut prev = stats.accepted.load(Ordering::Relaxed);
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_secs(secs));
+        let now = stats.accepted.load(Ordering::Relaxed);
+        eprintln!(
+            "godo: {:.0} events/s, stored {}, backlog {} events ({} bytes), lost {} (kernel) {} (backlog full)",
+            (now - prev) as f64 / secs as f64,
+            stats.stored.load(Ordering::Relaxed),
+            stats.backlog_events.load(Ordering::Relaxed),
+            stats.backlog_bytes.load(Ordering::Relaxed),
+            lost.load(Ordering::Relaxed),
+            stats.dropped.load(Ordering::Relaxed),
+        );
+        prev = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_database_ports() {
+        assert_eq!(
+            local_db_port(&Database::HostPort("127.0.0.1:27017".into())),
+            Some(27017)
+        );
+        assert_eq!(
+            local_db_port(&Database::HostPort("localhost".into())),
+            Some(27017)
+        );
+        assert_eq!(
+            local_db_port(&Database::HostPort("db.example:27017".into())),
+            None
+        );
+        assert_eq!(
+            local_db_port(&Database::Uri(
+                "mongodb://u:p@127.0.0.1:28000/?tls=false".into()
+            )),
+            Some(28000)
+        );
+        assert_eq!(
+            local_db_port(&Database::Uri("mongodb+srv://cluster.example/x".into())),
+            None
+        );
+    }
+}

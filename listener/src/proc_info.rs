@@ -1,0 +1,609 @@
+//! Enrichment from `/proc`: what the kernel says of a live process (args, exe, cwd, root, comm,
+//! uid, start time, container id, Docker role).
+//!
+//! Plain `std::fs` is used rather than the `procfs` crate: every field here must be kept as raw
+//! bytes (paths and arguments are not UTF-8 in general, `procfs` turns several of them into
+//! `String`s or `PathBuf`s with its own error handling), each field that cannot be read must be
+//! named in `missing` without failing the others, and the connector reads `/proc` on its hot path
+//! right after a fork, where a few direct reads are cheapest. The parsers are pure functions over
+//! the file contents and are tested with table-driven tests.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use dockwatch_shared::event::{ContainerIdSource, DockerRole, Pid, ProcessInfo};
+use dockwatch_shared::{ByteString, Timestamp};
+
+/// Reads processes from a `/proc` tree and converts their start times to wall-clock time.
+#[derive(Clone, Debug)]
+pub struct ProcReader {
+    root: PathBuf,
+    boot_wall_us: i64,
+    clk_tck: i64,
+}
+
+/// What `/proc/PID/stat` says that the recorder needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatLine {
+    /// Parent process id (field 4).
+    pub ppid: Pid,
+    /// Start time in clock ticks since boot (field 22).
+    pub start_ticks: u64,
+}
+
+impl ProcReader {
+    /// A reader of the host's `/proc`; the boot time is taken from `CLOCK_REALTIME -
+    /// CLOCK_BOOTTIME` now (microsecond precision, unlike `btime` in `/proc/stat`).
+    pub fn new() -> Self {
+        Self::with_root("/proc")
+    }
+
+    /// A reader of another proc tree (tests).
+    pub fn with_root(root: impl Into<PathBuf>) -> Self {
+        // SAFETY: sysconf has no preconditions.
+        let tck = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        Self {
+            root: root.into(),
+            boot_wall_us: boot_wall_time_us(),
+            clk_tck: if tck > 0 { tck as i64 } else { 100 },
+        }
+    }
+
+    /// The proc tree this reader reads.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Converts a start time in clock ticks since boot to wall-clock time.
+    pub fn ticks_to_wall(&self, ticks: u64) -> Timestamp {
+        let us = (ticks as i64).saturating_mul(1_000_000) / self.clk_tck;
+        Timestamp(self.boot_wall_us.saturating_add(us))
+    }
+
+    /// Wall-clock time of a `CLOCK_MONOTONIC` nanosecond reading (the connector's timestamps).
+    pub fn monotonic_to_wall(mono_ns: u64) -> Timestamp {
+        let now_wall = clock_us(libc::CLOCK_REALTIME);
+        let now_mono = clock_us(libc::CLOCK_MONOTONIC);
+        Timestamp(now_wall - now_mono + (mono_ns / 1_000) as i64)
+    }
+
+    /// Reads `/proc/PID/stat` of a process (or of task `tid` of process `tgid`).
+    pub fn stat(&self, tgid: Pid, tid: Pid) -> Option<StatLine> {
+        std::fs::read(self.task_dir(tgid, tid).join("stat"))
+            .ok()
+            .and_then(|b| parse_stat(&b))
+    }
+
+    /// Thread ids of a process other than its leader, from `/proc/PID/task`.
+    pub fn threads(&self, tgid: Pid) -> Vec<Pid> {
+        let mut out: Vec<Pid> =
+            match std::fs::read_dir(self.root.join(tgid.to_string()).join("task")) {
+                Ok(rd) => rd
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                    .filter(|&t| t != tgid)
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+        out.sort_unstable();
+        out
+    }
+
+    fn task_dir(&self, tgid: Pid, tid: Pid) -> PathBuf {
+        let p = self.root.join(tgid.to_string());
+        if tid == tgid {
+            p
+        } else {
+            p.join("task").join(tid.to_string())
+        }
+    }
+
+    /// Everything `/proc` says of task `tid` of process `tgid`. Never fails: whatever could not be
+    /// read is named in `missing` (usually because the process is already gone).
+    pub fn read(&self, tgid: Pid, tid: Pid) -> ProcessInfo {
+        let dir = self.root.join(tgid.to_string());
+        let task = self.task_dir(tgid, tid);
+        let mut info = ProcessInfo::default();
+        let mut missing = Vec::new();
+
+        match std::fs::read(task.join("comm")) {
+            Ok(mut b) => {
+                if b.last() == Some(&b'\n') {
+                    b.pop();
+                }
+                info.comm = Some(ByteString::from_bytes(b));
+            }
+            Err(_) => missing.push("comm"),
+        }
+        match std::fs::read_link(dir.join("exe")) {
+            Ok(p) => {
+                info.exe = Some(ByteString::from_bytes(
+                    p.into_os_string().into_encoded_bytes(),
+                ))
+            }
+            Err(_) => missing.push("exe"),
+        }
+        match std::fs::read(dir.join("cmdline")) {
+            Ok(b) => {
+                info.args = split_cmdline(&b);
+                info.args_from = Some(dockwatch_shared::event::ArgsSource::Procfs);
+            }
+            Err(_) => missing.push("args"),
+        }
+        match std::fs::read_link(dir.join("cwd")) {
+            Ok(p) => {
+                info.cwd = Some(ByteString::from_bytes(
+                    p.into_os_string().into_encoded_bytes(),
+                ))
+            }
+            Err(_) => missing.push("cwd"),
+        }
+        match std::fs::read_link(dir.join("root")) {
+            Ok(p) => {
+                info.root = Some(ByteString::from_bytes(
+                    p.into_os_string().into_encoded_bytes(),
+                ))
+            }
+            Err(_) => missing.push("root"),
+        }
+        match std::fs::read(task.join("status")) {
+            Ok(b) => match parse_status_uid(&b) {
+                Some(uid) => info.uid = Some(uid),
+                None => missing.push("uid"),
+            },
+            Err(_) => missing.push("uid"),
+        }
+        match std::fs::read(task.join("stat"))
+            .ok()
+            .and_then(|b| parse_stat(&b))
+        {
+            Some(st) => info.start_time = Some(self.ticks_to_wall(st.start_ticks)),
+            None => missing.push("start_time"),
+        }
+        match std::fs::read(dir.join("cgroup")) {
+            Ok(b) => {
+                if let Some(id) = container_id_from_cgroup(&b) {
+                    info.container_id = Some(id);
+                    info.container_id_from = Some(ContainerIdSource::Cgroup);
+                }
+            }
+            Err(_) => missing.push("cgroup"),
+        }
+        classify(&mut info);
+        if info.container_id.is_none()
+            && matches!(
+                info.role,
+                Some(DockerRole::ContainerdShim | DockerRole::Runc)
+            )
+        {
+            if let Some(id) = container_id_from_args(&info.args) {
+                info.container_id = Some(id);
+                info.container_id_from = Some(ContainerIdSource::ShimArgs);
+            }
+        }
+        info.missing = missing.into_iter().map(String::from).collect();
+        info
+    }
+}
+
+impl Default for ProcReader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn clock_us(clock: libc::clockid_t) -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec * 1_000_000 + ts.tv_nsec / 1_000
+}
+
+fn boot_wall_time_us() -> i64 {
+    clock_us(libc::CLOCK_REALTIME) - clock_us(libc::CLOCK_BOOTTIME)
+}
+
+/// Splits `/proc/PID/cmdline` (NUL-separated, usually NUL-terminated) into arguments.
+pub fn split_cmdline(b: &[u8]) -> Vec<ByteString> {
+    let b = b.strip_suffix(b"\0").unwrap_or(b);
+    if b.is_empty() {
+        return Vec::new();
+    }
+    b.split(|&c| c == 0).map(ByteString::from).collect()
+}
+
+/// Parses `/proc/PID/stat`. The `comm` field may hold spaces and parentheses, so the fields are
+/// counted after the last `)`.
+pub fn parse_stat(b: &[u8]) -> Option<StatLine> {
+    let close = b.iter().rposition(|&c| c == b')')?;
+    let rest = std::str::from_utf8(b.get(close + 1..)?).ok()?;
+    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // fields[0] is field 3 (state).
+    Some(StatLine {
+        ppid: fields.get(1)?.parse().ok()?,
+        start_ticks: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// The real uid from `/proc/PID/status` (`Uid:\treal\teffective\tsaved\tfs`).
+pub fn parse_status_uid(b: &[u8]) -> Option<u32> {
+    let s = std::str::from_utf8(b).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|r| r.split_ascii_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+fn is_container_id(s: &[u8]) -> bool {
+    s.len() == 64 && s.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The Docker container id in `/proc/PID/cgroup`, for both layouts:
+/// cgroup v1 `N:ctrl:/docker/<id>` (cgroupfs driver) and `.../docker-<id>.scope` (systemd
+/// driver, v1 or v2 `0::/system.slice/docker-<id>.scope`). Nested cgroups below the container's
+/// (`/docker/<id>/sub`) still count.
+pub fn container_id_from_cgroup(b: &[u8]) -> Option<String> {
+    for line in b.split(|&c| c == b'\n') {
+        // hierarchy-id:controllers:path; the path may itself contain ':'.
+        let mut parts = line.splitn(3, |&c| c == b':');
+        let (_, _, Some(path)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let segs: Vec<&[u8]> = path.split(|&c| c == b'/').collect();
+        for (i, seg) in segs.iter().enumerate() {
+            if is_container_id(seg) && i > 0 && segs[i - 1] == b"docker" {
+                return Some(String::from_utf8_lossy(seg).into_owned());
+            }
+            if let Some(id) = seg
+                .strip_prefix(b"docker-")
+                .and_then(|r| r.strip_suffix(b".scope"))
+            {
+                if is_container_id(id) {
+                    return Some(String::from_utf8_lossy(id).into_owned());
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The container id on a containerd-shim or runc command line: `-id <id>` / `--id <id>`, or the
+/// last path component of `-workdir`/`--bundle`/`-bundle` (`.../moby/<id>`), or (runc) a bare
+/// 64-hex-digit argument.
+pub fn container_id_from_args(args: &[ByteString]) -> Option<String> {
+    let mut it = args.iter().map(|a| a.as_bytes()).peekable();
+    let mut bare = None;
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.iter().position(|&c| c == b'=') {
+            Some(eq) if a.starts_with(b"-") => (&a[..eq], Some(&a[eq + 1..])),
+            _ => (a, None),
+        };
+        let flag_name = flag.strip_prefix(b"--").or_else(|| flag.strip_prefix(b"-"));
+        match flag_name {
+            Some(b"id") => {
+                let v = inline.or_else(|| it.peek().copied());
+                if let Some(v) = v.filter(|v| is_container_id(v)) {
+                    return Some(String::from_utf8_lossy(v).into_owned());
+                }
+            }
+            Some(b"workdir" | b"bundle") => {
+                let v = inline.or_else(|| it.peek().copied());
+                if let Some(last) = v.and_then(|v| v.rsplit(|&c| c == b'/').find(|s| !s.is_empty()))
+                {
+                    if is_container_id(last) {
+                        return Some(String::from_utf8_lossy(last).into_owned());
+                    }
+                }
+            }
+            _ => {
+                if is_container_id(a) && bare.is_none() {
+                    bare = Some(String::from_utf8_lossy(a).into_owned());
+                }
+            }
+        }
+    }
+    bare
+}
+
+/// The Docker role of a program, from the base name of its executable path.
+pub fn role_of_exe(exe: &[u8]) -> Option<DockerRole> {
+    let exe = exe.strip_suffix(b" (deleted)").unwrap_or(exe);
+    let base = Path::new(OsStr::from_bytes(exe)).file_name()?.as_bytes();
+    match base {
+        b"dockerd" => Some(DockerRole::Dockerd),
+        b"containerd" | b"docker-containerd" => Some(DockerRole::Containerd),
+        b"runc" | b"docker-runc" => Some(DockerRole::Runc),
+        b if b.starts_with(b"containerd-shim") || b.starts_with(b"docker-containerd-shim") => {
+            Some(DockerRole::ContainerdShim)
+        }
+        _ => None,
+    }
+}
+
+/// Sets `role` (and `star` for dockerd) from the executable path (or, when it could not be read,
+/// from `argv[0]`).
+pub fn classify(info: &mut ProcessInfo) {
+    let role = match &info.exe {
+        Some(exe) => role_of_exe(exe.as_bytes()),
+        None => info.args.first().and_then(|a| role_of_exe(a.as_bytes())),
+    };
+    info.role = role;
+    info.star = role == Some(DockerRole::Dockerd);
+}
+
+/// Socket inodes listening on TCP `port` in a `/proc/net/tcp` or `/proc/net/tcp6` table.
+pub fn listening_inodes(table: &str, port: u16) -> Vec<u64> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_ascii_whitespace().collect();
+            let local_port = f.get(1)?.rsplit(':').next()?;
+            let listening = *f.get(3)? == "0A";
+            (listening && u16::from_str_radix(local_port, 16).ok()? == port)
+                .then(|| f.get(9)?.parse().ok())?
+        })
+        .collect()
+}
+
+/// Processes (tgids) that hold a socket listening on local TCP `port`: the local database
+/// server, whose writes must not be audited (each insert would make more events).
+pub fn pids_listening_on(port: u16) -> Vec<Pid> {
+    let mut inodes = Vec::new();
+    for t in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(s) = std::fs::read_to_string(t) {
+            inodes.extend(listening_inodes(&s, port));
+        }
+    }
+    if inodes.is_empty() {
+        return Vec::new();
+    }
+    let wanted: Vec<Vec<u8>> = inodes
+        .iter()
+        .map(|i| format!("socket:[{i}]").into_bytes())
+        .collect();
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<Pid>().ok()) else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(e.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.filter_map(|f| f.ok()).any(|f| {
+            std::fs::read_link(f.path())
+                .map(|t| {
+                    wanted
+                        .iter()
+                        .any(|w| w.as_slice() == t.as_os_str().as_bytes())
+                })
+                .unwrap_or(false)
+        });
+        if holds {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "3f4e1c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
+
+    #[test]
+    fn container_id_from_cgroup_layouts() {
+        let cases: Vec<(String, Option<&str>)> = vec![
+            (
+                format!("12:pids:/docker/{ID}\n11:memory:/docker/{ID}\n"),
+                Some(ID),
+            ),
+            (format!("0::/system.slice/docker-{ID}.scope\n"), Some(ID)),
+            (format!("4:cpu:/system.slice/docker-{ID}.scope\n"), Some(ID)),
+            (
+                format!("1:name=systemd:/docker/{ID}/init.scope\n"),
+                Some(ID),
+            ),
+            (format!("0::/docker/{ID}\n"), Some(ID)),
+            ("9:name=systemd:/\n8:pids:/\n".to_string(), None),
+            (
+                "0::/user.slice/user-0.slice/session-1.scope\n".to_string(),
+                None,
+            ),
+            // Not Docker's parent segment: a 64-hex segment alone is not a container.
+            (format!("0::/kubepods/{ID}\n"), None),
+            // Upper-case or short ids are not Docker ids.
+            (format!("0::/docker/{}\n", ID.to_uppercase()), None),
+            ("0::/docker/abc\n".to_string(), None),
+            (format!("0::/system.slice/docker-{ID}.scopex\n"), None),
+            (String::new(), None),
+            ("garbage without colons".to_string(), None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                container_id_from_cgroup(input.as_bytes()).as_deref(),
+                want,
+                "input {input:?}"
+            );
+        }
+    }
+
+    fn args(v: &[&str]) -> Vec<ByteString> {
+        v.iter().map(|s| ByteString::from(*s)).collect()
+    }
+
+    #[test]
+    fn container_id_from_shim_and_runc_args() {
+        let cases: Vec<(Vec<ByteString>, Option<&str>)> = vec![
+            (
+                args(&[
+                    "/usr/bin/containerd-shim-runc-v2",
+                    "-namespace",
+                    "moby",
+                    "-id",
+                    ID,
+                    "-address",
+                    "/run/containerd/containerd.sock",
+                ]),
+                Some(ID),
+            ),
+            (
+                args(&["containerd-shim", "--id=".to_string().as_str()]),
+                None,
+            ),
+            (
+                args(&[
+                    "containerd-shim",
+                    "-namespace",
+                    "moby",
+                    "-workdir",
+                    &format!("/var/lib/containerd/io.containerd.runtime.v1.linux/moby/{ID}"),
+                    "-address",
+                    "x",
+                ]),
+                Some(ID),
+            ),
+            (
+                args(&[
+                    "runc",
+                    "--root",
+                    "/var/run/docker/runtime-runc/moby",
+                    "create",
+                    "--bundle",
+                    &format!("/run/containerd/io.containerd.runtime.v2.task/moby/{ID}/"),
+                    "--pid-file",
+                    "p",
+                    ID,
+                ]),
+                Some(ID),
+            ),
+            (args(&["runc", "init"]), None),
+            (args(&["containerd-shim-runc-v2", "-id", "short"]), None),
+            (args(&[]), None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                container_id_from_args(&input).as_deref(),
+                want,
+                "args {input:?}"
+            );
+        }
+        assert_eq!(
+            container_id_from_args(&args(&["shim", &format!("--id={ID}")])).as_deref(),
+            Some(ID)
+        );
+    }
+
+    #[test]
+    fn roles_by_exe_basename() {
+        let cases: &[(&str, Option<DockerRole>)] = &[
+            ("/usr/bin/dockerd", Some(DockerRole::Dockerd)),
+            (
+                "/opt/docker/bin/dockerd (deleted)",
+                Some(DockerRole::Dockerd),
+            ),
+            ("/usr/sbin/containerd", Some(DockerRole::Containerd)),
+            (
+                "/usr/bin/containerd-shim-runc-v2",
+                Some(DockerRole::ContainerdShim),
+            ),
+            ("/usr/bin/runc", Some(DockerRole::Runc)),
+            ("/usr/bin/docker", None),
+            ("/usr/bin/dockerd-rootless.sh", None),
+            ("", None),
+        ];
+        for (exe, want) in cases {
+            assert_eq!(role_of_exe(exe.as_bytes()), *want, "{exe}");
+        }
+        let mut info = ProcessInfo {
+            exe: Some("/usr/local/bin/dockerd".into()),
+            ..Default::default()
+        };
+        classify(&mut info);
+        assert!(info.star);
+        info.exe = Some("/usr/bin/containerd".into());
+        classify(&mut info);
+        assert!(!info.star);
+        assert_eq!(info.role, Some(DockerRole::Containerd));
+    }
+
+    #[test]
+    fn stat_with_spaces_and_parens_in_comm() {
+        let line = b"1234 (a) b (c) S 99 1234 1234 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 5555 1000 10 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+        assert_eq!(
+            parse_stat(line),
+            Some(StatLine {
+                ppid: 99,
+                start_ticks: 5555
+            })
+        );
+        assert_eq!(parse_stat(b"garbage"), None);
+    }
+
+    #[test]
+    fn status_uid_and_cmdline() {
+        assert_eq!(
+            parse_status_uid(b"Name:\tx\nUid:\t1000\t0\t0\t0\n"),
+            Some(1000)
+        );
+        assert_eq!(parse_status_uid(b"Name:\tx\n"), None);
+        assert_eq!(
+            split_cmdline(b"sh\0-c\0echo x\0"),
+            args(&["sh", "-c", "echo x"])
+        );
+        assert_eq!(split_cmdline(b""), Vec::<ByteString>::new());
+        assert_eq!(split_cmdline(b"a\0\0b\0"), args(&["a", "", "b"]));
+    }
+
+    #[test]
+    fn listening_sockets_by_port() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:6989 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000 100 0 0 10 0\n   1: 0100007F:6989 0100007F:C000 01 00000000:00000000 00:00000000 00000000     0        0 4243 1\n   2: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1\n";
+        assert_eq!(listening_inodes(table, 27017), vec![4242]);
+        assert_eq!(listening_inodes(table, 22), vec![99]);
+        assert!(listening_inodes(table, 80).is_empty());
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert_eq!(pids_listening_on(port), vec![std::process::id() as Pid]);
+    }
+
+    #[test]
+    fn reads_this_process_and_marks_a_gone_one() {
+        let r = ProcReader::new();
+        let me = std::process::id() as Pid;
+        let info = r.read(me, me);
+        assert!(info.missing.is_empty(), "{:?}", info.missing);
+        assert!(info.exe.is_some() && info.cwd.is_some() && !info.args.is_empty());
+        let start = info.start_time.expect("start time");
+        let now = Timestamp::now();
+        assert!(
+            start <= now && now.0 - start.0 < 3_600_000_000,
+            "{start} vs {now}"
+        );
+
+        // Pid 0 has no /proc entry: every field is missing, and nothing panics.
+        let gone = r.read(i32::MAX - 1, i32::MAX - 1);
+        for f in [
+            "comm",
+            "exe",
+            "args",
+            "cwd",
+            "root",
+            "uid",
+            "start_time",
+            "cgroup",
+        ] {
+            assert!(
+                gone.missing.iter().any(|m| m == f),
+                "{f} not marked missing"
+            );
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! The recorder's core: one thread that takes everything the kernel readers produced, in
+//! arrival order, and turns it into the events handed to the output stage.
+//!
+//! Inputs ([`Input`]) come from the reader threads through one bounded queue: raw audit records
+//! (decoded and assembled by an [`AuditDecoder`]), connector and snapshot events, Docker
+//! metadata, gap events, and timer ticks. Every event then passes the [`FdTable`] (paths for
+//! writes, closes and dups; write coalescing); new container ids are handed to the Docker
+//! lookup; audit events of excluded processes (godo itself, the local database server) are
+//! dropped so the database's own writes never feed back into the log.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+
+use dockwatch_shared::Timestamp;
+use dockwatch_shared::event::{ContainerIdSource, Event, EventKind, Pid, Source};
+
+use crate::audit_netlink::RawRecord;
+use crate::fd_table::FdTable;
+
+/// The host and boot every event of this run is stamped with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostIdentity {
+    /// Host name (`uname -n`).
+    pub host: String,
+    /// `/proc/sys/kernel/random/boot_id`.
+    pub boot_id: String,
+}
+
+impl HostIdentity {
+    /// Reads the host name and boot id of this machine; unknown parts become `"unknown"`.
+    pub fn detect() -> Self {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "unknown".into());
+        let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|_| "unknown".into());
+        Self { host, boot_id }
+    }
+}
+
+/// Turns raw audit records into events (the parser and assembler of `crate::audit`).
+pub trait AuditDecoder: Send {
+    /// Takes one record; appends finished events to `out`.
+    fn push(&mut self, record: &RawRecord, out: &mut Vec<Event>);
+    /// Finishes events whose records are older than `before` (their EOE never came).
+    fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>);
+    /// Finishes everything at shutdown.
+    fn finish(&mut self, out: &mut Vec<Event>);
+    /// Records that could not be parsed so far.
+    fn parse_errors(&self) -> u64 {
+        0
+    }
+}
+
+/// What the reader threads send to the recorder.
+#[derive(Debug)]
+pub enum Input {
+    /// One audit record as received.
+    Audit(RawRecord),
+    /// Finished events (connector, snapshot, Docker, gaps).
+    Events(Vec<Event>),
+    /// Timer: finish stale audit events, flush coalesced writes.
+    Tick,
+    /// Shutdown: everything queued before it is handled, nothing after.
+    Stop,
+}
+
+/// The recorder's state.
+pub struct Recorder {
+    decoder: Box<dyn AuditDecoder>,
+    fds: FdTable,
+    exclude: HashSet<Pid>,
+    containers: HashSet<String>,
+    /// Container of each process seen in one (from the connector and the snapshot), to give
+    /// audit execs (which know no cgroup) their container id.
+    in_container: HashMap<Pid, (String, ContainerIdSource)>,
+    diag: Option<std::io::BufWriter<std::fs::File>>,
+    ticks: u64,
+    flush_every: u64,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("exclude", &self.exclude)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long an audit event may wait for its EOE record before it is finished anyway.
+const AUDIT_STALE_US: i64 = 2_000_000;
+
+impl Recorder {
+    /// A recorder decoding audit with `decoder`, dropping audit events of `exclude` processes,
+    /// flushing coalesced writes every `flush_every` ticks, and writing raw records to `diag`.
+    pub fn new(
+        decoder: Box<dyn AuditDecoder>,
+        exclude: HashSet<Pid>,
+        flush_every: u64,
+        diag: Option<std::fs::File>,
+    ) -> Self {
+        Self {
+            decoder,
+            fds: FdTable::new(),
+            exclude,
+            containers: HashSet::new(),
+            in_container: HashMap::new(),
+            diag: diag.map(std::io::BufWriter::new),
+            ticks: 0,
+            flush_every: flush_every.max(1),
+        }
+    }
+
+    /// Handles one input. Events ready for the output stage go to `out`; container ids seen for
+    /// the first time go to `new_containers`.
+    pub fn handle(&mut self, input: Input, out: &mut Vec<Event>, new_containers: &mut Vec<String>) {
+        let mut produced = Vec::new();
+        match input {
+            Input::Audit(rec) => {
+                if let Some(d) = self.diag.as_mut() {
+                    // One line per record, as auditd writes its log: type=N then the body.
+                    let _ = write!(d, "type={} msg=", rec.rtype);
+                    let _ = d.write_all(&rec.body);
+                    let _ = d.write_all(b"\n");
+                }
+                self.decoder.push(&rec, &mut produced);
+            }
+            Input::Events(evs) => produced = evs,
+            Input::Stop => {}
+            Input::Tick => {
+                self.ticks += 1;
+                self.decoder.flush_older_than(
+                    Timestamp(Timestamp::now().0 - AUDIT_STALE_US),
+                    &mut produced,
+                );
+                if let Some(d) = self.diag.as_mut() {
+                    let _ = d.flush();
+                }
+            }
+        }
+        for mut ev in produced {
+            if ev.source == Source::Audit && self.is_excluded(&ev) {
+                continue;
+            }
+            self.track_container(&mut ev);
+            if let Some(cid) = container_of(&ev) {
+                if self.containers.insert(cid.to_string()) {
+                    new_containers.push(cid.to_string());
+                }
+            }
+            self.fds.process(ev, out);
+        }
+        if self.ticks >= self.flush_every {
+            self.ticks = 0;
+            self.fds.flush(out);
+        }
+    }
+
+    /// Finishes everything at shutdown.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        let mut produced = Vec::new();
+        self.decoder.finish(&mut produced);
+        for ev in produced {
+            if !(ev.source == Source::Audit && self.is_excluded(&ev)) {
+                self.fds.process(ev, out);
+            }
+        }
+        self.fds.flush(out);
+        if let Some(d) = self.diag.as_mut() {
+            let _ = d.flush();
+        }
+    }
+
+    /// Audit records that could not be parsed so far.
+    pub fn parse_errors(&self) -> u64 {
+        self.decoder.parse_errors()
+    }
+
+    /// Remembers which process is in which container, and fills in the container id of audit
+    /// execs from it (the same process, as the connector or the snapshot saw it).
+    fn track_container(&mut self, ev: &mut Event) {
+        if self.in_container.len() > 200_000 {
+            self.in_container.clear();
+        }
+        match &mut ev.kind {
+            EventKind::Exec(e) => match (&e.process.container_id, e.process.container_id_from) {
+                (Some(cid), Some(from)) => {
+                    self.in_container.insert(e.tgid, (cid.clone(), from));
+                }
+                (None, _) => {
+                    if let Some((cid, from)) = self.in_container.get(&e.tgid) {
+                        e.process.container_id = Some(cid.clone());
+                        e.process.container_id_from = Some(*from);
+                    }
+                }
+                _ => {}
+            },
+            EventKind::Fork(f) if f.child_tgid != f.parent_tgid => {
+                match f
+                    .child
+                    .as_ref()
+                    .and_then(|c| Some((c.container_id.clone()?, c.container_id_from?)))
+                {
+                    Some(known) => {
+                        self.in_container.insert(f.child_tgid, known);
+                    }
+                    None => {
+                        self.in_container.remove(&f.child_tgid);
+                    }
+                }
+            }
+            EventKind::Snapshot(s) => {
+                if let (Some(cid), Some(from)) =
+                    (&s.process.container_id, s.process.container_id_from)
+                {
+                    self.in_container.insert(s.tgid, (cid.clone(), from));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn is_excluded(&self, ev: &Event) -> bool {
+        !self.exclude.is_empty() && tgid_of(ev).is_some_and(|t| self.exclude.contains(&t))
+    }
+}
+
+/// The process an event is about, when it has one.
+pub fn tgid_of(ev: &Event) -> Option<Pid> {
+    Some(match &ev.kind {
+        EventKind::Fork(f) => f.parent_tgid,
+        EventKind::Exec(e) => e.tgid,
+        EventKind::Exit(e) => e.tgid,
+        EventKind::Snapshot(s) => s.tgid,
+        EventKind::Open(o) => o.tgid,
+        EventKind::Write(w) => w.tgid,
+        EventKind::Close(c) => c.tgid,
+        EventKind::Dup(d) => d.tgid,
+        EventKind::Rename(r) => r.tgid,
+        EventKind::Unlink(u) => u.tgid,
+        EventKind::Truncate(t) => t.tgid,
+        EventKind::Chmod(c) => c.tgid,
+        EventKind::Chown(c) => c.tgid,
+        EventKind::PivotRoot(p) => p.tgid,
+        EventKind::Container(_) | EventKind::Gap(_) => return None,
+    })
+}
+
+/// The container id an event names (exec, snapshot, or a fork's child).
+pub fn container_of(ev: &Event) -> Option<&str> {
+    match &ev.kind {
+        EventKind::Exec(e) => e.process.container_id.as_deref(),
+        EventKind::Snapshot(s) => s.process.container_id.as_deref(),
+        EventKind::Fork(f) => f.child.as_ref()?.container_id.as_deref(),
+        _ => None,
+    }
+}
+
+/// The audit decoder for live records: [`crate::audit::parse_netlink`] then the
+/// [`crate::audit::Assembler`] (which also reports serial-number jumps as gaps).
+pub fn audit_decoder(id: &HostIdentity) -> Box<dyn AuditDecoder> {
+    Box::new(LiveAudit(crate::audit::Assembler::new(
+        id.host.clone(),
+        id.boot_id.clone(),
+    )))
+}
+
+/// Live audit decoding: parse each datagram, assemble events by serial.
+pub struct LiveAudit(pub crate::audit::Assembler);
+
+impl std::fmt::Debug for LiveAudit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LiveAudit").field(self.0.counters()).finish()
+    }
+}
+
+impl AuditDecoder for LiveAudit {
+    fn push(&mut self, record: &RawRecord, out: &mut Vec<Event>) {
+        match crate::audit::parse_netlink(record.rtype, &record.body) {
+            Ok(r) => self.0.push(r, out),
+            Err(e) => self
+                .0
+                .parse_error(&e, format!("audit netlink record type {}", record.rtype)),
+        }
+    }
+    fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>) {
+        self.0.flush_older_than(before, out);
+    }
+    fn finish(&mut self, out: &mut Vec<Event>) {
+        self.0.finish(out);
+    }
+    fn parse_errors(&self) -> u64 {
+        self.0.counters().parse_errors
+    }
+}
+
+/// A decoder that only keeps records for `--diag` (used when audit is not read).
+#[derive(Debug, Default)]
+pub struct NoAudit;
+
+impl AuditDecoder for NoAudit {
+    fn push(&mut self, _: &RawRecord, _: &mut Vec<Event>) {}
+    fn flush_older_than(&mut self, _: Timestamp, _: &mut Vec<Event>) {}
+    fn finish(&mut self, _: &mut Vec<Event>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockwatch_shared::event::{Exec, ProcessInfo, Write};
+
+    fn ev(source: Source, kind: EventKind) -> Event {
+        Event {
+            host: "h".into(),
+            boot_id: "b".into(),
+            run: String::new(),
+            seq: 0,
+            time: Timestamp(1),
+            source,
+            audit: None,
+            kind,
+        }
+    }
+
+    struct Echo;
+    impl AuditDecoder for Echo {
+        fn push(&mut self, r: &RawRecord, out: &mut Vec<Event>) {
+            let tgid = r.rtype as Pid;
+            out.push(ev(
+                Source::Audit,
+                EventKind::Write(Write {
+                    pid: tgid,
+                    tgid,
+                    fd: 1,
+                    count: 1,
+                    ..Default::default()
+                }),
+            ));
+        }
+        fn flush_older_than(&mut self, _: Timestamp, _: &mut Vec<Event>) {}
+        fn finish(&mut self, _: &mut Vec<Event>) {}
+    }
+
+    #[test]
+    fn excluded_audit_events_are_dropped_and_new_containers_reported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let diag = dir.path().join("diag");
+        let mut r = Recorder::new(
+            Box::new(Echo),
+            HashSet::from([1300]),
+            2,
+            Some(std::fs::File::create(&diag).unwrap()),
+        );
+        let (mut out, mut cids) = (Vec::new(), Vec::new());
+        r.handle(
+            Input::Audit(RawRecord {
+                rtype: 1300,
+                body: b"audit(1.0:1): x".to_vec(),
+            }),
+            &mut out,
+            &mut cids,
+        );
+        r.handle(
+            Input::Audit(RawRecord {
+                rtype: 1301,
+                body: b"audit(1.0:2): y".to_vec(),
+            }),
+            &mut out,
+            &mut cids,
+        );
+        assert!(out.is_empty(), "writes are held for coalescing");
+        let cid = "c".repeat(64);
+        let exec = |pid| {
+            ev(
+                Source::Connector,
+                EventKind::Exec(Exec {
+                    pid,
+                    tgid: pid,
+                    process: ProcessInfo {
+                        container_id: Some(cid.clone()),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                }),
+            )
+        };
+        r.handle(Input::Events(vec![exec(5), exec(6)]), &mut out, &mut cids);
+        assert_eq!(cids, vec![cid.clone()]);
+        // An audit exec of the same process gets the container id the connector saw.
+        let mut audit_exec = exec(5);
+        audit_exec.source = Source::Audit;
+        if let EventKind::Exec(e) = &mut audit_exec.kind {
+            e.process.container_id = None;
+        }
+        let mut r2 = Recorder::new(Box::new(NoAudit), HashSet::new(), 1, None);
+        let mut out2 = Vec::new();
+        let mut first = exec(5);
+        if let EventKind::Exec(e) = &mut first.kind {
+            e.process.container_id_from = Some(ContainerIdSource::Cgroup);
+        }
+        r2.handle(
+            Input::Events(vec![first, audit_exec]),
+            &mut out2,
+            &mut Vec::new(),
+        );
+        match &out2[1].kind {
+            EventKind::Exec(e) => {
+                assert_eq!(e.process.container_id.as_deref(), Some(cid.as_str()));
+                assert_eq!(e.process.container_id_from, Some(ContainerIdSource::Cgroup));
+            }
+            k => panic!("{k:?}"),
+        }
+        r.handle(Input::Tick, &mut out, &mut cids);
+        r.handle(Input::Tick, &mut out, &mut cids);
+        let writes: Vec<Pid> = out
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Write(w) => Some(w.tgid),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            writes,
+            vec![1301],
+            "the excluded process's write is gone, the other flushed"
+        );
+        r.finish(&mut out);
+        let text = std::fs::read_to_string(&diag).unwrap();
+        assert_eq!(
+            text,
+            "type=1300 msg=audit(1.0:1): x\ntype=1301 msg=audit(1.0:2): y\n"
+        );
+    }
+}

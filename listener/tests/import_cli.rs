@@ -1,0 +1,196 @@
+//! `godo --audit-log` end to end: the real binary on a real audit log, into the real
+//! MongoDB-wire server (env `DOCKWATCH_TEST_MONGO`) and into a capture file.
+
+#![allow(clippy::unwrap_used)] // Tests may unwrap: a failure is the test failing.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use bson::doc;
+use dockwatch_shared::capture::CaptureReader;
+use dockwatch_shared::store::Store;
+use dockwatch_shared::{Event, EventKind};
+
+fn godo(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_godo"))
+        .args(args)
+        .output()
+        .unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn read_capture(path: &Path) -> Vec<Event> {
+    let mut reader = CaptureReader::open(path).unwrap();
+    let events: Vec<Event> = reader.by_ref().map(Result::unwrap).collect();
+    assert_eq!(reader.skipped(), 0);
+    events
+}
+
+/// What the container of `record.sh large` did (2,500 rounds of write, append, mv, cat | wc,
+/// rm), as the capture file or the database must show it.
+fn check_large(events: &[Event]) {
+    let run = &events[0].run;
+    assert_eq!(run.len(), 16);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(
+            (&e.run, e.seq),
+            (run, i as u64),
+            "run and seq stamped in order"
+        );
+        assert_eq!(e.host, "busy-host");
+    }
+    let count = |name: &str| events.iter().filter(|e| e.kind.name() == name).count();
+    assert_eq!(count("rename"), 2500);
+    assert_eq!(count("unlink"), 2500);
+    assert_eq!(count("gap"), 0);
+    assert!(count("exec") >= 5000, "cat and wc of every round");
+    assert!(count("fork") >= 10_000);
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Rename(r)
+        if r.from.as_bytes() == b"f1234" && r.to.as_bytes() == b"g1234")));
+    assert!(events.iter().any(|e| matches!(&e.kind, EventKind::Open(o)
+        if o.resolved.as_ref().is_some_and(|p| p.as_bytes() == b"/tmp/f2499") && o.created)));
+}
+
+#[test]
+fn imports_a_large_real_log_into_a_capture_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("large.jsonl.zst");
+    let log = common::fixtures().join("large-raw.log.zst");
+    let out = godo(&[
+        "--audit-log",
+        log.to_str().unwrap(),
+        "--host",
+        "busy-host",
+        "--write",
+        capture.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("257579 records"), "{stderr}");
+    assert!(stderr.contains("no parse errors"), "{stderr}");
+    check_large(&read_capture(&capture));
+}
+
+/// The shared MongoDB-wire server takes minutes for the large log's 87,520 events, so the
+/// database half uses the small real log (RAW and ENRICHED in one file).
+#[test]
+fn imports_a_real_log_into_mongodb_and_a_capture_file_alike() {
+    let Some(config) = dockwatch_shared::testing::test_store_config("godo_import") else {
+        return;
+    };
+    let addr = std::env::var(dockwatch_shared::testing::MONGO_ENV).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("small.jsonl");
+    let log = common::fixtures().join("small-raw.log");
+    let out = godo(&[
+        "--audit-log",
+        log.to_str().unwrap(),
+        "--host",
+        "small-host",
+        "--boot-id",
+        "boot-1",
+        "--mongo",
+        &addr,
+        "--db",
+        &config.raw_db,
+        "--write",
+        capture.to_str().unwrap(),
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(Store::connect(&config)).unwrap();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert!(out.status.success());
+        let events = read_capture(&capture);
+        let (want, _) = common::assemble(&common::fixture_lines("small-raw.log"));
+        assert_eq!(events.len(), want.len());
+        for (got, want) in events.iter().zip(&want) {
+            assert_eq!((&got.host[..], &got.boot_id[..]), ("small-host", "boot-1"));
+            assert_eq!(
+                (&got.kind, got.time, &got.audit),
+                (&want.kind, want.time, &want.audit)
+            );
+        }
+        rt.block_on(async {
+            let coll = store.events_collection();
+            let total = coll.count_documents(doc! {}).await.unwrap();
+            assert_eq!(total, events.len() as u64, "the database has every event once");
+            let count = |filter| {
+                let coll = coll.clone();
+                async move { coll.count_documents(filter).await.unwrap() }
+            };
+            assert_eq!(count(doc! {"kind": "rename", "from": "a file with spaces", "to": "renamed.txt"}).await, 1);
+            assert_eq!(count(doc! {"kind": "exec", "args": ["wc", "-c"], "host": "small-host", "boot_id": "boot-1"}).await, 1);
+            assert_eq!(count(doc! {"kind": "pivot_root"}).await, 1);
+            assert_eq!(count(doc! {"kind": "open", "path.hex": "6f646401ff6e616d65", "created": true}).await, 1);
+            let forks = events.iter().filter(|e| e.kind.name() == "fork").count() as u64;
+            assert_eq!(count(doc! {"kind": "fork", "source": "audit"}).await, forks);
+        });
+    }));
+    rt.block_on(async {
+        let _ = store.raw_db().drop().await;
+        let _ = store.cooked_db().drop().await;
+    });
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}
+
+#[test]
+fn write_alone_needs_no_database_and_bad_lines_are_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let mut text = std::fs::read(common::fixtures().join("small-enriched.log")).unwrap();
+    text.extend_from_slice(b"garbage that is no audit record\n\xff\xfe\n");
+    text.extend_from_slice(
+        &std::fs::read(common::fixtures().join("handwritten-edge-cases.log")).unwrap(),
+    );
+    std::fs::write(&log, text).unwrap();
+    let capture = dir.path().join("out.jsonl");
+    // An address nothing listens on: with --write alone it must not be contacted.
+    let out = godo(&[
+        "--audit-log",
+        log.to_str().unwrap(),
+        "--write",
+        capture.to_str().unwrap(),
+        "--uri-unused-check",
+    ]);
+    assert!(!out.status.success(), "unknown flags are refused");
+    let out = godo(&[
+        "--audit-log",
+        log.to_str().unwrap(),
+        "--write",
+        capture.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("MongoDB"), "{stderr}");
+    assert!(stderr.contains("4 lines could not be parsed"), "{stderr}");
+    assert!(stderr.contains("line 397: no `type=`"), "{stderr}");
+    let events = read_capture(&capture);
+    let parse_gaps = events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::Gap(g) if g.reason == dockwatch_shared::event::GapReason::ParseError))
+        .count();
+    assert_eq!(parse_gaps, 2, "one gap per run of bad lines");
+    // Host: node= where the records have it, else the file name.
+    assert!(events.iter().any(|e| e.host == "web-1"));
+    assert!(events.iter().any(|e| e.host == "audit.log"));
+    assert!(events.iter().any(|e| e.kind.name() == "exec"));
+}
+
+#[test]
+fn a_missing_log_is_a_clear_error() {
+    let out = godo(&[
+        "--audit-log",
+        "/nonexistent/audit.log",
+        "--write",
+        "/tmp/never-written.jsonl",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/audit.log"), "{stderr}");
+    assert!(!Path::new("/tmp/never-written.jsonl").exists());
+}

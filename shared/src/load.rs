@@ -1,0 +1,379 @@
+//! Running the pipeline on a real input: the raw MongoDB log or a capture file, one event stream
+//! either way.
+//!
+//! This module owns choosing the (host, boot) to investigate ([`choose_boot`]: the caller's
+//! choice, else the boot with the newest events) and feeding the chosen events to the
+//! [`Pipeline`] as they are read, so the raw events are never all held at once. A capture file
+//! is read once: the per-boot summary (the same [`BootSummary`] the store lists) is computed
+//! while the events are fed to one pipeline per boot, and the chosen one is finished.
+
+use std::path::Path;
+
+use futures_util::StreamExt;
+use rustc_hash::FxHashMap;
+
+use crate::capture::{CaptureError, CaptureReader};
+use crate::investigation::Investigation;
+use crate::pipeline::{Pipeline, Progress};
+use crate::store::{BootSummary, Store, StoreError};
+use crate::time::Timestamp;
+
+/// What can stop a load.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The capture file could not be read.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// There are no events at all.
+    #[error("no events in {source_name}: has godo recorded anything there yet?")]
+    Empty {
+        /// The database or file.
+        source_name: String,
+    },
+    /// The requested host or boot is not in the input.
+    #[error("no events for {wanted} in {source_name}; present: {present}")]
+    NoSuchBoot {
+        /// What was asked for.
+        wanted: String,
+        /// The database or file.
+        source_name: String,
+        /// The (host, boot) pairs that are there.
+        present: String,
+    },
+}
+
+/// Where a load is.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum LoadProgress {
+    /// Reading events: `read` so far of `total` (0 when unknown, as for capture files).
+    Reading {
+        /// Events read.
+        read: u64,
+        /// Events expected.
+        total: u64,
+    },
+    /// Running a pipeline step.
+    Pipeline(Progress),
+}
+
+/// A finished load.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The result.
+    pub investigation: Investigation,
+    /// The boot it is about.
+    pub boot: BootSummary,
+    /// Every (host, boot) of the input.
+    pub boots: Vec<BootSummary>,
+    /// Events that could not be decoded and were skipped.
+    pub skipped: u64,
+    /// Things the analyst should know (a truncated capture, skipped documents).
+    pub warnings: Vec<String>,
+}
+
+fn describe(boots: &[BootSummary]) -> String {
+    boots
+        .iter()
+        .map(|b| format!("host {} boot {} ({} events)", b.host, b.boot_id, b.events))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Picks the boot to investigate among `boots`: those matching `host` and `boot` when given, and
+/// among them the one whose newest event is the latest.
+pub fn choose_boot(
+    boots: &[BootSummary],
+    host: Option<&str>,
+    boot: Option<&str>,
+    source_name: &str,
+) -> Result<BootSummary, LoadError> {
+    if boots.is_empty() {
+        return Err(LoadError::Empty {
+            source_name: source_name.to_owned(),
+        });
+    }
+    boots
+        .iter()
+        .filter(|b| host.is_none_or(|h| b.host == h) && boot.is_none_or(|id| b.boot_id == id))
+        .max_by_key(|b| (b.last, b.first))
+        .cloned()
+        .ok_or_else(|| LoadError::NoSuchBoot {
+            wanted: match (host, boot) {
+                (Some(h), Some(b)) => format!("host {h} boot {b}"),
+                (Some(h), None) => format!("host {h}"),
+                (None, Some(b)) => format!("boot {b}"),
+                (None, None) => "any boot".to_owned(),
+            },
+            source_name: source_name.to_owned(),
+            present: describe(boots),
+        })
+}
+
+/// Investigates one boot from the store's raw log.
+pub async fn from_store(
+    store: &Store,
+    host: Option<&str>,
+    boot: Option<&str>,
+    generated_at: Timestamp,
+    progress: &mut (dyn FnMut(LoadProgress) + Send),
+) -> Result<Loaded, LoadError> {
+    let source_name = format!("database {} at {}", store.raw_db().name(), store.address());
+    let boots = store.list_boots().await?;
+    let chosen = choose_boot(&boots, host, boot, &source_name)?;
+    let mut stream = store.stream_events(&chosen.host, &chosen.boot_id).await?;
+    let total = stream.total();
+    let mut pipeline = Pipeline::new(&chosen.host, &chosen.boot_id);
+    let mut skipped = 0;
+    let mut warnings = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(event) => pipeline.push(event),
+            Err(e @ StoreError::BadDocument { .. }) => {
+                if skipped < 5 {
+                    warnings.push(format!("skipped: {e}"));
+                }
+                skipped += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let read = stream.read();
+        if read % 16_384 == 0 {
+            progress(LoadProgress::Reading { read, total });
+        }
+    }
+    progress(LoadProgress::Reading {
+        read: stream.read(),
+        total,
+    });
+    if skipped > 5 {
+        warnings.push(format!("{skipped} undecodable documents skipped in all"));
+    }
+    let investigation = pipeline.finish(generated_at, &mut |p| progress(LoadProgress::Pipeline(p)));
+    Ok(Loaded {
+        investigation,
+        boot: chosen,
+        boots,
+        skipped,
+        warnings,
+    })
+}
+
+/// Investigates one boot from a capture file (plain or `.zst` JSON lines).
+pub fn from_capture(
+    path: &Path,
+    host: Option<&str>,
+    boot: Option<&str>,
+    generated_at: Timestamp,
+    progress: &mut dyn FnMut(LoadProgress),
+) -> Result<Loaded, LoadError> {
+    let source_name = format!("capture file {}", path.display());
+    let mut reader = CaptureReader::open(path)?;
+    let mut pipelines: FxHashMap<(String, String), (Pipeline, BootSummary)> = FxHashMap::default();
+    let mut warnings = Vec::new();
+    let mut read = 0u64;
+    for item in reader.by_ref() {
+        read += 1;
+        if read % 16_384 == 0 {
+            progress(LoadProgress::Reading { read, total: 0 });
+        }
+        let event = match item {
+            Ok(event) => event,
+            Err(e @ CaptureError::BadLine { .. }) => {
+                if warnings.len() < 5 {
+                    warnings.push(format!("skipped: {e}"));
+                }
+                continue;
+            }
+            Err(e @ CaptureError::Truncated { .. }) => {
+                warnings.push(format!("{e}; the events before it are used"));
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let wanted =
+            host.is_none_or(|h| event.host == h) && boot.is_none_or(|b| event.boot_id == b);
+        let key = (event.host.clone(), event.boot_id.clone());
+        let (pipeline, summary) = pipelines.entry(key).or_insert_with(|| {
+            (
+                Pipeline::new(&event.host, &event.boot_id),
+                BootSummary {
+                    host: event.host.clone(),
+                    boot_id: event.boot_id.clone(),
+                    events: 0,
+                    first: event.time,
+                    last: event.time,
+                },
+            )
+        });
+        summary.events += 1;
+        summary.first = summary.first.min(event.time);
+        summary.last = summary.last.max(event.time);
+        if wanted {
+            pipeline.push(event);
+        }
+    }
+    progress(LoadProgress::Reading { read, total: 0 });
+    let skipped = reader.skipped();
+    if skipped > 5 {
+        warnings.push(format!("{skipped} bad lines skipped in all"));
+    }
+    let mut boots: Vec<BootSummary> = pipelines.values().map(|(_, s)| s.clone()).collect();
+    boots.sort_by(|a, b| (&a.host, a.first, &a.boot_id).cmp(&(&b.host, b.first, &b.boot_id)));
+    let chosen = choose_boot(&boots, host, boot, &source_name)?;
+    let Some((pipeline, _)) = pipelines.remove(&(chosen.host.clone(), chosen.boot_id.clone()))
+    else {
+        return Err(LoadError::Empty { source_name });
+    };
+    drop(pipelines);
+    let investigation = pipeline.finish(generated_at, &mut |p| progress(LoadProgress::Pipeline(p)));
+    Ok(Loaded {
+        investigation,
+        boot: chosen,
+        boots,
+        skipped,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::CaptureWriter;
+    use crate::event::Event;
+    use crate::pipeline::testkit::*;
+    use crate::store::StoreConfig;
+    use crate::testing::test_store_config;
+
+    fn summary(host: &str, boot: &str, first: i64, last: i64) -> BootSummary {
+        BootSummary {
+            host: host.into(),
+            boot_id: boot.into(),
+            events: 1,
+            first: t(first),
+            last: t(last),
+        }
+    }
+
+    #[test]
+    fn the_default_boot_is_the_one_with_the_newest_events() {
+        let boots = [
+            summary("a", "1", 0, 50),
+            summary("a", "2", 60, 70),
+            summary("b", "9", 10, 90),
+        ];
+        assert_eq!(choose_boot(&boots, None, None, "db").unwrap().boot_id, "9");
+        assert_eq!(
+            choose_boot(&boots, Some("a"), None, "db").unwrap().boot_id,
+            "2"
+        );
+        assert_eq!(
+            choose_boot(&boots, None, Some("1"), "db").unwrap().host,
+            "a"
+        );
+        let err = choose_boot(&boots, Some("c"), None, "db").unwrap_err();
+        assert!(err.to_string().contains("host a boot 1"), "{err}");
+        let err = choose_boot(&[], None, None, "db").unwrap_err();
+        assert!(matches!(err, LoadError::Empty { .. }), "{err}");
+    }
+
+    fn two_boots() -> Vec<Event> {
+        let mut old = vec![
+            snapshot(1, 100, 1, &["/usr/bin/dockerd"]),
+            fork(2, 100, 100, 200),
+        ];
+        for e in &mut old {
+            e.boot_id = "old-boot".into();
+        }
+        let mut events = old;
+        events.extend([
+            snapshot(10, 100, 1, &["/usr/bin/dockerd"]),
+            fork(11, 100, 100, 300),
+            fork(12, 100, 100, 301),
+        ]);
+        for (i, e) in events.iter_mut().enumerate() {
+            e.seq = i as u64;
+        }
+        events
+    }
+
+    #[test]
+    fn a_capture_with_two_boots_gives_the_newest_or_the_chosen_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl.zst");
+        let mut w = CaptureWriter::create(&path).unwrap();
+        w.write_batch(&two_boots()).unwrap();
+        w.finish().unwrap();
+
+        let loaded = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap();
+        assert_eq!(loaded.boot.boot_id, BOOT);
+        assert_eq!(loaded.boots.len(), 2);
+        assert_eq!(loaded.investigation.processes.len(), 3);
+        assert_eq!(loaded.boot.events, 3);
+
+        let loaded = from_capture(&path, None, Some("old-boot"), t(0), &mut |_| {}).unwrap();
+        assert_eq!(loaded.investigation.boot_id, "old-boot");
+        assert_eq!(loaded.investigation.processes.len(), 2);
+
+        let err = from_capture(&path, Some("nope"), None, t(0), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, LoadError::NoSuchBoot { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_capture_with_a_bad_line_is_read_past_it_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let mut text = String::new();
+        for (i, e) in two_boots().iter().enumerate() {
+            text.push_str(&serde_json::to_string(e).unwrap());
+            text.push('\n');
+            if i == 0 {
+                text.push_str("{not json\n");
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        let loaded = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap();
+        assert_eq!(loaded.skipped, 1);
+        assert!(
+            loaded.warnings[0].contains("line 2"),
+            "{:?}",
+            loaded.warnings
+        );
+        assert_eq!(loaded.investigation.processes.len(), 3);
+    }
+
+    #[test]
+    fn an_empty_capture_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.jsonl");
+        std::fs::write(&path, "").unwrap();
+        let err = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap_err();
+        assert!(err.to_string().contains("no events"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_store_and_a_capture_of_the_same_events_give_the_same_investigation() {
+        let Some(config): Option<StoreConfig> = test_store_config("load") else {
+            return;
+        };
+        let store = Store::connect(&config).await.unwrap();
+        let events = two_boots();
+        store.insert_events(&events).await.unwrap();
+        let from_db = from_store(&store, None, None, t(0), &mut |_| {}).await;
+        store.raw_db().drop().await.unwrap();
+        store.cooked_db().drop().await.unwrap();
+        let from_db = from_db.unwrap();
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.jsonl");
+        let mut w = CaptureWriter::create(&path).unwrap();
+        w.write_batch(&events).unwrap();
+        w.finish().unwrap();
+        let from_file = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap();
+        assert_eq!(from_db.boot, from_file.boot);
+        assert_eq!(from_db.investigation, from_file.investigation);
+        assert_eq!(from_db.investigation.processes.len(), 3);
+    }
+}

@@ -1,0 +1,470 @@
+//! Synthetic event logs shaped like what `godo` records on a busy Docker host, for the
+//! pipeline's benchmark and for tests of the tools built on it.
+//!
+//! The log starts with a start-up snapshot (init, dockerd with open fds, containerd under it,
+//! cron outside Docker), then runs containers one after another the way Docker starts them:
+//! containerd runs `containerd-shim-runc-v2 start`, which forks the long-lived shim (with
+//! threads) and exits; the shim runs runc, whose `runc init` child does pivot_root into the
+//! container's overlay rootfs and execs `/bin/sh -c ...`; the shell forks busybox children that
+//! open a file, `dup2` it onto stdout, close the original fd and write through fd 1; one renames
+//! its output, one unlinks a file, one chmods it; the shell keeps a log open until it exits.
+//! Every container also gets a `docker exec` process (no pivot_root) and its Docker metadata,
+//! and a cron job outside Docker writes a file of its own. Pids are allocated like the kernel
+//! does with `pid_max = 32768`, so they wrap around and are reused within the boot.
+
+use std::collections::VecDeque;
+
+use crate::event::{
+    Chmod, Close, Container, DockerRole, Dup, Event, EventKind, Exec, Exit, Fork, Open, OpenFd,
+    Pid, PivotRoot, ProcessInfo, Rename, Snapshot, Source, Unlink, Write,
+};
+use crate::text::ByteString;
+use crate::time::Timestamp;
+
+/// Host name of the synthetic log.
+pub const HOST: &str = "synthetic-host";
+/// Boot id of the synthetic log.
+pub const BOOT_ID: &str = "00000000-0000-4000-8000-000000000000";
+/// pid of the synthetic dockerd.
+pub const DOCKERD_PID: Pid = 400;
+/// pid of the synthetic containerd (a child of dockerd).
+pub const CONTAINERD_PID: Pid = 410;
+
+const START: i64 = 1_764_329_347_000_000;
+const PID_MAX: Pid = 32_768;
+const FIRST_DYNAMIC_PID: Pid = 1_000;
+
+/// An endless supply of events (take as many as needed).
+#[derive(Debug)]
+pub struct Synthetic {
+    queue: VecDeque<Event>,
+    time: i64,
+    seq: u64,
+    next_pid: Pid,
+    container: u64,
+}
+
+impl Default for Synthetic {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn info(args: &[&str], cid: Option<&str>) -> ProcessInfo {
+    let exe = args.first().copied().unwrap_or("");
+    let base = exe.rsplit('/').next().unwrap_or(exe);
+    let role = match base {
+        "dockerd" => Some(DockerRole::Dockerd),
+        "containerd" => Some(DockerRole::Containerd),
+        b if b.starts_with("containerd-shim") => Some(DockerRole::ContainerdShim),
+        "runc" => Some(DockerRole::Runc),
+        _ => None,
+    };
+    ProcessInfo {
+        comm: Some(base.chars().take(15).collect::<String>().into()),
+        exe: Some(exe.into()),
+        args: args.iter().map(|&a| ByteString::from(a)).collect(),
+        container_id: cid.map(str::to_owned),
+        star: base == "dockerd",
+        role,
+        ..ProcessInfo::default()
+    }
+}
+
+impl Synthetic {
+    /// A new log; its first events are the start-up snapshot.
+    pub fn new() -> Self {
+        let mut s = Self {
+            queue: VecDeque::new(),
+            time: START,
+            seq: 0,
+            next_pid: FIRST_DYNAMIC_PID,
+            container: 0,
+        };
+        s.snapshot(1, 0, &["/sbin/init"], vec![]);
+        s.snapshot(300, 1, &["/usr/sbin/cron", "-f"], vec![]);
+        s.snapshot(
+            DOCKERD_PID,
+            1,
+            &["/usr/bin/dockerd", "-H", "fd://"],
+            vec![
+                OpenFd {
+                    fd: 12,
+                    target: "/var/lib/docker/engine.log".into(),
+                    flags: Some(0o2_002_001),
+                },
+                OpenFd {
+                    fd: 13,
+                    target: "socket:[4242]".into(),
+                    flags: Some(0o2),
+                },
+            ],
+        );
+        s.snapshot(
+            CONTAINERD_PID,
+            DOCKERD_PID,
+            &[
+                "/usr/bin/containerd",
+                "--config",
+                "/var/run/docker/containerd/containerd.toml",
+            ],
+            vec![],
+        );
+        s
+    }
+
+    fn push(&mut self, source: Source, kind: EventKind) {
+        self.time += 37;
+        let event = Event {
+            host: HOST.to_owned(),
+            boot_id: BOOT_ID.to_owned(),
+            run: "5f3c2a1b0d9e8f70".to_owned(),
+            seq: self.seq,
+            time: Timestamp(self.time),
+            source,
+            audit: None,
+            kind,
+        };
+        self.seq += 1;
+        self.queue.push_back(event);
+    }
+
+    fn pid(&mut self) -> Pid {
+        let pid = self.next_pid;
+        self.next_pid += 1;
+        if self.next_pid >= PID_MAX {
+            self.next_pid = FIRST_DYNAMIC_PID;
+        }
+        pid
+    }
+
+    fn snapshot(&mut self, pid: Pid, ppid: Pid, args: &[&str], fds: Vec<OpenFd>) {
+        let mut process = info(args, None);
+        process.start_time = Some(Timestamp(START - 3_600_000_000));
+        process.cwd = Some("/".into());
+        self.push(
+            Source::Procfs,
+            EventKind::Snapshot(Snapshot {
+                pid,
+                tgid: pid,
+                ppid,
+                threads: vec![],
+                process,
+                fds,
+            }),
+        );
+    }
+
+    fn fork(&mut self, parent: Pid, child: Pid, cid: Option<&str>) {
+        self.push(
+            Source::Connector,
+            EventKind::Fork(Fork {
+                parent_pid: parent,
+                parent_tgid: parent,
+                child_pid: child,
+                child_tgid: child,
+                child: cid.map(|c| ProcessInfo {
+                    container_id: Some(c.to_owned()),
+                    ..ProcessInfo::default()
+                }),
+            }),
+        );
+    }
+
+    fn thread(&mut self, reported_parent: Pid, tgid: Pid, tid: Pid) {
+        self.push(
+            Source::Connector,
+            EventKind::Fork(Fork {
+                parent_pid: reported_parent,
+                parent_tgid: reported_parent,
+                child_pid: tid,
+                child_tgid: tgid,
+                child: None,
+            }),
+        );
+    }
+
+    fn exec(&mut self, pid: Pid, args: &[&str], cid: Option<&str>, cwd: &str) {
+        let mut process = info(args, cid);
+        process.cwd = Some(cwd.into());
+        self.push(
+            Source::Audit,
+            EventKind::Exec(Exec {
+                pid,
+                tgid: pid,
+                ppid: None,
+                process,
+            }),
+        );
+    }
+
+    fn exit(&mut self, pid: Pid, tgid: Pid) {
+        self.push(
+            Source::Connector,
+            EventKind::Exit(Exit {
+                pid,
+                tgid,
+                exit_code: Some(0),
+                signal: None,
+            }),
+        );
+    }
+
+    fn open(&mut self, pid: Pid, path: &str, cwd: Option<&str>, fd: i32) {
+        self.push(
+            Source::Audit,
+            EventKind::Open(Open {
+                pid,
+                tgid: pid,
+                path: path.into(),
+                cwd: cwd.map(ByteString::from),
+                resolved: None,
+                flags: Some(0o1101),
+                fd: Some(fd),
+                created: true,
+            }),
+        );
+    }
+
+    fn write(&mut self, pid: Pid, tgid: Pid, fd: i32, count: u64) {
+        let t = Timestamp(self.time + 37);
+        self.push(
+            Source::Audit,
+            EventKind::Write(Write {
+                pid,
+                tgid,
+                fd,
+                path: None,
+                count,
+                first: t,
+                last: Timestamp(t.0 + 5 * count as i64),
+                bytes: Some(64 * count),
+            }),
+        );
+    }
+
+    fn close(&mut self, pid: Pid, fd: i32) {
+        self.push(
+            Source::Audit,
+            EventKind::Close(Close {
+                pid,
+                tgid: pid,
+                fd,
+                path: None,
+            }),
+        );
+    }
+
+    /// Queues the events of one more container's life (about 90 events).
+    fn container(&mut self) {
+        self.container += 1;
+        let n = self.container;
+        let cid = format!("{n:016x}{:048x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let cid = cid.as_str();
+        let rootfs = format!("/var/lib/docker/overlay2/{:064x}/merged", n);
+
+        // containerd: `shim start`, which forks the long-lived shim and exits.
+        let start = self.pid();
+        self.fork(CONTAINERD_PID, start, None);
+        let shim_args = [
+            "/usr/bin/containerd-shim-runc-v2",
+            "-namespace",
+            "moby",
+            "-id",
+            cid,
+            "-address",
+            "/run/containerd/containerd.sock",
+        ];
+        self.exec(start, &shim_args, None, "/");
+        let shim = self.pid();
+        self.fork(start, shim, None);
+        self.exit(start, start);
+        let mut shim_threads = Vec::new();
+        for _ in 0..4 {
+            let tid = self.pid();
+            // The shim's parent has exited: the kernel reports init as the parent.
+            self.thread(1, shim, tid);
+            shim_threads.push(tid);
+        }
+
+        // runc create: runc init does pivot_root, then execs the entrypoint.
+        let runc = self.pid();
+        self.fork(shim, runc, None);
+        let bundle = format!("/run/containerd/io.containerd.runtime.v2.task/moby/{cid}");
+        self.exec(
+            runc,
+            &[
+                "runc",
+                "--root",
+                "/var/run/docker/runtime-runc/moby",
+                "create",
+                "--bundle",
+                &bundle,
+                cid,
+            ],
+            None,
+            &bundle,
+        );
+        let init = self.pid();
+        self.fork(runc, init, Some(cid));
+        self.push(
+            Source::Audit,
+            EventKind::PivotRoot(PivotRoot {
+                pid: init,
+                tgid: init,
+                new_root: rootfs.as_str().into(),
+                put_old: Some(".".into()),
+                cwd: Some(rootfs.as_str().into()),
+            }),
+        );
+        self.exit(runc, runc);
+        self.push(
+            Source::Docker,
+            EventKind::Container(Container {
+                id: cid.to_owned(),
+                name: Some(format!("job-{n}")),
+                image: Some("dockwatch-busybox:latest".to_owned()),
+                pid: Some(init),
+                ..Container::default()
+            }),
+        );
+        let script = format!("cd /work && for i in 1 2 3 4 5; do echo $i > out-$i; done # {n}");
+        self.exec(init, &["/bin/sh", "-c", &script], Some(cid), "/work");
+        // The shell keeps a log open until it exits.
+        self.open(init, "/var/log/job.log", None, 5);
+
+        for i in 0..5 {
+            let child = self.pid();
+            self.fork(init, child, None);
+            self.exec(child, &["echo", &i.to_string()], Some(cid), "/work");
+            self.open(child, &format!("out-{i}"), Some("/work"), 3);
+            self.push(
+                Source::Audit,
+                EventKind::Dup(Dup {
+                    pid: child,
+                    tgid: child,
+                    old_fd: 3,
+                    new_fd: 1,
+                    path: None,
+                }),
+            );
+            self.close(child, 3);
+            self.write(child, child, 1, 1 + i as u64);
+            self.exit(child, child);
+            self.write(init, init, 5, 2);
+        }
+        self.push(
+            Source::Audit,
+            EventKind::Rename(Rename {
+                pid: init,
+                tgid: init,
+                from: "out-0".into(),
+                to: "result".into(),
+                cwd: Some("/work".into()),
+            }),
+        );
+        self.push(
+            Source::Audit,
+            EventKind::Unlink(Unlink {
+                pid: init,
+                tgid: init,
+                path: "/work/out-1".into(),
+                cwd: None,
+                dir: false,
+            }),
+        );
+        self.push(
+            Source::Audit,
+            EventKind::Chmod(Chmod {
+                pid: init,
+                tgid: init,
+                path: Some("/work/result".into()),
+                fd: None,
+                mode: 0o600,
+            }),
+        );
+
+        // `docker exec` into the container: no pivot_root, its rootfs comes from the repair.
+        let exec_proc = self.pid();
+        self.fork(shim, exec_proc, Some(cid));
+        self.exec(exec_proc, &["/bin/cat", "/etc/hostname"], Some(cid), "/");
+        self.open(exec_proc, "/tmp/exec.out", None, 4);
+        self.write(exec_proc, exec_proc, 4, 1);
+        self.exit(exec_proc, exec_proc);
+
+        // A shim thread writes to the shim's log through an fd it opened.
+        self.open(shim, "/run/containerd/shim.log", None, 8);
+        self.write(shim_threads[0], shim, 8, 3);
+
+        // Outside Docker: a cron job writes a file of its own.
+        let job = self.pid();
+        self.fork(300, job, None);
+        self.exec(job, &["/usr/bin/logrotate", "/etc/logrotate.conf"], None, "/");
+        self.open(job, "/var/log/syslog.1", None, 3);
+        self.write(job, job, 3, 4);
+        self.close(job, 3);
+        self.exit(job, job);
+
+        self.exit(init, init);
+        for tid in shim_threads {
+            self.exit(tid, shim);
+        }
+        self.exit(shim, shim);
+        // dockerd writes a line to its log through an fd it had before godo started.
+        self.write(DOCKERD_PID, DOCKERD_PID, 12, 1);
+    }
+}
+
+impl Iterator for Synthetic {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        if self.queue.is_empty() {
+            self.container();
+        }
+        self.queue.pop_front()
+    }
+}
+
+/// The first `n` events of a [`Synthetic`] log.
+pub fn events(n: usize) -> impl Iterator<Item = Event> {
+    Synthetic::new().take(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::investigate;
+
+    #[test]
+    fn a_synthetic_log_gives_a_full_tree_with_reused_pids() {
+        let inv = investigate(events(400_000), HOST, BOOT_ID, Timestamp(0), &mut |_| {});
+        assert_eq!(inv.stats.events, 400_000);
+        assert_eq!(inv.roots.len(), 1);
+        let containerd = inv.processes.iter().filter(|p| p.pid == CONTAINERD_PID).count();
+        assert_eq!(containerd, 1);
+        // Pids wrapped at 32768: some pid has several processes in the tree.
+        let mut pids: Vec<Pid> = inv.processes.iter().map(|p| p.pid).collect();
+        pids.sort_unstable();
+        let before = pids.len();
+        pids.dedup();
+        assert!(pids.len() < before, "pids were reused");
+        // Every container process (including docker exec) has its rootfs, and files their host path.
+        let in_container: Vec<_> = inv
+            .processes
+            .iter()
+            .filter(|p| p.container_id.is_some())
+            .collect();
+        assert!(!in_container.is_empty());
+        assert!(in_container.iter().all(|p| p.rootfs.is_some()));
+        let echo_files = inv
+            .files
+            .iter()
+            .filter(|f| f.path.as_bytes().starts_with(b"/work/out-"))
+            .count();
+        assert!(echo_files > 1000);
+        assert!(inv.files.iter().all(|f| !f.path.as_bytes().starts_with(b"/var/log/syslog")));
+        assert!(inv.stats.repairs.rootfs_propagated > 0);
+        assert!(inv.stats.repairs.close_from_exit > 0);
+    }
+}

@@ -1,0 +1,335 @@
+//! Hand-built events for the pipeline's unit tests: short constructors so a test reads like the
+//! scenario it checks. Times are microseconds after a fixed base.
+
+use crate::event::{
+    Close, Container, DockerRole, Dup, Event, EventKind, Exec, Exit, Fork, Gap, GapReason, Open,
+    OpenFd, Pid, PivotRoot, ProcessInfo, Rename, Snapshot, Source, Unlink, Write,
+};
+use crate::pipeline::input::{Input, Rec};
+use crate::text::ByteString;
+use crate::time::Timestamp;
+
+pub const HOST: &str = "host-a";
+pub const BOOT: &str = "boot-1";
+pub const CID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+pub const CID2: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+pub const BASE: i64 = 1_764_000_000_000_000;
+
+pub fn t(us: i64) -> Timestamp {
+    Timestamp(BASE + us)
+}
+
+pub fn ev(time: i64, source: Source, kind: EventKind) -> Event {
+    Event {
+        host: HOST.into(),
+        boot_id: BOOT.into(),
+        run: "run0".into(),
+        seq: 0,
+        time: t(time),
+        source,
+        audit: None,
+        kind,
+    }
+}
+
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+pub fn info(args: &[&str]) -> ProcessInfo {
+    let exe = args.first().copied().unwrap_or("");
+    let base = basename(exe);
+    let role = match base {
+        "dockerd" => Some(DockerRole::Dockerd),
+        "containerd" => Some(DockerRole::Containerd),
+        b if b.starts_with("containerd-shim") => Some(DockerRole::ContainerdShim),
+        "runc" => Some(DockerRole::Runc),
+        _ => None,
+    };
+    ProcessInfo {
+        comm: Some(base.chars().take(15).collect::<String>().into()),
+        exe: Some(exe.into()),
+        args: args.iter().map(|a| ByteString::from(*a)).collect(),
+        star: base == "dockerd",
+        role,
+        ..ProcessInfo::default()
+    }
+}
+
+pub fn snapshot(time: i64, pid: Pid, ppid: Pid, args: &[&str]) -> Event {
+    let mut process = info(args);
+    process.start_time = Some(t(time));
+    ev(
+        time,
+        Source::Procfs,
+        EventKind::Snapshot(Snapshot {
+            pid,
+            tgid: pid,
+            ppid,
+            threads: vec![],
+            process,
+            fds: vec![],
+        }),
+    )
+}
+
+pub fn snapshot_fds(mut event: Event, fds: &[(i32, &str)]) -> Event {
+    if let EventKind::Snapshot(s) = &mut event.kind {
+        s.fds = fds
+            .iter()
+            .map(|&(fd, target)| OpenFd {
+                fd,
+                target: target.into(),
+                flags: Some(0o1),
+            })
+            .collect();
+    }
+    event
+}
+
+pub fn fork(time: i64, parent_pid: Pid, parent_tgid: Pid, child: Pid) -> Event {
+    ev(
+        time,
+        Source::Connector,
+        EventKind::Fork(Fork {
+            parent_pid,
+            parent_tgid,
+            child_pid: child,
+            child_tgid: child,
+            child: None,
+        }),
+    )
+}
+
+/// A thread `tid` of process `tgid`; the kernel reports the process's parent (`reported`).
+pub fn thread(time: i64, reported: Pid, tgid: Pid, tid: Pid) -> Event {
+    ev(
+        time,
+        Source::Connector,
+        EventKind::Fork(Fork {
+            parent_pid: reported,
+            parent_tgid: reported,
+            child_pid: tid,
+            child_tgid: tgid,
+            child: None,
+        }),
+    )
+}
+
+pub fn exec(time: i64, pid: Pid, args: &[&str]) -> Event {
+    ev(
+        time,
+        Source::Audit,
+        EventKind::Exec(Exec {
+            pid,
+            tgid: pid,
+            ppid: None,
+            process: info(args),
+        }),
+    )
+}
+
+/// Sets the container id (and optionally cwd) of an exec, snapshot or fork child.
+pub fn in_container(mut event: Event, cid: &str) -> Event {
+    let p = match &mut event.kind {
+        EventKind::Exec(e) => &mut e.process,
+        EventKind::Snapshot(s) => &mut s.process,
+        EventKind::Fork(f) => f.child.get_or_insert_with(ProcessInfo::default),
+        other => panic!("no process info in {other:?}"),
+    };
+    p.container_id = Some(cid.into());
+    event
+}
+
+pub fn with_cwd(mut event: Event, cwd: &str) -> Event {
+    let p = match &mut event.kind {
+        EventKind::Exec(e) => &mut e.process,
+        EventKind::Snapshot(s) => &mut s.process,
+        other => panic!("no process info in {other:?}"),
+    };
+    p.cwd = Some(cwd.into());
+    event
+}
+
+/// Sets the live ppid an audit exec reports.
+pub fn with_ppid(mut event: Event, ppid: Pid) -> Event {
+    if let EventKind::Exec(e) = &mut event.kind {
+        e.ppid = Some(ppid);
+    }
+    event
+}
+
+pub fn exit(time: i64, pid: Pid) -> Event {
+    ev(
+        time,
+        Source::Connector,
+        EventKind::Exit(Exit {
+            pid,
+            tgid: pid,
+            exit_code: Some(0),
+            signal: None,
+        }),
+    )
+}
+
+pub fn exit_task(time: i64, pid: Pid, tgid: Pid) -> Event {
+    ev(
+        time,
+        Source::Connector,
+        EventKind::Exit(Exit {
+            pid,
+            tgid,
+            exit_code: None,
+            signal: None,
+        }),
+    )
+}
+
+pub fn open(time: i64, pid: Pid, tgid: Pid, path: &str, fd: i32) -> Event {
+    ev(
+        time,
+        Source::Audit,
+        EventKind::Open(Open {
+            pid,
+            tgid,
+            path: path.into(),
+            cwd: None,
+            resolved: None,
+            flags: Some(0o1101),
+            fd: Some(fd),
+            created: true,
+        }),
+    )
+}
+
+pub fn open_rel(time: i64, pid: Pid, tgid: Pid, path: &str, cwd: &str, fd: i32) -> Event {
+    let mut e = open(time, pid, tgid, path, fd);
+    if let EventKind::Open(o) = &mut e.kind {
+        o.cwd = Some(cwd.into());
+        o.created = false;
+    }
+    e
+}
+
+pub fn write(time: i64, pid: Pid, tgid: Pid, fd: i32, count: u64) -> Event {
+    ev(
+        time,
+        Source::Audit,
+        EventKind::Write(Write {
+            pid,
+            tgid,
+            fd,
+            path: None,
+            count,
+            first: t(time),
+            last: t(time + 10),
+            bytes: None,
+        }),
+    )
+}
+
+pub fn close(time: i64, pid: Pid, tgid: Pid, fd: i32) -> Event {
+    ev(
+        time,
+        Source::Audit,
+        EventKind::Close(Close {
+            pid,
+            tgid,
+            fd,
+            path: None,
+        }),
+    )
+}
+
+pub fn dup(time: i64, pid: Pid, old_fd: i32, new_fd: i32) -> Event {
+    ev(
+        time,
+        Source::Audit,
+        EventKind::Dup(Dup {
+            pid,
+            tgid: pid,
+            old_fd,
+            new_fd,
+            path: None,
+        }),
+    )
+}
+
+pub fn rename(time: i64, pid: Pid, from: &str, to: &str) -> Event {
+    ev(
+        time,
+        Source::Audit,
+        EventKind::Rename(Rename {
+            pid,
+            tgid: pid,
+            from: from.into(),
+            to: to.into(),
+            cwd: None,
+        }),
+    )
+}
+
+pub fn unlink(time: i64, pid: Pid, path: &str) -> Event {
+    ev(
+        time,
+        Source::Audit,
+        EventKind::Unlink(Unlink {
+            pid,
+            tgid: pid,
+            path: path.into(),
+            cwd: None,
+            dir: false,
+        }),
+    )
+}
+
+pub fn pivot_root(time: i64, pid: Pid, root: &str) -> Event {
+    ev(
+        time,
+        Source::Audit,
+        EventKind::PivotRoot(PivotRoot {
+            pid,
+            tgid: pid,
+            new_root: root.into(),
+            put_old: None,
+            cwd: None,
+        }),
+    )
+}
+
+pub fn container(time: i64, id: &str, name: &str, image: &str) -> Event {
+    ev(
+        time,
+        Source::Docker,
+        EventKind::Container(Container {
+            id: id.into(),
+            name: Some(name.into()),
+            image: Some(image.into()),
+            ..Container::default()
+        }),
+    )
+}
+
+pub fn gap(time: i64, from: i64, to: i64, lost: u64) -> Event {
+    ev(
+        time,
+        Source::Recorder,
+        EventKind::Gap(Gap {
+            reason: GapReason::BacklogFull,
+            lost: Some(lost),
+            from: t(from),
+            to: t(to),
+            detail: None,
+        }),
+    )
+}
+
+/// The compact records of `events`, in order, as the pipeline's later steps see them.
+pub fn recs_of(events: Vec<Event>) -> Vec<Rec> {
+    let mut input = Input::new(HOST, BOOT);
+    for (seq, mut e) in events.into_iter().enumerate() {
+        e.seq = seq as u64;
+        input.push(e);
+    }
+    input.into_sorted()
+}

@@ -1,0 +1,111 @@
+//! Tests of the whole pipeline on small hand-built logs.
+
+use super::*;
+use crate::investigation::Investigation;
+use crate::pipeline::testkit::*;
+
+fn run(events: Vec<Event>) -> Investigation {
+    investigate(events, HOST, BOOT, t(1_000_000), &mut |_| {})
+}
+
+#[test]
+fn a_container_run_becomes_a_tree_with_its_files_and_stats() {
+    let root = "/var/lib/docker/overlay2/abc/merged";
+    let inv = run(vec![
+        snapshot(1, 1, 0, &["/sbin/init"]),
+        snapshot(2, 100, 1, &["/usr/bin/dockerd", "-H", "fd://"]),
+        snapshot(3, 110, 100, &["/usr/bin/containerd"]),
+        fork(10, 110, 110, 120),
+        exec(11, 120, &["/usr/bin/containerd-shim-runc-v2", "-id", CID]),
+        in_container(fork(20, 120, 120, 130), CID),
+        pivot_root(21, 130, root),
+        in_container(exec(22, 130, &["/bin/sh", "-c", "echo hi > /tmp/x"]), CID),
+        open(23, 130, 130, "/tmp/x", 3),
+        write(24, 130, 130, 3, 1),
+        close(25, 130, 130, 3),
+        container(26, CID, "demo", "dockwatch-busybox:latest"),
+        gap(27, 5, 9, 3),
+        exit(30, 130),
+        fork(40, 1, 1, 999),
+    ]);
+    assert_eq!(inv.host, HOST);
+    assert_eq!(inv.boot_id, BOOT);
+    assert_eq!(inv.generated_at, t(1_000_000));
+    assert_eq!(inv.roots, vec![0]);
+    let pids: Vec<_> = inv.processes.iter().map(|p| p.pid).collect();
+    assert_eq!(pids, vec![100, 110, 120, 130]);
+    let sh = &inv.processes[3];
+    assert_eq!(sh.container_name.as_deref(), Some("demo"));
+    assert_eq!(sh.rootfs.as_ref().unwrap().as_bytes(), root.as_bytes());
+    assert_eq!(sh.files.len(), 1);
+    assert_eq!(
+        inv.files[0].host_path.as_ref().unwrap().as_bytes(),
+        b"/var/lib/docker/overlay2/abc/merged/tmp/x"
+    );
+    assert_eq!(inv.gaps.len(), 1);
+    assert_eq!(inv.stats.events, 15);
+    assert_eq!(inv.stats.processes, 6);
+    assert_eq!(inv.stats.tree_processes, 4);
+    assert_eq!(inv.stats.files, 1);
+    assert_eq!(inv.stats.gaps, 1);
+    for (i, p) in inv.processes.iter().enumerate() {
+        assert_eq!(p.id, i);
+        for &c in &p.children {
+            assert_eq!(inv.processes[c].parent, Some(i));
+        }
+    }
+}
+
+#[test]
+fn the_same_events_in_another_order_give_the_same_investigation() {
+    let events = vec![
+        snapshot(2, 100, 1, &["/usr/bin/dockerd"]),
+        fork(10, 100, 100, 200),
+        exec(11, 200, &["/bin/sh"]),
+        open(12, 200, 200, "/tmp/a", 3),
+        write(13, 200, 200, 3, 1),
+        exit(20, 200),
+    ];
+    let numbered: Vec<Event> = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut e)| {
+            e.seq = i as u64;
+            e
+        })
+        .collect();
+    let mut reversed = numbered.clone();
+    reversed.reverse();
+    assert_eq!(run(numbered), run(reversed));
+}
+
+#[test]
+fn progress_names_every_step_in_order_and_ends_done() {
+    let mut steps = Vec::new();
+    investigate(
+        vec![snapshot(1, 100, 1, &["/usr/bin/dockerd"])],
+        HOST,
+        BOOT,
+        t(0),
+        &mut |p| {
+            if steps.last() != Some(&p.step) {
+                steps.push(p.step);
+            }
+            assert!(p.fraction() <= 1.0);
+        },
+    );
+    assert_eq!(steps.first(), Some(&Step::Sort));
+    assert_eq!(steps.last(), Some(&Step::Done));
+    assert!(steps.contains(&Step::Files));
+    let mut sorted = steps.clone();
+    sorted.sort_by_key(|s| s.index());
+    assert_eq!(steps, sorted);
+}
+
+#[test]
+fn no_docker_in_the_events_gives_no_roots() {
+    let inv = run(vec![snapshot(1, 1, 0, &["/sbin/init"]), fork(2, 1, 1, 2)]);
+    assert!(inv.roots.is_empty());
+    assert!(inv.processes.is_empty());
+    assert_eq!(inv.stats.processes, 2);
+}
