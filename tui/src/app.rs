@@ -236,7 +236,7 @@ impl Browser {
             synthetic,
             ..
         } = loaded;
-        let tree = TreeModel::new(&inv, &[]);
+        let tree = TreeModel::new(&inv);
         let order = search::tree_order(&inv);
         let mut order_index = vec![usize::MAX; inv.processes.len()];
         for (i, &n) in order.iter().enumerate() {
@@ -282,12 +282,11 @@ impl Browser {
     pub fn set_filter(&mut self, filter: TimeFilter) {
         self.filter = filter;
         self.active = activity(&self.inv, &self.filter);
-        self.tree.rebuild(&self.inv, &self.active);
         self.refresh_files();
     }
 
     /// Runs a search and jumps to the first hit at or after the selection.
-    pub fn run_search(&mut self, query: &str) -> String {
+    pub fn run_search(&mut self, query: &str, height: usize) -> String {
         let mut s = search::search(&self.inv, &self.order, query);
         if let Some(sel) = self.selected() {
             let index = &self.order_index;
@@ -297,41 +296,42 @@ impl Browser {
         let msg = search_message(&s);
         self.search = Some(s);
         if let Some(hit) = hit {
-            self.jump_to(hit.node);
+            self.jump_to(hit.node, height);
         }
         msg
     }
 
-    fn jump_to(&mut self, node: NodeId) {
-        self.tree.reveal(&self.inv, node, &self.active);
+    fn jump_to(&mut self, node: NodeId, height: usize) {
+        self.tree.reveal(&self.inv, node, height);
         self.selection_changed();
     }
 
-    fn step_search(&mut self, forward: bool) -> String {
+    fn step_search(&mut self, forward: bool, height: usize) -> String {
         let Some(s) = self.search.as_mut() else {
             return "no search yet: press / to search".to_owned();
         };
         let hit = if forward { s.next_hit() } else { s.prev_hit() };
         let msg = search_message(s);
         if let Some(hit) = hit {
-            self.jump_to(hit.node);
+            self.jump_to(hit.node, height);
         }
         msg
     }
 
     fn tree_action(&mut self, action: Action, page: usize) -> bool {
         let before = self.tree.selected();
-        let page = page.max(1) as isize;
+        let h = page.max(1);
+        let page = h as isize;
         match action {
-            Action::Up => self.tree.move_by(-1),
-            Action::Down => self.tree.move_by(1),
-            Action::PageUp => self.tree.move_by(-page),
-            Action::PageDown => self.tree.move_by(page),
-            Action::Home => self.tree.home(),
-            Action::End => self.tree.end(),
-            Action::Left => self.tree.collapse(),
-            Action::Right => self.tree.expand(&self.inv, &self.active),
-            Action::Toggle => self.tree.toggle(&self.inv, &self.active),
+            Action::Up => self.tree.move_by(-1, h),
+            Action::Down => self.tree.move_by(1, h),
+            Action::PageUp => self.tree.move_by(-page, h),
+            Action::PageDown => self.tree.move_by(page, h),
+            Action::Home => self.tree.home(h),
+            Action::End => self.tree.end(h),
+            Action::Left => self.tree.collapse(&self.inv, h),
+            Action::Right => self.tree.expand(&self.inv, h),
+            Action::Toggle => self.tree.toggle(&self.inv, h),
             _ => return false,
         }
         if self.tree.selected() != before {
@@ -719,8 +719,8 @@ impl App {
                     error: None,
                 }));
             }
-            Action::NextMatch => self.message = Some(b.step_search(true)),
-            Action::PrevMatch => self.message = Some(b.step_search(false)),
+            Action::NextMatch => self.message = Some(b.step_search(true, tree_page)),
+            Action::PrevMatch => self.message = Some(b.step_search(false, tree_page)),
             Action::TimeFilter => {
                 let text = if b.filter.is_empty() {
                     String::new()
@@ -771,6 +771,7 @@ impl App {
     }
 
     fn submit_prompt(&mut self) {
+        let tree_page = self.pages().0;
         let Some(Overlay::Prompt(prompt)) = self.overlay.clone() else {
             return;
         };
@@ -784,7 +785,7 @@ impl App {
                     b.search = None;
                     self.message = Some("search cleared".to_owned());
                 } else {
-                    self.message = Some(b.run_search(&prompt.text));
+                    self.message = Some(b.run_search(&prompt.text, tree_page));
                 }
                 self.overlay = None;
             }
@@ -861,10 +862,11 @@ impl App {
                 b.focus = pane;
                 match pane {
                     Pane::Tree => {
-                        if let Some(path) = b.tree.state().rendered_at(pos).map(<[NodeId]>::to_vec)
-                        {
+                        let first_row = areas.tree.y + 1; // below the border
+                        if pos.y >= first_row {
                             let before = b.tree.selected();
-                            b.tree.click(&b.inv, &path, &b.active);
+                            b.tree
+                                .click(&b.inv, (pos.y - first_row) as usize, tree_page);
                             if b.tree.selected() != before {
                                 b.selection_changed();
                             }

@@ -1,18 +1,12 @@
-//! `e`: writing the selected subtree to a JSON file.
-//!
-//! The document has the report's shape, `{host, boot_id, generated_at, roots: [node]}`, each
-//! node carrying its process fields, its `files` and its `children`. Byte strings keep their
-//! lossless form (a string, or `{text, hex}` for invalid UTF-8).
-//!
-//! This module builds that document itself until `dockwatch_shared::report::export_json` (the
-//! report's own writer) is available to this crate; then it only writes the file.
+//! `e`: writing the selected subtree to a JSON file, in the report's export schema
+//! (`dockwatch_shared::report::export_json`, documented in `docs/report-schema.md`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use dockwatch_shared::investigation::{Investigation, NodeId};
-use serde_json::{Value, json};
+use dockwatch_shared::report::export_json;
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -31,66 +25,12 @@ pub enum ExportError {
     NoSuchNode(NodeId),
 }
 
-fn node_json(inv: &Investigation, id: NodeId) -> Value {
-    // Iterative post-order, so a pathologically deep tree cannot overflow the stack.
-    let mut done: Vec<Option<Value>> = Vec::new();
-    let mut slots = std::collections::HashMap::new();
-    let mut stack = vec![(id, false)];
-    while let Some((n, expanded)) = stack.pop() {
-        let p = &inv.processes[n];
-        if !expanded {
-            stack.push((n, true));
-            for &c in p.children.iter().rev() {
-                stack.push((c, false));
-            }
-            continue;
-        }
-        let children: Vec<Value> = p
-            .children
-            .iter()
-            .filter_map(|c| slots.remove(c).and_then(|i: usize| done[i].take()))
-            .collect();
-        let files: Vec<Value> = p
-            .files
-            .iter()
-            .map(|&f| serde_json::to_value(&inv.files[f]).unwrap_or(Value::Null))
-            .collect();
-        let v = json!({
-            "pid": p.pid, "tgid": p.tgid, "ppid": p.ppid, "threads": p.threads,
-            "comm": p.comm, "exe": p.exe, "args": p.args, "cwd": p.cwd, "rootfs": p.rootfs,
-            "container_id": p.container_id, "container_name": p.container_name, "image": p.image,
-            "star": p.star, "role": p.role,
-            "start": p.start.map(|t| t.to_rfc3339()), "exit": p.exit.map(|t| t.to_rfc3339()),
-            "exit_code": p.exit_code, "signal": p.signal,
-            "files": files, "children": children,
-        });
-        slots.insert(n, done.len());
-        done.push(Some(v));
-    }
-    slots
-        .remove(&id)
-        .and_then(|i| done[i].take())
-        .unwrap_or(Value::Null)
-}
-
-/// The export document for the subtree of `node`.
-pub fn subtree_json(inv: &Investigation, node: NodeId) -> Result<Value, ExportError> {
+/// Writes the subtree of `node` to `path`; returns the absolute path written.
+pub fn write(inv: &Investigation, node: NodeId, path: &Path) -> Result<PathBuf, ExportError> {
     if node >= inv.processes.len() {
         return Err(ExportError::NoSuchNode(node));
     }
-    Ok(json!({
-        "host": inv.host,
-        "boot_id": inv.boot_id,
-        "generated_at": inv.generated_at.to_rfc3339(),
-        "roots": [node_json(inv, node)],
-        "gaps": inv.gaps,
-        "stats": inv.stats,
-    }))
-}
-
-/// Writes the subtree of `node` to `path`; returns the absolute path written.
-pub fn write(inv: &Investigation, node: NodeId, path: &Path) -> Result<PathBuf, ExportError> {
-    let doc = subtree_json(inv, node)?;
+    let doc = export_json(inv, Some(node));
     let err = |source| ExportError::Write {
         path: path.to_owned(),
         source,
@@ -107,6 +47,7 @@ pub fn write(inv: &Investigation, node: NodeId, path: &Path) -> Result<PathBuf, 
 mod tests {
     use super::*;
     use crate::synthetic;
+    use serde_json::Value;
 
     #[test]
     fn exports_the_subtree_with_files_and_children() {

@@ -19,7 +19,6 @@ pub mod export;
 pub mod file_table;
 pub mod keys;
 pub mod loader;
-pub mod pipeline_bridge;
 pub mod run;
 pub mod search;
 pub mod synthetic;

@@ -13,11 +13,13 @@ use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
+use dockwatch_shared::Timestamp;
 use dockwatch_shared::capture::CaptureReader;
+use dockwatch_shared::cooked;
 use dockwatch_shared::investigation::Investigation;
-use dockwatch_shared::store::{Store, StoreConfig, StoreError};
-use dockwatch_shared::{Event, Timestamp};
-use futures_util::StreamExt;
+use dockwatch_shared::load::{self, LoadError, LoadProgress};
+use dockwatch_shared::pipeline::{Pipeline, Step};
+use dockwatch_shared::store::{BootSummary, Store, StoreConfig, StoreError};
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{AppEvent, JobMsg};
@@ -274,82 +276,185 @@ fn progress(report: Report<'_>, p: Progress) {
     report(JobMsg::Progress(p));
 }
 
-async fn run(source: Source, cancel: &CancellationToken, report: Report<'_>) -> Outcome {
-    let result = match &source {
-        Source::Demo => {
-            progress(
-                report,
-                Progress::Step {
-                    name: "building the synthetic demo".to_owned(),
-                    done: 0,
-                    of: 1,
-                },
-            );
-            return check(Loaded {
-                inv: crate::synthetic::demo(),
-                origin: "synthetic demo: invented data, not a recording".to_owned(),
-                synthetic: true,
-                warnings: Vec::new(),
-            });
+/// Turns the loader's progress into the screen's, at most every [`REPORT_EVERY`] (and at each
+/// new pipeline step).
+struct Throttle<'a> {
+    report: Report<'a>,
+    last: Option<Instant>,
+    step: Option<usize>,
+}
+
+impl<'a> Throttle<'a> {
+    fn new(report: Report<'a>) -> Self {
+        Self {
+            report,
+            last: None,
+            step: None,
         }
-        Source::Mongo(m) => from_mongo(m, report).await,
+    }
+
+    fn load(&mut self, p: LoadProgress) {
+        let (msg, step) = match p {
+            LoadProgress::Reading { read, total } => (
+                Progress::Reading {
+                    read,
+                    total: (total > 0).then_some(total),
+                },
+                None,
+            ),
+            LoadProgress::Pipeline(p) => (
+                Progress::Step {
+                    name: p.step.label().to_owned(),
+                    done: p.step.index(),
+                    of: Step::ALL.len() - 1,
+                },
+                Some(p.step.index()),
+            ),
+        };
+        let new_step = step.is_some() && step != self.step;
+        if new_step || self.last.is_none_or(|t| t.elapsed() >= REPORT_EVERY) {
+            self.last = Some(Instant::now());
+            if step.is_some() {
+                self.step = step;
+            }
+            progress(self.report, msg);
+        }
+    }
+}
+
+async fn run(source: Source, cancel: &CancellationToken, report: Report<'_>) -> Outcome {
+    let generated_at = Timestamp::now();
+    let loaded = match &source {
+        Source::Demo => demo(report),
+        Source::Mongo(m) => from_mongo(m, generated_at, report).await,
         Source::Replay(r) => {
             let r = r.clone();
-            let token = cancel.clone();
-            let (tx, rx) = std::sync::mpsc::channel::<Progress>();
-            let reader = tokio::task::spawn_blocking(move || from_capture(&r, &token, &tx));
-            // Forward the blocking reader's progress until it ends.
-            let mut reader = reader;
-            loop {
+            let (tx, rx) = std::sync::mpsc::channel::<LoadProgress>();
+            let mut reader = tokio::task::spawn_blocking(move || {
+                let mut forward = |p| {
+                    let _ = tx.send(p);
+                };
+                load::from_capture(
+                    &r.path,
+                    r.host.as_deref(),
+                    r.boot.as_deref(),
+                    generated_at,
+                    &mut forward,
+                )
+                .map(|l| (l, r))
+            });
+            let mut throttle = Throttle::new(report);
+            let done = loop {
                 tokio::select! {
-                    done = &mut reader => break done.unwrap_or_else(|e| Err(Failure {
-                        kind: FailureKind::BadInput,
-                        detail: format!("the capture reader stopped: {e}"),
-                        hint: "This is a bug; please report it with the capture file.".to_owned(),
-                    })),
+                    done = &mut reader => break done,
                     _ = tokio::time::sleep(REPORT_EVERY) => {
                         while let Ok(p) = rx.try_recv() {
-                            progress(report, p);
+                            throttle.load(p);
                         }
                     }
                 }
+            };
+            match done {
+                Ok(Ok((l, r))) => {
+                    let several = l.boots.len() > 1 && r.host.is_none() && r.boot.is_none();
+                    if several {
+                        return Outcome::Choose(
+                            l.boots.into_iter().map(BootChoice::from).collect(),
+                        );
+                    }
+                    Ok(loaded_from(l, source.describe()))
+                }
+                Ok(Err(e)) => Err(load_failure(&source, e)),
+                Err(e) => Err(Failure {
+                    kind: FailureKind::BadInput,
+                    detail: format!("the capture reader stopped: {e}"),
+                    hint: "This is a bug; please report it with the capture file.".to_owned(),
+                }),
             }
         }
     };
-    let events = match result {
-        Ok(Read::Events(events)) => events,
-        Ok(Read::Choose(boots)) => return Outcome::Choose(boots),
-        Err(f) => return Outcome::Failed(f),
-    };
-    let origin = source.describe();
-    match crate::pipeline_bridge::investigate(events, report) {
-        Ok((inv, warnings)) => check(Loaded {
-            inv,
-            origin,
-            synthetic: false,
-            warnings,
-        }),
+    let _ = cancel;
+    match loaded {
+        Ok(Read::Loaded(l)) => check(*l),
+        Ok(Read::Choose(boots)) => Outcome::Choose(boots),
         Err(f) => Outcome::Failed(f),
     }
 }
 
-/// What reading a source gave: the events of one (host, boot), or the pairs to choose from.
+/// What a load gave: an investigation, or the (host, boot) pairs to choose from.
 enum Read {
-    Events(ReadEvents),
+    Loaded(Box<Loaded>),
     Choose(Vec<BootChoice>),
 }
 
-/// The events of one (host, boot) and what was skipped on the way.
-#[derive(Debug, Default)]
-pub struct ReadEvents {
-    /// Host.
-    pub host: String,
-    /// Boot id.
-    pub boot_id: String,
-    /// The events, in time order.
-    pub events: Vec<Event>,
-    /// Input records that were not valid events.
-    pub skipped: u64,
+impl From<BootSummary> for BootChoice {
+    fn from(b: BootSummary) -> Self {
+        Self {
+            host: b.host,
+            boot_id: b.boot_id,
+            events: b.events,
+            first: b.first,
+            last: b.last,
+        }
+    }
+}
+
+fn loaded_from(l: load::Loaded, origin: String) -> Read {
+    Read::Loaded(Box::new(Loaded {
+        inv: l.investigation,
+        origin,
+        synthetic: false,
+        warnings: l.warnings,
+    }))
+}
+
+/// The demo: the real capture compiled into the binary when there is one, else the synthetic
+/// investigation (whose screens say so).
+fn demo(report: Report<'_>) -> Result<Read, Failure> {
+    let Some(bytes) = DEMO_CAPTURE else {
+        progress(
+            report,
+            Progress::Step {
+                name: "building the synthetic demo".to_owned(),
+                done: 0,
+                of: 1,
+            },
+        );
+        return Ok(Read::Loaded(Box::new(Loaded {
+            inv: crate::synthetic::demo(),
+            origin: "synthetic demo: invented data, not a recording".to_owned(),
+            synthetic: true,
+            warnings: Vec::new(),
+        })));
+    };
+    let bad = |detail: String| Failure {
+        kind: FailureKind::BadInput,
+        detail,
+        hint: "The demo capture built into this binary is damaged; rebuild dockwatch-tui."
+            .to_owned(),
+    };
+    let reader = embedded_capture("demo capture", bytes).map_err(|e| bad(e.to_string()))?;
+    let mut pipelines: BTreeMap<(String, String), Pipeline> = BTreeMap::new();
+    for event in reader.flatten() {
+        pipelines
+            .entry((event.host.clone(), event.boot_id.clone()))
+            .or_insert_with(|| Pipeline::new(&event.host, &event.boot_id))
+            .push(event);
+    }
+    // The demo holds one boot; should it hold more, the busiest is shown.
+    let Some((_, pipeline)) = pipelines.into_iter().max_by_key(|(_, p)| p.events()) else {
+        return Err(bad("no events".to_owned()));
+    };
+    let mut throttle = Throttle::new(report);
+    let inv = pipeline.finish(Timestamp::now(), &mut |p| {
+        throttle.load(LoadProgress::Pipeline(p))
+    });
+    Ok(Read::Loaded(Box::new(Loaded {
+        inv,
+        origin: "demo: real capture recorded with godo (assets/demo.jsonl.zst)".to_owned(),
+        synthetic: false,
+        warnings: Vec::new(),
+    })))
 }
 
 /// Narrows `boots` to the named host and boot: one pair to read, several to choose from, or a
@@ -367,7 +472,7 @@ fn choose(
         .iter()
         .map(|b| format!("{} {}", b.host, b.boot_id))
         .collect();
-    let matching: Vec<BootChoice> = boots
+    let mut matching: Vec<BootChoice> = boots
         .into_iter()
         .filter(|b| {
             host.is_none_or(|h| b.host == h) && boot.is_none_or(|id| b.boot_id.starts_with(id))
@@ -382,9 +487,10 @@ fn choose(
                 boot.unwrap_or("(any)"),
                 all.join(", ")
             ),
-            hint: "Use one of the host names and boot ids listed, or leave --host/--boot out to choose.".to_owned(),
+            hint: "Use one of the host names and boot ids listed, or leave --host/--boot out to choose."
+                .to_owned(),
         }),
-        1 => Ok(Ok(matching.into_iter().next().expect("one element"))),
+        1 => Ok(Ok(matching.remove(0))),
         _ => Ok(Err(matching)),
     }
 }
@@ -409,7 +515,35 @@ fn store_failure(config: &StoreConfig, e: &StoreError) -> Failure {
     }
 }
 
-async fn from_mongo(m: &MongoSource, report: Report<'_>) -> Result<Read, Failure> {
+fn load_failure(source: &Source, e: LoadError) -> Failure {
+    match (source, e) {
+        (Source::Mongo(m), LoadError::Store(e)) => store_failure(&m.config, &e),
+        (_, LoadError::Empty { source_name }) => Failure {
+            kind: FailureKind::EmptyDatabase,
+            detail: format!("no events in {source_name}"),
+            hint: "Record with godo on the Docker host (--mongo or --write FILE), check --db, or try --demo."
+                .to_owned(),
+        },
+        (_, LoadError::NoSuchBoot { wanted, source_name, present }) => Failure {
+            kind: FailureKind::NoSuchBoot,
+            detail: format!("no events for {wanted} in {source_name}; there are: {present}"),
+            hint: "Use one of the host names and boot ids listed, or leave --host/--boot out to choose."
+                .to_owned(),
+        },
+        (_, e) => Failure {
+            kind: FailureKind::BadInput,
+            detail: e.to_string(),
+            hint: "Check the path; captures are written by `godo --write FILE` (JSON lines, .zst for zstd)."
+                .to_owned(),
+        },
+    }
+}
+
+async fn from_mongo(
+    m: &MongoSource,
+    generated_at: Timestamp,
+    report: Report<'_>,
+) -> Result<Read, Failure> {
     let config = &m.config;
     progress(report, Progress::Connecting(config.address.display()));
     let store = Store::connect(config)
@@ -420,16 +554,6 @@ async fn from_mongo(m: &MongoSource, report: Report<'_>) -> Result<Read, Failure
         .list_boots()
         .await
         .map_err(|e| store_failure(config, &e))?;
-    let boots = boots
-        .into_iter()
-        .map(|b| BootChoice {
-            host: b.host,
-            boot_id: b.boot_id,
-            events: b.events,
-            first: b.first,
-            last: b.last,
-        })
-        .collect();
     let empty = Failure {
         kind: FailureKind::EmptyDatabase,
         detail: format!(
@@ -438,133 +562,45 @@ async fn from_mongo(m: &MongoSource, report: Report<'_>) -> Result<Read, Failure
             config.address.display()
         ),
         hint: format!(
-            "Record with `godo --mongo {}` on the Docker host, check --db, or open a capture with --replay FILE (or try --demo).",
+            "Record with `godo --mongo {}` on the Docker host, check --db, or open a capture with \
+             --replay FILE (or try --demo).",
             config.address.display()
         ),
     };
+    let boots = boots.into_iter().map(BootChoice::from).collect();
     let one = match choose(boots, m.host.as_deref(), m.boot.as_deref(), empty)? {
         Ok(one) => one,
         Err(several) => return Ok(Read::Choose(several)),
     };
-    let mut stream = store
-        .stream_events(&one.host, &one.boot_id)
-        .await
-        .map_err(|e| store_failure(config, &e))?;
-    let total = stream.total();
-    let mut out = ReadEvents {
-        host: one.host,
-        boot_id: one.boot_id,
-        ..ReadEvents::default()
-    };
-    let mut last = Instant::now();
-    progress(
-        report,
-        Progress::Reading {
-            read: 0,
-            total: Some(total),
+    let mut throttle = Throttle::new(report);
+    let loaded = load::from_store(
+        &store,
+        Some(&one.host),
+        Some(&one.boot_id),
+        generated_at,
+        &mut |p| {
+            throttle.load(p);
         },
-    );
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(e) => out.events.push(e),
-            Err(StoreError::BadDocument { .. }) => out.skipped += 1,
-            Err(e) => return Err(store_failure(config, &e)),
-        }
-        if last.elapsed() >= REPORT_EVERY {
-            last = Instant::now();
-            progress(
-                report,
-                Progress::Reading {
-                    read: stream.read(),
-                    total: Some(total),
-                },
-            );
+    )
+    .await
+    .map_err(|e| load_failure(&Source::Mongo(m.clone()), e))?;
+    let mut loaded = Loaded {
+        inv: loaded.investigation,
+        origin: format!("MongoDB {} db {}", config.address.display(), config.raw_db),
+        synthetic: false,
+        warnings: loaded.warnings,
+    };
+    if !loaded.inv.roots.is_empty() {
+        progress(report, Progress::StoringCooked);
+        match cooked::write_investigation(store.cooked_db(), &loaded.inv, Timestamp::now()).await {
+            Ok(_) => {}
+            Err(e) => loaded.warnings.push(format!(
+                "the result was not stored in database {:?}: {e}",
+                config.cooked_db
+            )),
         }
     }
-    progress(
-        report,
-        Progress::Reading {
-            read: stream.read(),
-            total: Some(total),
-        },
-    );
-    Ok(Read::Events(out))
-}
-
-/// Reads a capture (blocking; checks `cancel` as it goes).
-fn from_capture(
-    r: &ReplaySource,
-    cancel: &CancellationToken,
-    tx: &std::sync::mpsc::Sender<Progress>,
-) -> Result<Read, Failure> {
-    let reader = CaptureReader::open(&r.path).map_err(|e| Failure {
-        kind: FailureKind::BadInput,
-        detail: e.to_string(),
-        hint: "Check the path; captures are written by `godo --write FILE` (JSON lines, .zst for zstd).".to_owned(),
-    })?;
-    read_capture(reader, r.host.as_deref(), r.boot.as_deref(), cancel, tx)
-}
-
-/// Reads events from a capture reader and keeps those of one (host, boot).
-fn read_capture(
-    mut reader: CaptureReader,
-    host: Option<&str>,
-    boot: Option<&str>,
-    cancel: &CancellationToken,
-    tx: &std::sync::mpsc::Sender<Progress>,
-) -> Result<Read, Failure> {
-    let mut by_boot: BTreeMap<(String, String), Vec<Event>> = BTreeMap::new();
-    let mut last = Instant::now();
-    for (read, item) in reader.by_ref().enumerate() {
-        let read = read as u64 + 1;
-        if let Ok(e) = item {
-            by_boot
-                .entry((e.host.clone(), e.boot_id.clone()))
-                .or_default()
-                .push(e);
-        }
-        if last.elapsed() >= REPORT_EVERY {
-            last = Instant::now();
-            if cancel.is_cancelled() {
-                return Err(Failure {
-                    kind: FailureKind::BadInput,
-                    detail: "cancelled".to_owned(),
-                    hint: String::new(),
-                });
-            }
-            let _ = tx.send(Progress::Reading { read, total: None });
-        }
-    }
-    let skipped = reader.skipped();
-    let boots: Vec<BootChoice> = by_boot
-        .iter()
-        .map(|((h, b), evs)| BootChoice {
-            host: h.clone(),
-            boot_id: b.clone(),
-            events: evs.len() as u64,
-            first: evs.iter().map(|e| e.time).min().unwrap_or_default(),
-            last: evs.iter().map(|e| e.time).max().unwrap_or_default(),
-        })
-        .collect();
-    let empty = Failure {
-        kind: FailureKind::EmptyDatabase,
-        detail: format!("the capture holds no valid events ({skipped} lines skipped)"),
-        hint: "Check that the file is a godo capture (JSON lines, one event per line).".to_owned(),
-    };
-    let one = match choose(boots, host, boot, empty)? {
-        Ok(one) => one,
-        Err(several) => return Ok(Read::Choose(several)),
-    };
-    let mut events = by_boot
-        .remove(&(one.host.clone(), one.boot_id.clone()))
-        .unwrap_or_default();
-    events.sort_by(|a, b| (a.time, &a.run, a.seq).cmp(&(b.time, &b.run, b.seq)));
-    Ok(Read::Events(ReadEvents {
-        host: one.host,
-        boot_id: one.boot_id,
-        events,
-        skipped,
-    }))
+    Ok(Read::Loaded(Box::new(loaded)))
 }
 
 /// A capture reader over bytes compiled into the binary (zstd-compressed JSON lines).
@@ -580,9 +616,13 @@ pub fn embedded_capture(
     ))
 }
 
+/// The real demo capture, once one is recorded into `assets/` (see `scripts/record-demo.sh`).
+const DEMO_CAPTURE: Option<&[u8]> = None;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dockwatch_shared::Event;
 
     #[test]
     fn an_investigation_without_roots_is_explained() {
@@ -711,14 +751,26 @@ mod tests {
         let f = failure(outcome_of(source(Some("db-9"), None)));
         assert_eq!(f.kind, FailureKind::NoSuchBoot);
         assert!(f.detail.contains("web-1 boot-a"), "{}", f.detail);
-        // One boot named: its events are read and handed to the pipeline.
-        let outcome = outcome_of(source(Some("web-1"), Some("boot-b")));
-        match outcome {
-            Outcome::Failed(f) if f.kind == FailureKind::NotAvailable => {
-                assert!(f.detail.contains("read 3 events"), "{}", f.detail);
+        // One boot named: its events go through the pipeline, and the result is stored.
+        match outcome_of(source(Some("web-1"), Some("boot-b"))) {
+            Outcome::Loaded(l) => {
+                assert_eq!(
+                    (l.inv.host.as_str(), l.inv.boot_id.as_str()),
+                    ("web-1", "boot-b")
+                );
+                assert!(l.inv.processes[l.inv.roots[0]].star);
+                assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+                let cooked = runtime
+                    .block_on(cooked::read_investigation(
+                        store.cooked_db(),
+                        "web-1",
+                        "boot-b",
+                    ))
+                    .unwrap()
+                    .expect("the cooked result was stored");
+                assert_eq!(cooked.processes.len(), l.inv.processes.len());
             }
-            Outcome::Loaded(_) | Outcome::Failed(_) => {}
-            other => panic!("{other:?}"),
+            other => panic!("expected an investigation, got {other:?}"),
         }
         runtime.block_on(async {
             let _ = store.raw_db().drop().await;

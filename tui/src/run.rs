@@ -71,15 +71,8 @@ pub fn run(source: Source) -> anyhow::Result<()> {
         if app.quit {
             break;
         }
-        let mut tree_state = app
-            .browser_mut()
-            .map(|b| b.tree.take_state())
-            .unwrap_or_default();
-        let drawn = term.draw(|frame| ui::draw(frame, &app, &mut tree_state));
-        if let Some(b) = app.browser_mut() {
-            b.tree.put_state(tree_state);
-        }
-        drawn.context("cannot draw on the terminal")?;
+        term.draw(|frame| ui::draw(frame, &app))
+            .context("cannot draw on the terminal")?;
         let event = rx.recv().context("the input thread stopped")?;
         app.update(event);
         // Take whatever else is already queued before drawing again (fast typing, wheel).

@@ -379,6 +379,7 @@ pub fn large(containers: usize, per_container: usize, files: usize) -> Investiga
     let dockerd = b.process(None, 100, t(0.0), &[b"/usr/bin/dockerd"]);
     b.node_mut(dockerd).star = true;
     let containerd = b.process(Some(dockerd), 101, t(0.1), &[b"containerd"]);
+    b.node_mut(containerd).role = Some(DockerRole::Containerd);
     let mut pid = 1000;
     let mut leaves = Vec::new();
     for c in 0..containers {
@@ -389,6 +390,7 @@ pub fn large(containers: usize, per_container: usize, files: usize) -> Investiga
             t(c as f64),
             &[b"containerd-shim-runc-v2"],
         );
+        b.node_mut(shim).role = Some(DockerRole::ContainerdShim);
         pid += 1;
         let main = b.process(
             Some(shim),

@@ -1,123 +1,34 @@
-//! The process tree pane's model: [`TreeItem`]s built from an [`Investigation`] on demand.
+//! The process tree pane's model: which processes are open, the visible rows in order, the
+//! cursor and the scroll offset. No terminal, no widget state: key handling is tested on it alone.
 //!
-//! Only opened nodes are materialised: a closed node with children holds one placeholder child
-//! (so the widget draws it as closable) until it is opened, so a tree of 100,000 processes costs
-//! only what the analyst has unfolded. Identifiers are [`NodeId`]s, unique in the whole tree.
-//!
-//! Navigation (cursor, paging, open/close, revealing a search hit) works on the flattened list
-//! of visible rows kept here, so it needs no terminal and no previous frame: tui-tree-widget's own
-//! `key_down` and friends only work after a render. The widget's [`TreeState`] is kept in step;
-//! it is lent to the drawing code for each frame (the widget records its scroll offset there).
+//! Nothing is materialised for closed subtrees: the visible rows are recomputed (depth first
+//! over open nodes) when a node opens or closes, and each frame hands tui-tree-widget only the
+//! rows on screen plus their ancestors (see `ui::tree`), so a frame costs the same for ten
+//! processes or a hundred thousand open ones.
 
 use std::collections::HashSet;
 
-use dockwatch_shared::investigation::{Investigation, NodeId, ProcessNode};
-use dockwatch_shared::sanitize::for_terminal;
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span};
-use tui_tree_widget::{TreeItem, TreeState};
-
-/// The identifier of the stand-in child of a closed, not yet materialised node.
-const PLACEHOLDER: NodeId = NodeId::MAX;
+use dockwatch_shared::investigation::{Investigation, NodeId};
 
 /// Most rows opened automatically at start-up (the Docker daemon, containerd and the shims).
 const AUTO_OPEN_LIMIT: usize = 5_000;
 
-/// The tree pane's items, visible rows, cursor and widget state.
-#[derive(Debug, Default)]
+/// One visible row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// The process.
+    pub node: NodeId,
+    /// Its depth (0 for a root).
+    pub depth: u16,
+}
+
+/// Open nodes, visible rows, cursor and scroll offset of the tree pane.
+#[derive(Clone, Debug, Default)]
 pub struct TreeModel {
-    items: Vec<TreeItem<'static, NodeId>>,
-    state: TreeState<NodeId>,
-    visible: Vec<Vec<NodeId>>,
+    open: HashSet<NodeId>,
+    visible: Vec<Row>,
     cursor: usize,
-}
-
-/// What the tree shows for a process: the line, and whether it is dimmed by the time filter.
-fn label(node: &ProcessNode, active: bool) -> Line<'static> {
-    let comm = node
-        .comm
-        .as_ref()
-        .map(|c| c.display_safe().into_owned())
-        .or_else(|| node.args.first().map(|a| a.display_safe().into_owned()))
-        .unwrap_or_else(|| "?".to_owned());
-    let base = if active {
-        Style::default()
-    } else {
-        Style::default().add_modifier(Modifier::DIM)
-    };
-    let mut spans = vec![
-        Span::styled(
-            comm,
-            if node.star {
-                base.add_modifier(Modifier::BOLD).fg(Color::Yellow)
-            } else {
-                base.add_modifier(Modifier::BOLD)
-            },
-        ),
-        Span::styled(format!(" {}", node.pid), base),
-    ];
-    if let Some(container) = container_label(node) {
-        spans.push(Span::styled(
-            format!(" [{container}]"),
-            base.fg(Color::Cyan),
-        ));
-    }
-    if !node.files.is_empty() {
-        spans.push(Span::styled(" ✎", base.fg(Color::Yellow)));
-    }
-    match (node.exit, node.exit_code, node.signal) {
-        (_, Some(code), _) if code != 0 => {
-            spans.push(Span::styled(format!(" ✗{code}"), base.fg(Color::Red)));
-        }
-        (_, _, Some(sig)) => {
-            spans.push(Span::styled(format!(" ✗sig{sig}"), base.fg(Color::Red)));
-        }
-        (Some(_), _, _) => spans.push(Span::styled(" †", base.fg(Color::DarkGray))),
-        _ => {}
-    }
-    Line::from(spans)
-}
-
-/// The container's name, else its short id; sanitised.
-pub fn container_label(node: &ProcessNode) -> Option<String> {
-    node.container_name
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .map(|n| for_terminal(n).into_owned())
-        .or_else(|| {
-            node.container_id
-                .as_deref()
-                .map(|id| for_terminal(&id.chars().take(12).collect::<String>()).into_owned())
-        })
-}
-
-fn build_item(
-    inv: &Investigation,
-    id: NodeId,
-    path: &mut Vec<NodeId>,
-    opened: &HashSet<Vec<NodeId>>,
-    active: &[bool],
-) -> TreeItem<'static, NodeId> {
-    let node = &inv.processes[id];
-    let text = label(node, active.get(id).copied().unwrap_or(true));
-    path.push(id);
-    let children = if node.children.is_empty() {
-        Vec::new()
-    } else if opened.contains(path.as_slice()) {
-        node.children
-            .iter()
-            .map(|&c| build_item(inv, c, path, opened, active))
-            .collect()
-    } else {
-        vec![TreeItem::new_leaf(PLACEHOLDER, "…")]
-    };
-    path.pop();
-    // Children are distinct NodeIds (or the single placeholder), so this cannot fail; fall back
-    // to a leaf rather than panic if an input ever repeats a child.
-    match TreeItem::new(id, text.clone(), children) {
-        Ok(item) => item,
-        Err(_) => TreeItem::new_leaf(id, text),
-    }
+    offset: usize,
 }
 
 /// The path from a root down to `id`, following parent links.
@@ -137,92 +48,68 @@ pub fn path_to(inv: &Investigation, id: NodeId) -> Vec<NodeId> {
 
 impl TreeModel {
     /// The tree of `inv` with the Docker plumbing (daemon, containerd, shims) opened.
-    pub fn new(inv: &Investigation, active: &[bool]) -> Self {
-        let mut state = TreeState::default();
+    pub fn new(inv: &Investigation) -> Self {
+        let mut open = HashSet::new();
         let mut budget = AUTO_OPEN_LIMIT;
-        let mut stack: Vec<Vec<NodeId>> = inv.roots.iter().map(|&r| vec![r]).collect();
-        while let Some(path) = stack.pop() {
-            let Some(&id) = path.last() else { continue };
+        let mut stack: Vec<NodeId> = inv.roots.clone();
+        while let Some(id) = stack.pop() {
             let node = &inv.processes[id];
-            if node.role.is_some() || node.star || node.parent.is_none() {
-                if budget < node.children.len() {
-                    continue;
-                }
+            let plumbing = node.role.is_some() || node.star || node.parent.is_none();
+            if plumbing && !node.children.is_empty() && budget >= node.children.len() {
                 budget -= node.children.len();
-                for &c in &node.children {
-                    let mut p = path.clone();
-                    p.push(c);
-                    stack.push(p);
-                }
-                state.open(path);
+                open.insert(id);
+                stack.extend_from_slice(&node.children);
             }
         }
         let mut model = Self {
-            state,
+            open,
             ..Self::default()
         };
-        model.rebuild(inv, active);
-        model.set_cursor(0);
+        model.refresh(inv);
         model
     }
 
-    /// Rebuilds every materialised item (after the time filter changed what is dimmed).
-    pub fn rebuild(&mut self, inv: &Investigation, active: &[bool]) {
-        let opened = self.state.opened().clone();
-        let mut path = Vec::new();
-        self.items = inv
+    /// Recomputes the visible rows, keeping the cursor on the same process (or its nearest
+    /// visible ancestor).
+    fn refresh(&mut self, inv: &Investigation) {
+        let selected = self.selected();
+        self.visible.clear();
+        let mut stack: Vec<Row> = inv
             .roots
             .iter()
-            .map(|&r| build_item(inv, r, &mut path, &opened, active))
+            .rev()
+            .map(|&node| Row { node, depth: 0 })
             .collect();
-        self.refresh_visible();
-    }
-
-    fn refresh_visible(&mut self) {
-        let selected = self.visible.get(self.cursor).cloned();
-        self.visible = self
-            .state
-            .flatten(&self.items)
-            .into_iter()
-            .map(|f| f.identifier)
-            .filter(|p| p.last() != Some(&PLACEHOLDER))
-            .collect();
+        while let Some(row) = stack.pop() {
+            if self.visible.len() > inv.processes.len() {
+                break; // a cycle in bad input
+            }
+            self.visible.push(row);
+            if self.open.contains(&row.node) {
+                let depth = row.depth.saturating_add(1);
+                stack.extend(
+                    inv.processes[row.node]
+                        .children
+                        .iter()
+                        .rev()
+                        .map(|&node| Row { node, depth }),
+                );
+            }
+        }
         if let Some(sel) = selected {
-            // Keep the cursor on the same node, or on its nearest visible ancestor.
-            let mut sel = sel;
-            loop {
-                if let Some(i) = self.visible.iter().position(|p| *p == sel) {
-                    self.set_cursor(i);
+            for id in path_to(inv, sel).into_iter().rev() {
+                if let Some(i) = self.visible.iter().position(|r| r.node == id) {
+                    self.cursor = i;
                     return;
                 }
-                if sel.pop().is_none() || sel.is_empty() {
-                    break;
-                }
             }
         }
-        self.set_cursor(self.cursor);
+        self.cursor = self.cursor.min(self.visible.len().saturating_sub(1));
     }
 
-    fn set_cursor(&mut self, index: usize) {
-        self.cursor = index.min(self.visible.len().saturating_sub(1));
-        match self.visible.get(self.cursor) {
-            Some(path) => {
-                self.state.select(path.clone());
-            }
-            None => {
-                self.state.select(Vec::new());
-            }
-        }
-    }
-
-    /// The items, for the widget.
-    pub fn items(&self) -> &[TreeItem<'static, NodeId>] {
-        &self.items
-    }
-
-    /// Number of visible rows.
-    pub fn rows(&self) -> usize {
-        self.visible.len()
+    /// The visible rows.
+    pub fn rows(&self) -> &[Row] {
+        &self.visible
     }
 
     /// The cursor's row.
@@ -232,137 +119,108 @@ impl TreeModel {
 
     /// The selected process.
     pub fn selected(&self) -> Option<NodeId> {
-        self.visible
-            .get(self.cursor)
-            .and_then(|p| p.last().copied())
+        self.visible.get(self.cursor).map(|r| r.node)
     }
 
-    /// Moves the cursor by `delta` rows, clamped.
-    pub fn move_by(&mut self, delta: isize) {
-        let target = self.cursor.saturating_add_signed(delta);
-        self.set_cursor(target);
+    /// True when the process's children are shown.
+    pub fn is_open(&self, id: NodeId) -> bool {
+        self.open.contains(&id)
+    }
+
+    /// The first row shown in a pane of `height` rows: the stored offset, moved just enough to
+    /// show the cursor (so a resize never hides it).
+    pub fn window_start(&self, height: usize) -> usize {
+        let height = height.max(1);
+        let mut start = self.offset.min(self.visible.len().saturating_sub(1));
+        if self.cursor < start {
+            start = self.cursor;
+        } else if self.cursor >= start + height {
+            start = self.cursor + 1 - height;
+        }
+        start
+    }
+
+    fn set_cursor(&mut self, index: usize, height: usize) {
+        self.cursor = index.min(self.visible.len().saturating_sub(1));
+        self.offset = self.window_start(height);
+    }
+
+    /// Moves the cursor by `delta` rows, clamped; `height` is the pane's.
+    pub fn move_by(&mut self, delta: isize, height: usize) {
+        self.set_cursor(self.cursor.saturating_add_signed(delta), height);
     }
 
     /// Moves the cursor to the first row.
-    pub fn home(&mut self) {
-        self.set_cursor(0);
+    pub fn home(&mut self, height: usize) {
+        self.set_cursor(0, height);
     }
 
     /// Moves the cursor to the last row.
-    pub fn end(&mut self) {
-        self.set_cursor(usize::MAX);
+    pub fn end(&mut self, height: usize) {
+        self.set_cursor(usize::MAX, height);
     }
 
-    fn item_mut(&mut self, path: &[NodeId]) -> Option<&mut TreeItem<'static, NodeId>> {
-        let (first, rest) = path.split_first()?;
-        let mut item = self.items.iter_mut().find(|i| i.identifier() == first)?;
-        for id in rest {
-            let index = item.children().iter().position(|c| c.identifier() == id)?;
-            item = item.child_mut(index)?;
-        }
-        Some(item)
-    }
-
-    fn open_path(&mut self, inv: &Investigation, path: &[NodeId], active: &[bool]) {
-        let Some(&id) = path.last() else { return };
-        if inv.processes[id].children.is_empty() {
-            return;
-        }
-        self.state.open(path.to_vec());
-        let opened = self.state.opened().clone();
-        let Some(item) = self.item_mut(path) else {
-            return;
-        };
-        let placeholder = item
-            .children()
-            .first()
-            .is_some_and(|c| *c.identifier() == PLACEHOLDER);
-        if placeholder {
-            let mut parent_path = path[..path.len() - 1].to_vec();
-            *item = build_item(inv, id, &mut parent_path, &opened, active);
-        }
-    }
-
-    /// Opens the selected node (materialising its children).
-    pub fn expand(&mut self, inv: &Investigation, active: &[bool]) {
-        if let Some(path) = self.visible.get(self.cursor).cloned() {
-            self.open_path(inv, &path, active);
-            self.refresh_visible();
+    /// Opens the selected node.
+    pub fn expand(&mut self, inv: &Investigation, height: usize) {
+        if let Some(id) = self.selected() {
+            if !inv.processes[id].children.is_empty() && self.open.insert(id) {
+                self.refresh(inv);
+                self.set_cursor(self.cursor, height);
+            }
         }
     }
 
     /// Closes the selected node, or moves to its parent when it is closed already.
-    pub fn collapse(&mut self) {
-        let Some(path) = self.visible.get(self.cursor).cloned() else {
-            return;
-        };
-        if self.state.close(&path) {
-            self.refresh_visible();
-        } else if path.len() > 1 {
-            let parent = &path[..path.len() - 1];
-            if let Some(i) = self.visible.iter().position(|p| p == parent) {
-                self.set_cursor(i);
+    pub fn collapse(&mut self, inv: &Investigation, height: usize) {
+        let Some(id) = self.selected() else { return };
+        if self.open.remove(&id) {
+            self.refresh(inv);
+        } else if let Some(parent) = inv.processes[id].parent {
+            if let Some(i) = self.visible[..self.cursor]
+                .iter()
+                .rposition(|r| r.node == parent)
+            {
+                self.cursor = i;
             }
         }
+        self.set_cursor(self.cursor, height);
     }
 
     /// Opens or closes the selected node.
-    pub fn toggle(&mut self, inv: &Investigation, active: &[bool]) {
-        let Some(path) = self.visible.get(self.cursor).cloned() else {
-            return;
-        };
-        if self.state.opened().contains(&path) {
-            self.state.close(&path);
-            self.refresh_visible();
-        } else {
-            self.expand(inv, active);
+    pub fn toggle(&mut self, inv: &Investigation, height: usize) {
+        match self.selected() {
+            Some(id) if self.open.contains(&id) => self.collapse(inv, height),
+            Some(_) => self.expand(inv, height),
+            None => {}
         }
     }
 
     /// Opens every ancestor of `id` and puts the cursor on it.
-    pub fn reveal(&mut self, inv: &Investigation, id: NodeId, active: &[bool]) {
+    pub fn reveal(&mut self, inv: &Investigation, id: NodeId, height: usize) {
         let path = path_to(inv, id);
-        for depth in 1..path.len() {
-            if !self.state.opened().contains(&path[..depth]) {
-                self.open_path(inv, &path[..depth], active);
-            }
+        let mut changed = false;
+        for &a in &path[..path.len() - 1] {
+            changed |= self.open.insert(a);
         }
-        self.refresh_visible();
-        if let Some(i) = self.visible.iter().position(|p| *p == path) {
-            self.set_cursor(i);
+        if changed {
+            self.refresh(inv);
         }
-    }
-
-    /// Puts the cursor on the row with this path (a mouse click), toggling it when it was there.
-    pub fn click(&mut self, inv: &Investigation, path: &[NodeId], active: &[bool]) {
-        if let Some(i) = self.visible.iter().position(|p| p == path) {
-            if i == self.cursor {
-                self.toggle(inv, active);
-            } else {
-                self.set_cursor(i);
-            }
+        if let Some(i) = self.visible.iter().position(|r| r.node == id) {
+            self.set_cursor(i, height);
         }
     }
 
-    /// True when the node at this path is open.
-    pub fn is_open(&self, path: &[NodeId]) -> bool {
-        self.state.opened().contains(path)
-    }
-
-    /// Lends the widget state to the drawing code for one frame; give it back with
-    /// [`TreeModel::put_state`].
-    pub fn take_state(&mut self) -> TreeState<NodeId> {
-        std::mem::take(&mut self.state)
-    }
-
-    /// Takes the widget state back after a frame.
-    pub fn put_state(&mut self, state: TreeState<NodeId>) {
-        self.state = state;
-    }
-
-    /// The widget state (for hit-testing mouse clicks against the last frame).
-    pub fn state(&self) -> &TreeState<NodeId> {
-        &self.state
+    /// A click on the `line`-th row of the pane: selects it, or toggles it when selected.
+    pub fn click(&mut self, inv: &Investigation, line: usize, height: usize) {
+        let index = self.window_start(height) + line;
+        if index >= self.visible.len() {
+            return;
+        }
+        if index == self.cursor {
+            self.toggle(inv, height);
+        } else {
+            self.set_cursor(index, height);
+        }
     }
 }
 
@@ -371,20 +229,29 @@ mod tests {
     use super::*;
     use crate::synthetic;
 
+    const H: usize = 20;
+
     fn names(inv: &Investigation, m: &TreeModel) -> Vec<String> {
-        m.visible
+        m.rows()
             .iter()
-            .map(|p| {
-                let n = &inv.processes[*p.last().unwrap()];
-                format!("{}{}", " ".repeat(p.len() - 1), n.pid)
+            .map(|r| {
+                format!(
+                    "{}{}",
+                    " ".repeat(r.depth.into()),
+                    inv.processes[r.node].pid
+                )
             })
             .collect()
+    }
+
+    fn pid(inv: &Investigation, m: &TreeModel) -> i32 {
+        inv.processes[m.selected().unwrap()].pid
     }
 
     #[test]
     fn starts_with_the_docker_plumbing_open_and_containers_closed() {
         let inv = synthetic::demo();
-        let m = TreeModel::new(&inv, &[]);
+        let m = TreeModel::new(&inv);
         assert_eq!(
             names(&inv, &m),
             ["812", " 830", "  1201", "   1220", "  1402", "   1420"]
@@ -393,39 +260,51 @@ mod tests {
     }
 
     #[test]
-    fn opening_materialises_children_and_closing_hides_them() {
+    fn opening_shows_children_and_closing_hides_them() {
         let inv = synthetic::demo();
-        let mut m = TreeModel::new(&inv, &[]);
-        m.end(); // the batch job
-        assert_eq!(inv.processes[m.selected().unwrap()].pid, 1420);
-        m.toggle(&inv, &[]);
-        assert_eq!(m.rows(), 12);
-        assert_eq!(inv.processes[m.selected().unwrap()].pid, 1420);
-        m.move_by(1);
-        assert_eq!(inv.processes[m.selected().unwrap()].pid, 1421);
-        m.collapse(); // a leaf: go to the parent
-        assert_eq!(inv.processes[m.selected().unwrap()].pid, 1420);
-        m.collapse();
-        assert_eq!(m.rows(), 6);
+        let mut m = TreeModel::new(&inv);
+        m.end(H);
+        assert_eq!(pid(&inv, &m), 1420);
+        m.toggle(&inv, H);
+        assert_eq!(m.rows().len(), 12);
+        assert_eq!(pid(&inv, &m), 1420);
+        m.move_by(1, H);
+        assert_eq!(pid(&inv, &m), 1421);
+        m.collapse(&inv, H); // a leaf: go to the parent
+        assert_eq!(pid(&inv, &m), 1420);
+        m.collapse(&inv, H);
+        assert_eq!(m.rows().len(), 6);
     }
 
     #[test]
     fn reveal_opens_the_ancestors_of_a_deep_node() {
         let inv = synthetic::large(20, 50, 0);
-        let mut m = TreeModel::new(&inv, &[]);
+        let mut m = TreeModel::new(&inv);
         let deep = inv.processes.len() - 1;
-        m.reveal(&inv, deep, &[]);
+        m.reveal(&inv, deep, H);
         assert_eq!(m.selected(), Some(deep));
+        let start = m.window_start(H);
+        assert!(start <= m.cursor() && m.cursor() < start + H);
     }
 
     #[test]
-    fn only_opened_nodes_are_materialised() {
-        let inv = synthetic::large(100, 1000, 0);
-        let m = TreeModel::new(&inv, &[]);
-        fn count(items: &[TreeItem<'static, NodeId>]) -> usize {
-            items.iter().map(|i| 1 + count(i.children())).sum()
-        }
-        // dockerd, containerd, 100 shims with their main process, each with one placeholder.
-        assert!(count(m.items()) < 400, "{}", count(m.items()));
+    fn the_window_follows_the_cursor_and_survives_a_resize() {
+        let inv = synthetic::large(100, 3, 0);
+        let mut m = TreeModel::new(&inv);
+        m.move_by(50, 10);
+        assert_eq!(m.window_start(10), 41);
+        m.move_by(-5, 10);
+        assert_eq!(
+            m.window_start(10),
+            41,
+            "moving inside the window does not scroll"
+        );
+        assert_eq!(
+            m.window_start(3),
+            43,
+            "a smaller pane still shows the cursor"
+        );
+        m.click(&inv, 0, 10);
+        assert_eq!(m.cursor(), 41);
     }
 }

@@ -20,14 +20,7 @@ use ratatui::style::Modifier;
 fn render(app: &mut App) -> Buffer {
     let (w, h) = app.size;
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    let mut state = app
-        .browser_mut()
-        .map(|b| b.tree.take_state())
-        .unwrap_or_default();
-    term.draw(|f| ui::draw(f, app, &mut state)).unwrap();
-    if let Some(b) = app.browser_mut() {
-        b.tree.put_state(state);
-    }
+    term.draw(|f| ui::draw(f, app)).unwrap();
     term.backend().buffer().clone()
 }
 
@@ -305,7 +298,37 @@ fn hostile_names_never_reach_the_terminal_raw() {
     app.act(Context::Details, Action::End);
     let _ = render(&mut app);
     // And the export of it is valid JSON keeping the exact bytes.
-    let doc = dockwatch_tui::export::subtree_json(&app.browser().unwrap().inv, 1).unwrap();
+    let doc = dockwatch_shared::report::export_json(&app.browser().unwrap().inv, Some(1));
     assert_eq!(doc["roots"][0]["args"][3]["hex"], "626164fffe75746638");
     let _ = Timestamp::default();
+}
+
+#[test]
+fn a_deep_scroll_draws_only_the_window_with_the_right_indentation() {
+    let mut app = App::browsing(
+        Loaded {
+            inv: synthetic::large(50, 40, 0),
+            origin: "large".into(),
+            synthetic: true,
+            warnings: Vec::new(),
+        },
+        (80, 24),
+    );
+    let last = app.browser().unwrap().inv.processes.len() - 1;
+    let pid = app.browser().unwrap().inv.processes[last].pid;
+    if let Some(b) = app.browser_mut() {
+        b.tree.reveal(&b.inv, last, 10);
+    }
+    let screen = text(&render(&mut app));
+    let tree_rows: Vec<&str> = screen.lines().skip(2).take(10).collect();
+    assert!(
+        !tree_rows[0].contains("dockerd"),
+        "scrolled past the root:\n{screen}"
+    );
+    let hit = tree_rows
+        .iter()
+        .find(|l| l.contains(&format!("worker {pid}")))
+        .expect("selected row shown");
+    assert!(hit.starts_with("│        "), "four levels deep: {hit:?}");
+    insta::assert_snapshot!(screen);
 }

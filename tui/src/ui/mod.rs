@@ -1,6 +1,5 @@
-//! Drawing: one module per pane or screen. Drawing reads the [`App`] and changes nothing in it;
-//! the only mutable thing it gets is the tree widget's [`TreeState`], where tui-tree-widget
-//! records its scroll offset and what it drew where (for mouse clicks).
+//! Drawing: one module per pane or screen. Drawing reads the [`App`] and changes nothing in it
+//! (scroll offsets live in the models and are updated by `App::update`).
 //!
 //! Every string that came from outside (names, arguments, paths, error texts) goes through
 //! `dockwatch_shared::sanitize` before it reaches a cell.
@@ -16,11 +15,9 @@ pub mod status;
 pub mod title;
 pub mod tree;
 
-use dockwatch_shared::investigation::NodeId;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
-use tui_tree_widget::TreeState;
 
 use crate::app::{App, Overlay, Pane, Screen};
 
@@ -74,7 +71,7 @@ pub fn border(focused: bool) -> Style {
 }
 
 /// Draws the whole screen.
-pub fn draw(frame: &mut Frame, app: &App, tree_state: &mut TreeState<NodeId>) {
+pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     match &app.screen {
         Screen::Loading(l) => loading::draw(frame, area, l, app.ticks),
@@ -83,7 +80,7 @@ pub fn draw(frame: &mut Frame, app: &App, tree_state: &mut TreeState<NodeId>) {
         Screen::Browse(b) => {
             let areas = layout(area);
             title::draw(frame, areas.title, b);
-            tree::draw(frame, areas.tree, b, b.focus == Pane::Tree, tree_state);
+            tree::draw(frame, areas.tree, b, b.focus == Pane::Tree);
             details::draw(frame, areas.details, b, b.focus == Pane::Details);
             files::draw(frame, areas.files, b, b.focus == Pane::Files);
             status::draw_message(frame, areas.message, app, Some(b));

@@ -29,7 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser) {
     let boot = for_terminal(&inv.boot_id);
     let boot_short: String = boot.chars().take(13).collect();
     spans.push(Span::raw(format!(
-        " host {} · boot {} · {} processes · {} files",
+        " {} · boot {} · {} procs · {} files",
         for_terminal(&inv.host),
         boot_short,
         inv.processes.len(),
@@ -42,9 +42,11 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser) {
             Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
         ));
     }
-    spans.push(Span::styled(
-        format!(" · {}", for_terminal(&b.origin)),
-        Style::default().fg(Color::DarkGray),
-    ));
+    if !b.synthetic {
+        spans.push(Span::styled(
+            format!(" · {}", for_terminal(&b.origin)),
+            Style::default().fg(Color::DarkGray),
+        ));
+    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

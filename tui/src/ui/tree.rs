@@ -1,39 +1,199 @@
-//! The process tree pane (tui-tree-widget).
+//! The process tree pane, drawn with tui-tree-widget.
+//!
+//! The widget flattens every open item on each frame, which with 100,000 open processes costs
+//! more than a frame. So each frame it gets only the rows on screen and their ancestors (a
+//! handful more rows), rendered into a scratch buffer tall enough for both, and the rows on
+//! screen are copied into the pane: the cost depends on the pane's height, not on the tree.
 
-use dockwatch_shared::investigation::NodeId;
+use dockwatch_shared::investigation::{Investigation, NodeId, ProcessNode};
+use dockwatch_shared::sanitize::for_terminal;
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
-use ratatui::widgets::{Block, Paragraph};
-use tui_tree_widget::{Tree, TreeState};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, StatefulWidget};
+use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 use crate::app::Browser;
+use crate::tree_model::path_to;
+
+/// The identifier of the stand-in child that makes a node draw as openable.
+const PLACEHOLDER: NodeId = NodeId::MAX;
+
+/// The container's name, else its short id; sanitised.
+pub fn container_label(node: &ProcessNode) -> Option<String> {
+    node.container_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .map(|n| for_terminal(n).into_owned())
+        .or_else(|| {
+            node.container_id
+                .as_deref()
+                .map(|id| for_terminal(&id.chars().take(12).collect::<String>()).into_owned())
+        })
+}
+
+/// One process's line: comm, pid, container, marks; dimmed when inactive in the time window.
+pub fn label(node: &ProcessNode, active: bool) -> Line<'static> {
+    let comm = node
+        .comm
+        .as_ref()
+        .map(|c| c.display_safe().into_owned())
+        .or_else(|| node.args.first().map(|a| a.display_safe().into_owned()))
+        .unwrap_or_else(|| "?".to_owned());
+    let base = if active {
+        Style::default()
+    } else {
+        Style::default().add_modifier(Modifier::DIM)
+    };
+    let bold = base.add_modifier(Modifier::BOLD);
+    let mut spans = vec![
+        Span::styled(
+            comm,
+            if node.star {
+                bold.fg(Color::Yellow)
+            } else {
+                bold
+            },
+        ),
+        Span::styled(format!(" {}", node.pid), base),
+    ];
+    if let Some(container) = container_label(node) {
+        spans.push(Span::styled(
+            format!(" [{container}]"),
+            base.fg(Color::Cyan),
+        ));
+    }
+    if !node.files.is_empty() {
+        spans.push(Span::styled(" ✎", base.fg(Color::Yellow)));
+    }
+    match (node.exit, node.exit_code, node.signal) {
+        (_, Some(code), _) if code != 0 => {
+            spans.push(Span::styled(format!(" ✗{code}"), base.fg(Color::Red)));
+        }
+        (_, _, Some(sig)) => spans.push(Span::styled(format!(" ✗sig{sig}"), base.fg(Color::Red))),
+        (Some(_), _, _) => spans.push(Span::styled(" †", base.fg(Color::DarkGray))),
+        _ => {}
+    }
+    Line::from(spans)
+}
+
+/// An item under construction: its node, line and children so far.
+struct Partial {
+    node: NodeId,
+    children: Vec<TreeItem<'static, NodeId>>,
+}
+
+fn finish(inv: &Investigation, b: &Browser, p: Partial) -> TreeItem<'static, NodeId> {
+    let node = &inv.processes[p.node];
+    let active = b.active.get(p.node).copied().unwrap_or(true);
+    let text = label(node, active);
+    let mut children = p.children;
+    if children.is_empty() && !node.children.is_empty() {
+        children.push(TreeItem::new_leaf(PLACEHOLDER, ""));
+    }
+    // Children are distinct processes (NodeIds are unique in the tree); fall back to a leaf
+    // rather than fail if bad input ever repeats one.
+    TreeItem::new(p.node, text.clone(), children)
+        .unwrap_or_else(|_| TreeItem::new_leaf(p.node, text))
+}
+
+/// The items for rows `start..start + height`, preceded by the ancestors of the first of them,
+/// and the widget state that opens and selects them as the model does. Returns the number of
+/// ancestor rows drawn before the window.
+fn window_items(
+    b: &Browser,
+    start: usize,
+    height: usize,
+) -> (Vec<TreeItem<'static, NodeId>>, TreeState<NodeId>, usize) {
+    let inv = &b.inv;
+    let rows = b.tree.rows();
+    let end = (start + height).min(rows.len());
+    let Some(first) = rows.get(start) else {
+        return (Vec::new(), TreeState::default(), 0);
+    };
+    let ancestors = path_to(inv, first.node);
+    let prefix = ancestors.len() - 1;
+    // Depth-first order: the ancestors, then the window rows.
+    let order = ancestors[..prefix]
+        .iter()
+        .enumerate()
+        .map(|(depth, &node)| (node, depth))
+        .chain(
+            rows[start..end]
+                .iter()
+                .map(|r| (r.node, usize::from(r.depth))),
+        );
+    let mut state = TreeState::default();
+    let mut roots = Vec::new();
+    let mut stack: Vec<Partial> = Vec::new();
+    let mut path: Vec<NodeId> = Vec::new();
+    let selected = b.tree.selected();
+    for (node, depth) in order {
+        while stack.len() > depth {
+            let done = stack.pop().map(|p| finish(inv, b, p));
+            path.pop();
+            if let Some(item) = done {
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(item),
+                    None => roots.push(item),
+                }
+            }
+        }
+        path.push(node);
+        if b.tree.is_open(node) {
+            state.open(path.clone());
+        }
+        if Some(node) == selected {
+            state.select(path.clone());
+        }
+        stack.push(Partial {
+            node,
+            children: Vec::new(),
+        });
+    }
+    while let Some(p) = stack.pop() {
+        let item = finish(inv, b, p);
+        match stack.last_mut() {
+            Some(parent) => parent.children.push(item),
+            None => roots.push(item),
+        }
+    }
+    (roots, state, prefix)
+}
 
 /// Draws the tree pane.
-pub fn draw(
-    frame: &mut Frame,
-    area: Rect,
-    b: &Browser,
-    focused: bool,
-    state: &mut TreeState<NodeId>,
-) {
-    let title = format!(" Processes ({} shown) ", b.tree.rows());
+pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
     let block = Block::bordered()
-        .title(title)
+        .title(format!(" Processes ({} shown) ", b.tree.rows().len()))
         .border_style(super::border(focused));
-    match Tree::new(b.tree.items()) {
-        Ok(tree) => {
-            let tree = tree
-                .block(block)
-                .highlight_style(Style::default().add_modifier(Modifier::REVERSED))
-                .highlight_symbol("");
-            frame.render_stateful_widget(tree, area, state);
-        }
-        Err(e) => {
-            frame.render_widget(
-                Paragraph::new(format!("cannot draw the tree: {e}")).block(block),
-                area,
-            );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.is_empty() {
+        return;
+    }
+    let height = usize::from(inner.height);
+    let start = b.tree.window_start(height);
+    let (items, mut state, prefix) = window_items(b, start, height);
+    let Ok(tree) = Tree::new(&items) else {
+        return; // roots are distinct processes; nothing sensible to draw otherwise
+    };
+    let tree = tree
+        .highlight_style(Style::default().add_modifier(Modifier::REVERSED))
+        .highlight_symbol("");
+    let prefix_rows = u16::try_from(prefix).unwrap_or(u16::MAX);
+    let scratch_area = Rect::new(0, 0, inner.width, inner.height.saturating_add(prefix_rows));
+    let mut scratch = Buffer::empty(scratch_area);
+    StatefulWidget::render(tree, scratch_area, &mut scratch, &mut state);
+    let buf = frame.buffer_mut();
+    for y in 0..inner.height {
+        for x in 0..inner.width {
+            if let Some(cell) = scratch.cell((x, y.saturating_add(prefix_rows))) {
+                if let Some(target) = buf.cell_mut((inner.x + x, inner.y + y)) {
+                    *target = cell.clone();
+                }
+            }
         }
     }
 }
