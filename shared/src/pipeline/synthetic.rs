@@ -399,7 +399,12 @@ impl Synthetic {
         // Outside Docker: a cron job writes a file of its own.
         let job = self.pid();
         self.fork(300, job, None);
-        self.exec(job, &["/usr/bin/logrotate", "/etc/logrotate.conf"], None, "/");
+        self.exec(
+            job,
+            &["/usr/bin/logrotate", "/etc/logrotate.conf"],
+            None,
+            "/",
+        );
         self.open(job, "/var/log/syslog.1", None, 3);
         self.write(job, job, 3, 4);
         self.close(job, 3);
@@ -441,7 +446,11 @@ mod tests {
         let inv = investigate(events(400_000), HOST, BOOT_ID, Timestamp(0), &mut |_| {});
         assert_eq!(inv.stats.events, 400_000);
         assert_eq!(inv.roots.len(), 1);
-        let containerd = inv.processes.iter().filter(|p| p.pid == CONTAINERD_PID).count();
+        let containerd = inv
+            .processes
+            .iter()
+            .filter(|p| p.pid == CONTAINERD_PID)
+            .count();
         assert_eq!(containerd, 1);
         // Pids wrapped at 32768: some pid has several processes in the tree.
         let mut pids: Vec<Pid> = inv.processes.iter().map(|p| p.pid).collect();
@@ -463,7 +472,11 @@ mod tests {
             .filter(|f| f.path.as_bytes().starts_with(b"/work/out-"))
             .count();
         assert!(echo_files > 1000);
-        assert!(inv.files.iter().all(|f| !f.path.as_bytes().starts_with(b"/var/log/syslog")));
+        assert!(
+            inv.files
+                .iter()
+                .all(|f| !f.path.as_bytes().starts_with(b"/var/log/syslog"))
+        );
         assert!(inv.stats.repairs.rootfs_propagated > 0);
         assert!(inv.stats.repairs.close_from_exit > 0);
     }
