@@ -45,37 +45,9 @@ fn docker_ready() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Builds godo (no-op when fresh) and returns its path in this test's target directory.
+/// The `godo` binary of this build.
 fn godo_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/debug/deps/godo_live-HASH -> target/debug/godo
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target dir")
-        .to_path_buf();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    // A clean environment: the test's own (LD_LIBRARY_PATH, CARGO_PKG_*, ...) would make
-    // build scripts rerun and rebuild half the dependency tree.
-    let keep = [
-        "PATH",
-        "HOME",
-        "CARGO_HOME",
-        "RUSTUP_HOME",
-        "RUSTUP_TOOLCHAIN",
-        "CARGO_TARGET_DIR",
-    ];
-    let status = Command::new(cargo)
-        .env_clear()
-        .envs(std::env::vars().filter(|(k, _)| keep.contains(&k.as_str())))
-        .args(["build", "-p", "dockwatch-listener", "--bin", "godo"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("running cargo build for godo");
-    assert!(status.success(), "building godo failed");
-    let bin = dir.join("godo");
-    assert!(bin.exists(), "godo not found at {}", bin.display());
-    bin
+    dockwatch_e2e::workspace_binary("dockwatch-listener", "godo")
 }
 
 /// Holds the team's audit lock while alive.
