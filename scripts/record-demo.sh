@@ -43,6 +43,7 @@ docker run -d --name dw-demo-web --network none "$image" /bin/sh -c '
 # 2. A batch job: pipeline, rename, deletion, an orphan that outlives its parent, a failure.
 docker run --name dw-demo-job --network none "$image" /bin/sh -c '
     mkdir -p /out
+    printf "root:x:0:0:root:/root:/bin/sh\nbin:x:1:1:bin:/bin:/bin/false\n" > /etc/passwd
     cat /etc/passwd | grep root | tr : " " > /out/root.txt
     mv /out/root.txt /out/report.txt
     echo scratch > /tmp/scratch; rm /tmp/scratch

@@ -616,8 +616,8 @@ pub fn embedded_capture(
     ))
 }
 
-/// The real demo capture, once one is recorded into `assets/` (see `scripts/record-demo.sh`).
-const DEMO_CAPTURE: Option<&[u8]> = None;
+/// The demo capture recorded with godo on a Docker host by `scripts/record-demo.sh`.
+const DEMO_CAPTURE: Option<&[u8]> = Some(include_bytes!("../../assets/demo.jsonl.zst"));
 
 #[cfg(test)]
 mod tests {
@@ -656,7 +656,15 @@ mod tests {
                 break;
             }
         }
-        assert!(matches!(finished, Some(Outcome::Loaded(l)) if l.synthetic));
+        // The recorded demo: real data, a Docker tree with containers in it.
+        match finished {
+            Some(Outcome::Loaded(l)) => {
+                assert!(!l.synthetic);
+                assert!(!l.inv.roots.is_empty());
+                assert!(l.inv.processes.iter().any(|p| p.container_id.is_some()));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     /// Runs a job to its end and returns how it ended.
