@@ -4,6 +4,8 @@
 //! Each test runs its own tmux server (`tmux -L <unique socket>`), so it neither sees nor
 //! disturbs anyone else's sessions, and kills only that server at the end.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -102,11 +104,16 @@ impl Tmux {
     }
 
     fn text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "t", "-l", text]);
+        self.run(&["send-keys", "-t", "t", "-l", "--", text]);
     }
 
     /// Waits until the screen satisfies `ok`; returns it, or panics showing the last screen.
     fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_for_within(TIMEOUT, what, ok)
+    }
+
+    /// Like `wait_for`, with a longer limit (loading from a busy database).
+    fn wait_for_within(&self, limit: Duration, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
@@ -114,7 +121,7 @@ impl Tmux {
                 return screen;
             }
             assert!(
-                start.elapsed() < TIMEOUT,
+                start.elapsed() < limit,
                 "timed out waiting for {what}; screen:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -155,7 +162,10 @@ fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
 /// job's shell by a file it renamed, read its arguments, list its subtree's file writes, narrow
 /// them with time filters, search, export the subtree, resize, quit.
 fn walk_the_demo(t: &Tmux, export: &Path) {
-    t.wait_text("Processes (");
+    // Loading reads, folds and (from MongoDB) stores the cooked result: give it time.
+    t.wait_for_within(Duration::from_secs(300), "the tree", |s| {
+        s.contains("Processes (")
+    });
 
     // Search by a file name from the job's command line: the cursor lands on its shell.
     t.keys(&["/"]);

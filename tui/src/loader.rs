@@ -156,6 +156,8 @@ pub enum FailureKind {
     NoSuchBoot,
     /// The capture file could not be read.
     BadInput,
+    /// The database answered, but reading from it failed.
+    DatabaseError,
     /// This build lacks what the source needs.
     NotAvailable,
 }
@@ -180,6 +182,7 @@ impl Failure {
             FailureKind::NoDocker => "No Docker daemon in these events",
             FailureKind::NoSuchBoot => "No such host or boot",
             FailureKind::BadInput => "Cannot read the capture",
+            FailureKind::DatabaseError => "Reading the database failed",
             FailureKind::NotAvailable => "Not available in this build",
         }
     }
