@@ -197,10 +197,9 @@ fn walk_the_demo(t: &Tmux, export: &Path) {
     t.keys(&["C-u"]);
     t.text("+0ms..+1ms");
     t.keys(&["Enter"]);
-    let screen = t.wait_for("an empty window", |s| {
+    t.wait_for("an empty window", |s| {
         s.contains("Files of the subtree: 0 of")
     });
-    assert!(!screen.contains("/out/root.txt"), "{screen}");
     t.keys(&["t"]);
     t.wait_text("Time filter");
     t.keys(&["C-u", "Enter"]);
