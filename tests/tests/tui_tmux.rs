@@ -4,6 +4,8 @@
 //! Each test runs its own tmux server (`tmux -L <unique socket>`), so it neither sees nor
 //! disturbs anyone else's sessions, and kills only that server at the end.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -102,11 +104,16 @@ impl Tmux {
     }
 
     fn text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "t", "-l", text]);
+        self.run(&["send-keys", "-t", "t", "-l", "--", text]);
     }
 
     /// Waits until the screen satisfies `ok`; returns it, or panics showing the last screen.
     fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_for_within(TIMEOUT, what, ok)
+    }
+
+    /// Like `wait_for`, with a longer limit (loading from a busy database).
+    fn wait_for_within(&self, limit: Duration, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
@@ -114,7 +121,7 @@ impl Tmux {
                 return screen;
             }
             assert!(
-                start.elapsed() < TIMEOUT,
+                start.elapsed() < limit,
                 "timed out waiting for {what}; screen:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -151,79 +158,69 @@ fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line with {needle:?}:\n{screen}"))
 }
 
-#[test]
-fn demo_navigate_filter_search_export_resize_quit() {
-    if !have_tmux() {
-        return;
-    }
-    let bin = binary();
-    let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join("batch-job.json");
-    let t = Tmux::start(&then_report(&format!("{} --demo", bin.display())), 120, 40);
-    t.wait_text("Processes (");
+/// What both walks do, on the demo capture (from the binary or from MongoDB): find the batch
+/// job's shell by a file it renamed, read its arguments, list its subtree's file writes, narrow
+/// them with time filters, search, export the subtree, resize, quit.
+fn walk_the_demo(t: &Tmux, export: &Path) {
+    // Loading reads, folds and (from MongoDB) stores the cooked result: give it time.
+    t.wait_for_within(Duration::from_secs(300), "the tree", |s| {
+        s.contains("Processes (")
+    });
 
-    // To the container's shell: last row of the opening view.
-    t.keys(&["End"]);
-    let screen = t.wait_text("pid       1420");
-    assert!(
-        line_with(&screen, "args").contains("/bin/sh -c 'cat /etc/passwd | grep root"),
-        "{screen}"
-    );
-    assert!(
-        line_with(&screen, "name  ").contains("batch-job"),
-        "{screen}"
-    );
+    // Search by a file name from the job's command line: the cursor lands on its shell.
+    t.keys(&["/"]);
+    t.wait_text(" Search ");
+    t.text("report.txt");
+    t.keys(&["Enter"]);
+    let screen = t.wait_text("hit 1/");
+    assert!(screen.contains("(args)"), "{screen}");
+    // The details pane shows the container's shell and its full arguments.
+    let args = line_with(&screen, "args ");
+    assert!(args.contains("/bin/sh -c"), "{screen}");
+    assert!(screen.contains("grep root"), "{screen}");
+    assert!(line_with(&screen, "container ").len() > 20, "{screen}");
 
-    // Open it and go to grep, which wrote /out/root.txt.
-    t.keys(&["Enter", "j", "j"]);
-    let screen = t.wait_text("pid       1422");
-    let row = line_with(&screen, "/out/root.txt");
-    assert!(
-        row.contains("create,write") && row.contains("10:02:00.450"),
-        "{row}"
-    );
+    // The files of its whole subtree: the pipeline's output file is among them.
+    t.keys(&["s"]);
+    let screen = t.wait_text("Files of the subtree:");
+    assert!(screen.contains("/out/root.txt"), "{screen}");
 
-    // Files of the whole subtree of the shell, under a time filter.
-    t.keys(&["k", "k", "s", "t"]);
+    // A time filter around everything keeps them; an empty window keeps none.
+    t.keys(&["t"]);
     t.wait_text("Time filter");
-    t.text("10:02:00.600..10:02:00.800");
+    t.text("-1h..");
     t.keys(&["Enter"]);
-    let screen = t.wait_text("[time 10:02:00.600..10:02:00.800");
-    assert!(screen.contains("Files of the subtree: 2 of 3"), "{screen}");
-    assert!(
-        screen.contains("/out/root.txt → /out/report.txt"),
-        "{screen}"
-    );
-    assert!(screen.contains("/tmp/scratch"), "{screen}");
-
-    // Search the web container's CGI by what it wrote.
-    t.keys(&["/"]);
-    t.wait_text(" Search ");
-    t.text("hits");
-    t.keys(&["Enter"]);
-    let screen = t.wait_text("hit 1/1");
-    assert!(screen.contains("pid       1301"), "{screen}");
-
-    // Export the shell's subtree.
-    t.keys(&["/"]);
-    t.wait_text(" Search ");
+    let screen = t.wait_text("[time ");
+    assert!(screen.contains("/out/root.txt"), "{screen}");
+    t.keys(&["t"]);
+    t.wait_text("Time filter");
     t.keys(&["C-u"]);
-    t.text("grep root");
+    t.text("+0ms..+1ms");
     t.keys(&["Enter"]);
-    t.wait_text("pid       1420");
+    t.wait_for("an empty window", |s| {
+        s.contains("Files of the subtree: 0 of")
+    });
+    t.keys(&["t"]);
+    t.wait_text("Time filter");
+    t.keys(&["C-u", "Enter"]);
+    t.wait_text("time filter cleared");
+
+    // Export the shell's subtree and check the JSON.
     t.keys(&["e"]);
-    t.wait_text("dockwatch-synthetic-host-1420-sh.json");
+    t.wait_text("Export the subtree");
     t.keys(&["C-u"]);
     t.text(&export.display().to_string());
     t.keys(&["Enter"]);
     t.wait_text("exported to");
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
-    assert_eq!(doc["roots"][0]["pid"], 1420);
-    assert_eq!(doc["roots"][0]["container_name"], "batch-job");
-    assert_eq!(
-        doc["roots"][0]["children"].as_array().map(Vec::len),
-        Some(6)
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(export).unwrap()).unwrap();
+    let root = &doc["roots"][0];
+    let args = root["args"].to_string();
+    assert!(args.contains("grep root"), "{args}");
+    assert!(
+        root["container_id"].as_str().is_some_and(|c| c.len() == 64),
+        "{root}"
     );
+    assert!(!root["children"].as_array().unwrap().is_empty(), "{root}");
 
     // Down to 80x24: still drawn, still says how to get help and out.
     t.run(&["resize-window", "-t", "t", "-x", "80", "-y", "24"]);
@@ -247,6 +244,65 @@ fn demo_navigate_filter_search_export_resize_quit() {
         !screen.contains("Processes ("),
         "still on the alternate screen:\n{screen}"
     );
+}
+
+#[test]
+fn demo_navigate_filter_search_export_resize_quit() {
+    if !have_tmux() {
+        return;
+    }
+    let bin = binary();
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tmux::start(&then_report(&format!("{} --demo", bin.display())), 120, 40);
+    walk_the_demo(&t, &dir.path().join("job.json"));
+}
+
+#[test]
+fn mongo_loaded_from_the_demo_capture() {
+    if !have_tmux() {
+        return;
+    }
+    let Some(config) = dockwatch_shared::testing::test_store_config("tui_tmux") else {
+        return;
+    };
+    let bin = binary();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.jsonl.zst");
+    let (events, errors) = dockwatch_shared::capture::read_all(&demo).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime
+        .block_on(dockwatch_shared::store::Store::connect(&config))
+        .unwrap();
+    runtime.block_on(store.insert_events(&events)).unwrap();
+    let dockwatch_shared::store::MongoAddress::HostPort(addr) = &config.address else {
+        panic!("test config is host:port");
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let t = Tmux::start(
+        &then_report(&format!(
+            "{} --mongo {addr} --db {} --cooked-db {}",
+            bin.display(),
+            config.raw_db,
+            config.cooked_db
+        )),
+        120,
+        40,
+    );
+    walk_the_demo(&t, &dir.path().join("job.json"));
+    // The cooked result was stored.
+    let boots = runtime.block_on(store.list_boots()).unwrap();
+    let cooked = runtime
+        .block_on(dockwatch_shared::cooked::read_investigation(
+            store.cooked_db(),
+            &boots[0].host,
+            &boots[0].boot_id,
+        ))
+        .unwrap();
+    assert!(cooked.is_some_and(|inv| !inv.roots.is_empty()));
+    runtime.block_on(async {
+        let _ = store.raw_db().drop().await;
+        let _ = store.cooked_db().drop().await;
+    });
 }
 
 #[test]

@@ -156,6 +156,8 @@ pub enum FailureKind {
     NoSuchBoot,
     /// The capture file could not be read.
     BadInput,
+    /// The database answered, but reading from it failed.
+    DatabaseError,
     /// This build lacks what the source needs.
     NotAvailable,
 }
@@ -180,6 +182,7 @@ impl Failure {
             FailureKind::NoDocker => "No Docker daemon in these events",
             FailureKind::NoSuchBoot => "No such host or boot",
             FailureKind::BadInput => "Cannot read the capture",
+            FailureKind::DatabaseError => "Reading the database failed",
             FailureKind::NotAvailable => "Not available in this build",
         }
     }
@@ -616,8 +619,8 @@ pub fn embedded_capture(
     ))
 }
 
-/// The real demo capture, once one is recorded into `assets/` (see `scripts/record-demo.sh`).
-const DEMO_CAPTURE: Option<&[u8]> = None;
+/// The demo capture recorded with godo on a Docker host by `scripts/record-demo.sh`.
+const DEMO_CAPTURE: Option<&[u8]> = Some(include_bytes!("../../assets/demo.jsonl.zst"));
 
 #[cfg(test)]
 mod tests {
@@ -656,7 +659,15 @@ mod tests {
                 break;
             }
         }
-        assert!(matches!(finished, Some(Outcome::Loaded(l)) if l.synthetic));
+        // The recorded demo: real data, a Docker tree with containers in it.
+        match finished {
+            Some(Outcome::Loaded(l)) => {
+                assert!(!l.synthetic);
+                assert!(!l.inv.roots.is_empty());
+                assert!(l.inv.processes.iter().any(|p| p.container_id.is_some()));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     /// Runs a job to its end and returns how it ended.
