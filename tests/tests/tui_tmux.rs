@@ -12,27 +12,9 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The `dockwatch-tui` binary of this build (built on demand, so it is never stale).
+/// The `dockwatch-tui` binary of this build.
 fn binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "-q",
-            "-p",
-            "dockwatch-tui",
-            "--bin",
-            "dockwatch-tui",
-        ])
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "cargo build -p dockwatch-tui failed");
-    // This test binary lives in target/<profile>/deps/; the tool in target/<profile>/.
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join("dockwatch-tui");
-    assert!(bin.exists(), "{} was not built", bin.display());
-    bin
+    dockwatch_e2e::workspace_binary("dockwatch-tui", "dockwatch-tui")
 }
 
 fn have_tmux() -> bool {
