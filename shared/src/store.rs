@@ -41,6 +41,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Name of the index that serves per-boot reads in time order (and the boot list).
 pub const INDEX_BOOT_TIME: &str = "host_boot_time_run_seq";
 
+/// Lower bound of the driver's connect (and heartbeat) timeout.
+const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// MongoDB's error code for a duplicate key.
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -351,7 +354,12 @@ impl Store {
         let timeout = *options
             .server_selection_timeout
             .get_or_insert(config.timeout);
-        options.connect_timeout.get_or_insert(config.timeout);
+        // The connect timeout is also the driver's heartbeat socket timeout: a tight one makes a
+        // busy server (a long count) look dead and clears the pool under running reads. Failing
+        // fast when nothing answers is the server selection timeout's job (and the ping's below).
+        options
+            .connect_timeout
+            .get_or_insert(config.timeout.max(MIN_CONNECT_TIMEOUT));
         if options.app_name.is_none() {
             options.app_name = Some("dockwatch".to_owned());
         }
