@@ -80,18 +80,22 @@ impl Stamper {
         ev.seq = self.next;
         self.next += 1;
     }
+
+    /// Stamps a batch of events, in order.
+    pub fn stamp_all(&mut self, events: &mut [Event]) {
+        for ev in events {
+            self.stamp(ev);
+        }
+    }
 }
 
 /// A random 16-hex-digit run id (from the kernel's random source; falls back to time and pid).
 pub fn new_run_id() -> String {
-    let mut b = [0u8; 8];
-    // SAFETY: `b` is valid for writes of its length.
-    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
-    if n != b.len() as isize {
-        let v = (Timestamp::now().0 as u64) ^ (u64::from(std::process::id()) << 40);
-        b = v.to_be_bytes();
-    }
-    hex::encode(b)
+    let id = getrandom::u64().unwrap_or_else(|_| {
+        // No OS randomness: the time and pid still make a run id that does not repeat.
+        (Timestamp::now().0 as u64) ^ (u64::from(std::process::id()) << 40)
+    });
+    format!("{id:016x}")
 }
 
 /// The events waiting for the database, bounded in bytes.

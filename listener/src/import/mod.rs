@@ -69,55 +69,6 @@ pub struct ReadReport {
     pub first_errors: Vec<String>,
 }
 
-/// Stamps `run` and `seq` on events just before they go to the sinks.
-#[derive(Debug)]
-pub struct Stamper {
-    run: String,
-    next: u64,
-}
-
-impl Stamper {
-    /// A stamper for a new run with a random 16-hex-digit id.
-    pub fn new() -> Self {
-        let id = getrandom::u64().unwrap_or_else(|_| {
-            // No OS randomness: the time and pid still make a run id that does not repeat.
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            now ^ (u64::from(std::process::id()) << 40)
-        });
-        Self::with_run(format!("{id:016x}"))
-    }
-
-    /// A stamper with a given run id (tests).
-    pub fn with_run(run: impl Into<String>) -> Self {
-        Self {
-            run: run.into(),
-            next: 0,
-        }
-    }
-
-    /// The run id.
-    pub fn run(&self) -> &str {
-        &self.run
-    }
-
-    /// Gives each event the run id and the next sequence number.
-    pub fn stamp(&mut self, events: &mut [Event]) {
-        for e in events {
-            e.run.clone_from(&self.run);
-            e.seq = self.next;
-            self.next += 1;
-        }
-    }
-}
-
-impl Default for Stamper {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Reads, parses and assembles a whole log and passes the events through the fd table (paths
 /// on writes, closes and dups; writes to one fd coalesced), as the live recorder does, handing
 /// batches of events (unstamped) to `emit` in order. `emit` returns `false` to stop early (its
@@ -263,7 +214,7 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
             )
         })?,
     };
-    let stamper = Stamper::new();
+    let stamper = crate::sink::Stamper::new(crate::sink::new_run_id());
     eprintln!(
         "godo: importing {} as host {host}, boot {boot_id}, run {} -> {}",
         path.display(),

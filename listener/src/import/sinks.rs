@@ -9,7 +9,8 @@ use dockwatch_shared::Event;
 use dockwatch_shared::capture::CaptureWriter;
 use dockwatch_shared::store::{Store, StoreConfig};
 
-use super::{ReadReport, Stamper, read_log};
+use super::{ReadReport, read_log};
+use crate::sink::Stamper;
 
 /// Attempts per batch when MongoDB fails (a retried batch is never stored twice: event ids are
 /// `run:seq`).
@@ -185,7 +186,7 @@ pub async fn import_to(
     let (mut inserted, mut dups) = (0u64, 0u64);
     let mut failure = None;
     while let Some(mut batch) = rx.recv().await {
-        stamper.stamp(&mut batch);
+        stamper.stamp_all(&mut batch);
         if let Some(c) = capture.as_mut() {
             if let Err(e) = c.write_batch(&batch) {
                 failure = Some(anyhow::Error::new(e).context("writing the capture file"));
@@ -244,7 +245,7 @@ pub fn import_to_file(
     let mut written = 0u64;
     let mut failure = None;
     let read = read_log(&path, host, boot_id, true, |mut batch| {
-        stamper.stamp(&mut batch);
+        stamper.stamp_all(&mut batch);
         match capture.write_batch(&batch) {
             Ok(()) => {
                 written += batch.len() as u64;
