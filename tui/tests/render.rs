@@ -7,7 +7,7 @@ use dockwatch_tui::app::App;
 use dockwatch_tui::event::{AppEvent, JobMsg};
 use dockwatch_tui::keys::{Action, Context};
 use dockwatch_tui::loader::{
-    BootChoice, Failure, FailureKind, Loaded, MongoSource, Outcome, Progress, Source,
+    BootChoice, Failure, FailureKind, Loaded, MongoSource, Outcome, Progress, ReplaySource, Source,
 };
 use dockwatch_tui::synthetic;
 use dockwatch_tui::ui;
@@ -331,4 +331,211 @@ fn a_deep_scroll_draws_only_the_window_with_the_right_indentation() {
         .expect("selected row shown");
     assert!(hit.starts_with("│        "), "four levels deep: {hit:?}");
     insta::assert_snapshot!(screen);
+}
+
+/// Hostile events as godo would store them: a dockerd from the start-up snapshot, and a container
+/// process whose comm, arguments, cwd, file name and container name carry escape sequences,
+/// newlines, a 10 KB argument and invalid UTF-8.
+fn hostile_events() -> Vec<dockwatch_shared::Event> {
+    use dockwatch_shared::event::*;
+    use dockwatch_shared::{ByteString, Event, EventKind, Source as EvSource};
+    let cid = "ab".repeat(32);
+    let hostile_path = ByteString::from("/tmp/evil\x1b[2Jname\n.txt");
+    let kinds = vec![
+        (
+            EvSource::Procfs,
+            EventKind::Snapshot(Snapshot {
+                pid: 100,
+                tgid: 100,
+                ppid: 1,
+                process: ProcessInfo {
+                    comm: Some("dockerd".into()),
+                    exe: Some("/usr/bin/dockerd".into()),
+                    args: vec!["dockerd".into()],
+                    star: true,
+                    role: Some(DockerRole::Dockerd),
+                    start_time: Some(Timestamp(1_000_000)),
+                    ..ProcessInfo::default()
+                },
+                ..Snapshot::default()
+            }),
+        ),
+        (
+            EvSource::Connector,
+            EventKind::Fork(Fork {
+                parent_pid: 100,
+                parent_tgid: 100,
+                child_pid: 200,
+                child_tgid: 200,
+                child: None,
+            }),
+        ),
+        (
+            EvSource::Audit,
+            EventKind::Exec(Exec {
+                pid: 200,
+                tgid: 200,
+                ppid: Some(100),
+                process: ProcessInfo {
+                    comm: Some("evil\x1b[2J".into()),
+                    exe: Some("/bin/sh".into()),
+                    args: vec![
+                        "/bin/sh".into(),
+                        "-c".into(),
+                        "echo \x1b]0;owned\x07\nrm -rf / \u{9b}31m".into(),
+                        "A".repeat(10 * 1024).into(),
+                        ByteString::from_bytes(b"bad\xff\xfe\x1b[5m".to_vec()),
+                    ],
+                    cwd: Some("/tmp/\x1b[31mred".into()),
+                    container_id: Some(cid.clone()),
+                    ..ProcessInfo::default()
+                },
+            }),
+        ),
+        (
+            EvSource::Docker,
+            EventKind::Container(Container {
+                id: cid.clone(),
+                name: Some("\x1b[5mblink\r".into()),
+                image: Some("img\x07".into()),
+                ..Container::default()
+            }),
+        ),
+        (
+            EvSource::Audit,
+            EventKind::Open(Open {
+                pid: 200,
+                tgid: 200,
+                path: hostile_path.clone(),
+                fd: Some(3),
+                created: true,
+                ..Open::default()
+            }),
+        ),
+        (
+            EvSource::Audit,
+            EventKind::Write(Write {
+                pid: 200,
+                tgid: 200,
+                fd: 3,
+                path: Some(hostile_path.clone()),
+                count: 2,
+                first: Timestamp(3_000_000),
+                last: Timestamp(3_000_100),
+                bytes: None,
+            }),
+        ),
+        (
+            EvSource::Audit,
+            EventKind::Close(Close {
+                pid: 200,
+                tgid: 200,
+                fd: 3,
+                path: Some(hostile_path),
+            }),
+        ),
+        (
+            EvSource::Connector,
+            EventKind::Exit(Exit {
+                pid: 200,
+                tgid: 200,
+                exit_code: Some(1),
+                signal: None,
+            }),
+        ),
+    ];
+    kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, (source, kind))| Event {
+            host: "host\x1b[1m".into(),
+            boot_id: "boot".into(),
+            run: "hostile-run".into(),
+            seq: i as u64,
+            time: Timestamp(2_000_000 + i as i64 * 1_000),
+            source,
+            audit: None,
+            kind,
+        })
+        .collect()
+}
+
+#[test]
+fn a_hostile_capture_goes_through_the_pipeline_and_is_shown_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.jsonl.zst");
+    let mut writer = dockwatch_shared::capture::CaptureWriter::create(&path).unwrap();
+    writer.write_batch(&hostile_events()).unwrap();
+    writer.finish().unwrap();
+
+    // The real loading path: capture reader, pipeline, checks.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _job = dockwatch_tui::loader::spawn(
+        1,
+        Source::Replay(ReplaySource {
+            path,
+            host: None,
+            boot: None,
+        }),
+        tx,
+    );
+    let loaded = rx
+        .iter()
+        .find_map(|event| match event {
+            AppEvent::Job {
+                job: 1,
+                msg: JobMsg::Finished(outcome),
+            } => Some(outcome),
+            _ => None,
+        })
+        .expect("the loader finishes");
+    let Outcome::Loaded(loaded) = loaded else {
+        panic!("the hostile capture did not load: {loaded:?}");
+    };
+    // The pipeline kept the hostile data, byte for byte, so the screen below really shows it.
+    let shell = loaded
+        .inv
+        .processes
+        .iter()
+        .find(|p| p.pid == 200)
+        .expect("the container process is in the tree");
+    assert_eq!(shell.args[3].len(), 10 * 1024);
+    assert_eq!(shell.args[4].as_bytes(), b"bad\xff\xfe\x1b[5m");
+    assert!(
+        loaded
+            .inv
+            .files
+            .iter()
+            .any(|f| f.path.as_bytes() == b"/tmp/evil\x1b[2Jname\n.txt"),
+        "the hostile file name is among the files: {:?}",
+        loaded.inv.files
+    );
+
+    let mut app = App::browsing(*loaded, (120, 40));
+    let mut shown_escaped = false;
+    for _ in 0..3 {
+        for size in [(120, 40), (80, 24)] {
+            app.update(AppEvent::Resize(size.0, size.1));
+            for _pane in 0..3 {
+                let buf = render(&mut app);
+                for cell in buf.content() {
+                    assert!(
+                        !cell
+                            .symbol()
+                            .chars()
+                            .any(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)),
+                        "control character {:?} in a cell",
+                        cell.symbol()
+                    );
+                }
+                shown_escaped |= text(&buf).contains("\\x1b[2J");
+                app.act(Context::Tree, Action::NextPane);
+            }
+        }
+        app.act(Context::Tree, Action::Down);
+    }
+    assert!(
+        shown_escaped,
+        "the hostile names were never shown (escaped) on any screen"
+    );
 }
