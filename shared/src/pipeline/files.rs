@@ -21,6 +21,7 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::event::DockerRole;
 use crate::investigation::{FileOp, FileRecord, ProcessNode};
 use crate::pipeline::fold::{NONE, Task, TaskId};
 use crate::pipeline::input::{Op, Rec};
@@ -60,6 +61,15 @@ struct Files<'a> {
     ofds: Vec<Ofd>,
     records: Vec<FileRecord>,
     owners: Vec<TaskId>,
+}
+
+/// True when the process sees a container's filesystem, not the host's: it has a container id
+/// and is not a shim or runc, which carry their container's id (from their arguments) but run
+/// on the host. (A child forked from dockerd keeps dockerd's role until it execs, so only these
+/// two roles are taken as proof of running on the host.)
+fn in_container_fs(n: &ProcessNode) -> bool {
+    n.container_id.is_some()
+        && !matches!(n.role, Some(DockerRole::ContainerdShim | DockerRole::Runc))
 }
 
 fn add_op(r: &mut FileRecord, op: FileOp) {
@@ -114,7 +124,7 @@ impl Files<'_> {
     ) -> (ByteString, Option<ByteString>) {
         let n = &self.nodes[node];
         let abs = absolute(path, cwd.or(n.cwd.as_ref()));
-        let host = host_path(n.rootfs.as_ref(), n.container_id.is_some(), &abs);
+        let host = host_path(n.rootfs.as_ref(), in_container_fs(n), &abs);
         (abs, host)
     }
 
@@ -205,7 +215,7 @@ impl Files<'_> {
             Op::Snapshot(snap) => {
                 let (rootfs, in_container) = {
                     let n = &self.nodes[node];
-                    (n.rootfs.clone(), n.container_id.is_some())
+                    (n.rootfs.clone(), in_container_fs(n))
                 };
                 for fd in snap.fds {
                     let writable = fd.flags.is_none_or(|f| f & O_ACCMODE != 0);
@@ -611,6 +621,26 @@ mod tests {
             open(11, 200, 200, "/tmp/x", 3),
         ]);
         assert_eq!(files_of(&inv, 200)[0].host_path, None);
+    }
+
+    #[test]
+    fn a_shim_carrying_a_container_id_writes_host_paths() {
+        let inv = run(vec![
+            dockerd(),
+            fork(10, 100, 100, 200),
+            in_container(
+                exec(11, 200, &["/usr/bin/containerd-shim-runc-v2", "-id", CID]),
+                CID,
+            ),
+            open(12, 200, 200, "/run/containerd/s/abc", 3),
+        ]);
+        assert_eq!(
+            files_of(&inv, 200)[0]
+                .host_path
+                .as_ref()
+                .map(crate::text::ByteString::as_bytes),
+            Some(&b"/run/containerd/s/abc"[..])
+        );
     }
 
     #[test]
