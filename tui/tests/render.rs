@@ -37,6 +37,20 @@ fn text(buf: &Buffer) -> String {
     out
 }
 
+/// No cell holds a C0 or C1 control character (what would reach the terminal raw).
+fn assert_no_control_characters(buf: &Buffer) {
+    for cell in buf.content() {
+        assert!(
+            !cell
+                .symbol()
+                .chars()
+                .any(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)),
+            "control character {:?} in a cell",
+            cell.symbol()
+        );
+    }
+}
+
 fn demo_app(size: (u16, u16)) -> App {
     App::browsing(
         Loaded {
@@ -273,16 +287,7 @@ fn hostile_names_never_reach_the_terminal_raw() {
         app.update(AppEvent::Resize(size.0, size.1));
         for focus in 0..3 {
             let buf = render(&mut app);
-            for cell in buf.content() {
-                assert!(
-                    !cell
-                        .symbol()
-                        .chars()
-                        .any(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)),
-                    "control character {:?} in a cell",
-                    cell.symbol()
-                );
-            }
+            assert_no_control_characters(&buf);
             let screen = text(&buf);
             if focus == 0 && size.0 == 120 {
                 assert!(
@@ -518,16 +523,7 @@ fn a_hostile_capture_goes_through_the_pipeline_and_is_shown_safely() {
             app.update(AppEvent::Resize(size.0, size.1));
             for _pane in 0..3 {
                 let buf = render(&mut app);
-                for cell in buf.content() {
-                    assert!(
-                        !cell
-                            .symbol()
-                            .chars()
-                            .any(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)),
-                        "control character {:?} in a cell",
-                        cell.symbol()
-                    );
-                }
+                assert_no_control_characters(&buf);
                 shown_escaped |= text(&buf).contains("\\x1b[2J");
                 app.act(Context::Tree, Action::NextPane);
             }

@@ -50,7 +50,9 @@ impl Default for Synthetic {
     }
 }
 
-fn info(args: &[&str], cid: Option<&str>) -> ProcessInfo {
+/// What the recorder would say of a process started with `args`: comm, exe, Docker role and
+/// star taken from the program name, as godo does.
+pub(crate) fn info(args: &[&str], cid: Option<&str>) -> ProcessInfo {
     let exe = args.first().copied().unwrap_or("");
     let base = exe.rsplit('/').next().unwrap_or(exe);
     let role = match base {

@@ -2,11 +2,10 @@
 //! scenario it checks. Times are microseconds after a fixed base.
 
 use crate::event::{
-    Close, Container, DockerRole, Dup, Event, EventKind, Exec, Exit, Fork, Gap, GapReason, Open,
-    OpenFd, Pid, PivotRoot, ProcessInfo, Rename, Snapshot, Source, Unlink, Write,
+    Close, Container, Dup, Event, EventKind, Exec, Exit, Fork, Gap, GapReason, Open, OpenFd, Pid,
+    PivotRoot, ProcessInfo, Rename, Snapshot, Source, Unlink, Write,
 };
 use crate::pipeline::input::{Input, Rec};
-use crate::text::ByteString;
 use crate::time::Timestamp;
 
 pub const HOST: &str = "host-a";
@@ -32,28 +31,8 @@ pub fn ev(time: i64, source: Source, kind: EventKind) -> Event {
     }
 }
 
-fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
 pub fn info(args: &[&str]) -> ProcessInfo {
-    let exe = args.first().copied().unwrap_or("");
-    let base = basename(exe);
-    let role = match base {
-        "dockerd" => Some(DockerRole::Dockerd),
-        "containerd" => Some(DockerRole::Containerd),
-        b if b.starts_with("containerd-shim") => Some(DockerRole::ContainerdShim),
-        "runc" => Some(DockerRole::Runc),
-        _ => None,
-    };
-    ProcessInfo {
-        comm: Some(base.chars().take(15).collect::<String>().into()),
-        exe: Some(exe.into()),
-        args: args.iter().map(|a| ByteString::from(*a)).collect(),
-        star: base == "dockerd",
-        role,
-        ..ProcessInfo::default()
-    }
+    crate::pipeline::synthetic::info(args, None)
 }
 
 pub fn snapshot(time: i64, pid: Pid, ppid: Pid, args: &[&str]) -> Event {
