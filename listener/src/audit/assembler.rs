@@ -239,26 +239,27 @@ impl Assembler {
             node,
             serial: record.serial(),
         };
-        if rtype == types::EOE {
-            if let Some(p) = self.pending.remove(&key) {
-                self.complete(key, p.records, false, out);
-            }
-        } else if !(1300..2100).contains(&rtype) {
+        if !(1300..2100).contains(&rtype) {
             self.complete(key, vec![record], false, out);
         } else {
-            let done = rtype == types::PROCTITLE;
-            let is_syscall = rtype == types::SYSCALL;
-            let p = self.pending.entry(key).or_insert_with(|| {
-                self.order.push_back((key, time));
-                Pending {
-                    first: time,
-                    records: Vec::with_capacity(6),
-                    has_syscall: false,
-                }
-            });
-            p.records.push(record);
-            p.has_syscall |= is_syscall;
-            if done && p.has_syscall {
+            // The event ends with its EOE (which carries nothing and is not kept), or with a
+            // PROCTITLE after its SYSCALL record (see the module documentation).
+            let ends = rtype == types::EOE || {
+                let is_syscall = rtype == types::SYSCALL;
+                let ends_it = rtype == types::PROCTITLE;
+                let p = self.pending.entry(key).or_insert_with(|| {
+                    self.order.push_back((key, time));
+                    Pending {
+                        first: time,
+                        records: Vec::with_capacity(6),
+                        has_syscall: false,
+                    }
+                });
+                p.records.push(record);
+                p.has_syscall |= is_syscall;
+                ends_it && p.has_syscall
+            };
+            if ends {
                 if let Some(p) = self.pending.remove(&key) {
                     self.complete(key, p.records, false, out);
                 }
@@ -313,12 +314,16 @@ impl Assembler {
     }
 
     fn expire(&mut self, cutoff: Timestamp, out: &mut Vec<Event>) {
+        // `order` still lists events that EOE or PROCTITLE completed: drop those from its front
+        // as soon as they get there rather than when they time out, or it would hold every
+        // event of the last `timeout` of record time (tens of thousands on a busy host).
         while let Some(&(key, first)) = self.order.front() {
-            if first >= cutoff {
+            let waiting = self.pending.get(&key).is_some_and(|p| p.first == first);
+            if waiting && first >= cutoff {
                 break;
             }
             self.order.pop_front();
-            if self.pending.get(&key).is_some_and(|p| p.first == first) {
+            if waiting {
                 if let Some(p) = self.pending.remove(&key) {
                     self.complete(key, p.records, true, out);
                 }
