@@ -17,7 +17,10 @@
 //! `CLONE_THREAD`), fds passed over Unix sockets, and `close_range`. Those writes keep `path`
 //! unset rather than guessing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use dockwatch_shared::ByteString;
 use dockwatch_shared::event::{Event, EventKind, Pid, Write};
@@ -25,20 +28,44 @@ use dockwatch_shared::event::{Event, EventKind, Pid, Write};
 /// `O_CLOEXEC` on Linux.
 const O_CLOEXEC: u32 = 0o2_000_000;
 
-#[derive(Clone, Debug, Default, PartialEq)]
-struct Entry {
-    path: Option<ByteString>,
+/// One open descriptor of a process.
+///
+/// The path is an `Arc<[u8]>`: a fork copies its parent's descriptors and a dup copies one, and
+/// neither copies the path bytes themselves (a shell's pipeline children all share the bytes of
+/// the shell's stdin/stdout/stderr).
+#[derive(Clone, Debug, PartialEq)]
+struct Slot {
+    fd: i32,
     cloexec: bool,
+    path: Option<Arc<[u8]>>,
 }
+
+/// One process's descriptors, sorted by fd.
+///
+/// A process holds a handful of fds, so a sorted slice (24 bytes a descriptor, one allocation)
+/// is both smaller and faster than a map (one `BTreeMap` leaf is ~400 bytes). The `Arc` makes a
+/// fork's copy free: parent and child share one table until either changes it, and a change
+/// builds a new slice ([`FdTable::edit`]). That matters because an audit log usually holds no
+/// exit events (the rules rarely audit `exit_group`), so the tables of every process ever seen
+/// stay until its pid is reused.
+type Table = Arc<[Slot]>;
+
+fn find(table: &[Slot], fd: i32) -> Result<usize, usize> {
+    table.binary_search_by_key(&fd, |s| s.fd)
+}
+
+/// Writes held back for coalescing, by (tgid, fd): the order in which each run started (so
+/// flushes are deterministic) and the merged event, which keeps the header of its first write.
+/// A `BTreeMap` so that one process's runs are a range ([`FdTable::flush_process`]).
+type Held = BTreeMap<(Pid, i32), (u64, Event)>;
 
 /// Per-process fd tables and the writes held back for coalescing.
 #[derive(Debug, Default)]
 pub struct FdTable {
-    tables: HashMap<Pid, BTreeMap<i32, Entry>>,
-    /// Held-back writes by (tgid, fd), each with the header of its first write.
-    pending: HashMap<(Pid, i32), Event>,
-    /// Order in which pending writes started, so flushes are deterministic.
-    order: Vec<(Pid, i32)>,
+    tables: HashMap<Pid, Table>,
+    pending: Held,
+    /// Start order of the next held-back run.
+    next: u64,
 }
 
 impl FdTable {
@@ -58,8 +85,23 @@ impl FdTable {
     }
 
     /// The path behind `fd` of process `tgid`, when known.
-    pub fn path_of(&self, tgid: Pid, fd: i32) -> Option<&ByteString> {
-        self.tables.get(&tgid)?.get(&fd)?.path.as_ref()
+    pub fn path_of(&self, tgid: Pid, fd: i32) -> Option<&[u8]> {
+        let table = self.tables.get(&tgid)?;
+        table[find(table, fd).ok()?].path.as_deref()
+    }
+
+    fn path_bytes(&self, tgid: Pid, fd: i32) -> Option<ByteString> {
+        self.path_of(tgid, fd).map(ByteString::from)
+    }
+
+    /// Changes the table of `tgid` (created empty when missing). The table may be shared with
+    /// forked children, so the change is made on a copy that then replaces this process's table
+    /// (tables are a few slots long: the copy costs less than the sharing saves).
+    fn edit(&mut self, tgid: Pid, change: impl FnOnce(&mut Vec<Slot>)) {
+        let table = self.tables.entry(tgid).or_insert_with(|| Arc::new([]));
+        let mut slots = table.to_vec();
+        change(&mut slots);
+        *table = slots.into();
     }
 
     /// Feeds one event: updates the tables, fills in `path` where the event lacks it, and appends
@@ -68,20 +110,18 @@ impl FdTable {
     pub fn process(&mut self, mut ev: Event, out: &mut Vec<Event>) {
         match &mut ev.kind {
             EventKind::Snapshot(s) => {
-                let table = s
+                let mut slots: Vec<Slot> = s
                     .fds
                     .iter()
-                    .map(|f| {
-                        (
-                            f.fd,
-                            Entry {
-                                path: Some(f.target.clone()),
-                                cloexec: f.flags.is_some_and(|fl| fl & O_CLOEXEC != 0),
-                            },
-                        )
+                    .map(|f| Slot {
+                        fd: f.fd,
+                        cloexec: f.flags.is_some_and(|fl| fl & O_CLOEXEC != 0),
+                        path: Some(Arc::from(f.target.as_bytes())),
                     })
                     .collect();
-                self.tables.insert(s.tgid, table);
+                slots.sort_by_key(|s| s.fd);
+                slots.dedup_by_key(|s| s.fd);
+                self.tables.insert(s.tgid, slots.into());
             }
             // A new process (the new task leads its own thread group) starts with a copy of its
             // parent's table; a reused tgid starts afresh. A new thread shares its process's
@@ -97,8 +137,12 @@ impl FdTable {
             EventKind::Exec(e) => {
                 let tgid = e.tgid;
                 self.flush_process(tgid, out);
-                if let Some(t) = self.tables.get_mut(&tgid) {
-                    t.retain(|_, en| !en.cloexec);
+                if self
+                    .tables
+                    .get(&tgid)
+                    .is_some_and(|t| t.iter().any(|s| s.cloexec))
+                {
+                    self.edit(tgid, |t| t.retain(|s| !s.cloexec));
                 }
             }
             EventKind::Exit(x) if x.pid == x.tgid => {
@@ -108,53 +152,64 @@ impl FdTable {
             }
             EventKind::Open(o) => {
                 if let Some(fd) = o.fd {
-                    let (tgid, path) =
-                        (o.tgid, o.resolved.clone().unwrap_or_else(|| o.path.clone()));
-                    let cloexec = o.flags.is_some_and(|fl| fl & O_CLOEXEC != 0);
-                    self.flush_fd(tgid, fd, out);
-                    self.tables.entry(tgid).or_default().insert(
+                    let path = o.resolved.as_ref().unwrap_or(&o.path).as_bytes();
+                    let slot = Slot {
                         fd,
-                        Entry {
-                            path: Some(path),
-                            cloexec,
-                        },
-                    );
+                        cloexec: o.flags.is_some_and(|fl| fl & O_CLOEXEC != 0),
+                        path: Some(Arc::from(path)),
+                    };
+                    let tgid = o.tgid;
+                    self.flush_fd(tgid, fd, out);
+                    self.edit(tgid, |t| put(t, slot));
                 }
             }
             EventKind::Dup(d) => {
                 let (tgid, old, new) = (d.tgid, d.old_fd, d.new_fd);
                 self.flush_fd(tgid, old, out);
                 self.flush_fd(tgid, new, out);
-                let table = self.tables.entry(tgid).or_default();
-                let entry = table.get(&old).cloned();
+                let path: Option<Arc<[u8]>> = match &d.path {
+                    Some(p) => Some(Arc::from(p.as_bytes())),
+                    None => self
+                        .tables
+                        .get(&tgid)
+                        .and_then(|t| t[find(t, old).ok()?].path.clone()),
+                };
                 if d.path.is_none() {
-                    d.path = entry.as_ref().and_then(|e| e.path.clone());
+                    d.path = path.as_deref().map(ByteString::from);
                 }
                 if old != new {
-                    table.insert(
-                        new,
-                        Entry {
-                            path: d.path.clone(),
-                            cloexec: false,
-                        },
-                    );
+                    let slot = Slot {
+                        fd: new,
+                        cloexec: false,
+                        path,
+                    };
+                    self.edit(tgid, |t| put(t, slot));
+                } else {
+                    self.tables.entry(tgid).or_insert_with(|| Arc::new([]));
                 }
             }
             EventKind::Close(c) => {
                 let (tgid, fd) = (c.tgid, c.fd);
                 self.flush_fd(tgid, fd, out);
-                let removed = self.tables.get_mut(&tgid).and_then(|t| t.remove(&fd));
+                let mut removed = None;
+                if self.tables.get(&tgid).is_some_and(|t| find(t, fd).is_ok()) {
+                    self.edit(tgid, |t| {
+                        if let Ok(i) = find(t, fd) {
+                            removed = t.remove(i).path;
+                        }
+                    });
+                }
                 if c.path.is_none() {
-                    c.path = removed.and_then(|e| e.path);
+                    c.path = removed.as_deref().map(ByteString::from);
                 }
             }
             EventKind::Write(w) => {
                 if w.path.is_none() {
-                    w.path = self.path_of(w.tgid, w.fd).cloned();
+                    w.path = self.path_bytes(w.tgid, w.fd);
                 }
                 let key = (w.tgid, w.fd);
                 match self.pending.get_mut(&key) {
-                    Some(held) => {
+                    Some((_, held)) => {
                         if let EventKind::Write(h) = &mut held.kind {
                             if h.path == w.path {
                                 merge(h, w);
@@ -172,17 +227,17 @@ impl FdTable {
             }
             EventKind::Truncate(t) => {
                 if let (None, Some(fd)) = (&t.path, t.fd) {
-                    t.path = self.path_of(t.tgid, fd).cloned();
+                    t.path = self.path_bytes(t.tgid, fd);
                 }
             }
             EventKind::Chmod(c) => {
                 if let (None, Some(fd)) = (&c.path, c.fd) {
-                    c.path = self.path_of(c.tgid, fd).cloned();
+                    c.path = self.path_bytes(c.tgid, fd);
                 }
             }
             EventKind::Chown(c) => {
                 if let (None, Some(fd)) = (&c.path, c.fd) {
-                    c.path = self.path_of(c.tgid, fd).cloned();
+                    c.path = self.path_bytes(c.tgid, fd);
                 }
             }
             _ => {}
@@ -191,31 +246,41 @@ impl FdTable {
     }
 
     fn hold(&mut self, key: (Pid, i32), ev: Event) {
-        self.pending.insert(key, ev);
-        self.order.push(key);
+        self.pending.insert(key, (self.next, ev));
+        self.next += 1;
     }
 
     fn flush_fd(&mut self, tgid: Pid, fd: i32, out: &mut Vec<Event>) {
-        if let Some(ev) = self.pending.remove(&(tgid, fd)) {
-            self.order.retain(|k| *k != (tgid, fd));
+        if let Some((_, ev)) = self.pending.remove(&(tgid, fd)) {
             out.push(ev);
         }
     }
 
     fn flush_process(&mut self, tgid: Pid, out: &mut Vec<Event>) {
-        let keys: Vec<(Pid, i32)> = self.order.iter().copied().filter(|k| k.0 == tgid).collect();
-        for (t, fd) in keys {
-            self.flush_fd(t, fd, out);
+        let mut keys: Vec<(u64, i32)> = self
+            .pending
+            .range((tgid, i32::MIN)..=(tgid, i32::MAX))
+            .map(|(&(_, fd), &(order, _))| (order, fd))
+            .collect();
+        keys.sort_unstable();
+        for (_, fd) in keys {
+            self.flush_fd(tgid, fd, out);
         }
     }
 
     /// Emits every held-back write (oldest first).
     pub fn flush(&mut self, out: &mut Vec<Event>) {
-        for key in std::mem::take(&mut self.order) {
-            if let Some(ev) = self.pending.remove(&key) {
-                out.push(ev);
-            }
-        }
+        let mut held: Vec<(u64, Event)> = std::mem::take(&mut self.pending).into_values().collect();
+        held.sort_unstable_by_key(|&(order, _)| order);
+        out.extend(held.into_iter().map(|(_, ev)| ev));
+    }
+}
+
+/// Puts `slot` into the sorted `table`, replacing what its fd pointed to.
+fn put(table: &mut Vec<Slot>, slot: Slot) {
+    match find(table, slot.fd) {
+        Ok(i) => table[i] = slot,
+        Err(i) => table.insert(i, slot),
     }
 }
 

@@ -104,13 +104,13 @@ fn imports_a_real_log_into_mongodb_and_a_capture_file_alike() {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         assert!(out.status.success());
         let events = read_capture(&capture);
-        let (assembled, _) = common::assemble(&common::fixture_lines("small-raw.log"));
-        let mut fds = dockwatch_listener::fd_table::FdTable::new();
+        // What the library makes of the log (assembler, fd table, flushes by record time).
         let mut want = Vec::new();
-        for e in assembled {
-            fds.process(e, &mut want);
-        }
-        fds.flush(&mut want);
+        dockwatch_listener::import::read_log(&log, "small-host", "boot-1", false, |b| {
+            want.extend(b);
+            true
+        })
+        .unwrap();
         assert_eq!(events.len(), want.len());
         for (got, want) in events.iter().zip(&want) {
             assert_eq!((&got.host[..], &got.boot_id[..]), ("small-host", "boot-1"));

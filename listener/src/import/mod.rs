@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use dockwatch_shared::Event;
+use dockwatch_shared::{Event, Timestamp};
 
 use crate::audit::{Assembler, Counters, parse_log_line};
 use crate::fd_table::FdTable;
@@ -37,6 +37,12 @@ pub use sinks::{Destinations, MongoTarget};
 /// Events per batch written to the sinks: large enough for efficient MongoDB inserts, small
 /// enough that the batches in flight stay around a megabyte.
 pub const BATCH: usize = 500;
+/// Coalesced writes are flushed whenever this much record time has passed since the last flush,
+/// as the live recorder does every 2 s of wall time. Without it, every process that ever wrote
+/// and never closed the fd (a log rarely has exit events) would keep its write held back until
+/// the end: thousands of events in memory for a large log. Record time, not wall time, so that
+/// importing a log twice gives the same events.
+pub const WRITE_FLUSH_MICROS: i64 = 2_000_000;
 /// Parse errors quoted in the final report.
 const QUOTED_ERRORS: usize = 5;
 /// Files at least this large get a progress line (compressed files: an eighth of it).
@@ -70,8 +76,9 @@ pub struct ReadReport {
 }
 
 /// Reads, parses and assembles a whole log and passes the events through the fd table (paths
-/// on writes, closes and dups; writes to one fd coalesced), as the live recorder does, handing
-/// batches of events (unstamped) to `emit` in order. `emit` returns `false` to stop early (its
+/// on writes, closes and dups; writes to one fd coalesced and flushed every
+/// [`WRITE_FLUSH_MICROS`] of record time), as the live recorder does, handing batches of events
+/// (unstamped, at most [`BATCH`] plus the few one record makes) to `emit` in order. `emit` returns `false` to stop early (its
 /// receiver went away).
 pub fn read_log(
     path: &Path,
@@ -93,6 +100,8 @@ pub fn read_log(
     };
     let show = progress && reader.file_len() >= min;
     let mut meter = Progress::new(show);
+    // Record time at which held-back writes are next flushed.
+    let mut next_flush: Option<Timestamp> = None;
     while reader.next_line(&mut line)? {
         report.lines += 1;
         if line.iter().all(|&c| c == b' ' || c == b'\r') {
@@ -100,9 +109,16 @@ pub fn read_log(
         }
         match parse_log_line(&line) {
             Ok(record) => {
+                let time = record.time();
                 asm.push(record, &mut staged);
                 for ev in staged.drain(..) {
                     fds.process(ev, &mut out);
+                }
+                let later = Timestamp(time.0.saturating_add(WRITE_FLUSH_MICROS));
+                let due = next_flush.get_or_insert(later);
+                if time >= *due {
+                    fds.flush(&mut out);
+                    *due = later;
                 }
             }
             Err(e) => {
@@ -126,8 +142,12 @@ pub fn read_log(
         fds.process(ev, &mut out);
     }
     fds.flush(&mut out);
-    if !out.is_empty() {
-        emit(out);
+    // In batches, so that no sink buffer grows to the size of the whole remainder.
+    let mut rest = out.into_iter().peekable();
+    while rest.peek().is_some() {
+        if !emit(rest.by_ref().take(BATCH).collect()) {
+            break;
+        }
     }
     meter.done(&reader, asm.counters());
     report.counters = asm.counters().clone();
@@ -234,4 +254,72 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
     };
     eprintln!("{summary}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::parse_log_line;
+    use dockwatch_shared::EventKind;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+
+    /// Events as text, with each write's count, bytes and times summed per (process, fd,
+    /// path) into one line, so that runs split by a flush compare equal to one merged run.
+    fn normalised(events: &[Event]) -> Vec<String> {
+        let mut writes: std::collections::BTreeMap<String, (u64, Option<u64>)> = Default::default();
+        let mut rest = Vec::new();
+        for e in events {
+            match &e.kind {
+                EventKind::Write(w) => {
+                    let key = format!("{} {} {} {:?}", e.host, w.tgid, w.fd, w.path);
+                    let sum = writes.entry(key).or_insert((0, Some(0)));
+                    sum.0 += w.count;
+                    sum.1 = sum.1.zip(w.bytes).map(|(a, b)| a + b);
+                }
+                _ => rest.push(serde_json::to_string(e).unwrap()),
+            }
+        }
+        rest.sort();
+        rest.extend(writes.into_iter().map(|(k, v)| format!("{k} {v:?}")));
+        rest
+    }
+
+    #[test]
+    fn flushing_by_record_time_loses_no_write() {
+        let path = fixture("small-raw.log");
+        let mut got = Vec::new();
+        let mut batches = 0;
+        read_log(&path, "h", "b", false, |b| {
+            assert!(b.len() <= BATCH + 64, "batch of {}", b.len());
+            batches += 1;
+            got.extend(b);
+            true
+        })
+        .unwrap();
+        // The same log with every write held back until the end.
+        let mut asm = Assembler::new("h", "b");
+        let mut fds = FdTable::new();
+        let (mut staged, mut want) = (Vec::new(), Vec::new());
+        for line in std::fs::read(&path).unwrap().split(|&c| c == b'\n') {
+            if let Ok(r) = parse_log_line(line) {
+                asm.push(r, &mut staged);
+            }
+        }
+        asm.finish(&mut staged);
+        for e in staged {
+            fds.process(e, &mut want);
+        }
+        fds.flush(&mut want);
+        assert!(
+            got.iter().filter(|e| e.kind.name() == "write").count() > 0,
+            "the fixture has writes"
+        );
+        assert_eq!(normalised(&got), normalised(&want));
+        assert!(batches >= 1);
+    }
 }
