@@ -21,13 +21,18 @@ laurel=${2:-$(command -v laurel || true)}
 tmp=$(mktemp -d /tmp/vs-laurel.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # auditd's log has no EOE records, but the plugin stream laurel is built for has them (laurel
-# holds events until their EOE): put an EOE after every event with a SYSCALL record, as the
-# kernel sends it, and give both programs that same file.
-zstd -q -dc "$here/tests/fixtures/large-raw.log.zst" | awk '
+# holds events until their EOE): put an EOE after the last record of every event that has a
+# SYSCALL record, as the kernel sends it, and give both programs that same file. (The last record,
+# not the first change of serial: records of different events interleave in this log, and an EOE
+# in the middle of an event would cut it in two for both programs.)
+zstd -q -dc "$here/tests/fixtures/large-raw.log.zst" > "$tmp/raw.log"
+awk '
     { id = $2; sub(/^msg=audit\(/, "", id); sub(/\):?$/, "", id) }
-    id != prev && prev != "" && sys { print "type=EOE msg=audit(" prev "): "; sys = 0 }
-    { print; prev = id; if ($1 == "type=SYSCALL") sys = 1 }
-    END { if (sys) print "type=EOE msg=audit(" prev "): " }' > "$tmp/audit.log"
+    NR == FNR { last[id] = FNR; if ($1 == "type=SYSCALL") sys[id] = 1; next }
+    { print }
+    last[id] == FNR && (id in sys) { print "type=EOE msg=audit(" id "): " }' \
+    "$tmp/raw.log" "$tmp/raw.log" > "$tmp/audit.log"
+rm "$tmp/raw.log"
 records=$(wc -l < "$tmp/audit.log")
 mkdir -p "$tmp/laurel"
 cat > "$tmp/laurel.toml" <<CONF

@@ -10,8 +10,9 @@
 //!
 //! Writes to one fd of one process are held back and merged (count exact, first and last time
 //! kept, bytes summed when known) until that fd is closed or replaced, the process exits or execs,
-//! or [`FdTable::flush`] is called (the recorder does so on a timer), so a process writing a
-//! million times does not make a million documents.
+//! or [`FdTable::flush`] is called (the live recorder does so on a timer; the offline import
+//! calls [`FdTable::flush_idle`] for the runs that went quiet, in record time), so a process
+//! writing a million times does not make a million documents.
 //!
 //! Not followed: fd tables shared between processes (`clone(CLONE_FILES)` without
 //! `CLONE_THREAD`), fds passed over Unix sockets, and `close_range`. Those writes keep `path`
@@ -22,8 +23,8 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use dockwatch_shared::ByteString;
 use dockwatch_shared::event::{Event, EventKind, Pid, Write};
+use dockwatch_shared::{ByteString, Timestamp};
 
 /// `O_CLOEXEC` on Linux.
 const O_CLOEXEC: u32 = 0o2_000_000;
@@ -56,8 +57,10 @@ fn find(table: &[Slot], fd: i32) -> Result<usize, usize> {
 
 /// Writes held back for coalescing, by (tgid, fd): the order in which each run started (so
 /// flushes are deterministic) and the merged event, which keeps the header of its first write.
-/// A `BTreeMap` so that one process's runs are a range ([`FdTable::flush_process`]).
-type Held = BTreeMap<(Pid, i32), (u64, Event)>;
+/// A `BTreeMap` so that one process's runs are a range ([`FdTable::flush_process`]); the event
+/// is boxed because an `Event` is over 500 bytes and a map node holds eleven entries, most of
+/// them unused.
+type Held = BTreeMap<(Pid, i32), (u64, Box<Event>)>;
 
 /// Per-process fd tables and the writes held back for coalescing.
 #[derive(Debug, Default)]
@@ -246,13 +249,13 @@ impl FdTable {
     }
 
     fn hold(&mut self, key: (Pid, i32), ev: Event) {
-        self.pending.insert(key, (self.next, ev));
+        self.pending.insert(key, (self.next, Box::new(ev)));
         self.next += 1;
     }
 
     fn flush_fd(&mut self, tgid: Pid, fd: i32, out: &mut Vec<Event>) {
         if let Some((_, ev)) = self.pending.remove(&(tgid, fd)) {
-            out.push(ev);
+            out.push(*ev);
         }
     }
 
@@ -270,9 +273,28 @@ impl FdTable {
 
     /// Emits every held-back write (oldest first).
     pub fn flush(&mut self, out: &mut Vec<Event>) {
-        let mut held: Vec<(u64, Event)> = std::mem::take(&mut self.pending).into_values().collect();
+        let mut held: Vec<(u64, Box<Event>)> =
+            std::mem::take(&mut self.pending).into_values().collect();
         held.sort_unstable_by_key(|&(order, _)| order);
-        out.extend(held.into_iter().map(|(_, ev)| ev));
+        out.extend(held.into_iter().map(|(_, ev)| *ev));
+    }
+
+    /// Emits the held-back writes whose last write is older than `before` (oldest run first):
+    /// the runs that have gone quiet. For a replayed log, where `before` is record time.
+    pub fn flush_idle(&mut self, before: Timestamp, out: &mut Vec<Event>) {
+        let mut idle: Vec<(u64, (Pid, i32))> = self
+            .pending
+            .iter()
+            .filter(|(_, (_, ev))| match &ev.kind {
+                EventKind::Write(w) => w.last < before,
+                _ => true,
+            })
+            .map(|(&key, &(order, _))| (order, key))
+            .collect();
+        idle.sort_unstable();
+        for (_, (tgid, fd)) in idle {
+            self.flush_fd(tgid, fd, out);
+        }
     }
 }
 
@@ -525,6 +547,36 @@ mod tests {
             (w[0].pid, w[0].tgid, w[0].path.clone()),
             (12, 10, Some("/secret".into()))
         );
+    }
+
+    #[test]
+    fn only_quiet_runs_are_flushed_by_flush_idle() {
+        let mut ft = FdTable::new();
+        let out = feed(
+            &mut ft,
+            vec![
+                open(1, 7, "/a", 3, 1),
+                open(2, 8, "/b", 3, 1),
+                write(10, 8, 8, 3),
+                write(20, 7, 7, 3),
+                write(30, 7, 7, 3), // 7's run goes on
+            ],
+        );
+        assert!(writes(&out).is_empty());
+        let mut out = Vec::new();
+        ft.flush_idle(Timestamp(25), &mut out);
+        let w = writes(&out);
+        assert_eq!(w.len(), 1, "only 8's run is quiet since 25");
+        assert_eq!((w[0].tgid, w[0].count), (8, 1));
+        // 7's run keeps coalescing after the sweep.
+        let mut out = feed(&mut ft, vec![write(40, 7, 7, 3)]);
+        ft.flush_idle(Timestamp(41), &mut out);
+        let w = writes(&out);
+        assert_eq!(
+            (w[0].tgid, w[0].count, w[0].first, w[0].last),
+            (7, 3, Timestamp(20), Timestamp(40))
+        );
+        assert_eq!(ft.pending_writes(), 0);
     }
 
     #[test]

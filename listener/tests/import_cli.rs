@@ -106,7 +106,7 @@ fn imports_a_real_log_into_mongodb_and_a_capture_file_alike() {
         let events = read_capture(&capture);
         // What the library makes of the log (assembler, fd table, flushes by record time).
         let mut want = Vec::new();
-        dockwatch_listener::import::read_log(&log, "small-host", "boot-1", false, |b| {
+        dockwatch_listener::import::read_log(&log, "small-host", "boot-1", false, 100, |b| {
             want.extend(b);
             true
         })

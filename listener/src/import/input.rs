@@ -5,8 +5,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-/// Buffer size for reading: large enough that a 100 MB log is read in a few hundred reads.
-const BUFFER: usize = 256 * 1024;
+/// Buffer size for reading: a 100 MB log takes 1,600 reads, which cost nothing next to parsing,
+/// and the buffer (two of them for a compressed log) stays small beside the import's tables.
+const BUFFER: usize = 64 * 1024;
 
 /// How the file is compressed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -37,12 +37,18 @@ pub use sinks::{Destinations, MongoTarget};
 /// Events per batch written to the sinks: large enough for efficient MongoDB inserts, small
 /// enough that the batches in flight stay around a megabyte.
 pub const BATCH: usize = 500;
-/// Coalesced writes are flushed whenever this much record time has passed since the last flush,
-/// as the live recorder does every 2 s of wall time. Without it, every process that ever wrote
-/// and never closed the fd (a log rarely has exit events) would keep its write held back until
-/// the end: thousands of events in memory for a large log. Record time, not wall time, so that
-/// importing a log twice gives the same events.
-pub const WRITE_FLUSH_MICROS: i64 = 2_000_000;
+/// Events per batch written to a capture file alone: no round trips to amortise, so small
+/// batches, which keep the event vector and the writer's buffer small.
+pub const FILE_BATCH: usize = 64;
+/// A run of coalesced writes to one fd that has seen no write for this long (record time) is
+/// recorded. The live recorder flushes every run every 2 s of wall time instead; an import has
+/// no one waiting to see the events, so only quiet runs go. Without it every process that wrote
+/// and never closed the fd (a log rarely has exit events) would keep its write in memory until
+/// the end: thousands of events for a large log. Record time, not wall time, so that importing
+/// a log twice gives the same events.
+pub const WRITE_IDLE_MICROS: i64 = 1_000_000;
+/// How often (record time) the quiet runs are looked for.
+const IDLE_SWEEP_MICROS: i64 = 250_000;
 /// Parse errors quoted in the final report.
 const QUOTED_ERRORS: usize = 5;
 /// Files at least this large get a progress line (compressed files: an eighth of it).
@@ -76,32 +82,34 @@ pub struct ReadReport {
 }
 
 /// Reads, parses and assembles a whole log and passes the events through the fd table (paths
-/// on writes, closes and dups; writes to one fd coalesced and flushed every
-/// [`WRITE_FLUSH_MICROS`] of record time), as the live recorder does, handing batches of events
-/// (unstamped, at most [`BATCH`] plus the few one record makes) to `emit` in order. `emit` returns `false` to stop early (its
+/// on writes, closes and dups; writes to one fd coalesced until they are
+/// [`WRITE_IDLE_MICROS`] quiet in record time), as the live recorder does, handing batches of
+/// (unstamped) events, `batch` at a time, to `emit` in order. `emit` returns `false` to stop early (its
 /// receiver went away).
 pub fn read_log(
     path: &Path,
     host: &str,
     boot_id: &str,
     progress: bool,
+    batch: usize,
     mut emit: impl FnMut(Vec<Event>) -> bool,
 ) -> Result<ReadReport, InputError> {
+    let batch = batch.max(1);
     let mut reader = LogReader::open(path)?;
     let mut asm = Assembler::new(host, boot_id);
     let mut fds = FdTable::new();
     let mut staged = Vec::with_capacity(64);
     let mut report = ReadReport::default();
     let mut line = Vec::with_capacity(16 * 1024);
-    let mut out = Vec::with_capacity(BATCH + 64);
+    let mut out = Vec::with_capacity(batch);
     let min = match reader.compression() {
         input::Compression::Plain => PROGRESS_MIN_BYTES,
         _ => PROGRESS_MIN_BYTES / 8,
     };
     let show = progress && reader.file_len() >= min;
     let mut meter = Progress::new(show);
-    // Record time at which held-back writes are next flushed.
-    let mut next_flush: Option<Timestamp> = None;
+    // Record time at which quiet runs of writes are next looked for.
+    let mut next_sweep: Option<Timestamp> = None;
     while reader.next_line(&mut line)? {
         report.lines += 1;
         if line.iter().all(|&c| c == b' ' || c == b'\r') {
@@ -114,11 +122,13 @@ pub fn read_log(
                 for ev in staged.drain(..) {
                     fds.process(ev, &mut out);
                 }
-                let later = Timestamp(time.0.saturating_add(WRITE_FLUSH_MICROS));
-                let due = next_flush.get_or_insert(later);
+                let due = next_sweep.get_or_insert(time);
                 if time >= *due {
-                    fds.flush(&mut out);
-                    *due = later;
+                    fds.flush_idle(
+                        Timestamp(time.0.saturating_sub(WRITE_IDLE_MICROS)),
+                        &mut out,
+                    );
+                    *due = Timestamp(time.0.saturating_add(IDLE_SWEEP_MICROS));
                 }
             }
             Err(e) => {
@@ -129,8 +139,7 @@ pub fn read_log(
                 asm.parse_error(&e, at);
             }
         }
-        if out.len() >= BATCH && !emit(std::mem::replace(&mut out, Vec::with_capacity(BATCH + 64)))
-        {
+        if !emit_batches(&mut out, batch, false, &mut emit) {
             return Ok(report);
         }
         if report.lines % 8192 == 0 {
@@ -142,16 +151,29 @@ pub fn read_log(
         fds.process(ev, &mut out);
     }
     fds.flush(&mut out);
-    // In batches, so that no sink buffer grows to the size of the whole remainder.
-    let mut rest = out.into_iter().peekable();
-    while rest.peek().is_some() {
-        if !emit(rest.by_ref().take(BATCH).collect()) {
-            break;
-        }
-    }
+    emit_batches(&mut out, batch, true, &mut emit);
     meter.done(&reader, asm.counters());
     report.counters = asm.counters().clone();
     Ok(report)
+}
+
+/// Hands the events of `out` to `emit` in batches of `batch` (the last one shorter when `all`,
+/// else it stays in `out`). Never more at once: a flush of held writes can add many events in
+/// one go, and the sinks' buffers would keep the size of the largest batch.
+/// `false` when `emit` wants no more.
+fn emit_batches(
+    out: &mut Vec<Event>,
+    batch: usize,
+    all: bool,
+    emit: &mut impl FnMut(Vec<Event>) -> bool,
+) -> bool {
+    while out.len() >= batch || (all && !out.is_empty()) {
+        let rest = out.split_off(out.len().min(batch));
+        if !emit(std::mem::replace(out, rest)) {
+            return false;
+        }
+    }
+    true
 }
 
 /// The progress line on stderr.
@@ -290,12 +312,12 @@ mod tests {
     }
 
     #[test]
-    fn flushing_by_record_time_loses_no_write() {
+    fn flushing_quiet_writes_loses_none() {
         let path = fixture("small-raw.log");
         let mut got = Vec::new();
         let mut batches = 0;
-        read_log(&path, "h", "b", false, |b| {
-            assert!(b.len() <= BATCH + 64, "batch of {}", b.len());
+        read_log(&path, "h", "b", false, 7, |b| {
+            assert!(b.len() <= 7, "batch of {}", b.len());
             batches += 1;
             got.extend(b);
             true

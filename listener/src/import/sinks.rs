@@ -9,7 +9,7 @@ use dockwatch_shared::Event;
 use dockwatch_shared::capture::CaptureWriter;
 use dockwatch_shared::store::{Store, StoreConfig};
 
-use super::{ReadReport, read_log};
+use super::{BATCH, FILE_BATCH, ReadReport, read_log};
 use crate::sink::Stamper;
 
 /// Attempts per batch when MongoDB fails (a retried batch is never stored twice: event ids are
@@ -177,7 +177,7 @@ pub async fn import_to(
     let reader = std::thread::Builder::new()
         .name("audit-log-reader".into())
         .spawn(move || {
-            read_log(&read_path, &host, &boot_id, true, |b| {
+            read_log(&read_path, &host, &boot_id, true, BATCH, |b| {
                 tx.blocking_send(b).is_ok()
             })
         })
@@ -244,7 +244,7 @@ pub fn import_to_file(
         .with_context(|| format!("creating the capture file {}", file.display()))?;
     let mut written = 0u64;
     let mut failure = None;
-    let read = read_log(&path, host, boot_id, true, |mut batch| {
+    let read = read_log(&path, host, boot_id, true, FILE_BATCH, |mut batch| {
         stamper.stamp_all(&mut batch);
         match capture.write_batch(&batch) {
             Ok(()) => {
