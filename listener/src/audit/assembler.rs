@@ -38,7 +38,8 @@ use super::record::{ParseError, Record, types};
 pub const DEFAULT_TIMEOUT_MICROS: i64 = 2_000_000;
 /// How far back a clone call is matched to a child appearing (record time).
 const CLONE_MATCH_MICROS: i64 = 10_000_000;
-/// Clone calls remembered per parent (threads made with clone3 are never matched).
+/// Clone calls remembered per parent (clone3 calls that made threads are never matched, and go
+/// when this many newer ones came or after [`CLONE_MATCH_MICROS`]).
 const CLONES_PER_PARENT: usize = 32;
 /// A child that logs before its parent's clone call returns is matched to that call when the
 /// call comes at most this long (record time) after the child's first record.
@@ -142,6 +143,7 @@ impl SerialTracker {
 struct CloneSeen {
     time: Timestamp,
     child_in_ns: Pid,
+    maybe_thread: bool,
     origin: AuditOrigin,
 }
 
@@ -491,6 +493,7 @@ impl Assembler {
                     CloneSeen {
                         time: conv.time,
                         child_in_ns: call.child_in_ns,
+                        maybe_thread: call.maybe_thread,
                         origin: conv.origin.clone(),
                     },
                 );
@@ -514,7 +517,8 @@ impl Assembler {
 
     /// The clone call of `parent` that made `child`: the one that returned `child` itself (a
     /// parent outside any pid namespace), else the oldest one not yet matched (children of one
-    /// parent get increasing pids in every namespace, so they show up in clone order).
+    /// parent get increasing pids in every namespace, so they show up in clone order), preferring
+    /// calls that surely made a process over clone3 calls.
     fn take_clone(
         &mut self,
         node: u64,
@@ -529,10 +533,14 @@ impl Assembler {
         {
             q.pop_front();
         }
-        let c = match q.iter().position(|c| c.child_in_ns == child) {
-            Some(i) => q.remove(i),
-            None => q.pop_front(),
-        };
+        // A clone3 call may have made a thread, which never shows up: when guessing, take it
+        // only when no call that surely made a process is left.
+        let i = q
+            .iter()
+            .position(|c| c.child_in_ns == child)
+            .or_else(|| q.iter().position(|c| !c.maybe_thread))
+            .unwrap_or(0);
+        let c = q.remove(i);
         if q.is_empty() {
             self.lineage.clones.remove(&(node, parent));
         }
@@ -697,6 +705,53 @@ mod tests {
         assert_eq!((g[0].0, g[0].1), (GapReason::ParseError, Some(2)));
         assert!(g[0].2.starts_with("line 3: "), "{}", g[0].2);
         assert_eq!(a.counters().parse_errors, 3);
+    }
+
+    #[test]
+    fn a_child_is_matched_to_a_clone_before_a_clone3_that_may_have_made_a_thread() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        let call = |serial: u64, ms: u64, rest: &str| {
+            [
+                rec(serial, ms, &format!("SYSCALL HDR arch=c000003e {rest}")),
+                rec(serial, ms, "PROCTITLE HDR proctitle=78"),
+            ]
+        };
+        let mut records = Vec::new();
+        // Pid 60 in a container (its children's pids in its namespace are not host pids):
+        // pthread_create (clone3, a thread: never shows up), then fork (clone), then the child.
+        records.extend(call(
+            1,
+            0,
+            "syscall=1 success=yes exit=1 a0=1 ppid=1 pid=60",
+        ));
+        records.extend(call(
+            2,
+            1,
+            "syscall=435 success=yes exit=7 a0=7ffc a1=58 ppid=1 pid=60",
+        ));
+        records.extend(call(
+            3,
+            2,
+            "syscall=56 success=yes exit=8 a0=1200011 ppid=1 pid=60",
+        ));
+        records.extend(call(
+            4,
+            3,
+            "syscall=1 success=yes exit=1 a0=1 ppid=60 pid=5000",
+        ));
+        for r in records {
+            a.push(r, &mut out);
+        }
+        let fork = out
+            .iter()
+            .find(|e| matches!(&e.kind, EventKind::Fork(f) if f.child_pid == 5000))
+            .unwrap();
+        assert_eq!(
+            fork.audit.as_ref().unwrap().serial,
+            3,
+            "the clone's, not the clone3's"
+        );
     }
 
     #[test]

@@ -59,7 +59,8 @@ pub struct Task {
     pub ppid: Pid,
 }
 
-/// A successful fork-family call that created a new process (threads are left out).
+/// A successful fork-family call that created a new process (threads made by `clone` with
+/// `CLONE_THREAD` are left out; see [`CloneCall::maybe_thread`] for `clone3`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct CloneCall {
     /// The calling process.
@@ -67,6 +68,11 @@ pub struct CloneCall {
     /// The return value: the child's pid in the caller's pid namespace (not the host's pid when
     /// the caller is in a container).
     pub child_in_ns: Pid,
+    /// `clone3`: its flags are in memory that audit does not show (a0 is a pointer), so the call
+    /// may have made a thread (`pthread_create`) as well as a process (`posix_spawn`). A thread
+    /// never shows up under a pid of its own (audit's `pid=` is the thread group), so such a
+    /// call may never be matched.
+    pub maybe_thread: bool,
 }
 
 /// What one kernel event turned into.
@@ -280,6 +286,7 @@ pub fn convert(records: &[Record]) -> Converted {
                 out.clone = Some(CloneCall {
                     parent: pid,
                     child_in_ns: child,
+                    maybe_thread: name == "clone3",
                 });
             }
         }
