@@ -15,7 +15,9 @@
 //!
 //! It also watches the serial numbers: a serial that is skipped and does not turn up within the
 //! timeout is reported as a [`Gap`] (`audit_serial_jump`), and consecutive unparsable lines are
-//! reported as one `parse_error` gap. And it builds the process tree from what audit says: each
+//! reported as one `parse_error` gap. A serial far below the highest one, at a record time that
+//! goes on, is a reboot in the middle of a log: the node's later events get a boot id of their
+//! own (`-2`, `-3`... appended) and its process tree starts afresh. And it builds the process tree from what audit says: each
 //! process that appears (a SYSCALL record with a pid not seen before, or with a new parent that
 //! just forked) gets a [`Fork`] event. The fork-family call's return value is the child's pid in
 //! the caller's pid namespace, which differs from the host pid audit reports inside a container,
@@ -64,6 +66,8 @@ pub struct Counters {
     pub lost_serials: u64,
     /// Fork events emitted.
     pub forks: u64,
+    /// Reboots seen in the records (the serial counter starting again).
+    pub reboots: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -89,14 +93,25 @@ struct SerialTracker {
 /// A jump larger than this (or backwards by more) is a restart of the counter (a reboot in
 /// the middle of a log), not a loss.
 const SERIAL_RESET: u64 = 100_000_000;
+/// A serial this much below the highest one seen, at a record time that did not go back, is the
+/// counter starting again: a reboot (the kernel counts from 0 at boot). Records of concurrent
+/// events arrive a few serials out of order, never a thousand; and a log pasted together out of
+/// order goes back in time too.
+const REBOOT_DROP: u64 = 1_000;
 
 impl SerialTracker {
-    fn see(&mut self, serial: u64, time: Timestamp) {
+    /// Notes `serial`; `true` when it shows a reboot, in which case the caller takes the
+    /// missing ranges of the old boot ([`SerialTracker::expire`]) and calls
+    /// [`SerialTracker::restart`].
+    fn see(&mut self, serial: u64, time: Timestamp) -> bool {
         let Some(max) = self.max else {
             self.max = Some(serial);
             self.max_time = time;
-            return;
+            return false;
         };
+        if serial < max && max - serial > REBOOT_DROP && time >= self.max_time {
+            return true;
+        }
         if serial > max {
             if serial - max > SERIAL_RESET {
                 self.missing.clear();
@@ -123,6 +138,16 @@ impl SerialTracker {
                 }
             }
         }
+        false
+    }
+
+    /// Starts counting afresh at `serial` (after a reboot).
+    fn restart(&mut self, serial: u64, time: Timestamp) {
+        *self = Self {
+            max: Some(serial),
+            max_time: time,
+            missing: BTreeMap::new(),
+        };
     }
 
     /// Removes and returns the ranges noticed before `before`.
@@ -168,6 +193,9 @@ pub struct Assembler {
     lineage: Lineage,
     parse_gap: Option<(u64, Timestamp, String)>,
     nodes: HashMap<u64, String>,
+    /// Boot number (2, 3...) and id of nodes that rebooted within the records (the others
+    /// have `boot_id`).
+    boots: HashMap<u64, (u64, String)>,
     counters: Counters,
 }
 
@@ -194,6 +222,7 @@ impl Assembler {
             lineage: Lineage::default(),
             parse_gap: None,
             nodes: HashMap::default(),
+            boots: HashMap::default(),
             counters: Counters::default(),
         }
     }
@@ -232,10 +261,10 @@ impl Assembler {
         let rtype = record.rtype();
         // auditd numbers its own DAEMON_* records with a counter of its own.
         if !(1200..1300).contains(&rtype) {
-            self.serials
-                .entry(node)
-                .or_default()
-                .see(record.serial(), time);
+            let tracker = self.serials.entry(node).or_default();
+            if tracker.see(record.serial(), time) {
+                self.reboot(node, record.serial(), time, out);
+            }
         }
         let key = Key {
             node,
@@ -345,6 +374,51 @@ impl Assembler {
         }
     }
 
+    /// The records of `node` show a reboot: what was open belongs to the old boot. Its
+    /// incomplete events are completed, its missing serials reported, its process tree
+    /// forgotten (pids start again), and the node's later events get a boot id of their own:
+    /// the first one's with `-2`, `-3`... appended (the same for every import of the log).
+    fn reboot(&mut self, node: u64, serial: u64, time: Timestamp, out: &mut Vec<Event>) {
+        self.counters.reboots += 1;
+        let keys: Vec<Key> = self
+            .pending
+            .keys()
+            .filter(|k| k.node == node)
+            .copied()
+            .collect();
+        let mut open: Vec<(Key, Pending)> = keys
+            .into_iter()
+            .filter_map(|k| self.pending.remove(&k).map(|p| (k, p)))
+            .collect();
+        open.sort_by_key(|(k, p)| (p.first, k.serial));
+        for (key, p) in open {
+            self.complete(key, p.records, true, out);
+        }
+        let ranges = self
+            .serials
+            .get_mut(&node)
+            .map(|t| t.expire(None))
+            .unwrap_or_default();
+        for (start, end, from, to) in ranges {
+            self.serial_gap(node, start, end, from, to, out);
+        }
+        if let Some(t) = self.serials.get_mut(&node) {
+            t.restart(serial, time);
+        }
+        self.lineage.parent_of.retain(|k, _| k.0 != node);
+        self.lineage.clones.retain(|k, _| k.0 != node);
+        self.lineage.early.retain(|k, _| k.0 != node);
+        let boot = self.boots.get(&node).map_or(1, |(n, _)| *n) + 1;
+        self.boots
+            .insert(node, (boot, format!("{}-{boot}", self.boot_id)));
+    }
+
+    fn boot_of(&self, node: u64) -> String {
+        self.boots
+            .get(&node)
+            .map_or_else(|| self.boot_id.clone(), |(_, id)| id.clone())
+    }
+
     fn serial_gap(
         &mut self,
         node: u64,
@@ -387,7 +461,7 @@ impl Assembler {
         self.counters.events += 1;
         out.push(Event {
             host: self.host_of(node),
-            boot_id: self.boot_id.clone(),
+            boot_id: self.boot_of(node),
             run: String::new(),
             seq: 0,
             time: to,
@@ -424,7 +498,7 @@ impl Assembler {
             self.counters.events += 1;
             out.push(Event {
                 host: self.host_of(key.node),
-                boot_id: self.boot_id.clone(),
+                boot_id: self.boot_of(key.node),
                 run: String::new(),
                 seq: 0,
                 time: conv.time,
@@ -461,7 +535,7 @@ impl Assembler {
                 self.counters.events += 1;
                 out.push(Event {
                     host: self.host_of(node),
-                    boot_id: self.boot_id.clone(),
+                    boot_id: self.boot_of(node),
                     run: String::new(),
                     seq: 0,
                     time,
@@ -751,6 +825,51 @@ mod tests {
             fork.audit.as_ref().unwrap().serial,
             3,
             "the clone's, not the clone3's"
+        );
+    }
+
+    #[test]
+    fn the_serial_counter_starting_again_is_a_reboot_but_going_back_in_time_is_not() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        let boots = |out: &[Event]| out.iter().map(|e| e.boot_id.clone()).collect::<Vec<_>>();
+        for r in write(50_000, 1000, 5) {
+            a.push(r, &mut out);
+        }
+        // An older part of the log pasted after: serials and time both go back. (Only the
+        // SYSCALL record: the event stays open.)
+        for r in write(40_000, 500, 5).into_iter().take(1) {
+            a.push(r, &mut out);
+        }
+        assert_eq!(a.counters().reboots, 0);
+        // A reboot: the counter starts again, time goes on. The open event of the old boot
+        // is completed with its boot id, and pid 5 is a new process.
+        for serial in [3, 4] {
+            for r in write(serial, 2000 + serial, 5) {
+                a.push(r, &mut out);
+            }
+        }
+        // Serials 5 to 4,999 are lost in the second boot, then a third one starts.
+        for r in write(5000, 9000, 5) {
+            a.push(r, &mut out);
+        }
+        for r in write(2, 9500, 5) {
+            a.push(r, &mut out);
+        }
+        a.finish(&mut out);
+        assert_eq!(a.counters().reboots, 2);
+        assert_eq!(
+            boots(&out),
+            [
+                "b", "b", "b", "b-2", "b-2", "b-2", "b-2", "b-2", "b-3", "b-3"
+            ]
+        );
+        let kinds: Vec<&str> = out.iter().map(|e| e.kind.name()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "fork", "write", "write", "fork", "write", "write", "write", "gap", "fork", "write"
+            ]
         );
     }
 

@@ -12,7 +12,10 @@
 //! Identity of the imported events: `host` is the record's `node=` when auditd wrote one, else
 //! `--host`, else the log's file name; `boot_id` is `--boot-id`, else derived from the file's
 //! content (`audit-log-` and the first 32 hex digits of the SHA-256 of its first MiB, after
-//! decompression), so importing the same file twice gives the same host and boot.
+//! decompression), so importing the same file twice gives the same host and boot. A log that
+//! spans reboots (the audit serial counter starts again) gives the events after the first
+//! reboot that id with `-2` appended, after the second `-3`, and so on; the fd tables start
+//! afresh at each.
 //!
 //! Lines that cannot be parsed are counted, the first few are reported at the end, and each
 //! run of them is recorded as a `gap` event (`parse_error`); the import goes on.
@@ -108,6 +111,8 @@ pub fn read_log(
     };
     let show = progress && reader.file_len() >= min;
     let mut meter = Progress::new(show);
+    // Boot ids seen: a reboot in the log (see `Assembler`) starts the fd tables afresh.
+    let mut boots = std::collections::HashSet::from([boot_id.to_owned()]);
     // Record time at which quiet runs of writes are next looked for.
     let mut next_sweep: Option<Timestamp> = None;
     while reader.next_line(&mut line)? {
@@ -119,7 +124,14 @@ pub fn read_log(
             Ok(record) => {
                 let time = record.time();
                 asm.push(record, &mut staged);
+                let rebooted = asm.counters().reboots > boots.len() as u64 - 1;
                 for ev in staged.drain(..) {
+                    // The first event of a new boot: the processes of the old one are gone.
+                    if rebooted && !boots.contains(&ev.boot_id) {
+                        boots.insert(ev.boot_id.clone());
+                        fds.flush(&mut out);
+                        fds = FdTable::new();
+                    }
                     fds.process(ev, &mut out);
                 }
                 let due = next_sweep.get_or_insert(time);
@@ -309,6 +321,74 @@ mod tests {
         rest.sort();
         rest.extend(writes.into_iter().map(|(k, v)| format!("{k} {v:?}")));
         rest
+    }
+
+    /// The events of `events` with `boot`, as sorted JSON without times and serials.
+    fn of_boot(events: &[Event], boot: &str) -> Vec<String> {
+        let mut out: Vec<String> = events
+            .iter()
+            .filter(|e| e.boot_id == boot)
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap();
+                let o = v.as_object_mut().unwrap();
+                for k in ["time", "boot_id", "first", "last", "from", "to"] {
+                    o.remove(k);
+                }
+                if let Some(a) = o.get_mut("audit").and_then(|a| a.as_object_mut()) {
+                    a.remove("serial");
+                }
+                v.to_string()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_log_spanning_a_reboot_gets_a_boot_id_per_boot() {
+        // The small real log, then the same records as a later boot would log them: serials
+        // counted from the start again, ten minutes later.
+        let text = std::fs::read_to_string(fixture("small-raw.log")).unwrap();
+        let mut log = text.clone();
+        for line in text.lines() {
+            let (head, rest) = line.split_once("msg=audit(").unwrap();
+            let (stamp, tail) = rest.split_once(')').unwrap();
+            let (time, serial) = stamp.split_once(':').unwrap();
+            let (sec, ms) = time.split_once('.').unwrap();
+            let sec: u64 = sec.parse().unwrap();
+            let serial: u64 = serial.parse().unwrap();
+            let serial = if serial > 100_000 {
+                serial - 100_000
+            } else {
+                serial
+            };
+            log.push_str(&format!(
+                "{head}msg=audit({}.{ms}:{serial}){tail}\n",
+                sec + 600
+            ));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        std::fs::write(&path, log).unwrap();
+        let mut got = Vec::new();
+        let report = read_log(&path, "h", "b", false, 100, |b| {
+            got.extend(b);
+            true
+        })
+        .unwrap();
+        assert_eq!(report.counters.reboots, 1);
+        let mut once = Vec::new();
+        read_log(&fixture("small-raw.log"), "h", "b", false, 100, |b| {
+            once.extend(b);
+            true
+        })
+        .unwrap();
+        let (first, second) = (of_boot(&got, "b"), of_boot(&got, "b-2"));
+        assert_eq!(first.len() + second.len(), got.len(), "no other boot id");
+        // Each boot tells the whole story of its own (forks of pids seen in the old boot
+        // included, writes with their paths), as the log alone does.
+        assert_eq!(first, of_boot(&once, "b"));
+        assert_eq!(second, first);
     }
 
     #[test]

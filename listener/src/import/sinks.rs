@@ -102,6 +102,14 @@ impl fmt::Display for Summary {
                 c.lost_serials
             )?;
         }
+        if c.reboots > 0 {
+            writeln!(
+                f,
+                "godo: the log spans {} reboots (the audit serial counter started again); the \
+                 events after each have the boot id with -2, -3... appended",
+                c.reboots
+            )?;
+        }
         if c.parse_errors > 0 {
             writeln!(
                 f,
