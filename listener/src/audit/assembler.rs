@@ -494,6 +494,13 @@ impl Assembler {
         }
         let conv = convert(&records);
         self.lineage(key.node, &conv, out);
+        if let Some(EventKind::Exit(x)) = &conv.kind {
+            // The process is gone: its pid may come back as a new process of the same parent.
+            let k = (key.node, x.tgid);
+            self.lineage.parent_of.remove(&k);
+            self.lineage.clones.remove(&k);
+            self.lineage.early.remove(&k);
+        }
         if let Some(kind) = conv.kind {
             self.counters.events += 1;
             out.push(Event {
@@ -871,6 +878,29 @@ mod tests {
                 "fork", "write", "write", "fork", "write", "write", "write", "gap", "fork", "write"
             ]
         );
+    }
+
+    #[test]
+    fn after_exit_group_the_same_pid_and_parent_is_a_new_process() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        for r in write(1, 0, 50) {
+            a.push(r, &mut out);
+        }
+        a.push(
+            rec(
+                2,
+                1,
+                "SYSCALL HDR arch=c000003e syscall=231 a0=0 items=0 ppid=1 pid=50",
+            ),
+            &mut out,
+        );
+        a.push(rec(2, 1, "PROCTITLE HDR proctitle=78"), &mut out);
+        for r in write(3, 2, 50) {
+            a.push(r, &mut out);
+        }
+        let kinds: Vec<&str> = out.iter().map(|e| e.kind.name()).collect();
+        assert_eq!(kinds, ["fork", "write", "exit", "fork", "write"]);
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! | truncate    | (f)truncate(64)                           | PATH name or fd, length                  |
 //! | chmod/chown | chmod family, chown family (16/32-bit)    | PATH name or fd, mode / uid, gid         |
 //! | pivot_root  | pivot_root                                | PATH names resolved against CWD          |
+//! | exit        | exit_group (when the rules audit it)      | exit code = a0 & 0xff                    |
 //!
 //! Only successful calls become events, except opens with write intent, which are kept with no
 //! fd when they fail (an attempt to write `/etc/shadow` matters to an analyst). An open counts
@@ -27,7 +28,7 @@
 use std::borrow::Cow;
 
 use dockwatch_shared::event::{
-    ArgsSource, AuditOrigin, Chmod, Chown, Close, Dup, EventKind, Exec, Open, PivotRoot,
+    ArgsSource, AuditOrigin, Chmod, Chown, Close, Dup, EventKind, Exec, Exit, Open, PivotRoot,
     ProcessInfo, Rename, SyscallInfo, Truncate, Unlink, Write,
 };
 use dockwatch_shared::{ByteString, Pid, Timestamp};
@@ -298,6 +299,18 @@ pub fn convert(records: &[Record]) -> Converted {
 fn kind(call: &Call<'_>, records: &[Record], ppid: Option<Pid>) -> Option<EventKind> {
     let (pid, tgid) = (call.pid, call.pid);
     let i386 = call.arch == Arch::I386;
+    // exit_group never returns: the kernel logs it as the task goes, without `success=` or
+    // `exit=`. It ends the whole process (audit's `pid=` is the thread group), so the import
+    // can drop what it kept about the process. (Plain `exit` ends one thread; audit does not
+    // say which one, so it is not an event.)
+    if call.name == "exit_group" {
+        return Some(EventKind::Exit(Exit {
+            pid,
+            tgid,
+            exit_code: Some((call.arg(0) & 0xff) as i32),
+            signal: None,
+        }));
+    }
     if !call.success && !matches!(call.name, "open" | "openat" | "openat2" | "creat") {
         return None;
     }
@@ -654,6 +667,31 @@ mod tests {
         };
         assert_eq!(e.process.args.len(), 2);
         assert_eq!(e.process.argc, Some(4));
+    }
+
+    #[test]
+    fn exit_group_ends_the_process_though_it_has_no_success_field() {
+        // Hand-written: the rules of this project's fixtures do not audit exit_group. The
+        // kernel's audit_log_exit leaves out success= and exit= for a call that never returned.
+        let r = recs(&[
+            "type=SYSCALL msg=audit(1.000:9): arch=c000003e syscall=231 a0=103 a1=3c a2=0 a3=0 items=0 ppid=1 pid=9 comm=\"sh\" exe=\"/bin/sh\"",
+            "type=PROCTITLE msg=audit(1.000:9): proctitle=7368",
+        ]);
+        let c = convert(&r);
+        assert_eq!(
+            c.kind,
+            Some(EventKind::Exit(Exit {
+                pid: 9,
+                tgid: 9,
+                exit_code: Some(3),
+                signal: None
+            }))
+        );
+        // Plain exit (one thread) is not an event.
+        let r = recs(&[
+            "type=SYSCALL msg=audit(1.000:10): arch=c000003e syscall=60 a0=0 items=0 ppid=1 pid=9",
+        ]);
+        assert_eq!(convert(&r).kind, None);
     }
 
     #[test]
