@@ -175,7 +175,9 @@ struct CloneSeen {
 /// Process lineage from pid/ppid fields and clone calls.
 #[derive(Default)]
 struct Lineage {
-    parent_of: HashMap<(u64, Pid), Pid>,
+    /// Parent of each process seen, by node: an entry for every pid of the log (exits are
+    /// rarely audited), so kept small (8 bytes, not 24 with the node in the key).
+    parent_of: HashMap<u64, HashMap<Pid, Pid>>,
     clones: HashMap<(u64, Pid), VecDeque<CloneSeen>>,
     /// Children given a fork before any clone call of their parent was seen: parent → times.
     early: HashMap<(u64, Pid), VecDeque<Timestamp>>,
@@ -405,7 +407,7 @@ impl Assembler {
         if let Some(t) = self.serials.get_mut(&node) {
             t.restart(serial, time);
         }
-        self.lineage.parent_of.retain(|k, _| k.0 != node);
+        self.lineage.parent_of.remove(&node);
         self.lineage.clones.retain(|k, _| k.0 != node);
         self.lineage.early.retain(|k, _| k.0 != node);
         let boot = self.boots.get(&node).map_or(1, |(n, _)| *n) + 1;
@@ -497,7 +499,9 @@ impl Assembler {
         if let Some(EventKind::Exit(x)) = &conv.kind {
             // The process is gone: its pid may come back as a new process of the same parent.
             let k = (key.node, x.tgid);
-            self.lineage.parent_of.remove(&k);
+            if let Some(m) = self.lineage.parent_of.get_mut(&key.node) {
+                m.remove(&x.tgid);
+            }
             self.lineage.clones.remove(&k);
             self.lineage.early.remove(&k);
         }
@@ -520,7 +524,12 @@ impl Assembler {
     /// just called a fork-family syscall (pid reuse); remembers clone calls to match them.
     fn lineage(&mut self, node: u64, conv: &Converted, out: &mut Vec<Event>) {
         if let Some(task) = conv.task {
-            let known = self.lineage.parent_of.get(&(node, task.pid)).copied();
+            let known = self
+                .lineage
+                .parent_of
+                .get(&node)
+                .and_then(|m| m.get(&task.pid))
+                .copied();
             let clone = self.take_clone(node, task.ppid, task.pid, conv.time);
             let new_process = match known {
                 None => true,
@@ -561,7 +570,11 @@ impl Assembler {
                 self.put_clone(node, task.ppid, c);
             }
             if known != Some(task.ppid) {
-                self.lineage.parent_of.insert((node, task.pid), task.ppid);
+                self.lineage
+                    .parent_of
+                    .entry(node)
+                    .or_default()
+                    .insert(task.pid, task.ppid);
             }
         }
         if let Some(call) = conv.clone {
