@@ -12,6 +12,7 @@ use std::time::Duration;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dockwatch_listener::audit::{Assembler, parse_log_line};
+use dockwatch_listener::import::Importer;
 
 /// CPU time of the calling thread.
 struct ThreadCpuTime;
@@ -94,6 +95,28 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
                 }
             }
             asm.finish(&mut out);
+            black_box(events + out.len())
+        })
+    });
+    // What `godo --audit-log` does between reading lines and writing events: the assembler,
+    // then the fd table (paths, write coalescing, quiet runs flushed by record time).
+    group.bench_function("parse+assemble+fd", |b| {
+        b.iter(|| {
+            let mut import = Importer::new("bench", "boot");
+            let mut out = Vec::with_capacity(4096);
+            let mut events = 0usize;
+            for l in &lines {
+                match parse_log_line(l) {
+                    Ok(r) => import.push(r, &mut out),
+                    Err(e) => import.parse_error(&e, "bench"),
+                }
+                if out.len() >= 2000 {
+                    events += out.len();
+                    black_box(&out);
+                    out.clear();
+                }
+            }
+            import.finish(&mut out);
             black_box(events + out.len())
         })
     });

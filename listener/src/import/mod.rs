@@ -24,6 +24,7 @@ pub mod identity;
 pub mod input;
 mod sinks;
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,7 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use dockwatch_shared::{Event, Timestamp};
 
-use crate::audit::{Assembler, Counters, parse_log_line};
+use crate::audit::{Assembler, Counters, ParseError, Record, parse_log_line};
 use crate::fd_table::FdTable;
 use input::{InputError, LogReader};
 
@@ -84,11 +85,9 @@ pub struct ReadReport {
     pub first_errors: Vec<String>,
 }
 
-/// Reads, parses and assembles a whole log and passes the events through the fd table (paths
-/// on writes, closes and dups; writes to one fd coalesced until they are
-/// [`WRITE_IDLE_MICROS`] quiet in record time), as the live recorder does, handing batches of
-/// (unstamped) events, `batch` at a time, to `emit` in order. `emit` returns `false` to stop early (its
-/// receiver went away).
+/// Reads a whole log and turns it into events with an [`Importer`], handing them (unstamped)
+/// to `emit` in order, `batch` at a time. `emit` returns `false` to stop early (its receiver
+/// went away).
 pub fn read_log(
     path: &Path,
     host: &str,
@@ -99,9 +98,7 @@ pub fn read_log(
 ) -> Result<ReadReport, InputError> {
     let batch = batch.max(1);
     let mut reader = LogReader::open(path)?;
-    let mut asm = Assembler::new(host, boot_id);
-    let mut fds = FdTable::new();
-    let mut staged = Vec::with_capacity(64);
+    let mut import = Importer::new(host, boot_id);
     let mut report = ReadReport::default();
     let mut line = Vec::with_capacity(16 * 1024);
     let mut out = Vec::with_capacity(batch);
@@ -111,62 +108,104 @@ pub fn read_log(
     };
     let show = progress && reader.file_len() >= min;
     let mut meter = Progress::new(show);
-    // Boot ids seen: a reboot in the log (see `Assembler`) starts the fd tables afresh.
-    let mut boots = std::collections::HashSet::from([boot_id.to_owned()]);
-    // Record time at which quiet runs of writes are next looked for.
-    let mut next_sweep: Option<Timestamp> = None;
     while reader.next_line(&mut line)? {
         report.lines += 1;
         if line.iter().all(|&c| c == b' ' || c == b'\r') {
             continue;
         }
         match parse_log_line(&line) {
-            Ok(record) => {
-                let time = record.time();
-                asm.push(record, &mut staged);
-                let rebooted = asm.counters().reboots > boots.len() as u64 - 1;
-                for ev in staged.drain(..) {
-                    // The first event of a new boot: the processes of the old one are gone.
-                    if rebooted && !boots.contains(&ev.boot_id) {
-                        boots.insert(ev.boot_id.clone());
-                        fds.flush(&mut out);
-                        fds = FdTable::new();
-                    }
-                    fds.process(ev, &mut out);
-                }
-                let due = next_sweep.get_or_insert(time);
-                if time >= *due {
-                    fds.flush_idle(
-                        Timestamp(time.0.saturating_sub(WRITE_IDLE_MICROS)),
-                        &mut out,
-                    );
-                    *due = Timestamp(time.0.saturating_add(IDLE_SWEEP_MICROS));
-                }
-            }
+            Ok(record) => import.push(record, &mut out),
             Err(e) => {
                 let at = format!("line {}", report.lines);
                 if report.first_errors.len() < QUOTED_ERRORS {
                     report.first_errors.push(format!("{at}: {e}"));
                 }
-                asm.parse_error(&e, at);
+                import.parse_error(&e, at);
             }
         }
         if !emit_batches(&mut out, batch, false, &mut emit) {
             return Ok(report);
         }
         if report.lines % 8192 == 0 {
-            meter.tick(&reader, asm.counters());
+            meter.tick(&reader, import.counters());
         }
     }
-    asm.finish(&mut staged);
-    for ev in staged.drain(..) {
-        fds.process(ev, &mut out);
-    }
-    fds.flush(&mut out);
+    import.finish(&mut out);
     emit_batches(&mut out, batch, true, &mut emit);
-    meter.done(&reader, asm.counters());
-    report.counters = asm.counters().clone();
+    meter.done(&reader, import.counters());
+    report.counters = import.counters().clone();
     Ok(report)
+}
+
+/// The pure part of an import: records in, events out. The [`Assembler`] makes the events,
+/// the [`FdTable`] gives writes, closes and dups their paths and coalesces writes, runs of
+/// writes go out once they are [`WRITE_IDLE_MICROS`] quiet in record time, and the fd tables
+/// start afresh after a reboot in the log. No I/O: [`read_log`] feeds it lines of a file, the
+/// benchmarks feed it lines in memory.
+pub struct Importer {
+    asm: Assembler,
+    fds: FdTable,
+    staged: Vec<Event>,
+    /// Boot ids seen: the first event of a new one means the old boot's processes are gone.
+    boots: HashSet<String>,
+    /// Record time at which quiet runs of writes are next looked for.
+    next_sweep: Option<Timestamp>,
+}
+
+impl Importer {
+    /// An import of records of `host` (when they carry no `node=`) and `boot_id`.
+    pub fn new(host: &str, boot_id: &str) -> Self {
+        Self {
+            asm: Assembler::new(host, boot_id),
+            fds: FdTable::new(),
+            staged: Vec::with_capacity(64),
+            boots: HashSet::from([boot_id.to_owned()]),
+            next_sweep: None,
+        }
+    }
+
+    /// Adds one record; the events that are ready are appended to `out`.
+    pub fn push(&mut self, record: Record, out: &mut Vec<Event>) {
+        let time = record.time();
+        self.asm.push(record, &mut self.staged);
+        self.track_fds(out);
+        let due = self.next_sweep.get_or_insert(time);
+        if time >= *due {
+            let quiet_since = Timestamp(time.0.saturating_sub(WRITE_IDLE_MICROS));
+            self.fds.flush_idle(quiet_since, out);
+            *due = Timestamp(time.0.saturating_add(IDLE_SWEEP_MICROS));
+        }
+    }
+
+    /// Counts a line that could not be parsed (see [`Assembler::parse_error`]).
+    pub fn parse_error(&mut self, error: &ParseError, detail: impl Into<String>) {
+        self.asm.parse_error(error, detail);
+    }
+
+    /// Completes everything still open and appends it to `out`.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        self.asm.finish(&mut self.staged);
+        self.track_fds(out);
+        self.fds.flush(out);
+    }
+
+    /// Passes the assembled events through the fd table.
+    fn track_fds(&mut self, out: &mut Vec<Event>) {
+        let rebooted = self.asm.counters().reboots >= self.boots.len() as u64;
+        for ev in self.staged.drain(..) {
+            if rebooted && !self.boots.contains(&ev.boot_id) {
+                self.boots.insert(ev.boot_id.clone());
+                self.fds.flush(out);
+                self.fds = FdTable::new();
+            }
+            self.fds.process(ev, out);
+        }
+    }
+
+    /// The assembler's counters.
+    pub fn counters(&self) -> &Counters {
+        self.asm.counters()
+    }
 }
 
 /// Hands the events of `out` to `emit` in batches of `batch` (the last one shorter when `all`,
