@@ -4,14 +4,20 @@
 //! The table follows the kernel: one table per process (threads share it, so it is keyed by
 //! tgid); `open` adds an entry, `dup`/`dup2`/`dup3`/`fcntl(F_DUPFD)` copies one (replacing what
 //! the new number pointed to), `close` removes one, `exec` drops the close-on-exec ones, a fork
-//! that makes a new process copies the parent's table, exit drops the table, and the start-up
-//! snapshot seeds it from `/proc/PID/fd`. So `sh -c 'echo x > /tmp/f'` (open `/tmp/f` as 3,
+//! that makes a new process copies the parent's table, exit drops the table (after a grace
+//! period, see below), and the start-up snapshot seeds it from `/proc/PID/fd`. So `sh -c 'echo x > /tmp/f'` (open `/tmp/f` as 3,
 //! `dup2(3, 1)`, `close(3)`, `write(1)`) yields a write to `/tmp/f`.
 //!
 //! Writes to one fd of one process are held back and merged (count exact, first and last time
 //! kept, bytes summed when known) until that fd is closed or replaced, the process exits or execs,
 //! or [`FdTable::flush`] is called (the recorder does so on a timer), so a process writing a
 //! million times does not make a million documents.
+//!
+//! Exit drops a table only at the second [`FdTable::flush`] after it (the recorder flushes every
+//! few seconds): live, the process connector reports an exit the moment it happens, while the
+//! audit records of the process's last syscalls (open, dup2, write) come later through the
+//! kernel's audit queue, so they often arrive after the exit and still need the table. A fork or
+//! snapshot that reuses the tgid in the meantime replaces the table and cancels the drop.
 //!
 //! Not followed: fd tables shared between processes (`clone(CLONE_FILES)` without
 //! `CLONE_THREAD`), fds passed over Unix sockets, and `close_range`. Those writes keep `path`
@@ -39,6 +45,10 @@ pub struct FdTable {
     pending: HashMap<(Pid, i32), Event>,
     /// Order in which pending writes started, so flushes are deterministic.
     order: Vec<(Pid, i32)>,
+    /// Processes that exited, with the flush count at their exit: their tables go at a later flush.
+    exited: HashMap<Pid, u64>,
+    /// Flushes so far.
+    flushes: u64,
 }
 
 impl FdTable {
@@ -81,6 +91,7 @@ impl FdTable {
                         )
                     })
                     .collect();
+                self.exited.remove(&s.tgid);
                 self.tables.insert(s.tgid, table);
             }
             // A new process (the new task leads its own thread group) starts with a copy of its
@@ -89,6 +100,7 @@ impl FdTable {
             // `parent_tgid != child_tgid` does not mean a new process.)
             EventKind::Fork(f) if f.child_pid == f.child_tgid => {
                 self.flush_process(f.child_tgid, out);
+                self.exited.remove(&f.child_tgid);
                 match self.tables.get(&f.parent_tgid).cloned() {
                     Some(t) => self.tables.insert(f.child_tgid, t),
                     None => self.tables.remove(&f.child_tgid),
@@ -104,7 +116,7 @@ impl FdTable {
             EventKind::Exit(x) if x.pid == x.tgid => {
                 let tgid = x.tgid;
                 self.flush_process(tgid, out);
-                self.tables.remove(&tgid);
+                self.exited.insert(tgid, self.flushes);
             }
             EventKind::Open(o) => {
                 if let Some(fd) = o.fd {
@@ -209,13 +221,24 @@ impl FdTable {
         }
     }
 
-    /// Emits every held-back write (oldest first).
+    /// Emits every held-back write (oldest first), and drops the tables of processes that exited
+    /// before the previous flush.
     pub fn flush(&mut self, out: &mut Vec<Event>) {
         for key in std::mem::take(&mut self.order) {
             if let Some(ev) = self.pending.remove(&key) {
                 out.push(ev);
             }
         }
+        self.flushes += 1;
+        let now = self.flushes;
+        let tables = &mut self.tables;
+        self.exited.retain(|tgid, at| {
+            let keep = now - *at < 2;
+            if !keep {
+                tables.remove(tgid);
+            }
+            keep
+        });
     }
 }
 
@@ -367,7 +390,56 @@ mod tests {
             EventKind::Dup(d) => assert_eq!(d.path, Some("/tmp/f".into())),
             k => panic!("{k:?}"),
         }
+        assert_eq!(
+            ft.processes(),
+            1,
+            "kept for the exited process's late audit records"
+        );
+        ft.flush(&mut Vec::new());
+        assert_eq!(ft.processes(), 1, "kept until the second flush");
+        ft.flush(&mut Vec::new());
         assert_eq!(ft.processes(), 0, "the exited process's table is dropped");
+    }
+
+    /// Live, the connector's exit of a background child can arrive before the audit records of
+    /// its last syscalls: its redirected write still gets the file's path.
+    #[test]
+    fn audit_records_arriving_after_the_exit_still_find_the_table() {
+        let mut ft = FdTable::new();
+        let out = feed(
+            &mut ft,
+            vec![
+                open(1, 60, "/tmp/late", 3, 0o1101),
+                exit(5, 60, 60),
+                dup(2, 60, 3, 1),
+                close(3, 60, 3),
+                write(4, 60, 60, 1),
+            ],
+        );
+        let mut out = out;
+        ft.flush(&mut out);
+        let w = writes(&out);
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            w[0].path.as_ref().map(|p| p.as_bytes()),
+            Some(&b"/tmp/late"[..])
+        );
+        // A new process reusing the tgid before the drop keeps its own table.
+        feed(
+            &mut ft,
+            vec![
+                exit(6, 60, 60),
+                fork(7, 1, 60, 60),
+                open(8, 60, "/tmp/new", 4, 0o1101),
+            ],
+        );
+        ft.flush(&mut Vec::new());
+        ft.flush(&mut Vec::new());
+        ft.flush(&mut Vec::new());
+        assert_eq!(
+            ft.path_of(60, 4).map(|p| p.as_bytes()),
+            Some(&b"/tmp/new"[..])
+        );
     }
 
     #[test]
