@@ -19,11 +19,17 @@
 //! kernel's audit queue, so they often arrive after the exit and still need the table. A fork or
 //! snapshot that reuses the tgid in the meantime replaces the table and cancels the drop.
 //!
+//! The same two streams race at fork: the connector's fork of a child can reach the table after
+//! the audit records of the child's first syscalls (`open`, `dup2` of a redirection), since the
+//! connector's reader reads `/proc` for each fork. An audit event of a process without a table
+//! therefore starts one as a copy of its parent's (the SYSCALL record's `ppid=`), and the late
+//! fork then keeps that table instead of resetting it.
+//!
 //! Not followed: fd tables shared between processes (`clone(CLONE_FILES)` without
 //! `CLONE_THREAD`), fds passed over Unix sockets, and `close_range`. Those writes keep `path`
 //! unset rather than guessing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dockwatch_shared::ByteString;
 use dockwatch_shared::event::{Event, EventKind, Pid, Write};
@@ -49,6 +55,8 @@ pub struct FdTable {
     exited: HashMap<Pid, u64>,
     /// Flushes so far.
     flushes: u64,
+    /// Processes whose table an audit event started from the parent's before their fork came.
+    early: HashSet<Pid>,
 }
 
 impl FdTable {
@@ -76,6 +84,7 @@ impl FdTable {
     /// to `out` what is ready to be recorded (writes are held back; flushed writes come before the
     /// event that flushed them).
     pub fn process(&mut self, mut ev: Event, out: &mut Vec<Event>) {
+        self.start_before_fork(&ev);
         match &mut ev.kind {
             EventKind::Snapshot(s) => {
                 let table = s
@@ -101,10 +110,13 @@ impl FdTable {
             EventKind::Fork(f) if f.child_pid == f.child_tgid => {
                 self.flush_process(f.child_tgid, out);
                 self.exited.remove(&f.child_tgid);
-                match self.tables.get(&f.parent_tgid).cloned() {
-                    Some(t) => self.tables.insert(f.child_tgid, t),
-                    None => self.tables.remove(&f.child_tgid),
-                };
+                // The child's own events came first and started its table from this parent's.
+                if !self.early.remove(&f.child_tgid) {
+                    match self.tables.get(&f.parent_tgid).cloned() {
+                        Some(t) => self.tables.insert(f.child_tgid, t),
+                        None => self.tables.remove(&f.child_tgid),
+                    };
+                }
             }
             EventKind::Exec(e) => {
                 let tgid = e.tgid;
@@ -116,6 +128,7 @@ impl FdTable {
             EventKind::Exit(x) if x.pid == x.tgid => {
                 let tgid = x.tgid;
                 self.flush_process(tgid, out);
+                self.early.remove(&tgid);
                 self.exited.insert(tgid, self.flushes);
             }
             EventKind::Open(o) => {
@@ -200,6 +213,36 @@ impl FdTable {
             _ => {}
         }
         out.push(ev);
+    }
+
+    /// An audit event about the fds of a process that has no table yet: its fork has not been
+    /// seen, so its table starts as a copy of its parent's (`ppid=` of the SYSCALL record).
+    fn start_before_fork(&mut self, ev: &Event) {
+        let tgid = match &ev.kind {
+            EventKind::Open(o) => o.tgid,
+            EventKind::Dup(d) => d.tgid,
+            EventKind::Close(c) => c.tgid,
+            EventKind::Write(w) => w.tgid,
+            EventKind::Truncate(t) => t.tgid,
+            EventKind::Chmod(c) => c.tgid,
+            EventKind::Chown(c) => c.tgid,
+            _ => return,
+        };
+        if self.tables.contains_key(&tgid) {
+            return;
+        }
+        let Some(ppid) = ev
+            .audit
+            .as_ref()
+            .and_then(|a| a.syscall.as_ref())
+            .and_then(|s| s.ppid)
+        else {
+            return;
+        };
+        if let Some(t) = self.tables.get(&ppid).cloned() {
+            self.tables.insert(tgid, t);
+            self.early.insert(tgid);
+        }
     }
 
     fn hold(&mut self, key: (Pid, i32), ev: Event) {
@@ -439,6 +482,51 @@ mod tests {
         assert_eq!(
             ft.path_of(60, 4).map(|p| p.as_bytes()),
             Some(&b"/tmp/new"[..])
+        );
+    }
+
+    fn from_child_of(mut ev: Event, ppid: Pid) -> Event {
+        ev.audit = Some(dockwatch_shared::event::AuditOrigin {
+            syscall: Some(dockwatch_shared::event::SyscallInfo {
+                ppid: Some(ppid),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        ev
+    }
+
+    /// `echo x | tr a b > /tmp/piped`: the connector's fork of the child reaches the table after
+    /// the audit records of the child's redirection; its writes still get their paths, through
+    /// its own fd 1 and through fd 2 inherited from the parent.
+    #[test]
+    fn a_fork_that_comes_after_the_childs_first_syscalls_keeps_them() {
+        let mut ft = FdTable::new();
+        let mut out = feed(
+            &mut ft,
+            vec![
+                open(1, 50, "/dev/null", 1, 1),
+                open(2, 50, "/var/log/err", 2, 1),
+                from_child_of(open(3, 60, "/tmp/piped", 3, 0o1101), 50),
+                from_child_of(dup(4, 60, 3, 1), 50),
+                from_child_of(close(5, 60, 3), 50),
+                fork(6, 50, 60, 60),
+                from_child_of(write(7, 60, 60, 1), 50),
+                from_child_of(write(8, 60, 60, 2), 50),
+            ],
+        );
+        ft.flush(&mut out);
+        let paths: Vec<Option<&[u8]>> = writes(&out)
+            .iter()
+            .map(|w| w.path.as_ref().map(|p| p.as_bytes()))
+            .collect();
+        assert_eq!(
+            paths,
+            [Some(&b"/tmp/piped"[..]), Some(&b"/var/log/err"[..])]
+        );
+        assert_eq!(
+            ft.path_of(50, 1).map(|p| p.as_bytes()),
+            Some(&b"/dev/null"[..])
         );
     }
 
