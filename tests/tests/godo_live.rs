@@ -615,6 +615,10 @@ fn record_a_container_and_restore_audit(mongo: &str, target: &Target) {
         }
         (v, store)
     });
+    keep(
+        &format!("{name}.capture.jsonl"),
+        &std::fs::read(&capture).unwrap_or_default(),
+    );
     let check = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         check_events(&events, &cid, &capture, target);
         // The pipeline on what godo stored, and the report's JSON against what the container did.
@@ -629,10 +633,6 @@ fn record_a_container_and_restore_audit(mongo: &str, target: &Target) {
             .expect("the pipeline runs on the stored events");
         let doc = dockwatch_shared::report::export_json(&loaded.investigation, None);
         keep(&format!("{name}.report.json"), doc.to_string().as_bytes());
-        keep(
-            &format!("{name}.capture.jsonl"),
-            &std::fs::read(&capture).unwrap_or_default(),
-        );
         check_report(&doc, &cid, &merged, target);
         // The same document from the command line.
         let tui = dockwatch_e2e::workspace_binary("dockwatch-tui", "dockwatch-tui");
