@@ -4,8 +4,8 @@
 //! The table follows the kernel: one table per process (threads share it, so it is keyed by
 //! tgid); `open` adds an entry, `dup`/`dup2`/`dup3`/`fcntl(F_DUPFD)` copies one (replacing what
 //! the new number pointed to), `close` removes one, `exec` drops the close-on-exec ones, a fork
-//! that makes a new process copies the parent's table, exit drops the table, and the start-up
-//! snapshot seeds it from `/proc/PID/fd`. So `sh -c 'echo x > /tmp/f'` (open `/tmp/f` as 3,
+//! that makes a new process copies the parent's table, exit drops the table (after a grace
+//! period, see below), and the start-up snapshot seeds it from `/proc/PID/fd`. So `sh -c 'echo x > /tmp/f'` (open `/tmp/f` as 3,
 //! `dup2(3, 1)`, `close(3)`, `write(1)`) yields a write to `/tmp/f`.
 //!
 //! Writes to one fd of one process are held back and merged (count exact, first and last time
@@ -14,6 +14,18 @@
 //! calls [`FdTable::flush_idle`] for the runs that went quiet, in record time), so a process
 //! writing a million times does not make a million documents.
 //!
+//! Exit drops a table only at the second flush ([`FdTable::flush`] or [`FdTable::flush_idle`])
+//! after it: live, the process connector reports an exit the moment it happens, while the audit
+//! records of the process's last syscalls (open, dup2, write) come later through the kernel's
+//! audit queue, so they often arrive after the exit and still need the table. A fork or snapshot
+//! that reuses the tgid in the meantime replaces the table and cancels the drop.
+//!
+//! The same two streams race at fork: the connector's fork of a child can reach the table after
+//! the audit records of the child's first syscalls (`open`, `dup2` of a redirection), since the
+//! connector's reader reads `/proc` for each fork. An audit event of a process without a table
+//! therefore starts one as a copy of its parent's (the SYSCALL record's `ppid=`), and the late
+//! fork then keeps that table instead of resetting it.
+//!
 //! Not followed: fd tables shared between processes (`clone(CLONE_FILES)` without
 //! `CLONE_THREAD`), fds passed over Unix sockets, and `close_range`. Those writes keep `path`
 //! unset rather than guessing.
@@ -21,7 +33,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use dockwatch_shared::event::{Event, EventKind, Pid, Write};
 use dockwatch_shared::{ByteString, Timestamp};
@@ -69,6 +81,12 @@ pub struct FdTable {
     pending: Held,
     /// Start order of the next held-back run.
     next: u64,
+    /// Processes that exited, with the flush count at their exit: their tables go at a later flush.
+    exited: HashMap<Pid, u64>,
+    /// Flushes so far.
+    flushes: u64,
+    /// Processes whose table an audit event started from the parent's before their fork came.
+    early: HashSet<Pid>,
 }
 
 impl FdTable {
@@ -111,6 +129,7 @@ impl FdTable {
     /// to `out` what is ready to be recorded (writes are held back; flushed writes come before the
     /// event that flushed them).
     pub fn process(&mut self, mut ev: Event, out: &mut Vec<Event>) {
+        self.start_before_fork(&ev);
         match &mut ev.kind {
             EventKind::Snapshot(s) => {
                 let mut slots: Vec<Slot> = s
@@ -124,6 +143,7 @@ impl FdTable {
                     .collect();
                 slots.sort_by_key(|s| s.fd);
                 slots.dedup_by_key(|s| s.fd);
+                self.exited.remove(&s.tgid);
                 self.tables.insert(s.tgid, slots.into());
             }
             // A new process (the new task leads its own thread group) starts with a copy of its
@@ -132,10 +152,14 @@ impl FdTable {
             // `parent_tgid != child_tgid` does not mean a new process.)
             EventKind::Fork(f) if f.child_pid == f.child_tgid => {
                 self.flush_process(f.child_tgid, out);
-                match self.tables.get(&f.parent_tgid).cloned() {
-                    Some(t) => self.tables.insert(f.child_tgid, t),
-                    None => self.tables.remove(&f.child_tgid),
-                };
+                self.exited.remove(&f.child_tgid);
+                // The child's own events came first and started its table from this parent's.
+                if !self.early.remove(&f.child_tgid) {
+                    match self.tables.get(&f.parent_tgid).cloned() {
+                        Some(t) => self.tables.insert(f.child_tgid, t),
+                        None => self.tables.remove(&f.child_tgid),
+                    };
+                }
             }
             EventKind::Exec(e) => {
                 let tgid = e.tgid;
@@ -151,7 +175,8 @@ impl FdTable {
             EventKind::Exit(x) if x.pid == x.tgid => {
                 let tgid = x.tgid;
                 self.flush_process(tgid, out);
-                self.tables.remove(&tgid);
+                self.early.remove(&tgid);
+                self.exited.insert(tgid, self.flushes);
             }
             EventKind::Open(o) => {
                 if let Some(fd) = o.fd {
@@ -248,6 +273,50 @@ impl FdTable {
         out.push(ev);
     }
 
+    /// An audit event about the fds of a process that has no table yet: its fork has not been
+    /// seen, so its table starts as a copy of its parent's (`ppid=` of the SYSCALL record).
+    fn start_before_fork(&mut self, ev: &Event) {
+        let tgid = match &ev.kind {
+            EventKind::Open(o) => o.tgid,
+            EventKind::Dup(d) => d.tgid,
+            EventKind::Close(c) => c.tgid,
+            EventKind::Write(w) => w.tgid,
+            EventKind::Truncate(t) => t.tgid,
+            EventKind::Chmod(c) => c.tgid,
+            EventKind::Chown(c) => c.tgid,
+            _ => return,
+        };
+        if self.tables.contains_key(&tgid) {
+            return;
+        }
+        let Some(ppid) = ev
+            .audit
+            .as_ref()
+            .and_then(|a| a.syscall.as_ref())
+            .and_then(|s| s.ppid)
+        else {
+            return;
+        };
+        if let Some(t) = self.tables.get(&ppid).cloned() {
+            self.tables.insert(tgid, t);
+            self.early.insert(tgid);
+        }
+    }
+
+    /// Counts a flush and drops the tables of processes that exited before the previous one.
+    fn retire_exited(&mut self) {
+        self.flushes += 1;
+        let now = self.flushes;
+        let tables = &mut self.tables;
+        self.exited.retain(|tgid, at| {
+            let keep = now - *at < 2;
+            if !keep {
+                tables.remove(tgid);
+            }
+            keep
+        });
+    }
+
     fn hold(&mut self, key: (Pid, i32), ev: Event) {
         self.pending.insert(key, (self.next, Box::new(ev)));
         self.next += 1;
@@ -271,12 +340,14 @@ impl FdTable {
         }
     }
 
-    /// Emits every held-back write (oldest first).
+    /// Emits every held-back write (oldest first), and drops the tables of processes that exited
+    /// before the previous flush.
     pub fn flush(&mut self, out: &mut Vec<Event>) {
         let mut held: Vec<(u64, Box<Event>)> =
             std::mem::take(&mut self.pending).into_values().collect();
         held.sort_unstable_by_key(|&(order, _)| order);
         out.extend(held.into_iter().map(|(_, ev)| *ev));
+        self.retire_exited();
     }
 
     /// Emits the held-back writes whose last write is older than `before` (oldest run first):
@@ -295,6 +366,7 @@ impl FdTable {
         for (_, (tgid, fd)) in idle {
             self.flush_fd(tgid, fd, out);
         }
+        self.retire_exited();
     }
 }
 
@@ -454,7 +526,101 @@ mod tests {
             EventKind::Dup(d) => assert_eq!(d.path, Some("/tmp/f".into())),
             k => panic!("{k:?}"),
         }
+        assert_eq!(
+            ft.processes(),
+            1,
+            "kept for the exited process's late audit records"
+        );
+        ft.flush(&mut Vec::new());
+        assert_eq!(ft.processes(), 1, "kept until the second flush");
+        ft.flush(&mut Vec::new());
         assert_eq!(ft.processes(), 0, "the exited process's table is dropped");
+    }
+
+    /// Live, the connector's exit of a background child can arrive before the audit records of
+    /// its last syscalls: its redirected write still gets the file's path.
+    #[test]
+    fn audit_records_arriving_after_the_exit_still_find_the_table() {
+        let mut ft = FdTable::new();
+        let out = feed(
+            &mut ft,
+            vec![
+                open(1, 60, "/tmp/late", 3, 0o1101),
+                exit(5, 60, 60),
+                dup(2, 60, 3, 1),
+                close(3, 60, 3),
+                write(4, 60, 60, 1),
+            ],
+        );
+        let mut out = out;
+        ft.flush(&mut out);
+        let w = writes(&out);
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            w[0].path.as_ref().map(|p| p.as_bytes()),
+            Some(&b"/tmp/late"[..])
+        );
+        // A new process reusing the tgid before the drop keeps its own table.
+        feed(
+            &mut ft,
+            vec![
+                exit(6, 60, 60),
+                fork(7, 1, 60, 60),
+                open(8, 60, "/tmp/new", 4, 0o1101),
+            ],
+        );
+        ft.flush(&mut Vec::new());
+        ft.flush(&mut Vec::new());
+        ft.flush(&mut Vec::new());
+        assert_eq!(
+            ft.path_of(60, 4),
+            Some(&b"/tmp/new"[..])
+        );
+    }
+
+    fn from_child_of(mut ev: Event, ppid: Pid) -> Event {
+        ev.audit = Some(dockwatch_shared::event::AuditOrigin {
+            syscall: Some(dockwatch_shared::event::SyscallInfo {
+                ppid: Some(ppid),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        ev
+    }
+
+    /// `echo x | tr a b > /tmp/piped`: the connector's fork of the child reaches the table after
+    /// the audit records of the child's redirection; its writes still get their paths, through
+    /// its own fd 1 and through fd 2 inherited from the parent.
+    #[test]
+    fn a_fork_that_comes_after_the_childs_first_syscalls_keeps_them() {
+        let mut ft = FdTable::new();
+        let mut out = feed(
+            &mut ft,
+            vec![
+                open(1, 50, "/dev/null", 1, 1),
+                open(2, 50, "/var/log/err", 2, 1),
+                from_child_of(open(3, 60, "/tmp/piped", 3, 0o1101), 50),
+                from_child_of(dup(4, 60, 3, 1), 50),
+                from_child_of(close(5, 60, 3), 50),
+                fork(6, 50, 60, 60),
+                from_child_of(write(7, 60, 60, 1), 50),
+                from_child_of(write(8, 60, 60, 2), 50),
+            ],
+        );
+        ft.flush(&mut out);
+        let paths: Vec<Option<&[u8]>> = writes(&out)
+            .iter()
+            .map(|w| w.path.as_ref().map(|p| p.as_bytes()))
+            .collect();
+        assert_eq!(
+            paths,
+            [Some(&b"/tmp/piped"[..]), Some(&b"/var/log/err"[..])]
+        );
+        assert_eq!(
+            ft.path_of(50, 1),
+            Some(&b"/dev/null"[..])
+        );
     }
 
     #[test]

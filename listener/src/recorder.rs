@@ -285,7 +285,25 @@ pub fn audit_decoder(id: &HostIdentity) -> Box<dyn AuditDecoder> {
 }
 
 /// Live audit decoding: parse each datagram, assemble events by serial.
+///
+/// The assembler's [`Fork`](EventKind::Fork) events are dropped here: live, the process connector
+/// reports every fork with the parent at fork time (and its losses as gaps), while audit can
+/// only infer a fork from the `ppid=` of the child's first audited syscall. That is the parent
+/// *at that syscall*: for an orphan whose parent exited first it is the reaper (a container's
+/// init), and the reaper's unclaimed clone call makes it look like pid reuse. Such a false fork
+/// named the wrong parent, reset the orphan's fd table to the reaper's and cleared its container.
 pub struct LiveAudit(pub crate::audit::Assembler);
+
+impl LiveAudit {
+    /// Removes the fork events the assembler appended to `out` after index `from`.
+    fn drop_forks(out: &mut Vec<Event>, from: usize) {
+        let new = out.split_off(from.min(out.len()));
+        out.extend(
+            new.into_iter()
+                .filter(|e| !matches!(e.kind, EventKind::Fork(_))),
+        );
+    }
+}
 
 impl std::fmt::Debug for LiveAudit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -295,18 +313,24 @@ impl std::fmt::Debug for LiveAudit {
 
 impl AuditDecoder for LiveAudit {
     fn push(&mut self, record: &RawRecord, out: &mut Vec<Event>) {
+        let from = out.len();
         match crate::audit::parse_netlink(record.rtype, &record.body) {
             Ok(r) => self.0.push(r, out),
             Err(e) => self
                 .0
                 .parse_error(&e, format!("audit netlink record type {}", record.rtype)),
         }
+        Self::drop_forks(out, from);
     }
     fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>) {
+        let from = out.len();
         self.0.flush_older_than(before, out);
+        Self::drop_forks(out, from);
     }
     fn finish(&mut self, out: &mut Vec<Event>) {
+        let from = out.len();
         self.0.finish(out);
+        Self::drop_forks(out, from);
     }
     fn parse_errors(&self) -> u64 {
         self.0.counters().parse_errors
@@ -358,6 +382,70 @@ mod tests {
         }
         fn flush_older_than(&mut self, _: Timestamp, _: &mut Vec<Event>) {}
         fn finish(&mut self, _: &mut Vec<Event>) {}
+    }
+
+    fn netlink(rtype: u16, body: &str) -> RawRecord {
+        RawRecord {
+            rtype,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// An orphan (pid 52, forked by 51) whose first audited syscall comes after its parent
+    /// exited names the container's init (50) as `ppid=`, right after 50 cloned another child:
+    /// the assembler alone reads that as a fork by 50. Live, no audit fork comes out; the
+    /// orphan's write still does.
+    #[test]
+    fn live_audit_leaves_forks_to_the_connector() {
+        let id = HostIdentity {
+            host: "h".into(),
+            boot_id: "b".into(),
+        };
+        let mut d = audit_decoder(&id);
+        let mut out = Vec::new();
+        let records = [
+            (
+                1300,
+                "audit(1000.000:1): arch=c000003e syscall=56 success=yes exit=9 a0=1200011 ppid=40 pid=50 comm=\"sh\" exe=\"/bin/busybox\"",
+            ),
+            (1327, "audit(1000.000:1): proctitle=7368"),
+            (1320, "audit(1000.000:1): "),
+            (
+                1300,
+                "audit(1001.000:2): arch=c000003e syscall=1 success=yes exit=5 a0=1 a1=0 a2=5 a3=0 items=0 ppid=50 pid=52 comm=\"sh\" exe=\"/bin/busybox\"",
+            ),
+            (1327, "audit(1001.000:2): proctitle=7368"),
+            (1320, "audit(1001.000:2): "),
+        ];
+        for (t, b) in records {
+            d.push(&netlink(t, b), &mut out);
+        }
+        d.finish(&mut out);
+        assert!(
+            !out.iter().any(|e| matches!(e.kind, EventKind::Fork(_))),
+            "no audit fork: {out:#?}"
+        );
+        assert!(
+            out.iter()
+                .any(|e| matches!(&e.kind, EventKind::Write(w) if w.tgid == 52)),
+            "the orphan's write: {out:#?}"
+        );
+        // The assembler on its own (offline import) does infer the forks.
+        let mut a = crate::audit::Assembler::new("h", "b");
+        let mut raw = Vec::new();
+        for (t, b) in records {
+            a.push(
+                crate::audit::parse_netlink(t, b.as_bytes()).unwrap(),
+                &mut raw,
+            );
+        }
+        a.finish(&mut raw);
+        assert!(
+            raw.iter().any(
+                |e| matches!(&e.kind, EventKind::Fork(f) if f.child_pid == 52 && f.parent_pid == 50)
+            ),
+            "the assembler's inferred fork: {raw:#?}"
+        );
     }
 
     #[test]

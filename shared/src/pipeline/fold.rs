@@ -115,6 +115,21 @@ impl Info {
             self.role = p.role;
         }
     }
+
+    /// Fills in only what is still unknown from `p`: for older news, such as a fork's view of a
+    /// child (read before its exec) sorted after the child's own exec.
+    pub fn fill(&mut self, p: ProcessInfo) {
+        self.comm = self.comm.take().or(p.comm);
+        self.exe = self.exe.take().or(p.exe);
+        if self.args.is_empty() {
+            self.args = p.args;
+        }
+        self.cwd = self.cwd.take().or(p.cwd);
+        self.root = self.root.take().or(p.root);
+        self.container_id = self.container_id.take().or(p.container_id);
+        self.star |= p.star;
+        self.role = self.role.or(p.role);
+    }
 }
 
 /// One task life.
@@ -294,7 +309,13 @@ impl Folder {
             task.info = info;
         }
         if let Some(child) = child.filter(|_| !thread) {
-            task.info.apply(*child);
+            // An adopted task was seen first: audit's coarse clock can sort the child's exec
+            // before its fork, and what the exec said is newer than the fork's view of the child.
+            if adopted.is_some() {
+                task.info.fill(*child);
+            } else {
+                task.info.apply(*child);
+            }
         }
         id
     }

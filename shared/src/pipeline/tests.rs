@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::investigation::Investigation;
+use crate::EventKind;
 use crate::pipeline::testkit::*;
 
 fn run(events: Vec<Event>) -> Investigation {
@@ -108,4 +109,27 @@ fn no_docker_in_the_events_gives_no_roots() {
     assert!(inv.roots.is_empty());
     assert!(inv.processes.is_empty());
     assert_eq!(inv.stats.processes, 2);
+}
+
+#[test]
+fn an_exec_sorted_before_its_fork_keeps_its_args() {
+    // Audit stamps events with a coarse clock, so the child's exec (audit) can sort before the
+    // process connector's fork of it; the fork's view of the child (the parent's program, read
+    // before the exec) must not replace what the exec said.
+    let mut f = in_container(fork(20, 110, 110, 130), CID);
+    if let EventKind::Fork(x) = &mut f.kind {
+        let child = x.child.get_or_insert_with(Default::default);
+        child.comm = Some("sh".into());
+        child.args = vec!["/bin/sh".into(), "-c".into(), "echo x | tr x y".into()];
+    }
+    let inv = run(vec![
+        snapshot(1, 100, 1, &["/usr/bin/dockerd"]),
+        snapshot(2, 110, 100, &["/bin/sh", "-c", "echo x | tr x y"]),
+        in_container(exec(18, 130, &["tr", "x", "y"]), CID),
+        f,
+    ]);
+    let tr = inv.processes.iter().find(|p| p.pid == 130).expect("tr");
+    let args: Vec<&[u8]> = tr.args.iter().map(|a| a.as_bytes()).collect();
+    assert_eq!(args, [&b"tr"[..], b"x", b"y"]);
+    assert_eq!(tr.container_id.as_deref(), Some(CID));
 }
