@@ -4,14 +4,25 @@
 //! already exited, starts a new task, so pid reuse within one boot gives two records, never one
 //! merged record. Processes from the start-up snapshot start at their `/proc` start time.
 //!
-//! Sources disagree slightly on time: audit events carry millisecond times while the process
-//! connector carries microseconds, so an exec seen by audit can sort just before the fork of its
-//! own process, and audit's clone record (stamped at syscall entry) can precede the connector's
-//! fork of the same child by many milliseconds. A fork therefore adopts a live task of the same
-//! pid created up to [`FORK_ADOPT_WINDOW`] earlier (a pid cannot be forked twice while its task
-//! lives) instead of starting a new one, and a snapshot adopts a live
-//! task whose start lies within [`SNAPSHOT_SLACK`] of its `/proc` start time (which has clock
-//! tick resolution).
+//! Sources disagree on time and on forks. Audit events carry millisecond times while the
+//! process connector carries microseconds, so an exec seen by audit can sort just before the
+//! fork of its own process. Worse, audit has no fork record: `godo`'s audit assembler *infers* a
+//! fork when a pid first shows up (or shows up under a new parent right after a clone call) and
+//! stamps it with the time of a clone call of the parent that it guesses made the child. On a
+//! real host (`assets/demo.jsonl.zst`) that guess is often a thread's clone, up to seconds
+//! earlier, or a re-parenting to a subreaper that is no fork at all. The connector, when it runs,
+//! reports every fork exactly once with its real parent. So the fold trusts forks by source:
+//!
+//! * a **connector** fork of a pid whose live task came only from an audit fork adopts that task
+//!   if it started at most [`AUDIT_FORK_SLACK`] earlier (the assembler's clone-matching window),
+//!   and its time and parent replace the audit guesses; one whose live task came from a first
+//!   sighting adopts it within [`FORK_ADOPT_WINDOW`]; one whose live task already had a connector
+//!   fork is pid reuse after a lost exit (the connector never reports a fork twice);
+//! * an **audit** fork of a pid whose live task had a connector fork or is in the snapshot never
+//!   starts a new task (the connector would have reported the new fork); otherwise it adopts a
+//!   live task created within [`FORK_ADOPT_WINDOW`] (an offline audit import has no connector);
+//! * a snapshot adopts a live task whose start lies within [`SNAPSHOT_SLACK`] of its `/proc`
+//!   start time (which has clock tick resolution).
 //!
 //! The fold also records, for every [`Rec`], the task it belongs to (`rec_task`), so the `files`
 //! step can attribute file events without repeating the pid bookkeeping.
@@ -35,6 +46,10 @@ pub const SAME_TASK_SLACK: i64 = 1_000;
 /// How long (µs) after a fork-created or first-seen task a second fork report of its pid is
 /// still taken as the same fork rather than pid reuse after a lost exit.
 pub const FORK_ADOPT_WINDOW: i64 = 100_000;
+
+/// How much earlier (µs) than the connector's fork an audit-inferred fork of the same child may
+/// be stamped: `godo`'s assembler matches clone calls up to 10 s old.
+pub const AUDIT_FORK_SLACK: i64 = 10_000_000;
 
 /// How close (µs) a snapshot's start time must be to a live task's start for both to be one task.
 pub const SNAPSHOT_SLACK: i64 = 20_000;
@@ -128,6 +143,8 @@ pub struct Task {
     pub start: Timestamp,
     /// How it appeared.
     pub origin: Origin,
+    /// The kernel's process connector reported its fork (the fork's time and parent are exact).
+    pub kernel_fork: bool,
     /// The leader task of its process (itself for a leader).
     pub leader: TaskId,
     /// The task that forked it (process forks only): the tree edge.
@@ -206,6 +223,7 @@ impl Folder {
             tgid,
             start,
             origin,
+            kernel_fork: false,
             leader,
             fork_parent: None,
             ppid: None,
@@ -236,6 +254,7 @@ impl Folder {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn fork(
         &mut self,
         time: Timestamp,
@@ -244,20 +263,26 @@ impl Folder {
         child_pid: Pid,
         child_tgid: Pid,
         child: Option<Box<ProcessInfo>>,
+        kernel: bool,
     ) -> TaskId {
         let thread = child_pid != child_tgid;
         // A pid cannot be forked again while its task lives, so a live task of the child pid is
-        // this same fork reported twice (audit's clone, stamped at syscall entry, can precede the
-        // connector's fork by many milliseconds), or the child seen by an event that sorted just
-        // before its fork. Only a task much older than the fork (its exit was lost) is not.
+        // this same fork reported twice or inferred early (see the module documentation), unless
+        // its exit was lost: the rules by source tell which.
         let adopted = self.live(child_pid).filter(|&t| {
             let task = &self.tasks[t as usize];
             let age = time.as_micros() - task.start.as_micros();
-            match task.origin {
+            match (task.origin, kernel, task.kernel_fork) {
                 // The snapshot saw it alive: a later fork report of its pid is bogus (a recorder
                 // synthesising a fork for a process it met late), not a new process.
-                Origin::Snapshot => age >= -SNAPSHOT_SLACK,
-                Origin::Fork | Origin::Seen => {
+                (Origin::Snapshot, _, _) => age >= -SNAPSHOT_SLACK,
+                // The connector reports each fork once: a second one is pid reuse.
+                (_, true, true) => false,
+                // An audit guess, confirmed by the connector.
+                (Origin::Fork, true, false) => (-SAME_TASK_SLACK..=AUDIT_FORK_SLACK).contains(&age),
+                // The connector saw this task's fork: audit's inference is a late guess.
+                (_, false, true) => true,
+                (Origin::Fork | Origin::Seen, _, false) => {
                     (-SAME_TASK_SLACK..=FORK_ADOPT_WINDOW).contains(&age)
                 }
             }
@@ -266,6 +291,8 @@ impl Folder {
             Some(t) => t,
             None => self.new_task(child_pid, child_tgid, time, Origin::Fork),
         };
+        // Only the connector's report may change what an audit inference said of the fork.
+        let authoritative = adopted.is_none() || (kernel && !self.tasks[id as usize].kernel_fork);
         let parent = self
             .current
             .get(&parent_pid)
@@ -283,13 +310,23 @@ impl Folder {
         if task.origin == Origin::Seen {
             task.origin = Origin::Fork;
             task.start = time;
-        } else if task.origin == Origin::Fork && time < task.start {
+        } else if task.origin == Origin::Fork && kernel && !task.kernel_fork {
+            task.start = time;
+        } else if task.origin == Origin::Fork && time < task.start && !task.kernel_fork {
             task.start = time;
         }
-        task.ppid.get_or_insert(parent_tgid);
-        if !thread && task.fork_parent.is_none() {
-            task.fork_parent = parent;
+        if authoritative && task.origin == Origin::Fork {
+            task.ppid = Some(parent_tgid);
+            if !thread && parent.is_some() {
+                task.fork_parent = parent;
+            }
+        } else {
+            task.ppid.get_or_insert(parent_tgid);
+            if !thread && task.fork_parent.is_none() {
+                task.fork_parent = parent;
+            }
         }
+        task.kernel_fork |= kernel;
         if let Some(info) = inherited {
             task.info = info;
         }
@@ -375,6 +412,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 child_pid,
                 child_tgid,
                 child,
+                kernel,
             } => f.fork(
                 time,
                 *parent_pid,
@@ -382,6 +420,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 *child_pid,
                 *child_tgid,
                 child.take(),
+                *kernel,
             ),
             Op::Exec {
                 pid,
@@ -520,13 +559,68 @@ mod tests {
         // Audit stamps the clone at syscall entry, 12 ms before the connector's fork.
         let (_, folded) = run(vec![
             snapshot(1, 100, 1, &["/usr/bin/containerd"]),
-            fork(10_000, 100, 100, 500),
+            audit_fork(10_000, 100, 500),
             fork(22_000, 100, 100, 500),
             exec(23_000, 500, &["/usr/bin/containerd-shim-runc-v2"]),
         ]);
         let tasks = tasks_of(&folded, 500);
         assert_eq!(tasks.len(), 1, "{tasks:#?}");
-        assert_eq!(tasks[0].start, t(10_000));
+        assert_eq!(tasks[0].start, t(22_000), "the connector's time is exact");
+        assert!(tasks[0].kernel_fork);
+    }
+
+    #[test]
+    fn an_audit_fork_guessed_seconds_early_is_confirmed_by_the_connectors_fork() {
+        // The assembler matched a thread's clone call of containerd, 600 ms before the real fork,
+        // and named the wrong parent (a shim) for it.
+        let (_, folded) = run(vec![
+            snapshot(1, 100, 1, &["/usr/bin/containerd"]),
+            snapshot(2, 200, 100, &["/usr/bin/containerd-shim-runc-v2"]),
+            audit_fork(10_000, 200, 500),
+            exec(600_000, 500, &["runc", "start"]),
+            fork(605_000, 100, 100, 500),
+            exit(620_000, 500),
+        ]);
+        let tasks = tasks_of(&folded, 500);
+        assert_eq!(tasks.len(), 1, "{tasks:#?}");
+        assert_eq!(tasks[0].start, t(605_000));
+        assert_eq!(
+            tasks[0].fork_parent,
+            Some(0),
+            "containerd, as the connector says"
+        );
+        assert_eq!(tasks[0].exit, Some(t(620_000)));
+        assert_eq!(tasks[0].info.args[0].as_bytes(), b"runc");
+    }
+
+    #[test]
+    fn an_audit_fork_of_a_live_connector_forked_process_is_not_a_new_process() {
+        // runc init is re-parented to its shim when runc exits; the assembler takes the new
+        // parent plus a clone call of the shim for a fork.
+        let (_, folded) = run(vec![
+            snapshot(1, 200, 1, &["/usr/bin/containerd-shim-runc-v2"]),
+            fork(10, 200, 200, 300),
+            fork(20, 300, 300, 500),
+            exit(30, 300),
+            audit_fork(650_000, 200, 500),
+            exec(651_000, 500, &["/bin/sh", "-c", "job"]),
+            exit(700_000, 500),
+        ]);
+        let tasks = tasks_of(&folded, 500);
+        assert_eq!(tasks.len(), 1, "{tasks:#?}");
+        assert_eq!(tasks[0].start, t(20));
+        assert_eq!(
+            folded.tasks[tasks[0].fork_parent.unwrap() as usize].pid,
+            300
+        );
+        assert_eq!(tasks[0].info.args[0].as_bytes(), b"/bin/sh");
+        assert_eq!(tasks[0].exit, Some(t(700_000)));
+    }
+
+    #[test]
+    fn a_second_connector_fork_of_a_live_pid_is_pid_reuse_even_soon_after() {
+        let (_, folded) = run(vec![fork(10, 1, 1, 500), fork(50_000, 1, 1, 500)]);
+        assert_eq!(tasks_of(&folded, 500).len(), 2);
     }
 
     #[test]

@@ -80,6 +80,13 @@ pub fn fork(time: i64, parent_pid: Pid, parent_tgid: Pid, child: Pid) -> Event {
     )
 }
 
+/// A fork as `godo`'s audit assembler infers it (from a clone call of the parent).
+pub fn audit_fork(time: i64, parent: Pid, child: Pid) -> Event {
+    let mut e = fork(time, parent, parent, child);
+    e.source = Source::Audit;
+    e
+}
+
 /// A thread `tid` of process `tgid`; the kernel reports the process's parent (`reported`).
 pub fn thread(time: i64, reported: Pid, tgid: Pid, tid: Pid) -> Event {
     ev(
