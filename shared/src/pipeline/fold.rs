@@ -307,12 +307,11 @@ impl Folder {
             _ => None,
         };
         let task = &mut self.tasks[id as usize];
-        if task.origin == Origin::Seen {
+        // The connector's time is exact; among audit guesses the earliest clone call is kept.
+        let better_start = task.origin == Origin::Seen
+            || (task.origin == Origin::Fork && !task.kernel_fork && (kernel || time < task.start));
+        if better_start {
             task.origin = Origin::Fork;
-            task.start = time;
-        } else if task.origin == Origin::Fork && kernel && !task.kernel_fork {
-            task.start = time;
-        } else if task.origin == Origin::Fork && time < task.start && !task.kernel_fork {
             task.start = time;
         }
         if authoritative && task.origin == Origin::Fork {
