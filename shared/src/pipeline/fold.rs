@@ -27,6 +27,8 @@
 //! The fold also records, for every [`Rec`], the task it belongs to (`rec_task`), so the `files`
 //! step can attribute file events without repeating the pid bookkeeping.
 
+use std::rc::Rc;
+
 use rustc_hash::FxHashMap;
 
 use crate::event::{DockerRole, Pid, ProcessInfo};
@@ -92,13 +94,59 @@ fn is_slash(root: &ByteString) -> bool {
 
 impl Info {
     /// What a forked child has of its parent before it execs: everything but the Docker role,
-    /// which belongs to the program the parent was started as.
-    pub fn inherited(&self) -> Info {
-        Info {
+    /// which belongs to the program the parent was started as. Shared, not copied, when the
+    /// parent has no role (most forks; the child's exec replaces it soon).
+    pub fn inherited(parent: &Rc<Info>) -> Rc<Info> {
+        if !parent.star && parent.role.is_none() {
+            return Rc::clone(parent);
+        }
+        Rc::new(Info {
             star: false,
             role: None,
-            ..self.clone()
+            ..Info::clone(parent)
+        })
+    }
+
+    /// [`Info::apply`] on a shared `Info`: copies only what `p` does not replace (an exec
+    /// replaces the program, its arguments and its directory) when others still share it.
+    pub fn apply_shared(info: &mut Rc<Info>, p: ProcessInfo) {
+        if let Some(own) = Rc::get_mut(info) {
+            own.apply(p);
+            return;
         }
+        let old = &**info;
+        let mut new = Info {
+            comm: if p.comm.is_some() {
+                None
+            } else {
+                old.comm.clone()
+            },
+            exe: if p.exe.is_some() {
+                None
+            } else {
+                old.exe.clone()
+            },
+            args: if p.args.is_empty() {
+                old.args.clone()
+            } else {
+                Vec::new()
+            },
+            cwd: if p.cwd.is_some() {
+                None
+            } else {
+                old.cwd.clone()
+            },
+            root: old.root.clone(),
+            container_id: if p.container_id.is_some() {
+                None
+            } else {
+                old.container_id.clone()
+            },
+            star: old.star,
+            role: old.role,
+        };
+        new.apply(p);
+        *info = Rc::new(new);
     }
 
     /// Takes what `p` knows: every field it has replaces ours, except that a root of `/` (what
@@ -162,8 +210,9 @@ pub struct Task {
     pub signal: Option<i32>,
     /// When it did pivot_root (its `info.root` holds the new root).
     pub pivot: Option<Timestamp>,
-    /// Program details; meaningful on leaders.
-    pub info: Info,
+    /// Program details; meaningful on leaders. Shared with the parent until the child execs
+    /// (most forks exec right away, so copying the parent's arguments would be wasted).
+    pub info: Rc<Info>,
 }
 
 impl Task {
@@ -201,6 +250,8 @@ pub struct Folded {
 struct Folder {
     tasks: Vec<Task>,
     current: FxHashMap<Pid, TaskId>,
+    /// The empty `Info` new tasks share until they learn something.
+    empty: Rc<Info>,
 }
 
 impl Folder {
@@ -232,7 +283,7 @@ impl Folder {
             exit_code: None,
             signal: None,
             pivot: None,
-            info: Info::default(),
+            info: Rc::clone(&self.empty),
         });
         self.current.insert(pid, id);
         id
@@ -302,7 +353,7 @@ impl Folder {
         let inherited = match (thread, parent, adopted) {
             (false, Some(p), None) => {
                 let leader = self.tasks[p as usize].leader;
-                Some(self.tasks[leader as usize].info.inherited())
+                Some(Info::inherited(&self.tasks[leader as usize].info))
             }
             _ => None,
         };
@@ -330,7 +381,7 @@ impl Folder {
             task.info = info;
         }
         if let Some(child) = child.filter(|_| !thread) {
-            task.info.apply(*child);
+            Info::apply_shared(&mut task.info, *child);
         }
         id
     }
@@ -347,7 +398,7 @@ impl Folder {
         let leader = self.tasks[id as usize].leader;
         self.tasks[id as usize].live_ppid = Some(snap.ppid);
         let info = std::mem::take(&mut snap.process);
-        self.tasks[leader as usize].info.apply(info);
+        Info::apply_shared(&mut self.tasks[leader as usize].info, info);
         for &tid in &snap.threads {
             let known = self
                 .live(tid)
@@ -396,6 +447,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
     let mut f = Folder {
         tasks: Vec::new(),
         current: FxHashMap::default(),
+        empty: Rc::new(Info::default()),
     };
     let mut rec_task = Vec::with_capacity(recs.len());
     let mut containers: FxHashMap<String, ContainerMeta> = FxHashMap::default();
@@ -433,7 +485,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 if ppid.is_some() {
                     task.live_ppid = *ppid;
                 }
-                task.info.apply(std::mem::take(&mut **info));
+                Info::apply_shared(&mut task.info, std::mem::take(&mut **info));
                 t
             }
             Op::Exit {
@@ -457,7 +509,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                     task.info.cwd.clone().filter(useful)
                 };
                 if let Some(root) = root {
-                    task.info.root = Some(root);
+                    Rc::make_mut(&mut task.info).root = Some(root);
                     task.pivot.get_or_insert(time);
                 }
                 t

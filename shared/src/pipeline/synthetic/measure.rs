@@ -1,23 +1,36 @@
 //! What the pipeline's benchmark and the `pipeline_peak` example measure with: a counting
-//! global allocator (heap in use and its peak) and the process's CPU time.
+//! global allocator (the peak of heap in use while a closure runs), the process's CPU time and
+//! the machine's load average.
 //!
 //! A binary opts in with
 //! `#[global_allocator] static GLOBAL: CountingAllocator = CountingAllocator;`; without that
 //! the counters stay at zero.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static IN_USE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 
-/// The system allocator, counting the bytes in use and their peak.
+/// The system allocator, counting the bytes in use and their peak while [`peak_heap_of`] runs
+/// (and costing one relaxed load per call otherwise, so timings taken outside it are the system
+/// allocator's).
 #[derive(Debug, Default)]
 pub struct CountingAllocator;
 
 fn grew(by: usize) {
-    let now = IN_USE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(now, Ordering::Relaxed);
+    if COUNTING.load(Ordering::Relaxed) {
+        let by = by as isize;
+        let now = IN_USE.fetch_add(by, Ordering::Relaxed) + by;
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+fn shrank(by: usize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        IN_USE.fetch_sub(by as isize, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: every call goes to the system allocator unchanged; only sizes are counted.
@@ -34,7 +47,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: as for `alloc`.
         unsafe { System.dealloc(ptr, layout) };
-        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+        shrank(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -45,25 +58,24 @@ unsafe impl GlobalAlloc for CountingAllocator {
             if new_size >= old {
                 grew(new_size - old);
             } else {
-                IN_USE.fetch_sub(old - new_size, Ordering::Relaxed);
+                shrank(old - new_size);
             }
         }
         p
     }
 }
 
-/// Bytes of heap in use now.
-pub fn heap_in_use() -> usize {
-    IN_USE.load(Ordering::Relaxed)
-}
-
-/// Runs `f` and returns its result with the most heap it had in use at once, above what was in
-/// use when it started (bytes).
+/// Runs `f` and returns its result with the most heap it had in use at once (bytes), counted by
+/// a [`CountingAllocator`] installed as the global allocator (0 without one). Memory `f` frees
+/// that was allocated before it started lowers the figure, so `f` should make its own input
+/// (as the streamed benchmark does).
 pub fn peak_heap_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let base = heap_in_use();
-    PEAK.store(base, Ordering::Relaxed);
+    IN_USE.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
     let out = f();
-    (out, PEAK.load(Ordering::Relaxed).saturating_sub(base))
+    COUNTING.store(false, Ordering::Relaxed);
+    (out, PEAK.load(Ordering::Relaxed).max(0) as usize)
 }
 
 /// CPU time of this process so far (user + system, seconds), from `/proc/self/stat` (0 where
