@@ -18,9 +18,12 @@
 //!   and its time and parent replace the audit guesses; one whose live task came from a first
 //!   sighting adopts it within [`FORK_ADOPT_WINDOW`]; one whose live task already had a connector
 //!   fork is pid reuse after a lost exit (the connector never reports a fork twice);
-//! * an **audit** fork of a pid whose live task had a connector fork or is in the snapshot never
-//!   starts a new task (the connector would have reported the new fork); otherwise it adopts a
-//!   live task created within [`FORK_ADOPT_WINDOW`] (an offline audit import has no connector);
+//! * an **audit** fork of a pid whose live task had a connector fork adopts it when that task's
+//!   parent has exited (the assembler takes a re-parenting to a subreaper for a fork) or when it
+//!   follows within [`FORK_ADOPT_WINDOW`]; while the parent lives no re-parenting can have
+//!   happened, so it is a new process whose predecessor's exit was lost. An audit fork of a
+//!   snapshot process never starts a new one; otherwise it adopts a live task created within
+//!   [`FORK_ADOPT_WINDOW`] (an offline audit import has no connector);
 //! * a snapshot adopts a live task whose start lies within [`SNAPSHOT_SLACK`] of its `/proc`
 //!   start time (which has clock tick resolution).
 //!
@@ -323,6 +326,7 @@ impl Folder {
         let adopted = self.live(child_pid).filter(|&t| {
             let task = &self.tasks[t as usize];
             let age = time.as_micros() - task.start.as_micros();
+            let in_window = (-SAME_TASK_SLACK..=FORK_ADOPT_WINDOW).contains(&age);
             match (task.origin, kernel, task.kernel_fork) {
                 // The snapshot saw it alive: a later fork report of its pid is bogus (a recorder
                 // synthesising a fork for a process it met late), not a new process.
@@ -331,11 +335,17 @@ impl Folder {
                 (_, true, true) => false,
                 // An audit guess, confirmed by the connector.
                 (Origin::Fork, true, false) => (-SAME_TASK_SLACK..=AUDIT_FORK_SLACK).contains(&age),
-                // The connector saw this task's fork: audit's inference is a late guess.
-                (_, false, true) => true,
-                (Origin::Fork | Origin::Seen, _, false) => {
-                    (-SAME_TASK_SLACK..=FORK_ADOPT_WINDOW).contains(&age)
-                }
+                // The connector saw this task's fork, so audit's inference is a late guess or a
+                // re-parenting to a subreaper, which needs the parent gone. While the parent
+                // lives, it is a new process whose predecessor's exit was lost.
+                (_, false, true) => match task.fork_parent {
+                    Some(p) => {
+                        let parent_leader = self.tasks[p as usize].leader;
+                        self.tasks[parent_leader as usize].exit.is_some() || in_window
+                    }
+                    None => in_window,
+                },
+                (Origin::Fork | Origin::Seen, _, false) => in_window,
             }
         });
         let id = match adopted {
@@ -666,6 +676,25 @@ mod tests {
         );
         assert_eq!(tasks[0].info.args[0].as_bytes(), b"/bin/sh");
         assert_eq!(tasks[0].exit, Some(t(700_000)));
+    }
+
+    #[test]
+    fn pid_reuse_after_a_lost_exit_seen_first_by_audit_starts_the_new_process_there() {
+        // 500's exit was lost; 5 s later its pid is reused by a child of the same live shell:
+        // audit infers the fork, the exec follows, then the connector's fork arrives.
+        let (_, folded) = run(vec![
+            snapshot(1, 100, 1, &["/bin/sh"]),
+            fork(10, 100, 100, 500),
+            exec(11, 500, &["/bin/first"]),
+            audit_fork(5_000_000, 100, 500),
+            exec(5_000_500, 500, &["/bin/second"]),
+            fork(5_001_000, 100, 100, 500),
+        ]);
+        let tasks = tasks_of(&folded, 500);
+        assert_eq!(tasks.len(), 2, "{tasks:#?}");
+        assert_eq!(tasks[0].info.args[0].as_bytes(), b"/bin/first");
+        assert_eq!(tasks[1].info.args[0].as_bytes(), b"/bin/second");
+        assert_eq!(tasks[1].start, t(5_001_000));
     }
 
     #[test]
