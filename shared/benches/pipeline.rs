@@ -15,87 +15,35 @@
 //! `cargo bench -p dockwatch-shared --bench pipeline` (set DOCKWATCH_BENCH_SKIP_PIPELINE=1 to run
 //! only the read comparison).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use dockwatch_shared::event::Event;
-use dockwatch_shared::pipeline::{investigate, synthetic};
+use dockwatch_shared::pipeline::synthetic::{self, measure};
 use dockwatch_shared::store::{EVENTS_COLLECTION, Store};
 use dockwatch_shared::testing::test_store_config;
-use dockwatch_shared::time::Timestamp;
 use futures_util::StreamExt;
 
 const EVENTS: usize = 1_000_000;
 const STORED: usize = 20_000;
 
-/// The system allocator, counting bytes in use and their peak (for the memory figure).
-struct Counting;
-
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is passed to the system allocator unchanged; only sizes are counted.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which we pass on.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = IN_USE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as for `alloc`.
-        unsafe { System.dealloc(ptr, layout) };
-        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            let old = layout.size();
-            if new_size >= old {
-                let now = IN_USE.fetch_add(new_size - old, Ordering::Relaxed) + new_size - old;
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                IN_USE.fetch_sub(old - new_size, Ordering::Relaxed);
-            }
-        }
-        p
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: measure::CountingAllocator = measure::CountingAllocator;
 
 fn run(events: impl IntoIterator<Item = Event>) -> u64 {
-    let inv = investigate(
-        events,
-        synthetic::HOST,
-        synthetic::BOOT_ID,
-        Timestamp(0),
-        &mut |_| {},
-    );
-    inv.stats.files
+    synthetic::investigate(events).stats.files
 }
 
 fn peak_memory() {
-    let base = IN_USE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let started = Instant::now();
-    let files = run(synthetic::events(EVENTS));
-    let elapsed = started.elapsed();
-    let peak = PEAK.load(Ordering::Relaxed) - base;
+    let (cpu, started) = (measure::cpu_seconds(), Instant::now());
+    let (files, peak) = measure::peak_heap_of(|| run(synthetic::events(EVENTS)));
     println!(
-        "pipeline on {EVENTS} synthetic events fed one at a time: peak heap {:.1} MB, {:.3} s (incl. generating them), {files} file records",
+        "pipeline on {EVENTS} synthetic events fed one at a time: peak heap {:.1} MB, {:.3} s wall, {:.2} s CPU (incl. generating them), {files} file records, load average {:?}",
         peak as f64 / 1e6,
-        elapsed.as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        measure::cpu_seconds() - cpu,
+        measure::load_average(),
     );
 }
 

@@ -2,7 +2,8 @@
 //! either way.
 //!
 //! This module owns choosing the (host, boot) to investigate ([`choose_boot`]: the caller's
-//! choice, else the boot with the newest events) and feeding the chosen events to the
+//! choice, a boot id prefix being enough, else the boot with the newest events; the TUI's picker
+//! uses the same [`matching`]) and feeding the chosen events to the
 //! [`Pipeline`] as they are read, so the raw events are never all held at once. A capture file
 //! is read once: the per-boot summary (the same [`BootSummary`] the store lists) is computed
 //! while the events are fed to one pipeline per boot, and the chosen one is finished.
@@ -15,7 +16,7 @@ use rustc_hash::FxHashMap;
 use crate::capture::{CaptureError, CaptureReader};
 use crate::investigation::Investigation;
 use crate::pipeline::{Pipeline, Progress};
-use crate::store::{BootSummary, Store, StoreError};
+use crate::store::{BootSummary, Store, StoreError, sort_boots};
 use crate::time::Timestamp;
 
 /// What can stop a load.
@@ -74,7 +75,8 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-fn describe(boots: &[BootSummary]) -> String {
+/// The (host, boot) pairs of `boots`, for messages.
+pub fn describe(boots: &[BootSummary]) -> String {
     boots
         .iter()
         .map(|b| format!("host {} boot {} ({} events)", b.host, b.boot_id, b.events))
@@ -82,8 +84,30 @@ fn describe(boots: &[BootSummary]) -> String {
         .join(", ")
 }
 
-/// Picks the boot to investigate among `boots`: those matching `host` and `boot` when given, and
-/// among them the one whose newest event is the latest.
+/// True when (`host`, `boot_id`) is what the caller asked for: the named host (when given) and a
+/// boot id equal to, or starting with, the named boot (when given; a short prefix is enough).
+pub fn is_wanted(
+    host: &str,
+    boot_id: &str,
+    want_host: Option<&str>,
+    want_boot: Option<&str>,
+) -> bool {
+    want_host.is_none_or(|h| host == h) && want_boot.is_none_or(|b| boot_id.starts_with(b))
+}
+
+/// The boots of `boots` that match `host` and `boot` (see [`is_wanted`]).
+pub fn matching<'a>(
+    boots: &'a [BootSummary],
+    host: Option<&'a str>,
+    boot: Option<&'a str>,
+) -> impl Iterator<Item = &'a BootSummary> {
+    boots
+        .iter()
+        .filter(move |b| is_wanted(&b.host, &b.boot_id, host, boot))
+}
+
+/// Picks the boot to investigate among `boots`: those matching `host` and `boot` when given
+/// ([`matching`]), and among them the one whose newest event is the latest.
 pub fn choose_boot(
     boots: &[BootSummary],
     host: Option<&str>,
@@ -95,9 +119,7 @@ pub fn choose_boot(
             source_name: source_name.to_owned(),
         });
     }
-    boots
-        .iter()
-        .filter(|b| host.is_none_or(|h| b.host == h) && boot.is_none_or(|id| b.boot_id == id))
+    matching(boots, host, boot)
         .max_by_key(|b| (b.last, b.first))
         .cloned()
         .ok_or_else(|| LoadError::NoSuchBoot {
@@ -112,7 +134,8 @@ pub fn choose_boot(
         })
 }
 
-/// Investigates one boot from the store's raw log.
+/// Investigates one boot from the store's raw log: lists the boots, picks one
+/// ([`choose_boot`]) and runs [`from_store_boot`] on it.
 pub async fn from_store(
     store: &Store,
     host: Option<&str>,
@@ -123,8 +146,21 @@ pub async fn from_store(
     let source_name = format!("database {} at {}", store.raw_db().name(), store.address());
     let boots = store.list_boots().await?;
     let chosen = choose_boot(&boots, host, boot, &source_name)?;
-    let mut stream = store.stream_events(&chosen.host, &chosen.boot_id).await?;
-    let total = stream.total();
+    from_store_boot(store, chosen, boots, generated_at, progress).await
+}
+
+/// Investigates `chosen`, one of the `boots` the caller already listed with
+/// [`Store::list_boots`] (so they are not listed again); the listed event count is the reading
+/// progress's total.
+pub async fn from_store_boot(
+    store: &Store,
+    chosen: BootSummary,
+    boots: Vec<BootSummary>,
+    generated_at: Timestamp,
+    progress: &mut (dyn FnMut(LoadProgress) + Send),
+) -> Result<Loaded, LoadError> {
+    let mut stream = store.stream_boot(&chosen).await?;
+    let total = stream.total().unwrap_or(0);
     let mut pipeline = Pipeline::new(&chosen.host, &chosen.boot_id);
     pipeline.reserve(usize::try_from(total).unwrap_or(0));
     let mut skipped = 0;
@@ -194,8 +230,7 @@ pub fn from_capture(
             }
             Err(e) => return Err(e.into()),
         };
-        let wanted =
-            host.is_none_or(|h| event.host == h) && boot.is_none_or(|b| event.boot_id == b);
+        let wanted = is_wanted(&event.host, &event.boot_id, host, boot);
         let key = (event.host.clone(), event.boot_id.clone());
         let (pipeline, summary) = pipelines.entry(key).or_insert_with(|| {
             (
@@ -222,7 +257,7 @@ pub fn from_capture(
         warnings.push(format!("{skipped} bad lines skipped in all"));
     }
     let mut boots: Vec<BootSummary> = pipelines.values().map(|(_, s)| s.clone()).collect();
-    boots.sort_by(|a, b| (&a.host, a.first, &a.boot_id).cmp(&(&b.host, b.first, &b.boot_id)));
+    sort_boots(&mut boots);
     let chosen = choose_boot(&boots, host, boot, &source_name)?;
     let Some((pipeline, _)) = pipelines.remove(&(chosen.host.clone(), chosen.boot_id.clone()))
     else {

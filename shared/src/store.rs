@@ -11,7 +11,7 @@
 //! [`Store::insert_events`] counts in [`InsertReport::duplicates`] instead of failing.
 //!
 //! Only features that both MongoDB and SecantusDB (the MongoDB-wire server used in tests) support
-//! are used: unordered `insert_many`, `createIndexes`, `find` with a sort, `count`, and an
+//! are used: unordered `insert_many`, `createIndexes`, `find` with a sort, and an
 //! aggregation with `$group`/`$sort`.
 
 use std::pin::Pin;
@@ -43,6 +43,9 @@ pub const INDEX_BOOT_TIME: &str = "host_boot_time_run_seq";
 
 /// Lower bound of the driver's connect (and heartbeat) timeout.
 const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Documents per reply batch when reading events; the server caps each batch at 16 MB anyway.
+const READ_BATCH: u32 = 10_000;
 
 /// MongoDB's error code for a duplicate key.
 const DUPLICATE_KEY: i32 = 11000;
@@ -279,6 +282,12 @@ pub struct BootSummary {
     pub first: Timestamp,
     /// Time of its latest event.
     pub last: Timestamp,
+}
+
+/// Sorts boots for display: by host, then first event time, then boot id (the order of
+/// [`Store::list_boots`], and of a capture file's boots).
+pub fn sort_boots(boots: &mut [BootSummary]) {
+    boots.sort_by(|a, b| (&a.host, a.first, &a.boot_id).cmp(&(&b.host, b.first, &b.boot_id)));
 }
 
 /// A connection to the store: the raw event log and the cooked database. Cheap to clone (clones
@@ -529,13 +538,15 @@ impl Store {
         let mut boots: Vec<BootSummary> =
             docs.iter().map(boot_summary).collect::<Result<_, _>>()?;
         // Sort here too: the order must not depend on how a server sorts on a grouped key.
-        boots.sort_by(|a, b| (&a.host, a.first, &a.boot_id).cmp(&(&b.host, b.first, &b.boot_id)));
+        sort_boots(&mut boots);
         Ok(boots)
     }
 
-    /// The events of one (host, boot) in `(time, run, seq)` order, as a stream with progress
-    /// counters. A stored document that is not a valid event is yielded as
-    /// [`StoreError::BadDocument`] and the stream goes on.
+    /// The events of one (host, boot) in `(time, run, seq)` order, as a stream with a read
+    /// counter. A stored document that is not a valid event is yielded as
+    /// [`StoreError::BadDocument`] and the stream goes on. Nothing is counted first (a count can
+    /// cost the server a scan as long as the read itself): [`EventStream::total`] is `None`; use
+    /// [`Store::stream_boot`] with a [`BootSummary`] from [`Store::list_boots`] for a total.
     pub async fn stream_events(
         &self,
         host: &str,
@@ -543,29 +554,44 @@ impl Store {
     ) -> Result<EventStream, StoreError> {
         let filter = doc! { "host": host, "boot_id": boot_id };
         let coll = self.raw.collection::<RawDocumentBuf>(EVENTS_COLLECTION);
-        let total = coll
-            .count_documents(filter.clone())
-            .await
-            .map_err(|source| StoreError::command("count events", source))?;
         // The index serves this sort; allowDiskUse keeps a log without it readable (a large
-        // in-memory sort would otherwise fail on MongoDB).
+        // in-memory sort would otherwise fail on MongoDB). Batches as large as the server allows
+        // (16 MB): fewer round trips than the default first batch of 101 documents.
         let cursor = coll
             .find(filter)
             .sort(doc! { "time": 1, "run": 1, "seq": 1 })
             .allow_disk_use(true)
+            .batch_size(READ_BATCH)
             .await
             .map_err(|source| StoreError::command("read events", source))?;
-        let inner = cursor
-            .map(|item| match item {
-                Ok(raw) => decode_event(&raw),
-                Err(source) => Err(StoreError::command("read events", source)),
-            })
-            .boxed();
+        // Each event is decoded straight from the cursor's buffer (no owned copy of the
+        // document first), exactly as the driver's own typed cursor does.
+        let inner = futures_util::stream::unfold(Some(cursor), |cursor| async move {
+            let mut cursor = cursor?;
+            match cursor.advance().await {
+                Ok(true) => {
+                    let event = decode_event(cursor.current());
+                    Some((event, Some(cursor)))
+                }
+                Ok(false) => None,
+                // The cursor is unusable after an error: report it and end.
+                Err(source) => Some((Err(StoreError::command("read events", source)), None)),
+            }
+        })
+        .boxed();
         Ok(EventStream {
             inner,
-            total,
+            total: None,
             read: 0,
         })
+    }
+
+    /// [`Store::stream_events`] for a boot listed by [`Store::list_boots`], whose event count
+    /// becomes the stream's [`EventStream::total`] (for progress bars) at no extra cost.
+    pub async fn stream_boot(&self, boot: &BootSummary) -> Result<EventStream, StoreError> {
+        let mut stream = self.stream_events(&boot.host, &boot.boot_id).await?;
+        stream.total = Some(boot.events);
+        Ok(stream)
     }
 }
 
@@ -587,7 +613,7 @@ fn unreachable_reason(err: &mongodb::error::Error) -> &'static str {
 }
 
 /// Decodes one stored document into an event.
-fn decode_event(raw: &RawDocumentBuf) -> Result<Event, StoreError> {
+fn decode_event(raw: &bson::RawDocument) -> Result<Event, StoreError> {
     bson::deserialize_from_slice::<Event>(raw.as_bytes()).map_err(|source| {
         let id = match raw.get("_id") {
             Ok(Some(bson::RawBsonRef::String(s))) => s.to_owned(),
@@ -635,14 +661,15 @@ fn boot_summary(d: &Document) -> Result<BootSummary, StoreError> {
 /// The events of one boot, in order, with counters for a progress bar.
 pub struct EventStream {
     inner: BoxStream<'static, Result<Event, StoreError>>,
-    total: u64,
+    total: Option<u64>,
     read: u64,
 }
 
 impl EventStream {
-    /// How many events matched when the stream was opened (events inserted later may still
-    /// arrive, so `read()` can end above this).
-    pub fn total(&self) -> u64 {
+    /// How many events to expect, when known: the boot summary's count for
+    /// [`Store::stream_boot`], `None` for [`Store::stream_events`]. Events inserted after the
+    /// summary was taken still arrive, so `read()` can end above it.
+    pub fn total(&self) -> Option<u64> {
         self.total
     }
 

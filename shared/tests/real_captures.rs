@@ -162,3 +162,79 @@ fn the_kernels_lost_records_are_carried_as_gaps() {
         shell_running(&inv, &format!("echo {i} > /tmp/n{i}"));
     }
 }
+
+fn demo() -> Investigation {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.jsonl.zst");
+    from_capture(&path, None, None, Timestamp(0), &mut |_| {})
+        .expect("the demo capture reads")
+        .investigation
+}
+
+/// Regression: audit's inferred forks (a guessed clone call seconds early, or a re-parenting to
+/// the shim taken for a fork) used to give runc, runc init and the job's children a second row
+/// each with the same pid, one of them never ending.
+#[test]
+fn the_demo_has_one_row_per_process_life() {
+    let inv = demo();
+    let mut by_pid: std::collections::BTreeMap<i32, Vec<&ProcessNode>> = Default::default();
+    for p in &inv.processes {
+        by_pid.entry(p.pid).or_default().push(p);
+    }
+    for (pid, lives) in &by_pid {
+        for (i, a) in lives.iter().enumerate() {
+            for b in &lives[i + 1..] {
+                let ends = |p: &ProcessNode| p.exit.unwrap_or(Timestamp(i64::MAX));
+                let overlap = a.start < Some(ends(b)) && b.start < Some(ends(a));
+                assert!(
+                    !overlap,
+                    "pid {pid}: two rows overlap: {:?} {:?}..{:?} and {:?} {:?}..{:?}",
+                    a.args, a.start, a.exit, b.args, b.start, b.exit
+                );
+            }
+        }
+    }
+    // The job's shell is the process runc init became: one row (its forked subshells below it
+    // carry its arguments too), with its exit status and its children below it.
+    let job = |p: &ProcessNode| arg(p, 0) == "/bin/sh" && arg(p, 2).contains("mkdir -p /out");
+    let shells: Vec<_> = inv
+        .processes
+        .iter()
+        .filter(|p| job(p) && !p.parent.is_some_and(|q| job(&inv.processes[q])))
+        .collect();
+    assert_eq!(shells.len(), 1, "{shells:#?}");
+    let sh = shells[0];
+    assert_eq!(sh.exit_code, Some(3), "the script ends with exit 3");
+    assert_eq!(
+        arg(&inv.processes[sh.parent.expect("a parent")], 0),
+        "runc",
+        "forked by runc create"
+    );
+    let cats: Vec<_> = inv
+        .processes
+        .iter()
+        .filter(|p| arg(p, 0) == "cat" && arg(p, 1) == "/etc/passwd")
+        .collect();
+    assert_eq!(cats.len(), 1);
+    assert_eq!(cats[0].parent, Some(sh.id));
+    assert!(cats[0].exit.is_some());
+    // Every `runc start` and `runc delete [--force]` command ran once per container, and ended.
+    for verb in ["start", "delete"] {
+        let runs: Vec<_> = inv
+            .processes
+            .iter()
+            .filter(|p| {
+                arg(p, 0) == "runc" && p.args.iter().any(|a| a.as_bytes() == verb.as_bytes())
+            })
+            .collect();
+        assert!(!runs.is_empty());
+        assert!(
+            runs.iter().all(|p| p.exit.is_some()),
+            "runc {verb}: {runs:#?}"
+        );
+        let mut commands: Vec<_> = runs.iter().map(|p| p.args.clone()).collect();
+        commands.sort();
+        let n = commands.len();
+        commands.dedup();
+        assert_eq!(commands.len(), n, "the same runc {verb} command twice");
+    }
+}

@@ -56,15 +56,12 @@ async fn capture_file_imported_into_the_store_reads_back_identically() {
                     .filter(|e| e.boot_id == boot.boot_id)
                     .collect();
                 assert_eq!(boot.events, want.len() as u64);
-                let mut stream = store
-                    .stream_events(&boot.host, &boot.boot_id)
-                    .await
-                    .unwrap();
+                let mut stream = store.stream_boot(boot).await.unwrap();
                 let mut got = Vec::new();
                 while let Some(e) = stream.next_event().await {
                     got.push(e.unwrap());
                 }
-                assert_eq!(stream.read(), stream.total());
+                assert_eq!(Some(stream.read()), stream.total());
                 assert_eq!(got.iter().collect::<Vec<_>>(), want);
             }
         }

@@ -460,27 +460,18 @@ fn demo(report: Report<'_>) -> Result<Read, Failure> {
     })))
 }
 
-/// Narrows `boots` to the named host and boot: one pair to read, several to choose from, or a
-/// failure that lists what there is.
+/// Narrows `boots` to the named host and boot ([`load::matching`]): one pair to read, several to
+/// choose from, or a failure that lists what there is.
 fn choose(
-    boots: Vec<BootChoice>,
+    boots: &[BootSummary],
     host: Option<&str>,
     boot: Option<&str>,
     empty: Failure,
-) -> Result<Result<BootChoice, Vec<BootChoice>>, Failure> {
+) -> Result<Result<BootSummary, Vec<BootChoice>>, Failure> {
     if boots.is_empty() {
         return Err(empty);
     }
-    let all: Vec<String> = boots
-        .iter()
-        .map(|b| format!("{} {}", b.host, b.boot_id))
-        .collect();
-    let mut matching: Vec<BootChoice> = boots
-        .into_iter()
-        .filter(|b| {
-            host.is_none_or(|h| b.host == h) && boot.is_none_or(|id| b.boot_id.starts_with(id))
-        })
-        .collect();
+    let mut matching: Vec<BootSummary> = load::matching(boots, host, boot).cloned().collect();
     match matching.len() {
         0 => Err(Failure {
             kind: FailureKind::NoSuchBoot,
@@ -488,13 +479,13 @@ fn choose(
                 "no recording matches --host {} --boot {}; there are: {}",
                 host.unwrap_or("(any)"),
                 boot.unwrap_or("(any)"),
-                all.join(", ")
+                load::describe(boots)
             ),
             hint: "Use one of the host names and boot ids listed, or leave --host/--boot out to choose."
                 .to_owned(),
         }),
         1 => Ok(Ok(matching.remove(0))),
-        _ => Ok(Err(matching)),
+        _ => Ok(Err(matching.into_iter().map(BootChoice::from).collect())),
     }
 }
 
@@ -570,21 +561,15 @@ async fn from_mongo(
             config.address.display()
         ),
     };
-    let boots = boots.into_iter().map(BootChoice::from).collect();
-    let one = match choose(boots, m.host.as_deref(), m.boot.as_deref(), empty)? {
+    let one = match choose(&boots, m.host.as_deref(), m.boot.as_deref(), empty)? {
         Ok(one) => one,
         Err(several) => return Ok(Read::Choose(several)),
     };
     let mut throttle = Throttle::new(report);
-    let loaded = load::from_store(
-        &store,
-        Some(&one.host),
-        Some(&one.boot_id),
-        generated_at,
-        &mut |p| {
-            throttle.load(p);
-        },
-    )
+    // The boots were just listed: read the chosen one without listing them again.
+    let loaded = load::from_store_boot(&store, one, boots, generated_at, &mut |p| {
+        throttle.load(p);
+    })
     .await
     .map_err(|e| load_failure(&Source::Mongo(m.clone()), e))?;
     let mut loaded = Loaded {
@@ -761,7 +746,7 @@ mod tests {
         }
         let f = failure(outcome_of(source(Some("db-9"), None)));
         assert_eq!(f.kind, FailureKind::NoSuchBoot);
-        assert!(f.detail.contains("web-1 boot-a"), "{}", f.detail);
+        assert!(f.detail.contains("host web-1 boot boot-a"), "{}", f.detail);
         // One boot named: its events go through the pipeline, and the result is stored.
         match outcome_of(source(Some("web-1"), Some("boot-b"))) {
             Outcome::Loaded(l) => {

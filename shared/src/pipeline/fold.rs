@@ -4,17 +4,33 @@
 //! already exited, starts a new task, so pid reuse within one boot gives two records, never one
 //! merged record. Processes from the start-up snapshot start at their `/proc` start time.
 //!
-//! Sources disagree slightly on time: audit events carry millisecond times while the process
-//! connector carries microseconds, so an exec seen by audit can sort just before the fork of its
-//! own process, and audit's clone record (stamped at syscall entry) can precede the connector's
-//! fork of the same child by many milliseconds. A fork therefore adopts a live task of the same
-//! pid created up to [`FORK_ADOPT_WINDOW`] earlier (a pid cannot be forked twice while its task
-//! lives) instead of starting a new one, and a snapshot adopts a live
-//! task whose start lies within [`SNAPSHOT_SLACK`] of its `/proc` start time (which has clock
-//! tick resolution).
+//! Sources disagree on time and on forks. Audit events carry millisecond times while the
+//! process connector carries microseconds, so an exec seen by audit can sort just before the
+//! fork of its own process. Worse, audit has no fork record: `godo`'s audit assembler *infers* a
+//! fork when a pid first shows up (or shows up under a new parent right after a clone call) and
+//! stamps it with the time of a clone call of the parent that it guesses made the child. On a
+//! real host (`assets/demo.jsonl.zst`) that guess is often a thread's clone, up to seconds
+//! earlier, or a re-parenting to a subreaper that is no fork at all. The connector, when it runs,
+//! reports every fork exactly once with its real parent. So the fold trusts forks by source:
+//!
+//! * a **connector** fork of a pid whose live task came only from an audit fork adopts that task
+//!   if it started at most [`AUDIT_FORK_SLACK`] earlier (the assembler's clone-matching window),
+//!   and its time and parent replace the audit guesses; one whose live task came from a first
+//!   sighting adopts it within [`FORK_ADOPT_WINDOW`]; one whose live task already had a connector
+//!   fork is pid reuse after a lost exit (the connector never reports a fork twice);
+//! * an **audit** fork of a pid whose live task had a connector fork adopts it when that task's
+//!   parent has exited (the assembler takes a re-parenting to a subreaper for a fork) or when it
+//!   follows within [`FORK_ADOPT_WINDOW`]; while the parent lives no re-parenting can have
+//!   happened, so it is a new process whose predecessor's exit was lost. An audit fork of a
+//!   snapshot process never starts a new one; otherwise it adopts a live task created within
+//!   [`FORK_ADOPT_WINDOW`] (an offline audit import has no connector);
+//! * a snapshot adopts a live task whose start lies within [`SNAPSHOT_SLACK`] of its `/proc`
+//!   start time (which has clock tick resolution).
 //!
 //! The fold also records, for every [`Rec`], the task it belongs to (`rec_task`), so the `files`
 //! step can attribute file events without repeating the pid bookkeeping.
+
+use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
@@ -35,6 +51,10 @@ pub const SAME_TASK_SLACK: i64 = 1_000;
 /// How long (µs) after a fork-created or first-seen task a second fork report of its pid is
 /// still taken as the same fork rather than pid reuse after a lost exit.
 pub const FORK_ADOPT_WINDOW: i64 = 100_000;
+
+/// How much earlier (µs) than the connector's fork an audit-inferred fork of the same child may
+/// be stamped: `godo`'s assembler matches clone calls up to 10 s old.
+pub const AUDIT_FORK_SLACK: i64 = 10_000_000;
 
 /// How close (µs) a snapshot's start time must be to a live task's start for both to be one task.
 pub const SNAPSHOT_SLACK: i64 = 20_000;
@@ -77,13 +97,59 @@ fn is_slash(root: &ByteString) -> bool {
 
 impl Info {
     /// What a forked child has of its parent before it execs: everything but the Docker role,
-    /// which belongs to the program the parent was started as.
-    pub fn inherited(&self) -> Info {
-        Info {
+    /// which belongs to the program the parent was started as. Shared, not copied, when the
+    /// parent has no role (most forks; the child's exec replaces it soon).
+    pub fn inherited(parent: &Rc<Info>) -> Rc<Info> {
+        if !parent.star && parent.role.is_none() {
+            return Rc::clone(parent);
+        }
+        Rc::new(Info {
             star: false,
             role: None,
-            ..self.clone()
+            ..Info::clone(parent)
+        })
+    }
+
+    /// [`Info::apply`] on a shared `Info`: copies only what `p` does not replace (an exec
+    /// replaces the program, its arguments and its directory) when others still share it.
+    pub fn apply_shared(info: &mut Rc<Info>, p: ProcessInfo) {
+        if let Some(own) = Rc::get_mut(info) {
+            own.apply(p);
+            return;
         }
+        let old = &**info;
+        let mut new = Info {
+            comm: if p.comm.is_some() {
+                None
+            } else {
+                old.comm.clone()
+            },
+            exe: if p.exe.is_some() {
+                None
+            } else {
+                old.exe.clone()
+            },
+            args: if p.args.is_empty() {
+                old.args.clone()
+            } else {
+                Vec::new()
+            },
+            cwd: if p.cwd.is_some() {
+                None
+            } else {
+                old.cwd.clone()
+            },
+            root: old.root.clone(),
+            container_id: if p.container_id.is_some() {
+                None
+            } else {
+                old.container_id.clone()
+            },
+            star: old.star,
+            role: old.role,
+        };
+        new.apply(p);
+        *info = Rc::new(new);
     }
 
     /// Takes what `p` knows: every field it has replaces ours, except that a root of `/` (what
@@ -143,6 +209,8 @@ pub struct Task {
     pub start: Timestamp,
     /// How it appeared.
     pub origin: Origin,
+    /// The kernel's process connector reported its fork (the fork's time and parent are exact).
+    pub kernel_fork: bool,
     /// The leader task of its process (itself for a leader).
     pub leader: TaskId,
     /// The task that forked it (process forks only): the tree edge.
@@ -160,8 +228,9 @@ pub struct Task {
     pub signal: Option<i32>,
     /// When it did pivot_root (its `info.root` holds the new root).
     pub pivot: Option<Timestamp>,
-    /// Program details; meaningful on leaders.
-    pub info: Info,
+    /// Program details; meaningful on leaders. Shared with the parent until the child execs
+    /// (most forks exec right away, so copying the parent's arguments would be wasted).
+    pub info: Rc<Info>,
 }
 
 impl Task {
@@ -199,6 +268,8 @@ pub struct Folded {
 struct Folder {
     tasks: Vec<Task>,
     current: FxHashMap<Pid, TaskId>,
+    /// The empty `Info` new tasks share until they learn something.
+    empty: Rc<Info>,
 }
 
 impl Folder {
@@ -221,6 +292,7 @@ impl Folder {
             tgid,
             start,
             origin,
+            kernel_fork: false,
             leader,
             fork_parent: None,
             ppid: None,
@@ -229,7 +301,7 @@ impl Folder {
             exit_code: None,
             signal: None,
             pivot: None,
-            info: Info::default(),
+            info: Rc::clone(&self.empty),
         });
         self.current.insert(pid, id);
         id
@@ -251,6 +323,7 @@ impl Folder {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn fork(
         &mut self,
         time: Timestamp,
@@ -259,28 +332,43 @@ impl Folder {
         child_pid: Pid,
         child_tgid: Pid,
         child: Option<Box<ProcessInfo>>,
+        kernel: bool,
     ) -> TaskId {
         let thread = child_pid != child_tgid;
         // A pid cannot be forked again while its task lives, so a live task of the child pid is
-        // this same fork reported twice (audit's clone, stamped at syscall entry, can precede the
-        // connector's fork by many milliseconds), or the child seen by an event that sorted just
-        // before its fork. Only a task much older than the fork (its exit was lost) is not.
+        // this same fork reported twice or inferred early (see the module documentation), unless
+        // its exit was lost: the rules by source tell which.
         let adopted = self.live(child_pid).filter(|&t| {
             let task = &self.tasks[t as usize];
             let age = time.as_micros() - task.start.as_micros();
-            match task.origin {
+            let in_window = (-SAME_TASK_SLACK..=FORK_ADOPT_WINDOW).contains(&age);
+            match (task.origin, kernel, task.kernel_fork) {
                 // The snapshot saw it alive: a later fork report of its pid is bogus (a recorder
                 // synthesising a fork for a process it met late), not a new process.
-                Origin::Snapshot => age >= -SNAPSHOT_SLACK,
-                Origin::Fork | Origin::Seen => {
-                    (-SAME_TASK_SLACK..=FORK_ADOPT_WINDOW).contains(&age)
-                }
+                (Origin::Snapshot, _, _) => age >= -SNAPSHOT_SLACK,
+                // The connector reports each fork once: a second one is pid reuse.
+                (_, true, true) => false,
+                // An audit guess, confirmed by the connector.
+                (Origin::Fork, true, false) => (-SAME_TASK_SLACK..=AUDIT_FORK_SLACK).contains(&age),
+                // The connector saw this task's fork, so audit's inference is a late guess or a
+                // re-parenting to a subreaper, which needs the parent gone. While the parent
+                // lives, it is a new process whose predecessor's exit was lost.
+                (_, false, true) => match task.fork_parent {
+                    Some(p) => {
+                        let parent_leader = self.tasks[p as usize].leader;
+                        self.tasks[parent_leader as usize].exit.is_some() || in_window
+                    }
+                    None => in_window,
+                },
+                (Origin::Fork | Origin::Seen, _, false) => in_window,
             }
         });
         let id = match adopted {
             Some(t) => t,
             None => self.new_task(child_pid, child_tgid, time, Origin::Fork),
         };
+        // Only the connector's report may change what an audit inference said of the fork.
+        let authoritative = adopted.is_none() || (kernel && !self.tasks[id as usize].kernel_fork);
         let parent = self
             .current
             .get(&parent_pid)
@@ -290,21 +378,30 @@ impl Folder {
         let inherited = match (thread, parent, adopted) {
             (false, Some(p), None) => {
                 let leader = self.tasks[p as usize].leader;
-                Some(self.tasks[leader as usize].info.inherited())
+                Some(Info::inherited(&self.tasks[leader as usize].info))
             }
             _ => None,
         };
         let task = &mut self.tasks[id as usize];
-        if task.origin == Origin::Seen {
+        // The connector's time is exact; among audit guesses the earliest clone call is kept.
+        let better_start = task.origin == Origin::Seen
+            || (task.origin == Origin::Fork && !task.kernel_fork && (kernel || time < task.start));
+        if better_start {
             task.origin = Origin::Fork;
             task.start = time;
-        } else if task.origin == Origin::Fork && time < task.start {
-            task.start = time;
         }
-        task.ppid.get_or_insert(parent_tgid);
-        if !thread && task.fork_parent.is_none() {
-            task.fork_parent = parent;
+        if authoritative && task.origin == Origin::Fork {
+            task.ppid = Some(parent_tgid);
+            if !thread && parent.is_some() {
+                task.fork_parent = parent;
+            }
+        } else {
+            task.ppid.get_or_insert(parent_tgid);
+            if !thread && task.fork_parent.is_none() {
+                task.fork_parent = parent;
+            }
         }
+        task.kernel_fork |= kernel;
         if let Some(info) = inherited {
             task.info = info;
         }
@@ -312,9 +409,9 @@ impl Folder {
             // An adopted task was seen first: audit's coarse clock can sort the child's exec
             // before its fork, and what the exec said is newer than the fork's view of the child.
             if adopted.is_some() {
-                task.info.fill(*child);
+                Rc::make_mut(&mut task.info).fill(*child);
             } else {
-                task.info.apply(*child);
+                Info::apply_shared(&mut task.info, *child);
             }
         }
         id
@@ -332,7 +429,7 @@ impl Folder {
         let leader = self.tasks[id as usize].leader;
         self.tasks[id as usize].live_ppid = Some(snap.ppid);
         let info = std::mem::take(&mut snap.process);
-        self.tasks[leader as usize].info.apply(info);
+        Info::apply_shared(&mut self.tasks[leader as usize].info, info);
         for &tid in &snap.threads {
             let known = self
                 .live(tid)
@@ -381,6 +478,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
     let mut f = Folder {
         tasks: Vec::new(),
         current: FxHashMap::default(),
+        empty: Rc::new(Info::default()),
     };
     let mut rec_task = Vec::with_capacity(recs.len());
     let mut containers: FxHashMap<String, ContainerMeta> = FxHashMap::default();
@@ -396,6 +494,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 child_pid,
                 child_tgid,
                 child,
+                kernel,
             } => f.fork(
                 time,
                 *parent_pid,
@@ -403,6 +502,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 *child_pid,
                 *child_tgid,
                 child.take(),
+                *kernel,
             ),
             Op::Exec {
                 pid,
@@ -416,7 +516,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 if ppid.is_some() {
                     task.live_ppid = *ppid;
                 }
-                task.info.apply(std::mem::take(&mut **info));
+                Info::apply_shared(&mut task.info, std::mem::take(&mut **info));
                 t
             }
             Op::Exit {
@@ -440,7 +540,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                     task.info.cwd.clone().filter(useful)
                 };
                 if let Some(root) = root {
-                    task.info.root = Some(root);
+                    Rc::make_mut(&mut task.info).root = Some(root);
                     task.pivot.get_or_insert(time);
                 }
                 t
@@ -541,13 +641,87 @@ mod tests {
         // Audit stamps the clone at syscall entry, 12 ms before the connector's fork.
         let (_, folded) = run(vec![
             snapshot(1, 100, 1, &["/usr/bin/containerd"]),
-            fork(10_000, 100, 100, 500),
+            audit_fork(10_000, 100, 500),
             fork(22_000, 100, 100, 500),
             exec(23_000, 500, &["/usr/bin/containerd-shim-runc-v2"]),
         ]);
         let tasks = tasks_of(&folded, 500);
         assert_eq!(tasks.len(), 1, "{tasks:#?}");
-        assert_eq!(tasks[0].start, t(10_000));
+        assert_eq!(tasks[0].start, t(22_000), "the connector's time is exact");
+        assert!(tasks[0].kernel_fork);
+    }
+
+    #[test]
+    fn an_audit_fork_guessed_seconds_early_is_confirmed_by_the_connectors_fork() {
+        // The assembler matched a thread's clone call of containerd, 600 ms before the real fork,
+        // and named the wrong parent (a shim) for it.
+        let (_, folded) = run(vec![
+            snapshot(1, 100, 1, &["/usr/bin/containerd"]),
+            snapshot(2, 200, 100, &["/usr/bin/containerd-shim-runc-v2"]),
+            audit_fork(10_000, 200, 500),
+            exec(600_000, 500, &["runc", "start"]),
+            fork(605_000, 100, 100, 500),
+            exit(620_000, 500),
+        ]);
+        let tasks = tasks_of(&folded, 500);
+        assert_eq!(tasks.len(), 1, "{tasks:#?}");
+        assert_eq!(tasks[0].start, t(605_000));
+        assert_eq!(
+            tasks[0].fork_parent,
+            Some(0),
+            "containerd, as the connector says"
+        );
+        assert_eq!(tasks[0].exit, Some(t(620_000)));
+        assert_eq!(tasks[0].info.args[0].as_bytes(), b"runc");
+    }
+
+    #[test]
+    fn an_audit_fork_of_a_live_connector_forked_process_is_not_a_new_process() {
+        // runc init is re-parented to its shim when runc exits; the assembler takes the new
+        // parent plus a clone call of the shim for a fork.
+        let (_, folded) = run(vec![
+            snapshot(1, 200, 1, &["/usr/bin/containerd-shim-runc-v2"]),
+            fork(10, 200, 200, 300),
+            fork(20, 300, 300, 500),
+            exit(30, 300),
+            audit_fork(650_000, 200, 500),
+            exec(651_000, 500, &["/bin/sh", "-c", "job"]),
+            exit(700_000, 500),
+        ]);
+        let tasks = tasks_of(&folded, 500);
+        assert_eq!(tasks.len(), 1, "{tasks:#?}");
+        assert_eq!(tasks[0].start, t(20));
+        assert_eq!(
+            folded.tasks[tasks[0].fork_parent.unwrap() as usize].pid,
+            300
+        );
+        assert_eq!(tasks[0].info.args[0].as_bytes(), b"/bin/sh");
+        assert_eq!(tasks[0].exit, Some(t(700_000)));
+    }
+
+    #[test]
+    fn pid_reuse_after_a_lost_exit_seen_first_by_audit_starts_the_new_process_there() {
+        // 500's exit was lost; 5 s later its pid is reused by a child of the same live shell:
+        // audit infers the fork, the exec follows, then the connector's fork arrives.
+        let (_, folded) = run(vec![
+            snapshot(1, 100, 1, &["/bin/sh"]),
+            fork(10, 100, 100, 500),
+            exec(11, 500, &["/bin/first"]),
+            audit_fork(5_000_000, 100, 500),
+            exec(5_000_500, 500, &["/bin/second"]),
+            fork(5_001_000, 100, 100, 500),
+        ]);
+        let tasks = tasks_of(&folded, 500);
+        assert_eq!(tasks.len(), 2, "{tasks:#?}");
+        assert_eq!(tasks[0].info.args[0].as_bytes(), b"/bin/first");
+        assert_eq!(tasks[1].info.args[0].as_bytes(), b"/bin/second");
+        assert_eq!(tasks[1].start, t(5_001_000));
+    }
+
+    #[test]
+    fn a_second_connector_fork_of_a_live_pid_is_pid_reuse_even_soon_after() {
+        let (_, folded) = run(vec![fork(10, 1, 1, 500), fork(50_000, 1, 1, 500)]);
+        assert_eq!(tasks_of(&folded, 500).len(), 2);
     }
 
     #[test]

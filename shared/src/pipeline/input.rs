@@ -10,7 +10,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{Container, Event, EventKind, Gap, Pid, ProcessInfo, Snapshot};
+use crate::event::{Container, Event, EventKind, Gap, Pid, ProcessInfo, Snapshot, Source};
 use crate::investigation::FileOp;
 use crate::text::ByteString;
 use crate::time::Timestamp;
@@ -43,6 +43,9 @@ pub enum Op {
         child_tgid: Pid,
         /// What `/proc` said of the child.
         child: Option<Box<ProcessInfo>>,
+        /// Reported by the kernel's process connector (one report per fork, exact time and
+        /// parent), not inferred by the audit assembler (see [`crate::pipeline::fold`]).
+        kernel: bool,
     },
     /// A process ran a new program.
     Exec {
@@ -206,7 +209,7 @@ fn keep_cwd_if_relative(path: Option<&ByteString>, cwd: Option<ByteString>) -> O
 impl Op {
     /// The compact form of an event's kind; `None` for events the pipeline does not use (a
     /// failed open).
-    pub fn from_kind(kind: EventKind) -> Option<Op> {
+    pub fn from_kind(source: Source, kind: EventKind) -> Option<Op> {
         Some(match kind {
             EventKind::Fork(f) => Op::Fork {
                 parent_pid: f.parent_pid,
@@ -214,6 +217,7 @@ impl Op {
                 child_pid: f.child_pid,
                 child_tgid: f.child_tgid,
                 child: f.child.map(Box::new),
+                kernel: source == Source::Connector,
             },
             EventKind::Exec(e) => Op::Exec {
                 pid: e.pid,
@@ -384,7 +388,7 @@ impl Input {
         }
         self.events += 1;
         let run = self.run_id(event.run);
-        let Some(op) = Op::from_kind(event.kind) else {
+        let Some(op) = Op::from_kind(event.source, event.kind) else {
             return;
         };
         let rec = Rec {

@@ -17,6 +17,7 @@ pub fn nodes(
     containers: &FxHashMap<String, ContainerMeta>,
 ) -> Vec<ProcessNode> {
     let mut nodes: Vec<ProcessNode> = Vec::with_capacity(tree.order.len());
+    let empty = std::rc::Rc::new(crate::pipeline::fold::Info::default());
     for (id, &p) in tree.order.iter().enumerate() {
         let proc = &grouped.procs[p as usize];
         let threads = proc
@@ -25,7 +26,10 @@ pub fn nodes(
             .map(|&t| tasks[t as usize].pid)
             .collect();
         let leader = &mut tasks[proc.leader as usize];
-        let info = std::mem::take(&mut leader.info);
+        let info = std::rc::Rc::unwrap_or_clone(std::mem::replace(
+            &mut leader.info,
+            std::rc::Rc::clone(&empty),
+        ));
         let role = role_of(&info);
         let meta = info
             .container_id

@@ -67,7 +67,7 @@ pub fn repair(tasks: &mut [Task], grouped: &Grouped, tree: &Tree, repairs: &mut 
                 .as_ref()
                 .is_some_and(|r| r.as_bytes() != b"/");
             if !known {
-                leader.info.root = Some(root.clone());
+                std::rc::Rc::make_mut(&mut leader.info).root = Some(root.clone());
                 repairs.rootfs_propagated += 1;
             }
         }

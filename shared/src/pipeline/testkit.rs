@@ -1,11 +1,9 @@
 //! Hand-built events for the pipeline's unit tests: short constructors so a test reads like the
 //! scenario it checks. Times are microseconds after a fixed base.
 
-use crate::event::{
-    Close, Container, Dup, Event, EventKind, Exec, Exit, Fork, Gap, GapReason, Open, OpenFd, Pid,
-    PivotRoot, ProcessInfo, Rename, Snapshot, Source, Unlink, Write,
-};
+use crate::event::{Event, EventKind, Gap, GapReason, OpenFd, Pid, ProcessInfo, Source};
 use crate::pipeline::input::{Input, Rec};
+use crate::pipeline::synthetic::kind;
 use crate::time::Timestamp;
 
 pub const HOST: &str = "host-a";
@@ -41,14 +39,7 @@ pub fn snapshot(time: i64, pid: Pid, ppid: Pid, args: &[&str]) -> Event {
     ev(
         time,
         Source::Procfs,
-        EventKind::Snapshot(Snapshot {
-            pid,
-            tgid: pid,
-            ppid,
-            threads: vec![],
-            process,
-            fds: vec![],
-        }),
+        kind::snapshot(pid, ppid, process, vec![]),
     )
 }
 
@@ -67,45 +58,25 @@ pub fn snapshot_fds(mut event: Event, fds: &[(i32, &str)]) -> Event {
 }
 
 pub fn fork(time: i64, parent_pid: Pid, parent_tgid: Pid, child: Pid) -> Event {
-    ev(
-        time,
-        Source::Connector,
-        EventKind::Fork(Fork {
-            parent_pid,
-            parent_tgid,
-            child_pid: child,
-            child_tgid: child,
-            child: None,
-        }),
-    )
+    let fork = kind::fork(parent_pid, parent_tgid, child, child, None);
+    ev(time, Source::Connector, fork)
+}
+
+/// A fork as `godo`'s audit assembler infers it (from a clone call of the parent).
+pub fn audit_fork(time: i64, parent: Pid, child: Pid) -> Event {
+    let mut e = fork(time, parent, parent, child);
+    e.source = Source::Audit;
+    e
 }
 
 /// A thread `tid` of process `tgid`; the kernel reports the process's parent (`reported`).
 pub fn thread(time: i64, reported: Pid, tgid: Pid, tid: Pid) -> Event {
-    ev(
-        time,
-        Source::Connector,
-        EventKind::Fork(Fork {
-            parent_pid: reported,
-            parent_tgid: reported,
-            child_pid: tid,
-            child_tgid: tgid,
-            child: None,
-        }),
-    )
+    let fork = kind::fork(reported, reported, tid, tgid, None);
+    ev(time, Source::Connector, fork)
 }
 
 pub fn exec(time: i64, pid: Pid, args: &[&str]) -> Event {
-    ev(
-        time,
-        Source::Audit,
-        EventKind::Exec(Exec {
-            pid,
-            tgid: pid,
-            ppid: None,
-            process: info(args),
-        }),
-    )
+    ev(time, Source::Audit, kind::exec(pid, info(args)))
 }
 
 /// Sets the container id (and optionally cwd) of an exec, snapshot or fork child.
@@ -139,46 +110,15 @@ pub fn with_ppid(mut event: Event, ppid: Pid) -> Event {
 }
 
 pub fn exit(time: i64, pid: Pid) -> Event {
-    ev(
-        time,
-        Source::Connector,
-        EventKind::Exit(Exit {
-            pid,
-            tgid: pid,
-            exit_code: Some(0),
-            signal: None,
-        }),
-    )
+    ev(time, Source::Connector, kind::exit(pid, pid, Some(0)))
 }
 
 pub fn exit_task(time: i64, pid: Pid, tgid: Pid) -> Event {
-    ev(
-        time,
-        Source::Connector,
-        EventKind::Exit(Exit {
-            pid,
-            tgid,
-            exit_code: None,
-            signal: None,
-        }),
-    )
+    ev(time, Source::Connector, kind::exit(pid, tgid, None))
 }
 
 pub fn open(time: i64, pid: Pid, tgid: Pid, path: &str, fd: i32) -> Event {
-    ev(
-        time,
-        Source::Audit,
-        EventKind::Open(Open {
-            pid,
-            tgid,
-            path: path.into(),
-            cwd: None,
-            resolved: None,
-            flags: Some(0o1101),
-            fd: Some(fd),
-            created: true,
-        }),
-    )
+    ev(time, Source::Audit, kind::open(pid, tgid, path, None, fd))
 }
 
 pub fn open_rel(time: i64, pid: Pid, tgid: Pid, path: &str, cwd: &str, fd: i32) -> Event {
@@ -191,102 +131,36 @@ pub fn open_rel(time: i64, pid: Pid, tgid: Pid, path: &str, cwd: &str, fd: i32) 
 }
 
 pub fn write(time: i64, pid: Pid, tgid: Pid, fd: i32, count: u64) -> Event {
+    let span = (t(time), t(time + 10));
     ev(
         time,
         Source::Audit,
-        EventKind::Write(Write {
-            pid,
-            tgid,
-            fd,
-            path: None,
-            count,
-            first: t(time),
-            last: t(time + 10),
-            bytes: None,
-        }),
+        kind::write(pid, tgid, fd, count, span, None),
     )
 }
 
 pub fn close(time: i64, pid: Pid, tgid: Pid, fd: i32) -> Event {
-    ev(
-        time,
-        Source::Audit,
-        EventKind::Close(Close {
-            pid,
-            tgid,
-            fd,
-            path: None,
-        }),
-    )
+    ev(time, Source::Audit, kind::close(pid, tgid, fd))
 }
 
 pub fn dup(time: i64, pid: Pid, old_fd: i32, new_fd: i32) -> Event {
-    ev(
-        time,
-        Source::Audit,
-        EventKind::Dup(Dup {
-            pid,
-            tgid: pid,
-            old_fd,
-            new_fd,
-            path: None,
-        }),
-    )
+    ev(time, Source::Audit, kind::dup(pid, old_fd, new_fd))
 }
 
 pub fn rename(time: i64, pid: Pid, from: &str, to: &str) -> Event {
-    ev(
-        time,
-        Source::Audit,
-        EventKind::Rename(Rename {
-            pid,
-            tgid: pid,
-            from: from.into(),
-            to: to.into(),
-            cwd: None,
-        }),
-    )
+    ev(time, Source::Audit, kind::rename(pid, from, to, None))
 }
 
 pub fn unlink(time: i64, pid: Pid, path: &str) -> Event {
-    ev(
-        time,
-        Source::Audit,
-        EventKind::Unlink(Unlink {
-            pid,
-            tgid: pid,
-            path: path.into(),
-            cwd: None,
-            dir: false,
-        }),
-    )
+    ev(time, Source::Audit, kind::unlink(pid, path))
 }
 
 pub fn pivot_root(time: i64, pid: Pid, root: &str) -> Event {
-    ev(
-        time,
-        Source::Audit,
-        EventKind::PivotRoot(PivotRoot {
-            pid,
-            tgid: pid,
-            new_root: root.into(),
-            put_old: None,
-            cwd: None,
-        }),
-    )
+    ev(time, Source::Audit, kind::pivot_root(pid, root, None))
 }
 
 pub fn container(time: i64, id: &str, name: &str, image: &str) -> Event {
-    ev(
-        time,
-        Source::Docker,
-        EventKind::Container(Container {
-            id: id.into(),
-            name: Some(name.into()),
-            image: Some(image.into()),
-            ..Container::default()
-        }),
-    )
+    ev(time, Source::Docker, kind::container(id, name, image, None))
 }
 
 pub fn gap(time: i64, from: i64, to: i64, lost: u64) -> Event {

@@ -12,12 +12,13 @@
 //! and a cron job outside Docker writes a file of its own. Pids are allocated like the kernel
 //! does with `pid_max = 32768`, so they wrap around and are reused within the boot.
 
+pub mod kind;
+pub mod measure;
+
 use std::collections::VecDeque;
 
-use crate::event::{
-    Chmod, Close, Container, DockerRole, Dup, Event, EventKind, Exec, Exit, Fork, Open, OpenFd,
-    Pid, PivotRoot, ProcessInfo, Rename, Snapshot, Source, Unlink, Write,
-};
+use crate::event::{DockerRole, Event, EventKind, OpenFd, Pid, ProcessInfo, Source};
+use crate::investigation::Investigation;
 use crate::text::ByteString;
 use crate::time::Timestamp;
 
@@ -144,117 +145,48 @@ impl Synthetic {
         let mut process = info(args, None);
         process.start_time = Some(Timestamp(START - 3_600_000_000));
         process.cwd = Some("/".into());
-        self.push(
-            Source::Procfs,
-            EventKind::Snapshot(Snapshot {
-                pid,
-                tgid: pid,
-                ppid,
-                threads: vec![],
-                process,
-                fds,
-            }),
-        );
+        self.push(Source::Procfs, kind::snapshot(pid, ppid, process, fds));
     }
 
     fn fork(&mut self, parent: Pid, child: Pid, cid: Option<&str>) {
+        let info = cid.map(|c| ProcessInfo {
+            container_id: Some(c.to_owned()),
+            ..ProcessInfo::default()
+        });
         self.push(
             Source::Connector,
-            EventKind::Fork(Fork {
-                parent_pid: parent,
-                parent_tgid: parent,
-                child_pid: child,
-                child_tgid: child,
-                child: cid.map(|c| ProcessInfo {
-                    container_id: Some(c.to_owned()),
-                    ..ProcessInfo::default()
-                }),
-            }),
+            kind::fork(parent, parent, child, child, info),
         );
     }
 
     fn thread(&mut self, reported_parent: Pid, tgid: Pid, tid: Pid) {
-        self.push(
-            Source::Connector,
-            EventKind::Fork(Fork {
-                parent_pid: reported_parent,
-                parent_tgid: reported_parent,
-                child_pid: tid,
-                child_tgid: tgid,
-                child: None,
-            }),
-        );
+        let fork = kind::fork(reported_parent, reported_parent, tid, tgid, None);
+        self.push(Source::Connector, fork);
     }
 
     fn exec(&mut self, pid: Pid, args: &[&str], cid: Option<&str>, cwd: &str) {
         let mut process = info(args, cid);
         process.cwd = Some(cwd.into());
-        self.push(
-            Source::Audit,
-            EventKind::Exec(Exec {
-                pid,
-                tgid: pid,
-                ppid: None,
-                process,
-            }),
-        );
+        self.push(Source::Audit, kind::exec(pid, process));
     }
 
     fn exit(&mut self, pid: Pid, tgid: Pid) {
-        self.push(
-            Source::Connector,
-            EventKind::Exit(Exit {
-                pid,
-                tgid,
-                exit_code: Some(0),
-                signal: None,
-            }),
-        );
+        self.push(Source::Connector, kind::exit(pid, tgid, Some(0)));
     }
 
     fn open(&mut self, pid: Pid, path: &str, cwd: Option<&str>, fd: i32) {
-        self.push(
-            Source::Audit,
-            EventKind::Open(Open {
-                pid,
-                tgid: pid,
-                path: path.into(),
-                cwd: cwd.map(ByteString::from),
-                resolved: None,
-                flags: Some(0o1101),
-                fd: Some(fd),
-                created: true,
-            }),
-        );
+        self.push(Source::Audit, kind::open(pid, pid, path, cwd, fd));
     }
 
     fn write(&mut self, pid: Pid, tgid: Pid, fd: i32, count: u64) {
         let t = Timestamp(self.time + 37);
-        self.push(
-            Source::Audit,
-            EventKind::Write(Write {
-                pid,
-                tgid,
-                fd,
-                path: None,
-                count,
-                first: t,
-                last: Timestamp(t.0 + 5 * count as i64),
-                bytes: Some(64 * count),
-            }),
-        );
+        let span = (t, Timestamp(t.0 + 5 * count as i64));
+        let write = kind::write(pid, tgid, fd, count, span, Some(64 * count));
+        self.push(Source::Audit, write);
     }
 
     fn close(&mut self, pid: Pid, fd: i32) {
-        self.push(
-            Source::Audit,
-            EventKind::Close(Close {
-                pid,
-                tgid: pid,
-                fd,
-                path: None,
-            }),
-        );
+        self.push(Source::Audit, kind::close(pid, pid, fd));
     }
 
     /// Queues the events of one more container's life (about 90 events).
@@ -311,24 +243,14 @@ impl Synthetic {
         self.fork(runc, init, Some(cid));
         self.push(
             Source::Audit,
-            EventKind::PivotRoot(PivotRoot {
-                pid: init,
-                tgid: init,
-                new_root: rootfs.as_str().into(),
-                put_old: Some(".".into()),
-                cwd: Some(rootfs.as_str().into()),
-            }),
+            kind::pivot_root(init, &rootfs, Some(&rootfs)),
         );
         self.exit(runc, runc);
+        let name = format!("job-{n}");
+        let image = "dockwatch-busybox:latest";
         self.push(
             Source::Docker,
-            EventKind::Container(Container {
-                id: cid.to_owned(),
-                name: Some(format!("job-{n}")),
-                image: Some("dockwatch-busybox:latest".to_owned()),
-                pid: Some(init),
-                ..Container::default()
-            }),
+            kind::container(cid, &name, image, Some(init)),
         );
         let script = format!("cd /work && for i in 1 2 3 4 5; do echo $i > out-$i; done # {n}");
         self.exec(init, &["/bin/sh", "-c", &script], Some(cid), "/work");
@@ -340,51 +262,16 @@ impl Synthetic {
             self.fork(init, child, None);
             self.exec(child, &["echo", &i.to_string()], Some(cid), "/work");
             self.open(child, &format!("out-{i}"), Some("/work"), 3);
-            self.push(
-                Source::Audit,
-                EventKind::Dup(Dup {
-                    pid: child,
-                    tgid: child,
-                    old_fd: 3,
-                    new_fd: 1,
-                    path: None,
-                }),
-            );
+            self.push(Source::Audit, kind::dup(child, 3, 1));
             self.close(child, 3);
             self.write(child, child, 1, 1 + i as u64);
             self.exit(child, child);
             self.write(init, init, 5, 2);
         }
-        self.push(
-            Source::Audit,
-            EventKind::Rename(Rename {
-                pid: init,
-                tgid: init,
-                from: "out-0".into(),
-                to: "result".into(),
-                cwd: Some("/work".into()),
-            }),
-        );
-        self.push(
-            Source::Audit,
-            EventKind::Unlink(Unlink {
-                pid: init,
-                tgid: init,
-                path: "/work/out-1".into(),
-                cwd: None,
-                dir: false,
-            }),
-        );
-        self.push(
-            Source::Audit,
-            EventKind::Chmod(Chmod {
-                pid: init,
-                tgid: init,
-                path: Some("/work/result".into()),
-                fd: None,
-                mode: 0o600,
-            }),
-        );
+        let rename = kind::rename(init, "out-0", "result", Some("/work"));
+        self.push(Source::Audit, rename);
+        self.push(Source::Audit, kind::unlink(init, "/work/out-1"));
+        self.push(Source::Audit, kind::chmod(init, "/work/result", 0o600));
 
         // `docker exec` into the container: no pivot_root, its rootfs comes from the repair.
         let exec_proc = self.pid();
@@ -436,6 +323,12 @@ impl Iterator for Synthetic {
 /// The first `n` events of a [`Synthetic`] log.
 pub fn events(n: usize) -> impl Iterator<Item = Event> {
     Synthetic::new().take(n)
+}
+
+/// The pipeline on `events` of the synthetic host and boot, with no progress reports: what the
+/// benchmark and the `pipeline_peak` example time.
+pub fn investigate(events: impl IntoIterator<Item = Event>) -> Investigation {
+    crate::pipeline::investigate(events, HOST, BOOT_ID, Timestamp(0), &mut |_| {})
 }
 
 #[cfg(test)]
