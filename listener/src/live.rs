@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use dockwatch_listener::audit::Counters;
 use dockwatch_listener::audit_netlink::{AuditControl, AuditReader, AuditSession, SessionConfig};
 use dockwatch_listener::connector::{Connector, ConnectorReader};
 use dockwatch_listener::docker::{DOCKER_SOCKET, DockerLookup};
@@ -223,10 +224,13 @@ pub fn run(cfg: Config) -> Result<()> {
 
     // Who not to audit: godo, and a database server on this host.
     let mut exclude: Vec<Pid> = vec![std::process::id() as Pid];
-    if let Some(port) = cfg.database.as_ref().and_then(local_db_port) {
-        let server = pids_listening_on(port);
+    let db_port = cfg.database.as_ref().and_then(local_db_port);
+    let mut server = Vec::new();
+    if let Some(port) = db_port {
+        server = pids_listening_on(port);
+        server.sort_unstable();
         tracing::info!(?server, port, "not auditing the local database server");
-        exclude.extend(server);
+        exclude.extend(&server);
     }
 
     // Subscribe to the connector before the snapshot, so no process falls between the two.
@@ -272,6 +276,7 @@ pub fn run(cfg: Config) -> Result<()> {
     let (cid_tx, cid_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let stats = Arc::new(SinkStats::default());
     let kernel_lost = Arc::new(AtomicU64::new(0));
+    let audit_overflows = Arc::new(AtomicU64::new(0));
 
     let mut readers: Vec<JoinHandle<()>> = Vec::new();
     readers.push(spawn("godo-connector", {
@@ -280,7 +285,8 @@ pub fn run(cfg: Config) -> Result<()> {
     })?);
     readers.push(spawn("godo-audit", {
         let (tx, stop, id) = (in_tx.clone(), stop.clone(), id.clone());
-        move || audit_loop(audit_reader, tx, stop, id)
+        let overflows = audit_overflows.clone();
+        move || audit_loop(audit_reader, tx, stop, id, overflows)
     })?);
     readers.push(spawn("godo-lost", {
         let (tx, stop, id, lost) = (in_tx.clone(), stop.clone(), id.clone(), kernel_lost.clone());
@@ -304,9 +310,10 @@ pub fn run(cfg: Config) -> Result<()> {
         WRITE_FLUSH_SECS,
         diag,
     );
-    let handler = spawn("godo-recorder", move || {
-        recorder_loop(recorder, in_rx, sink_tx, cid_tx)
-    })?;
+    let handler = std::thread::Builder::new()
+        .name("godo-recorder".into())
+        .spawn(move || recorder_loop(recorder, in_rx, sink_tx, cid_tx))
+        .context("starting thread godo-recorder")?;
 
     let sink_cfg = SinkConfig {
         backlog_bytes: cfg.backlog as usize,
@@ -327,6 +334,12 @@ pub fn run(cfg: Config) -> Result<()> {
         in_tx.clone(),
         docker_stop.clone(),
     ));
+    if let Some(port) = db_port {
+        let (tx, stop, session) = (in_tx.clone(), stop.clone(), session.clone());
+        spawn("godo-exclude", move || {
+            exclude_loop(port, server, session, tx, stop)
+        })?;
+    }
     if let Some(secs) = cfg.status_interval.filter(|&s| s > 0) {
         let (stats, lost, stop) = (stats.clone(), kernel_lost.clone(), stop.clone());
         spawn("godo-status", move || status_loop(secs, stats, lost, stop))?;
@@ -364,9 +377,23 @@ pub fn run(cfg: Config) -> Result<()> {
     docker_stop.store(true, Ordering::SeqCst);
     let _ = in_tx.send(Input::Stop);
     drop(in_tx);
-    let _ = handler.join();
+    let audit = handler.join().unwrap_or_default();
     let summary = rt.block_on(sink_task).context("the output stage failed")?;
-    tracing::info!(?summary, "stopped");
+    tracing::info!(?summary, ?audit, "stopped");
+    if cfg.status_interval.is_some() {
+        // One plain line for scripts (the benchmark counts kernel events with it).
+        eprintln!(
+            "godo: at exit: {} events written; audit {} records in {} kernel events, {} serials missing; \
+             lost {} (kernel counter) {} (socket overflows) {} (backlog full)",
+            summary.accepted,
+            audit.records,
+            audit.assembled,
+            audit.lost_serials,
+            kernel_lost.load(Ordering::Relaxed),
+            audit_overflows.load(Ordering::Relaxed),
+            summary.dropped,
+        );
+    }
     if summary.unstored > 0 {
         eprintln!(
             "godo: {} events could not be stored in the database before exit{}",
@@ -421,13 +448,20 @@ fn connector_loop(
     }
 }
 
-fn audit_loop(r: AuditReader, tx: SyncSender<Input>, stop: Arc<AtomicBool>, id: HostIdentity) {
+fn audit_loop(
+    r: AuditReader,
+    tx: SyncSender<Input>,
+    stop: Arc<AtomicBool>,
+    id: HostIdentity,
+    overflows: Arc<AtomicU64>,
+) {
     let mut buf = vec![0u8; 1 << 16];
     while !stop.load(Ordering::SeqCst) {
         let input = match r.recv(&mut buf) {
             Ok(Ok(Some(rec))) => Input::Audit(rec),
             Ok(Ok(None)) => continue,
             Ok(Err(_overflow)) => {
+                overflows.fetch_add(1, Ordering::Relaxed);
                 let now = Timestamp::now();
                 Input::Events(vec![gap(
                     &id,
@@ -495,12 +529,70 @@ fn lost_loop(
     }
 }
 
+/// How often the local database server's pids are checked.
+const EXCLUDE_CHECK: Duration = Duration::from_secs(2);
+
+/// Keeps the local database server excluded from audit across its restarts: while the pids
+/// listening on `port` live, only checks that they do (cheap); when one is gone, looks for the
+/// listener again (`/proc/net/tcp`, then the fds of every process only when the port is
+/// listened on) and swaps the rules and the recorder's exclusion set to the new pids (dead pids
+/// are dropped too: a reused pid must not hide another program).
+fn exclude_loop(
+    port: u16,
+    mut server: Vec<Pid>,
+    session: Arc<Mutex<Option<AuditSession>>>,
+    tx: SyncSender<Input>,
+    stop: Arc<AtomicBool>,
+) {
+    let alive = |p: &Pid| std::path::Path::new(&format!("/proc/{p}")).exists();
+    let mut next = Instant::now() + EXCLUDE_CHECK;
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(200));
+        if Instant::now() < next {
+            continue;
+        }
+        next = Instant::now() + EXCLUDE_CHECK;
+        if !server.is_empty() && server.iter().all(alive) {
+            continue;
+        }
+        let mut now = pids_listening_on(port);
+        now.sort_unstable();
+        if now == server {
+            continue;
+        }
+        tracing::info!(old = ?server, new = ?now, port, "the local database server changed: updating the audit exclusions");
+        let godo = std::process::id() as Pid;
+        let pids: Vec<u32> = std::iter::once(godo)
+            .chain(now.iter().copied())
+            .map(|p| p as u32)
+            .collect();
+        let updated = match session.lock() {
+            Ok(mut g) => match g.as_mut() {
+                Some(s) => s.set_exclusions(&pids),
+                None => return,
+            },
+            Err(_) => return,
+        };
+        let set = std::iter::once(godo).chain(now.iter().copied()).collect();
+        if tx.send(Input::Exclude(set)).is_err() {
+            return;
+        }
+        match updated {
+            Ok(()) => server = now,
+            // Tried again at the next check.
+            Err(e) => {
+                tracing::warn!("could not update the audit rules for the new database server: {e}")
+            }
+        }
+    }
+}
+
 fn recorder_loop(
     mut rec: Recorder,
     rx: Receiver<Input>,
     sink: tokio::sync::mpsc::Sender<Vec<Event>>,
     cids: tokio::sync::mpsc::UnboundedSender<String>,
-) {
+) -> Counters {
     let mut new_cids = Vec::new();
     let mut out = Vec::new();
     let mut last_send = Instant::now();
@@ -518,7 +610,7 @@ fn recorder_loop(
             || (!out.is_empty() && last_send.elapsed() >= Duration::from_millis(100))
         {
             if sink.blocking_send(std::mem::take(&mut out)).is_err() {
-                return;
+                return rec.audit_counters();
             }
             last_send = Instant::now();
         }
@@ -533,6 +625,7 @@ fn recorder_loop(
     if !out.is_empty() {
         let _ = sink.blocking_send(out);
     }
+    rec.audit_counters()
 }
 
 async fn docker_loop(

@@ -21,6 +21,9 @@ pub const NLM_F_REQUEST: u16 = 1;
 /// `NLM_F_ACK`.
 pub const NLM_F_ACK: u16 = 4;
 
+/// How long a reader socket's `recv` waits before returning [`Received::Timeout`].
+pub const READER_TIMEOUT: Duration = Duration::from_millis(200);
+
 /// What one `recv` gave.
 #[derive(Debug)]
 pub enum Received {
@@ -113,6 +116,16 @@ impl NetlinkSocket {
             return Err(io::Error::last_os_error());
         }
         Ok(Self { fd })
+    }
+
+    /// Opens a socket that a reader thread receives a kernel stream on: bound to `groups`, with
+    /// a receive buffer of `recv_buffer` bytes (see [`Self::set_recv_buffer`]) and a
+    /// [`READER_TIMEOUT`] so the thread notices a shutdown.
+    pub fn open_reader(protocol: libc::c_int, groups: u32, recv_buffer: usize) -> io::Result<Self> {
+        let sock = Self::open(protocol, groups)?;
+        sock.set_recv_buffer(recv_buffer)?;
+        sock.set_recv_timeout(READER_TIMEOUT)?;
+        Ok(sock)
     }
 
     /// Joins a multicast group after binding (`NETLINK_ADD_MEMBERSHIP`).

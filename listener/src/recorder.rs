@@ -14,6 +14,7 @@ use std::io::Write as _;
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::event::{ContainerIdSource, Event, EventKind, Pid, Source};
 
+use crate::audit::Counters;
 use crate::audit_netlink::RawRecord;
 use crate::fd_table::FdTable;
 
@@ -51,6 +52,10 @@ pub trait AuditDecoder: Send {
     fn parse_errors(&self) -> u64 {
         0
     }
+    /// What the decoder has seen and made so far (records, kernel events, missing serials).
+    fn counters(&self) -> Counters {
+        Counters::default()
+    }
 }
 
 /// What the reader threads send to the recorder.
@@ -62,6 +67,9 @@ pub enum Input {
     Events(Vec<Event>),
     /// Timer: finish stale audit events, flush coalesced writes.
     Tick,
+    /// From now on, drop the audit events of these processes instead (the local database
+    /// server came back with a new pid).
+    Exclude(HashSet<Pid>),
     /// Shutdown: everything queued before it is handled, nothing after.
     Stop,
 }
@@ -127,6 +135,7 @@ impl Recorder {
                 self.decoder.push(&rec, &mut produced);
             }
             Input::Events(evs) => produced = evs,
+            Input::Exclude(pids) => self.exclude = pids,
             Input::Stop => {}
             Input::Tick => {
                 self.ticks += 1;
@@ -175,6 +184,11 @@ impl Recorder {
     /// Audit records that could not be parsed so far.
     pub fn parse_errors(&self) -> u64 {
         self.decoder.parse_errors()
+    }
+
+    /// The audit decoder's counters (records, kernel events assembled, missing serials).
+    pub fn audit_counters(&self) -> Counters {
+        self.decoder.counters()
     }
 
     /// Remembers which process is in which container, and fills in the container id of audit
@@ -311,6 +325,9 @@ impl AuditDecoder for LiveAudit {
     fn parse_errors(&self) -> u64 {
         self.0.counters().parse_errors
     }
+    fn counters(&self) -> Counters {
+        self.0.counters().clone()
+    }
 }
 
 /// A decoder that only keeps records for `--diag` (used when audit is not read).
@@ -429,25 +446,39 @@ mod tests {
             }
             k => panic!("{k:?}"),
         }
+        // The excluded set is replaced: 1301 is excluded from now on, 1300 no longer.
+        r.handle(Input::Exclude(HashSet::from([1301])), &mut out, &mut cids);
+        for t in [1301, 1300] {
+            r.handle(
+                Input::Audit(RawRecord {
+                    rtype: t,
+                    body: b"audit(1.0:3): z".to_vec(),
+                }),
+                &mut out,
+                &mut cids,
+            );
+        }
         r.handle(Input::Tick, &mut out, &mut cids);
         r.handle(Input::Tick, &mut out, &mut cids);
-        let writes: Vec<Pid> = out
+        let mut writes: Vec<Pid> = out
             .iter()
             .filter_map(|e| match &e.kind {
                 EventKind::Write(w) => Some(w.tgid),
                 _ => None,
             })
             .collect();
+        writes.sort_unstable();
         assert_eq!(
             writes,
-            vec![1301],
-            "the excluded process's write is gone, the other flushed"
+            vec![1300, 1301],
+            "each process's writes while it was excluded are gone, the others flushed"
         );
         r.finish(&mut out);
         let text = std::fs::read_to_string(&diag).unwrap();
         assert_eq!(
             text,
-            "type=1300 msg=audit(1.0:1): x\ntype=1301 msg=audit(1.0:2): y\n"
+            "type=1300 msg=audit(1.0:1): x\ntype=1301 msg=audit(1.0:2): y\n\
+             type=1301 msg=audit(1.0:3): z\ntype=1300 msg=audit(1.0:3): z\n"
         );
     }
 }
