@@ -368,12 +368,12 @@ pub fn run(cfg: Config) -> Result<()> {
     for r in readers {
         let _ = r.join();
     }
-    // The readers are stopped: take our rules out and put the audit settings back.
+    // The readers are stopped: take our rules out and put the audit settings back. The lock is
+    // held while restoring, so a second signal waits for it instead of exiting half-way.
     let restore = session
         .lock()
         .ok()
-        .and_then(|mut g| g.take())
-        .map(|s| s.restore());
+        .and_then(|mut g| g.take().map(|s| s.restore()));
     docker_stop.store(true, Ordering::SeqCst);
     let _ = in_tx.send(Input::Stop);
     drop(in_tx);
