@@ -201,6 +201,10 @@ bench_rate() {
             -v te="$te" -v l="$l0" 'BEGIN {
             printf "%-9s %9.0f %9d %9.0f %7d %7d %5d %5d %-8s %9.2f  %s\n", s, w / (b - a), e, e / (te - ts),
                 m, k, o, g, (m + k + o + g == 0 ? "lossless" : "LOSS"), c / hz / (e > 0 ? e : 1) * 1e6, l }'
+        if [ "$gapev" -gt 0 ]; then
+            grep '"kind":"gap"' "$tmp/$name.jsonl" | jq -r '"          gap \(.source) \(.reason) lost=\(.lost) \(.detail)"' |
+                sort | uniq -c | head -5
+        fi
     done
 }
 

@@ -467,10 +467,20 @@ impl AuditReader {
     /// netlink acknowledgements; `Err` on a socket error. An overflow is returned as
     /// [`Received::Overflow`] in the second element.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Result<Option<RawRecord>, Received>> {
-        match self.sock.recv(buf)? {
-            Received::Datagram(n) => Ok(Ok(decode_record(&buf[..n]))),
-            Received::Timeout => Ok(Ok(None)),
-            Received::Overflow => Ok(Err(Received::Overflow)),
+        Ok(Self::decode(self.sock.recv(buf)?, buf))
+    }
+
+    /// Like [`Self::recv`] without waiting (`Ok(None)` when nothing is queued): the reader
+    /// drains what is queued after each wake-up and hands it on as one batch.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Result<Option<RawRecord>, Received>> {
+        Ok(Self::decode(self.sock.try_recv(buf)?, buf))
+    }
+
+    fn decode(got: Received, buf: &[u8]) -> Result<Option<RawRecord>, Received> {
+        match got {
+            Received::Datagram(n) => Ok(decode_record(&buf[..n])),
+            Received::Timeout => Ok(None),
+            Received::Overflow => Err(Received::Overflow),
         }
     }
 }

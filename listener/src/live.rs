@@ -448,6 +448,11 @@ fn connector_loop(
     }
 }
 
+/// Audit records handed to the recorder in one message at most: after each wake-up the reader
+/// drains what the socket already holds, so a busy stream costs one queue hand-over (and one
+/// thread wake-up) per batch instead of per record.
+const AUDIT_BATCH: usize = 256;
+
 fn audit_loop(
     r: AuditReader,
     tx: SyncSender<Input>,
@@ -456,30 +461,47 @@ fn audit_loop(
     overflows: Arc<AtomicU64>,
 ) {
     let mut buf = vec![0u8; 1 << 16];
+    let overflow_gap = || {
+        let now = Timestamp::now();
+        gap(
+            &id,
+            Source::Audit,
+            GapReason::SocketOverflow,
+            None,
+            now,
+            "audit socket overflowed (ENOBUFS)".into(),
+        )
+    };
     while !stop.load(Ordering::SeqCst) {
-        let input = match r.recv(&mut buf) {
-            Ok(Ok(Some(rec))) => Input::Audit(rec),
+        let mut batch = Vec::new();
+        let mut overflowed = false;
+        match r.recv(&mut buf) {
+            Ok(Ok(Some(rec))) => batch.push(rec),
             Ok(Ok(None)) => continue,
-            Ok(Err(_overflow)) => {
-                overflows.fetch_add(1, Ordering::Relaxed);
-                let now = Timestamp::now();
-                Input::Events(vec![gap(
-                    &id,
-                    Source::Audit,
-                    GapReason::SocketOverflow,
-                    None,
-                    now,
-                    "audit socket overflowed (ENOBUFS)".into(),
-                )])
-            }
+            Ok(Err(_overflow)) => overflowed = true,
             Err(e) => {
                 tracing::error!("audit read failed: {e}");
                 std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
-        };
-        if tx.send(input).is_err() {
+        }
+        while !overflowed && !batch.is_empty() && batch.len() < AUDIT_BATCH {
+            match r.try_recv(&mut buf) {
+                Ok(Ok(Some(rec))) => batch.push(rec),
+                Ok(Err(_overflow)) => overflowed = true,
+                // Nothing more queued (or an acknowledgement, or an error the next blocking
+                // read reports): hand on what we have.
+                Ok(Ok(None)) | Err(_) => break,
+            }
+        }
+        if !batch.is_empty() && tx.send(Input::Audit(batch)).is_err() {
             return;
+        }
+        if overflowed {
+            overflows.fetch_add(1, Ordering::Relaxed);
+            if tx.send(Input::Events(vec![overflow_gap()])).is_err() {
+                return;
+            }
         }
     }
 }

@@ -61,8 +61,8 @@ pub trait AuditDecoder: Send {
 /// What the reader threads send to the recorder.
 #[derive(Debug)]
 pub enum Input {
-    /// One audit record as received.
-    Audit(RawRecord),
+    /// Audit records as received, in order (the reader hands on what it drained in one go).
+    Audit(Vec<RawRecord>),
     /// Finished events (connector, snapshot, Docker, gaps).
     Events(Vec<Event>),
     /// Timer: finish stale audit events, flush coalesced writes.
@@ -125,14 +125,16 @@ impl Recorder {
     pub fn handle(&mut self, input: Input, out: &mut Vec<Event>, new_containers: &mut Vec<String>) {
         let mut produced = Vec::new();
         match input {
-            Input::Audit(rec) => {
-                if let Some(d) = self.diag.as_mut() {
-                    // One line per record, as auditd writes its log: type=N then the body.
-                    let _ = write!(d, "type={} msg=", rec.rtype);
-                    let _ = d.write_all(&rec.body);
-                    let _ = d.write_all(b"\n");
+            Input::Audit(records) => {
+                for rec in &records {
+                    if let Some(d) = self.diag.as_mut() {
+                        // One line per record, as auditd writes its log: type=N then the body.
+                        let _ = write!(d, "type={} msg=", rec.rtype);
+                        let _ = d.write_all(&rec.body);
+                        let _ = d.write_all(b"\n");
+                    }
+                    self.decoder.push(rec, &mut produced);
                 }
-                self.decoder.push(&rec, &mut produced);
             }
             Input::Events(evs) => produced = evs,
             Input::Exclude(pids) => self.exclude = pids,
@@ -389,18 +391,18 @@ mod tests {
         );
         let (mut out, mut cids) = (Vec::new(), Vec::new());
         r.handle(
-            Input::Audit(RawRecord {
+            Input::Audit(vec![RawRecord {
                 rtype: 1300,
                 body: b"audit(1.0:1): x".to_vec(),
-            }),
+            }]),
             &mut out,
             &mut cids,
         );
         r.handle(
-            Input::Audit(RawRecord {
+            Input::Audit(vec![RawRecord {
                 rtype: 1301,
                 body: b"audit(1.0:2): y".to_vec(),
-            }),
+            }]),
             &mut out,
             &mut cids,
         );
@@ -448,16 +450,13 @@ mod tests {
         }
         // The excluded set is replaced: 1301 is excluded from now on, 1300 no longer.
         r.handle(Input::Exclude(HashSet::from([1301])), &mut out, &mut cids);
-        for t in [1301, 1300] {
-            r.handle(
-                Input::Audit(RawRecord {
-                    rtype: t,
-                    body: b"audit(1.0:3): z".to_vec(),
-                }),
-                &mut out,
-                &mut cids,
-            );
-        }
+        let batch = [1301, 1300]
+            .map(|t| RawRecord {
+                rtype: t,
+                body: b"audit(1.0:3): z".to_vec(),
+            })
+            .to_vec();
+        r.handle(Input::Audit(batch), &mut out, &mut cids);
         r.handle(Input::Tick, &mut out, &mut cids);
         r.handle(Input::Tick, &mut out, &mut cids);
         let mut writes: Vec<Pid> = out
