@@ -456,13 +456,10 @@ impl AuditReader {
             what: "record socket",
             source,
         };
-        let sock = NetlinkSocket::open(NETLINK_AUDIT, 0).map_err(io)?;
+        let sock = NetlinkSocket::open_reader(NETLINK_AUDIT, 0, recv_buffer).map_err(io)?;
         if multicast {
             sock.add_membership(AUDIT_NLGRP_READLOG).map_err(io)?;
         }
-        sock.set_recv_buffer(recv_buffer).map_err(io)?;
-        sock.set_recv_timeout(Duration::from_millis(200))
-            .map_err(io)?;
         Ok(Self { sock })
     }
 
@@ -470,10 +467,20 @@ impl AuditReader {
     /// netlink acknowledgements; `Err` on a socket error. An overflow is returned as
     /// [`Received::Overflow`] in the second element.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Result<Option<RawRecord>, Received>> {
-        match self.sock.recv(buf)? {
-            Received::Datagram(n) => Ok(Ok(decode_record(&buf[..n]))),
-            Received::Timeout => Ok(Ok(None)),
-            Received::Overflow => Ok(Err(Received::Overflow)),
+        Ok(Self::decode(self.sock.recv(buf)?, buf))
+    }
+
+    /// Like [`Self::recv`] without waiting (`Ok(None)` when nothing is queued): the reader
+    /// drains what is queued after each wake-up and hands it on as one batch.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Result<Option<RawRecord>, Received>> {
+        Ok(Self::decode(self.sock.try_recv(buf)?, buf))
+    }
+
+    fn decode(got: Received, buf: &[u8]) -> Result<Option<RawRecord>, Received> {
+        match got {
+            Received::Datagram(n) => Ok(decode_record(&buf[..n])),
+            Received::Timeout => Ok(None),
+            Received::Overflow => Err(Received::Overflow),
         }
     }
 }
@@ -619,6 +626,40 @@ impl AuditSession {
     /// Number of rules installed.
     pub fn rules_installed(&self) -> usize {
         self.installed.len()
+    }
+
+    /// Replaces the rules with ones excluding `exclude_pids` instead (a local database server
+    /// restarted with a new pid). The new rules go in before the old ones come out, so no
+    /// syscall goes unaudited in between; a syscall both match is still logged once.
+    pub fn set_exclusions(&mut self, exclude_pids: &[u32]) -> Result<(), AuditError> {
+        let new: Vec<Vec<u8>> = rules(exclude_pids).iter().map(Rule::encode).collect();
+        for r in &new {
+            if self.installed.contains(r) {
+                continue;
+            }
+            match self.ctl.add_rule(r) {
+                Ok(()) => self.installed.push(r.clone()),
+                Err(AuditError::Refused { source, .. })
+                    if source.raw_os_error() == Some(libc::EEXIST) =>
+                {
+                    self.installed.push(r.clone())
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let (keep, old): (Vec<_>, Vec<_>) = std::mem::take(&mut self.installed)
+            .into_iter()
+            .partition(|r| new.contains(r));
+        self.installed = keep;
+        let mut first_err = None;
+        for r in old {
+            if let Err(e) = self.ctl.delete_rule(&r) {
+                // Still ours: try again at restore.
+                self.installed.push(r);
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
 
     /// Deletes our rules and restores every setting changed; reports the first error after
@@ -836,6 +877,13 @@ mod tests {
         let session = AuditSession::start(&cfg, &reader).unwrap();
         let during = auditctl("-l");
         let status_during = auditctl("-s");
+        // A restarted database server: the rules now exclude another pid, as many as before.
+        let mut session = session;
+        session.set_exclusions(&[std::process::id(), 1]).unwrap();
+        let swapped = auditctl("-l");
+        assert_eq!(session.rules_installed(), 14);
+        assert_eq!(swapped.matches("-F key=dockwatch").count(), 14, "{swapped}");
+        assert_eq!(swapped.matches("-F pid!=1 ").count(), 14, "{swapped}");
         // A record for a write by a child arrives on the reader.
         std::process::Command::new("/bin/sh")
             .args(["-c", "echo x > /dev/null"])

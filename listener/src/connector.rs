@@ -178,9 +178,7 @@ impl Connector {
     /// Opens the connector socket, raises its buffer to `recv_buffer` bytes and subscribes to
     /// process events. Needs root (`CAP_NET_ADMIN`).
     pub fn subscribe(recv_buffer: usize) -> io::Result<Self> {
-        let sock = NetlinkSocket::open(NETLINK_CONNECTOR, CN_IDX_PROC)?;
-        sock.set_recv_buffer(recv_buffer)?;
-        sock.set_recv_timeout(std::time::Duration::from_millis(200))?;
+        let sock = NetlinkSocket::open_reader(NETLINK_CONNECTOR, CN_IDX_PROC, recv_buffer)?;
         let c = Self { sock };
         c.control(PROC_CN_MCAST_LISTEN)?;
         Ok(c)

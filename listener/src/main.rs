@@ -44,7 +44,8 @@ struct Cli {
     /// Write every raw audit record, as received, to FILE.
     #[arg(long, value_name = "FILE")]
     diag: Option<PathBuf>,
-    /// Print a status line (events/s, backlog, lost) on stderr every SECS seconds.
+    /// Print a status line (events/s, backlog, lost) on stderr every SECS seconds, and a
+    /// summary line at exit (events written, audit records and kernel events, losses).
     #[arg(long, value_name = "SECS")]
     status_interval: Option<u64>,
     /// Log what godo does (-v info, -vv debug, -vvv trace).

@@ -21,6 +21,9 @@ pub const NLM_F_REQUEST: u16 = 1;
 /// `NLM_F_ACK`.
 pub const NLM_F_ACK: u16 = 4;
 
+/// How long a reader socket's `recv` waits before returning [`Received::Timeout`].
+pub const READER_TIMEOUT: Duration = Duration::from_millis(200);
+
 /// What one `recv` gave.
 #[derive(Debug)]
 pub enum Received {
@@ -113,6 +116,16 @@ impl NetlinkSocket {
             return Err(io::Error::last_os_error());
         }
         Ok(Self { fd })
+    }
+
+    /// Opens a socket that a reader thread receives a kernel stream on: bound to `groups`, with
+    /// a receive buffer of `recv_buffer` bytes (see [`Self::set_recv_buffer`]) and a
+    /// [`READER_TIMEOUT`] so the thread notices a shutdown.
+    pub fn open_reader(protocol: libc::c_int, groups: u32, recv_buffer: usize) -> io::Result<Self> {
+        let sock = Self::open(protocol, groups)?;
+        sock.set_recv_buffer(recv_buffer)?;
+        sock.set_recv_timeout(READER_TIMEOUT)?;
+        Ok(sock)
     }
 
     /// Joins a multicast group after binding (`NETLINK_ADD_MEMBERSHIP`).
@@ -213,12 +226,28 @@ impl NetlinkSocket {
         Ok(())
     }
 
-    /// Receives one datagram into `buf` (a longer one is cut to the buffer).
+    /// Receives one datagram into `buf` (a longer one is cut to the buffer), waiting up to the
+    /// receive timeout.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        self.recv_flags(buf, 0)
+    }
+
+    /// Like [`Self::recv`] without waiting: [`Received::Timeout`] when nothing is queued.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        self.recv_flags(buf, libc::MSG_DONTWAIT)
+    }
+
+    fn recv_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<Received> {
         loop {
             // SAFETY: `buf` is valid for writes of its length.
-            let n =
-                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    flags,
+                )
+            };
             if n >= 0 {
                 return Ok(Received::Datagram(n as usize));
             }
@@ -264,5 +293,36 @@ mod tests {
         assert_eq!(h.len, 19);
         assert_eq!((h.kind, h.flags, h.seq, h.pid), (1000, 5, 7, 0));
         assert_eq!(NlHeader::parse(&m[..10]), None);
+    }
+
+    /// `try_recv` answers at once when nothing is queued, and hands over what is (here the
+    /// kernel's reply to a route dump request, which needs no privilege).
+    #[test]
+    fn try_recv_does_not_wait_and_takes_what_is_queued() {
+        let sock = NetlinkSocket::open(libc::NETLINK_ROUTE, 0).unwrap();
+        sock.set_recv_timeout(Duration::from_secs(30)).unwrap();
+        let mut buf = vec![0u8; 1 << 16];
+        let t = std::time::Instant::now();
+        assert!(matches!(sock.try_recv(&mut buf), Ok(Received::Timeout)));
+        assert!(t.elapsed() < Duration::from_secs(10), "it did not wait");
+        // RTM_GETLINK dump: struct ifinfomsg (16 bytes) with family AF_UNSPEC.
+        let req = NlHeader::message(18, NLM_F_REQUEST | 0x300, 1, &[0; 16]);
+        sock.send_to_kernel(&req).unwrap();
+        let mut got = None;
+        for _ in 0..1000 {
+            match sock.try_recv(&mut buf).unwrap() {
+                Received::Datagram(n) => {
+                    got = NlHeader::parse(&buf[..n]);
+                    break;
+                }
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        let h = got.expect("the dump reply was queued");
+        assert_eq!(h.seq, 1);
+        assert!(
+            h.kind == 16 || h.kind == NLMSG_DONE,
+            "RTM_NEWLINK or done: {h:?}"
+        );
     }
 }

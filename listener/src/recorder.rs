@@ -14,6 +14,7 @@ use std::io::Write as _;
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::event::{ContainerIdSource, Event, EventKind, Pid, Source};
 
+use crate::audit::Counters;
 use crate::audit_netlink::RawRecord;
 use crate::fd_table::FdTable;
 
@@ -51,17 +52,24 @@ pub trait AuditDecoder: Send {
     fn parse_errors(&self) -> u64 {
         0
     }
+    /// What the decoder has seen and made so far (records, kernel events, missing serials).
+    fn counters(&self) -> Counters {
+        Counters::default()
+    }
 }
 
 /// What the reader threads send to the recorder.
 #[derive(Debug)]
 pub enum Input {
-    /// One audit record as received.
-    Audit(RawRecord),
+    /// Audit records as received, in order (the reader hands on what it drained in one go).
+    Audit(Vec<RawRecord>),
     /// Finished events (connector, snapshot, Docker, gaps).
     Events(Vec<Event>),
     /// Timer: finish stale audit events, flush coalesced writes.
     Tick,
+    /// From now on, drop the audit events of these processes instead (the local database
+    /// server came back with a new pid).
+    Exclude(HashSet<Pid>),
     /// Shutdown: everything queued before it is handled, nothing after.
     Stop,
 }
@@ -117,16 +125,19 @@ impl Recorder {
     pub fn handle(&mut self, input: Input, out: &mut Vec<Event>, new_containers: &mut Vec<String>) {
         let mut produced = Vec::new();
         match input {
-            Input::Audit(rec) => {
-                if let Some(d) = self.diag.as_mut() {
-                    // One line per record, as auditd writes its log: type=N then the body.
-                    let _ = write!(d, "type={} msg=", rec.rtype);
-                    let _ = d.write_all(&rec.body);
-                    let _ = d.write_all(b"\n");
+            Input::Audit(records) => {
+                for rec in &records {
+                    if let Some(d) = self.diag.as_mut() {
+                        // One line per record, as auditd writes its log: type=N then the body.
+                        let _ = write!(d, "type={} msg=", rec.rtype);
+                        let _ = d.write_all(&rec.body);
+                        let _ = d.write_all(b"\n");
+                    }
+                    self.decoder.push(rec, &mut produced);
                 }
-                self.decoder.push(&rec, &mut produced);
             }
             Input::Events(evs) => produced = evs,
+            Input::Exclude(pids) => self.exclude = pids,
             Input::Stop => {}
             Input::Tick => {
                 self.ticks += 1;
@@ -175,6 +186,11 @@ impl Recorder {
     /// Audit records that could not be parsed so far.
     pub fn parse_errors(&self) -> u64 {
         self.decoder.parse_errors()
+    }
+
+    /// The audit decoder's counters (records, kernel events assembled, missing serials).
+    pub fn audit_counters(&self) -> Counters {
+        self.decoder.counters()
     }
 
     /// Remembers which process is in which container, and fills in the container id of audit
@@ -335,6 +351,9 @@ impl AuditDecoder for LiveAudit {
     fn parse_errors(&self) -> u64 {
         self.0.counters().parse_errors
     }
+    fn counters(&self) -> Counters {
+        self.0.counters().clone()
+    }
 }
 
 /// A decoder that only keeps records for `--diag` (used when audit is not read).
@@ -460,18 +479,18 @@ mod tests {
         );
         let (mut out, mut cids) = (Vec::new(), Vec::new());
         r.handle(
-            Input::Audit(RawRecord {
+            Input::Audit(vec![RawRecord {
                 rtype: 1300,
                 body: b"audit(1.0:1): x".to_vec(),
-            }),
+            }]),
             &mut out,
             &mut cids,
         );
         r.handle(
-            Input::Audit(RawRecord {
+            Input::Audit(vec![RawRecord {
                 rtype: 1301,
                 body: b"audit(1.0:2): y".to_vec(),
-            }),
+            }]),
             &mut out,
             &mut cids,
         );
@@ -517,25 +536,36 @@ mod tests {
             }
             k => panic!("{k:?}"),
         }
+        // The excluded set is replaced: 1301 is excluded from now on, 1300 no longer.
+        r.handle(Input::Exclude(HashSet::from([1301])), &mut out, &mut cids);
+        let batch = [1301, 1300]
+            .map(|t| RawRecord {
+                rtype: t,
+                body: b"audit(1.0:3): z".to_vec(),
+            })
+            .to_vec();
+        r.handle(Input::Audit(batch), &mut out, &mut cids);
         r.handle(Input::Tick, &mut out, &mut cids);
         r.handle(Input::Tick, &mut out, &mut cids);
-        let writes: Vec<Pid> = out
+        let mut writes: Vec<Pid> = out
             .iter()
             .filter_map(|e| match &e.kind {
                 EventKind::Write(w) => Some(w.tgid),
                 _ => None,
             })
             .collect();
+        writes.sort_unstable();
         assert_eq!(
             writes,
-            vec![1301],
-            "the excluded process's write is gone, the other flushed"
+            vec![1300, 1301],
+            "each process's writes while it was excluded are gone, the others flushed"
         );
         r.finish(&mut out);
         let text = std::fs::read_to_string(&diag).unwrap();
         assert_eq!(
             text,
-            "type=1300 msg=audit(1.0:1): x\ntype=1301 msg=audit(1.0:2): y\n"
+            "type=1300 msg=audit(1.0:1): x\ntype=1301 msg=audit(1.0:2): y\n\
+             type=1301 msg=audit(1.0:3): z\ntype=1300 msg=audit(1.0:3): z\n"
         );
     }
 }

@@ -464,23 +464,54 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn every_event_reaches_the_store_once_in_order_across_an_outage() {
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let cap = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = mpsc::channel(4);
+    /// The serialised size of one test event (the backlog counts bytes).
+    fn event_size() -> usize {
+        serde_json::to_vec(&ev(100)).unwrap().len()
+    }
+
+    /// The output stage running on `store` (and `capture`), fed through a channel of
+    /// `queue` batches.
+    fn start(
+        queue: usize,
+        store: Flaky,
+        capture: Option<Box<dyn CaptureOut>>,
+        c: SinkConfig,
+    ) -> (
+        mpsc::Sender<Vec<Event>>,
+        tokio::task::JoinHandle<SinkSummary>,
+        Arc<SinkStats>,
+    ) {
+        let (tx, rx) = mpsc::channel(queue);
         let stats = Arc::new(SinkStats::default());
         let task = tokio::spawn(run(
             rx,
-            Stamper::new("r1".into()),
-            Some(Flaky {
-                fail: 20,
-                got: got.clone(),
-            }),
-            Some(Box::new(Mem(cap.clone())) as Box<dyn CaptureOut>),
-            cfg(1 << 20),
+            Stamper::new("r".into()),
+            Some(store),
+            capture,
+            c,
             stats.clone(),
         ));
+        (tx, task, stats)
+    }
+
+    /// A database that is down for its first `fail` calls, and the list it stores into.
+    fn flaky(fail: usize) -> (Flaky, Arc<Mutex<Vec<Event>>>) {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        (
+            Flaky {
+                fail,
+                got: got.clone(),
+            },
+            got,
+        )
+    }
+
+    #[tokio::test]
+    async fn every_event_reaches_the_store_once_in_order_across_an_outage() {
+        let (store, got) = flaky(20);
+        let cap = Arc::new(Mutex::new(Vec::new()));
+        let capture = Box::new(Mem(cap.clone())) as Box<dyn CaptureOut>;
+        let (tx, task, stats) = start(4, store, Some(capture), cfg(1 << 20));
         for b in 0..50 {
             tx.send((0..10).map(|i| ev(b * 10 + i)).collect())
                 .await
@@ -493,7 +524,7 @@ mod tests {
         assert!(
             got.iter()
                 .enumerate()
-                .all(|(i, e)| e.seq == i as u64 && e.run == "r1" && e.time == Timestamp(i as i64))
+                .all(|(i, e)| e.seq == i as u64 && e.run == "r" && e.time == Timestamp(i as i64))
         );
         assert_eq!(
             *cap.lock().unwrap(),
@@ -513,49 +544,34 @@ mod tests {
         assert!(stats.store_errors.load(Ordering::Relaxed) >= 20);
     }
 
-    #[tokio::test]
-    async fn a_full_backlog_drops_the_newest_and_records_a_gap() {
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let size = serde_json::to_vec(&ev(100)).unwrap().len();
-        let (tx, rx) = mpsc::channel(100);
-        // The database stays down while 30 events arrive; the backlog holds about 10.
-        let stats = Arc::new(SinkStats::default());
-        let fail = Flaky {
-            fail: usize::MAX,
-            got: got.clone(),
-        };
-        let mut bl_probe = Backlog::new(size * 10 + 20);
+    #[test]
+    fn a_full_backlog_keeps_the_oldest_and_reports_its_drops_once() {
+        let size = event_size();
+        let mut bl = Backlog::new(size * 10 + 20);
         for i in 0..30 {
-            bl_probe.offer(ev(100 + i), serde_json::to_vec(&ev(100 + i)).unwrap().len());
+            bl.offer(ev(100 + i), serde_json::to_vec(&ev(100 + i)).unwrap().len());
         }
-        assert_eq!(bl_probe.len(), 10);
+        assert_eq!(bl.len(), 10);
+        assert_eq!(bl.front(1)[0].time, Timestamp(100), "the oldest are kept");
+        assert_eq!(bl.unreported_drops(), 20);
+        assert_eq!(bl.take_drops_if_room(size), None, "still full");
+        bl.confirm(10);
         assert_eq!(
-            bl_probe.front(1)[0].time,
-            Timestamp(100),
-            "the oldest are kept"
-        );
-        assert_eq!(bl_probe.unreported_drops(), 20);
-        assert_eq!(bl_probe.take_drops_if_room(size), None, "still full");
-        bl_probe.confirm(10);
-        assert_eq!(
-            bl_probe.take_drops_if_room(10),
+            bl.take_drops_if_room(10),
             Some((20, Timestamp(110), Timestamp(129)))
         );
-        assert_eq!(bl_probe.take_drops_if_room(10), None, "reported once");
+        assert_eq!(bl.take_drops_if_room(10), None, "reported once");
+    }
 
-        // Through the running stage: the store comes back after the first 30 events.
+    #[tokio::test]
+    async fn a_full_backlog_drops_the_newest_and_counts_what_was_never_stored() {
+        // The database stays down while 30 events arrive; the backlog holds about 10.
+        let (store, _) = flaky(usize::MAX);
         let c = SinkConfig {
             drain_timeout: Duration::from_millis(50),
-            ..cfg(size * 10 + 20)
+            ..cfg(event_size() * 10 + 20)
         };
-        let task = tokio::spawn(run(
-            rx,
-            Stamper::new("r".into()),
-            Some(fail),
-            None,
-            c,
-            stats.clone(),
-        ));
+        let (tx, task, _) = start(100, store, None, c);
         for i in 0..30 {
             tx.send(vec![ev(100 + i)]).await.unwrap();
         }
@@ -567,27 +583,13 @@ mod tests {
 
     #[tokio::test]
     async fn the_gap_is_recorded_in_order_when_the_backlog_has_room_again() {
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let size = serde_json::to_vec(&ev(100)).unwrap().len();
-        let (tx, rx) = mpsc::channel(100);
-        let stats = Arc::new(SinkStats::default());
         // Down for a while: the backlog (room for ~10) overflows, then the database returns.
-        let store = Flaky {
-            fail: 3,
-            got: got.clone(),
-        };
+        let (store, got) = flaky(3);
         let c = SinkConfig {
             retry: Duration::from_millis(30),
-            ..cfg(size * 10)
+            ..cfg(event_size() * 10)
         };
-        let task = tokio::spawn(run(
-            rx,
-            Stamper::new("r".into()),
-            Some(store),
-            None,
-            c,
-            stats.clone(),
-        ));
+        let (tx, task, _) = start(100, store, None, c);
         for i in 0..40 {
             tx.send(vec![ev(100 + i)]).await.unwrap();
         }
