@@ -572,10 +572,7 @@ mod tests {
         ft.flush(&mut Vec::new());
         ft.flush(&mut Vec::new());
         ft.flush(&mut Vec::new());
-        assert_eq!(
-            ft.path_of(60, 4),
-            Some(&b"/tmp/new"[..])
-        );
+        assert_eq!(ft.path_of(60, 4), Some(&b"/tmp/new"[..]));
     }
 
     fn from_child_of(mut ev: Event, ppid: Pid) -> Event {
@@ -617,10 +614,7 @@ mod tests {
             paths,
             [Some(&b"/tmp/piped"[..]), Some(&b"/var/log/err"[..])]
         );
-        assert_eq!(
-            ft.path_of(50, 1),
-            Some(&b"/dev/null"[..])
-        );
+        assert_eq!(ft.path_of(50, 1), Some(&b"/dev/null"[..]));
     }
 
     #[test]

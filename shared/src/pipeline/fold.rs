@@ -383,6 +383,7 @@ impl Folder {
             _ => None,
         };
         let task = &mut self.tasks[id as usize];
+        let seen_first = adopted.is_some() && task.origin == Origin::Seen;
         // The connector's time is exact; among audit guesses the earliest clone call is kept.
         let better_start = task.origin == Origin::Seen
             || (task.origin == Origin::Fork && !task.kernel_fork && (kernel || time < task.start));
@@ -406,9 +407,10 @@ impl Folder {
             task.info = info;
         }
         if let Some(child) = child.filter(|_| !thread) {
-            // An adopted task was seen first: audit's coarse clock can sort the child's exec
-            // before its fork, and what the exec said is newer than the fork's view of the child.
-            if adopted.is_some() {
+            // A task first seen through its own events (audit's coarse clock can sort the
+            // child's exec before its fork): what they said is newer than the fork's view of
+            // the child, which only fills in what is unknown.
+            if seen_first {
                 Rc::make_mut(&mut task.info).fill(*child);
             } else {
                 Info::apply_shared(&mut task.info, *child);
