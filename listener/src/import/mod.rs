@@ -51,6 +51,10 @@ pub const FILE_BATCH: usize = 64;
 /// the end: thousands of events for a large log. Record time, not wall time, so that importing
 /// a log twice gives the same events.
 pub const WRITE_IDLE_MICROS: i64 = 1_000_000;
+/// Processes whose fd tables an import keeps (the least recently used go first; see
+/// [`FdTable::bounded`]): a log rarely says when a process exits. At under 100 bytes a
+/// process, a few MB.
+pub const MAX_FD_TABLES: usize = 65_536;
 /// How often (record time) the quiet runs are looked for.
 const IDLE_SWEEP_MICROS: i64 = 250_000;
 /// Parse errors quoted in the final report.
@@ -83,6 +87,10 @@ pub struct ReadReport {
     pub counters: Counters,
     /// The first parse errors, with their line numbers.
     pub first_errors: Vec<String>,
+    /// fd tables dropped because too many processes were kept ([`MAX_FD_TABLES`]).
+    pub fd_tables_dropped: u64,
+    /// Writes, closes and dups of a process without an fd table.
+    pub without_fd_table: u64,
 }
 
 /// Reads a whole log and turns it into events with an [`Importer`], handing them (unstamped)
@@ -134,6 +142,7 @@ pub fn read_log(
     emit_batches(&mut out, batch, true, &mut emit);
     meter.done(&reader, import.counters());
     report.counters = import.counters().clone();
+    (report.fd_tables_dropped, report.without_fd_table) = import.fd_counters();
     Ok(report)
 }
 
@@ -150,6 +159,9 @@ pub struct Importer {
     boots: HashSet<String>,
     /// Record time at which quiet runs of writes are next looked for.
     next_sweep: Option<Timestamp>,
+    /// fd table counters of the boots before the current one.
+    dropped: u64,
+    without_table: u64,
 }
 
 impl Importer {
@@ -157,10 +169,12 @@ impl Importer {
     pub fn new(host: &str, boot_id: &str) -> Self {
         Self {
             asm: Assembler::new(host, boot_id),
-            fds: FdTable::new(),
+            fds: FdTable::bounded(MAX_FD_TABLES),
             staged: Vec::with_capacity(64),
             boots: HashSet::from([boot_id.to_owned()]),
             next_sweep: None,
+            dropped: 0,
+            without_table: 0,
         }
     }
 
@@ -196,7 +210,9 @@ impl Importer {
             if rebooted && !self.boots.contains(&ev.boot_id) {
                 self.boots.insert(ev.boot_id.clone());
                 self.fds.flush(out);
-                self.fds = FdTable::new();
+                self.dropped += self.fds.dropped();
+                self.without_table += self.fds.without_table();
+                self.fds = FdTable::bounded(MAX_FD_TABLES);
             }
             self.fds.process(ev, out);
         }
@@ -205,6 +221,16 @@ impl Importer {
     /// The assembler's counters.
     pub fn counters(&self) -> &Counters {
         self.asm.counters()
+    }
+
+    /// fd tables dropped because more than [`MAX_FD_TABLES`] processes were kept, and writes,
+    /// closes and dups of processes without a table (so without a path unless the record had
+    /// one).
+    pub fn fd_counters(&self) -> (u64, u64) {
+        (
+            self.dropped + self.fds.dropped(),
+            self.without_table + self.fds.without_table(),
+        )
     }
 }
 
