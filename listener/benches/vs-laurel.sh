@@ -3,7 +3,8 @@
 # enricher from crates.io, `cargo install laurel`; it needs libclang-dev and libacl1-dev to build),
 # on the large real log of tests/fixtures (257,579 records), decompressed first so that both read
 # the same plain file. Reports CPU time (user + system) and peak memory (max RSS) from
-# /usr/bin/time -v. Run it once, on a release build, on a quiet machine:
+# /usr/bin/time -v, and each program's RSS on an empty log. Run it on a release build, on a
+# quiet machine:
 #
 #   cargo build --release -p dockwatch-listener --bin godo
 #   listener/benches/vs-laurel.sh [path/to/godo] [path/to/laurel]
@@ -74,8 +75,25 @@ report() { # NAME TIMEFILE
 /usr/bin/time -v "$laurel" -c "$tmp/laurel-plain.toml" < "$tmp/audit.log" 2> "$tmp/laurel-plain.time" \
     || { cat "$tmp/laurel-plain.time" >&2; exit 1; }
 
+# The same runs on an empty log: what each program takes before it has read anything (its code
+# and libraries as mapped, its start-up allocations). Neither can go below it, so the report
+# shows the peak above it too.
+: > "$tmp/empty.log"
+/usr/bin/time -v "$godo" --audit-log "$tmp/empty.log" --host bench --write "$tmp/godo-empty.jsonl" \
+    2> "$tmp/godo-empty.time" || { cat "$tmp/godo-empty.time" >&2; exit 1; }
+mkdir -p "$tmp/laurel-empty"
+sed 's#^directory = .*#directory = "'"$tmp"'/laurel-empty"#' "$tmp/laurel.toml" > "$tmp/laurel-empty.toml"
+/usr/bin/time -v "$laurel" -c "$tmp/laurel-empty.toml" < "$tmp/empty.log" 2> "$tmp/laurel-empty.time" \
+    || { cat "$tmp/laurel-empty.time" >&2; exit 1; }
+
 echo "input: $records records (EOE included), $(($(stat -c %s "$tmp/audit.log") >> 20)) MiB (RAW log)"
 echo "output: godo $(wc -l < "$tmp/godo.jsonl") events, laurel $(wc -l < "$tmp/laurel/audit.log") events"
 report godo "$tmp/godo.time"
 report laurel "$tmp/laurel.time"
 report laurel-noenrich "$tmp/laurel-plain.time"
+gbase=$(field "$tmp/godo-empty.time" "Maximum resident set size")
+lbase=$(field "$tmp/laurel-empty.time" "Maximum resident set size")
+gpeak=$(field "$tmp/godo.time" "Maximum resident set size")
+lpeak=$(field "$tmp/laurel.time" "Maximum resident set size")
+printf 'empty log: godo %d KiB, laurel %d KiB; peak above that: godo %d KiB, laurel %d KiB\n' \
+    "$gbase" "$lbase" $((gpeak - gbase)) $((lpeak - lbase))

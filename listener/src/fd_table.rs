@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use dockwatch_shared::event::{Event, EventKind, Pid, Write};
+use dockwatch_shared::event::{Close, Dup, Event, EventKind, Pid, Write};
 use dockwatch_shared::{ByteString, Timestamp};
 
 /// `O_CLOEXEC` on Linux.
@@ -74,13 +74,84 @@ fn find(table: &[Slot], fd: i32) -> Result<usize, usize> {
 /// them unused.
 type Held = BTreeMap<(Pid, i32), (u64, Box<Event>)>;
 
+/// The per-process tables, each with the tick of its last use, and at most `max` of them.
+///
+/// A log rarely says when a process ends, so an import keeps the table of every pid it saw;
+/// pid reuse bounds that by `pid_max`, which can be 4 million. A bounded table drops the
+/// least recently used eighth when it is full: those processes have most likely exited, and
+/// when one has not, its later writes carry no path (counted, see [`FdTable::dropped`]). The
+/// tick is a `u32` beside the `Pid` key, where the entry had padding anyway; ages are computed
+/// with wrapping arithmetic, so only a process idle for 4 billion events is misjudged.
+#[derive(Debug, Default)]
+struct Tables {
+    map: HashMap<Pid, (u32, Table)>,
+    clock: u32,
+    max: Option<usize>,
+    dropped: u64,
+}
+
+impl Tables {
+    fn get(&self, tgid: Pid) -> Option<&Table> {
+        self.map.get(&tgid).map(|(_, t)| t)
+    }
+
+    fn touch(&mut self, tgid: Pid) {
+        if let Some(e) = self.map.get_mut(&tgid) {
+            e.0 = self.clock;
+        }
+    }
+
+    fn insert(&mut self, tgid: Pid, table: Table) {
+        self.map.insert(tgid, (self.clock, table));
+        self.bound();
+    }
+
+    fn remove(&mut self, tgid: Pid) -> Option<Table> {
+        self.map.remove(&tgid).map(|(_, t)| t)
+    }
+
+    /// The table of `tgid`, created empty when missing.
+    fn get_or_empty(&mut self, tgid: Pid) -> &mut Table {
+        if !self.map.contains_key(&tgid) {
+            self.insert(tgid, Arc::new([]));
+        }
+        let clock = self.clock;
+        let e = self
+            .map
+            .entry(tgid)
+            .or_insert_with(|| (clock, Arc::new([])));
+        e.0 = clock;
+        &mut e.1
+    }
+
+    fn bound(&mut self) {
+        let Some(max) = self.max.filter(|&m| self.map.len() > m) else {
+            return;
+        };
+        let keep = max - max / 8;
+        // Oldest first; the pid breaks ties, so the same log always drops the same tables.
+        let mut by_age: Vec<(u32, Pid)> = self
+            .map
+            .iter()
+            .map(|(&pid, &(used, _))| (self.clock.wrapping_sub(used), pid))
+            .collect();
+        by_age.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for &(_, pid) in &by_age[..by_age.len().saturating_sub(keep)] {
+            self.map.remove(&pid);
+            self.dropped += 1;
+        }
+    }
+}
+
 /// Per-process fd tables and the writes held back for coalescing.
 #[derive(Debug, Default)]
 pub struct FdTable {
-    tables: HashMap<Pid, Table>,
+    tables: Tables,
     pending: Held,
     /// Start order of the next held-back run.
     next: u64,
+    /// Writes, closes and dups whose process had no table.
+    without_table: u64,
     /// Processes that exited, with the flush count at their exit: their tables go at a later flush.
     exited: HashMap<Pid, u64>,
     /// Flushes so far.
@@ -90,14 +161,33 @@ pub struct FdTable {
 }
 
 impl FdTable {
-    /// An empty table.
+    /// An empty table, unbounded (the live recorder drops a process's table when the process
+    /// connector reports its exit).
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty table that keeps at most `max` processes' tables (see [`FdTable::dropped`]).
+    pub fn bounded(max: usize) -> Self {
+        let mut t = Self::default();
+        t.tables.max = Some(max.max(8));
+        t
+    }
+
     /// Number of processes with a table (for status and tests).
     pub fn processes(&self) -> usize {
-        self.tables.len()
+        self.tables.map.len()
+    }
+
+    /// Tables dropped because a bounded table was full.
+    pub fn dropped(&self) -> u64 {
+        self.tables.dropped
+    }
+
+    /// Writes, closes and dups of a process without a table (it started before the records,
+    /// or its table was dropped), which therefore carry no path unless the event had one.
+    pub fn without_table(&self) -> u64 {
+        self.without_table
     }
 
     /// Number of writes held back.
@@ -107,7 +197,7 @@ impl FdTable {
 
     /// The path behind `fd` of process `tgid`, when known.
     pub fn path_of(&self, tgid: Pid, fd: i32) -> Option<&[u8]> {
-        let table = self.tables.get(&tgid)?;
+        let table = self.tables.get(tgid)?;
         table[find(table, fd).ok()?].path.as_deref()
     }
 
@@ -119,7 +209,7 @@ impl FdTable {
     /// forked children, so the change is made on a copy that then replaces this process's table
     /// (tables are a few slots long: the copy costs less than the sharing saves).
     fn edit(&mut self, tgid: Pid, change: impl FnOnce(&mut Vec<Slot>)) {
-        let table = self.tables.entry(tgid).or_insert_with(|| Arc::new([]));
+        let table = self.tables.get_or_empty(tgid);
         let mut slots = table.to_vec();
         change(&mut slots);
         *table = slots.into();
@@ -129,7 +219,19 @@ impl FdTable {
     /// to `out` what is ready to be recorded (writes are held back; flushed writes come before the
     /// event that flushed them).
     pub fn process(&mut self, mut ev: Event, out: &mut Vec<Event>) {
+        self.tables.clock = self.tables.clock.wrapping_add(1);
         self.start_before_fork(&ev);
+        if let Some(tgid) = owner(&ev.kind) {
+            self.tables.touch(tgid);
+        }
+        if let EventKind::Write(Write { tgid, .. })
+        | EventKind::Close(Close { tgid, .. })
+        | EventKind::Dup(Dup { tgid, .. }) = &ev.kind
+        {
+            if self.tables.get(*tgid).is_none() {
+                self.without_table += 1;
+            }
+        }
         match &mut ev.kind {
             EventKind::Snapshot(s) => {
                 let mut slots: Vec<Slot> = s
@@ -155,10 +257,12 @@ impl FdTable {
                 self.exited.remove(&f.child_tgid);
                 // The child's own events came first and started its table from this parent's.
                 if !self.early.remove(&f.child_tgid) {
-                    match self.tables.get(&f.parent_tgid).cloned() {
+                    match self.tables.get(f.parent_tgid).cloned() {
                         Some(t) => self.tables.insert(f.child_tgid, t),
-                        None => self.tables.remove(&f.child_tgid),
-                    };
+                        None => {
+                            self.tables.remove(f.child_tgid);
+                        }
+                    }
                 }
             }
             EventKind::Exec(e) => {
@@ -166,7 +270,7 @@ impl FdTable {
                 self.flush_process(tgid, out);
                 if self
                     .tables
-                    .get(&tgid)
+                    .get(tgid)
                     .is_some_and(|t| t.iter().any(|s| s.cloexec))
                 {
                     self.edit(tgid, |t| t.retain(|s| !s.cloexec));
@@ -199,7 +303,7 @@ impl FdTable {
                     Some(p) => Some(Arc::from(p.as_bytes())),
                     None => self
                         .tables
-                        .get(&tgid)
+                        .get(tgid)
                         .and_then(|t| t[find(t, old).ok()?].path.clone()),
                 };
                 if d.path.is_none() {
@@ -213,14 +317,14 @@ impl FdTable {
                     };
                     self.edit(tgid, |t| put(t, slot));
                 } else {
-                    self.tables.entry(tgid).or_insert_with(|| Arc::new([]));
+                    self.tables.get_or_empty(tgid);
                 }
             }
             EventKind::Close(c) => {
                 let (tgid, fd) = (c.tgid, c.fd);
                 self.flush_fd(tgid, fd, out);
                 let mut removed = None;
-                if self.tables.get(&tgid).is_some_and(|t| find(t, fd).is_ok()) {
+                if self.tables.get(tgid).is_some_and(|t| find(t, fd).is_ok()) {
                     self.edit(tgid, |t| {
                         if let Ok(i) = find(t, fd) {
                             removed = t.remove(i).path;
@@ -277,16 +381,13 @@ impl FdTable {
     /// seen, so its table starts as a copy of its parent's (`ppid=` of the SYSCALL record).
     fn start_before_fork(&mut self, ev: &Event) {
         let tgid = match &ev.kind {
-            EventKind::Open(o) => o.tgid,
-            EventKind::Dup(d) => d.tgid,
-            EventKind::Close(c) => c.tgid,
-            EventKind::Write(w) => w.tgid,
-            EventKind::Truncate(t) => t.tgid,
-            EventKind::Chmod(c) => c.tgid,
-            EventKind::Chown(c) => c.tgid,
-            _ => return,
+            EventKind::Fork(_) | EventKind::Exec(_) => return,
+            kind => match owner(kind) {
+                Some(tgid) => tgid,
+                None => return,
+            },
         };
-        if self.tables.contains_key(&tgid) {
+        if self.tables.get(tgid).is_some() {
             return;
         }
         let Some(ppid) = ev
@@ -297,7 +398,7 @@ impl FdTable {
         else {
             return;
         };
-        if let Some(t) = self.tables.get(&ppid).cloned() {
+        if let Some(t) = self.tables.get(ppid).cloned() {
             self.tables.insert(tgid, t);
             self.early.insert(tgid);
         }
@@ -308,7 +409,7 @@ impl FdTable {
         self.flushes += 1;
         let now = self.flushes;
         let tables = &mut self.tables;
-        self.exited.retain(|tgid, at| {
+        self.exited.retain(|&tgid, at| {
             let keep = now - *at < 2;
             if !keep {
                 tables.remove(tgid);
@@ -351,7 +452,8 @@ impl FdTable {
     }
 
     /// Emits the held-back writes whose last write is older than `before` (oldest run first):
-    /// the runs that have gone quiet. For a replayed log, where `before` is record time.
+    /// the runs that have gone quiet. For a replayed log, where `before` is record time. Counts as
+    /// a flush for dropping the tables of exited processes.
     pub fn flush_idle(&mut self, before: Timestamp, out: &mut Vec<Event>) {
         let mut idle: Vec<(u64, (Pid, i32))> = self
             .pending
@@ -368,6 +470,22 @@ impl FdTable {
         }
         self.retire_exited();
     }
+}
+
+/// The process whose table an event uses.
+fn owner(kind: &EventKind) -> Option<Pid> {
+    Some(match kind {
+        EventKind::Fork(f) => f.parent_tgid,
+        EventKind::Exec(e) => e.tgid,
+        EventKind::Open(o) => o.tgid,
+        EventKind::Dup(d) => d.tgid,
+        EventKind::Close(c) => c.tgid,
+        EventKind::Write(w) => w.tgid,
+        EventKind::Truncate(t) => t.tgid,
+        EventKind::Chmod(c) => c.tgid,
+        EventKind::Chown(c) => c.tgid,
+        _ => return None,
+    })
 }
 
 /// Puts `slot` into the sorted `table`, replacing what its fd pointed to.
@@ -707,6 +825,32 @@ mod tests {
             (w[0].pid, w[0].tgid, w[0].path.clone()),
             (12, 10, Some("/secret".into()))
         );
+    }
+
+    #[test]
+    fn a_bounded_table_drops_the_least_recently_used_processes_and_counts() {
+        let mut ft = FdTable::bounded(8);
+        let mut evs = Vec::new();
+        for pid in 1..=8 {
+            evs.push(open(pid as i64, pid, "/f", 3, 1));
+        }
+        // Process 1 is used again, so 2 and 3 are now the least recently used.
+        evs.push(write(9, 1, 1, 3));
+        evs.push(open(10, 9, "/f", 3, 1)); // the ninth table: keep 7, drop the 2 oldest
+        let _ = feed(&mut ft, evs);
+        assert_eq!(ft.processes(), 7, "8 - 8/8 kept");
+        assert_eq!(ft.dropped(), 2);
+        assert_eq!(ft.path_of(1, 3), Some(&b"/f"[..]));
+        assert_eq!(ft.path_of(2, 3), None);
+        assert_eq!(ft.path_of(3, 3), None);
+        assert_eq!(ft.path_of(9, 3), Some(&b"/f"[..]));
+        assert_eq!(ft.without_table(), 0);
+        let mut out = feed(&mut ft, vec![write(11, 2, 2, 3), close(12, 3, 3)]);
+        ft.flush(&mut out);
+        assert_eq!(ft.without_table(), 2);
+        let w = writes(&out);
+        assert!(w.iter().any(|w| w.tgid == 2));
+        assert!(w.iter().filter(|w| w.tgid == 2).all(|w| w.path.is_none()));
     }
 
     #[test]

@@ -21,21 +21,21 @@
 //! run of them is recorded as a `gap` event (`parse_error`); the import goes on.
 
 pub mod identity;
+mod importer;
 pub mod input;
 mod sinks;
 
-use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use dockwatch_shared::{Event, Timestamp};
+use dockwatch_shared::Event;
 
-use crate::audit::{Assembler, Counters, ParseError, Record, parse_log_line};
-use crate::fd_table::FdTable;
+use crate::audit::{Counters, parse_log_line};
 use input::{InputError, LogReader};
 
+pub use importer::{Importer, MAX_FD_TABLES, WRITE_IDLE_MICROS};
 pub use sinks::{Destinations, MongoTarget};
 
 /// Events per batch written to the sinks: large enough for efficient MongoDB inserts, small
@@ -44,15 +44,6 @@ pub const BATCH: usize = 500;
 /// Events per batch written to a capture file alone: no round trips to amortise, so small
 /// batches, which keep the event vector and the writer's buffer small.
 pub const FILE_BATCH: usize = 64;
-/// A run of coalesced writes to one fd that has seen no write for this long (record time) is
-/// recorded. The live recorder flushes every run every 2 s of wall time instead; an import has
-/// no one waiting to see the events, so only quiet runs go. Without it every process that wrote
-/// and never closed the fd (a log rarely has exit events) would keep its write in memory until
-/// the end: thousands of events for a large log. Record time, not wall time, so that importing
-/// a log twice gives the same events.
-pub const WRITE_IDLE_MICROS: i64 = 1_000_000;
-/// How often (record time) the quiet runs are looked for.
-const IDLE_SWEEP_MICROS: i64 = 250_000;
 /// Parse errors quoted in the final report.
 const QUOTED_ERRORS: usize = 5;
 /// Files at least this large get a progress line (compressed files: an eighth of it).
@@ -83,6 +74,10 @@ pub struct ReadReport {
     pub counters: Counters,
     /// The first parse errors, with their line numbers.
     pub first_errors: Vec<String>,
+    /// fd tables dropped because too many processes were kept ([`MAX_FD_TABLES`]).
+    pub fd_tables_dropped: u64,
+    /// Writes, closes and dups of a process without an fd table.
+    pub without_fd_table: u64,
 }
 
 /// Reads a whole log and turns it into events with an [`Importer`], handing them (unstamped)
@@ -134,78 +129,8 @@ pub fn read_log(
     emit_batches(&mut out, batch, true, &mut emit);
     meter.done(&reader, import.counters());
     report.counters = import.counters().clone();
+    (report.fd_tables_dropped, report.without_fd_table) = import.fd_counters();
     Ok(report)
-}
-
-/// The pure part of an import: records in, events out. The [`Assembler`] makes the events,
-/// the [`FdTable`] gives writes, closes and dups their paths and coalesces writes, runs of
-/// writes go out once they are [`WRITE_IDLE_MICROS`] quiet in record time, and the fd tables
-/// start afresh after a reboot in the log. No I/O: [`read_log`] feeds it lines of a file, the
-/// benchmarks feed it lines in memory.
-pub struct Importer {
-    asm: Assembler,
-    fds: FdTable,
-    staged: Vec<Event>,
-    /// Boot ids seen: the first event of a new one means the old boot's processes are gone.
-    boots: HashSet<String>,
-    /// Record time at which quiet runs of writes are next looked for.
-    next_sweep: Option<Timestamp>,
-}
-
-impl Importer {
-    /// An import of records of `host` (when they carry no `node=`) and `boot_id`.
-    pub fn new(host: &str, boot_id: &str) -> Self {
-        Self {
-            asm: Assembler::new(host, boot_id),
-            fds: FdTable::new(),
-            staged: Vec::with_capacity(64),
-            boots: HashSet::from([boot_id.to_owned()]),
-            next_sweep: None,
-        }
-    }
-
-    /// Adds one record; the events that are ready are appended to `out`.
-    pub fn push(&mut self, record: Record, out: &mut Vec<Event>) {
-        let time = record.time();
-        self.asm.push(record, &mut self.staged);
-        self.track_fds(out);
-        let due = self.next_sweep.get_or_insert(time);
-        if time >= *due {
-            let quiet_since = Timestamp(time.0.saturating_sub(WRITE_IDLE_MICROS));
-            self.fds.flush_idle(quiet_since, out);
-            *due = Timestamp(time.0.saturating_add(IDLE_SWEEP_MICROS));
-        }
-    }
-
-    /// Counts a line that could not be parsed (see [`Assembler::parse_error`]).
-    pub fn parse_error(&mut self, error: &ParseError, detail: impl Into<String>) {
-        self.asm.parse_error(error, detail);
-    }
-
-    /// Completes everything still open and appends it to `out`.
-    pub fn finish(&mut self, out: &mut Vec<Event>) {
-        self.asm.finish(&mut self.staged);
-        self.track_fds(out);
-        self.fds.flush(out);
-    }
-
-    /// Passes the assembled events through the fd table.
-    fn track_fds(&mut self, out: &mut Vec<Event>) {
-        let rebooted = self.asm.counters().reboots >= self.boots.len() as u64;
-        for ev in self.staged.drain(..) {
-            if rebooted && !self.boots.contains(&ev.boot_id) {
-                self.boots.insert(ev.boot_id.clone());
-                self.fds.flush(out);
-                self.fds = FdTable::new();
-            }
-            self.fds.process(ev, out);
-        }
-    }
-
-    /// The assembler's counters.
-    pub fn counters(&self) -> &Counters {
-        self.asm.counters()
-    }
 }
 
 /// Hands the events of `out` to `emit` in batches of `batch` (the last one shorter when `all`,
@@ -332,7 +257,8 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::parse_log_line;
+    use crate::audit::{Assembler, parse_log_line};
+    use crate::fd_table::FdTable;
     use dockwatch_shared::EventKind;
 
     fn fixture(name: &str) -> PathBuf {

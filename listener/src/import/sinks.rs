@@ -102,6 +102,16 @@ impl fmt::Display for Summary {
                 c.lost_serials
             )?;
         }
+        if self.read.fd_tables_dropped > 0 {
+            writeln!(
+                f,
+                "godo: the fd tables of {} processes were dropped (more than {} were kept); \
+                 {} writes, closes and dups found no table for their process",
+                self.read.fd_tables_dropped,
+                super::MAX_FD_TABLES,
+                self.read.without_fd_table
+            )?;
+        }
         if c.reboots > 0 {
             writeln!(
                 f,
