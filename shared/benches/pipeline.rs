@@ -1,5 +1,8 @@
 //! Benchmarks of the filter pipeline and of reading its input.
 //!
+//! The pipeline group is timed in CPU time of the benchmark thread (user + system, from
+//! `/proc/thread-self/schedstat`), not wall time: on a shared machine the two differ by the load.
+//!
 //! * `pipeline/investigate_1m_from_vec`: the whole pipeline on 1,000,000 synthetic events shaped
 //!   like a busy Docker host's log (`pipeline::synthetic`), from a vector built beforehand;
 //!   `investigate_1m_streamed`: the same events generated one at a time while the pipeline takes
@@ -18,7 +21,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dockwatch_shared::event::Event;
 use dockwatch_shared::pipeline::synthetic::{self, measure};
 use dockwatch_shared::store::{EVENTS_COLLECTION, Store};
@@ -56,21 +59,41 @@ fn pipeline(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
     group.throughput(Throughput::Elements(EVENTS as u64));
+    // Timed in this thread's CPU time (user + system): on a shared machine wall time measures
+    // the neighbours' load too.
+    let cpu = || measure::thread_cpu().unwrap_or_default();
     // From a vector of events built beforehand (not timed): the pipeline also frees them.
     group.bench_function("investigate_1m_from_vec", |b| {
-        b.iter_batched(
-            || synthetic::events(EVENTS).collect::<Vec<_>>(),
-            |events| black_box(run(events)),
-            BatchSize::PerIteration,
-        );
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                let events: Vec<Event> = synthetic::events(EVENTS).collect();
+                let started = cpu();
+                black_box(run(events));
+                spent += cpu() - started;
+            }
+            spent
+        });
     });
     // Streamed as from a store cursor: events generated one at a time (generation timed; see
     // `generate_1m` for its share).
     group.bench_function("investigate_1m_streamed", |b| {
-        b.iter(|| black_box(run(synthetic::events(EVENTS))));
+        b.iter_custom(|iters| {
+            let started = cpu();
+            for _ in 0..iters {
+                black_box(run(synthetic::events(EVENTS)));
+            }
+            cpu() - started
+        });
     });
     group.bench_function("generate_1m", |b| {
-        b.iter(|| synthetic::events(EVENTS).map(|e| e.seq).max());
+        b.iter_custom(|iters| {
+            let started = cpu();
+            for _ in 0..iters {
+                black_box(synthetic::events(EVENTS).map(|e| e.seq).max());
+            }
+            cpu() - started
+        });
     });
     group.finish();
 }
@@ -140,33 +163,60 @@ fn read(c: &mut Criterion) {
         Ok::<usize, String>(n)
     };
 
-    // Interleaved runs for the ratio, so load on the shared machine hits both alike.
-    let (mut s, mut d) = (Vec::new(), Vec::new());
+    // Interleaved pairs for the ratio, each pair run back to back (which one goes first
+    // alternates), so load on the shared machine hits both alike; the median of the pairs'
+    // ratios is the figure, with the medians of each side.
+    let (mut s, mut d, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut failed = None;
-    for _ in 0..5 {
+    let mut timed = |store_side: bool| {
         let t = Instant::now();
-        match rt.block_on(through_store()) {
-            Ok(n) if n == STORED => s.push(t.elapsed()),
-            Ok(n) => failed = Some(format!("the store read {n} of {STORED} events")),
-            Err(e) => failed = Some(e),
+        let read = if store_side {
+            rt.block_on(through_store())
+        } else {
+            rt.block_on(through_driver())
+        };
+        match read {
+            Ok(n) if n == STORED => Some(t.elapsed()),
+            Ok(n) => {
+                failed = Some(format!("read {n} of {STORED} events"));
+                None
+            }
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
         }
-        let t = Instant::now();
-        match rt.block_on(through_driver()) {
-            Ok(n) if n == STORED => d.push(t.elapsed()),
-            Ok(n) => failed = Some(format!("the driver read {n} of {STORED} events")),
-            Err(e) => failed = Some(e),
+    };
+    for pair in 0..9 {
+        let (st, dr) = if pair % 2 == 0 {
+            let st = timed(true);
+            (st, timed(false))
+        } else {
+            let dr = timed(false);
+            (timed(true), dr)
+        };
+        if let (Some(st), Some(dr)) = (st, dr) {
+            s.push(st);
+            d.push(dr);
+            ratios.push(dr.as_secs_f64() / st.as_secs_f64());
         }
     }
     if let Some(e) = &failed {
         println!("read comparison incomplete: {e}");
     }
-    if !s.is_empty() && !d.is_empty() {
+    if !ratios.is_empty() {
+        ratios.sort_by(f64::total_cmp);
+        let ratio = ratios[ratios.len() / 2];
         let (s, d) = (median(s), median(d));
         println!(
-            "reading {STORED} stored events: Store::stream_events {:.3} s, plain driver cursor {:.3} s: the store runs at {:.0}% of the driver's speed",
+            "reading {STORED} stored events, {} interleaved pairs: Store::stream_events median {:.3} s, plain driver cursor {:.3} s; median of the pairs' ratios: the store runs at {:.0}% of the driver's speed (pairs from {:.0}% to {:.0}%), load average {:?}",
+            ratios.len(),
             s.as_secs_f64(),
             d.as_secs_f64(),
-            100.0 * d.as_secs_f64() / s.as_secs_f64()
+            100.0 * ratio,
+            100.0 * ratios[0],
+            100.0 * ratios[ratios.len() - 1],
+            measure::load_average(),
         );
     }
 

@@ -44,9 +44,6 @@ pub const INDEX_BOOT_TIME: &str = "host_boot_time_run_seq";
 /// Lower bound of the driver's connect (and heartbeat) timeout.
 const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Documents per reply batch when reading events; the server caps each batch at 16 MB anyway.
-const READ_BATCH: u32 = 10_000;
-
 /// MongoDB's error code for a duplicate key.
 const DUPLICATE_KEY: i32 = 11000;
 
@@ -555,13 +552,13 @@ impl Store {
         let filter = doc! { "host": host, "boot_id": boot_id };
         let coll = self.raw.collection::<RawDocumentBuf>(EVENTS_COLLECTION);
         // The index serves this sort; allowDiskUse keeps a log without it readable (a large
-        // in-memory sort would otherwise fail on MongoDB). Batches as large as the server allows
-        // (16 MB): fewer round trips than the default first batch of 101 documents.
+        // in-memory sort would otherwise fail on MongoDB). The batch size is the server's
+        // default (101 documents, then as many as fit in 16 MB per reply): a fixed count only
+        // added round trips.
         let cursor = coll
             .find(filter)
             .sort(doc! { "time": 1, "run": 1, "seq": 1 })
             .allow_disk_use(true)
-            .batch_size(READ_BATCH)
             .await
             .map_err(|source| StoreError::command("read events", source))?;
         // Each event is decoded straight from the cursor's buffer (no owned copy of the
