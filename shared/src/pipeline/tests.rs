@@ -1,8 +1,8 @@
 //! Tests of the whole pipeline on small hand-built logs.
 
 use super::*;
-use crate::investigation::Investigation;
 use crate::EventKind;
+use crate::investigation::Investigation;
 use crate::pipeline::testkit::*;
 
 fn run(events: Vec<Event>) -> Investigation {
