@@ -182,19 +182,25 @@ impl Info {
         }
     }
 
-    /// Fills in only what is still unknown from `p`: for older news, such as a fork's view of a
-    /// child (read before its exec) sorted after the child's own exec.
-    pub fn fill(&mut self, p: ProcessInfo) {
-        self.comm = self.comm.take().or(p.comm);
-        self.exe = self.exe.take().or(p.exe);
-        if self.args.is_empty() {
-            self.args = p.args;
+    /// Applies a fork's view of a child to a task already seen through the child's own events:
+    /// the program (comm, exe, args) that an exec already named is kept, since the fork's view
+    /// may have been read before that exec; the rest is applied as by [`Info::apply`].
+    pub fn apply_fork_view(&mut self, p: ProcessInfo) {
+        let (comm, exe, args) = (
+            self.comm.take(),
+            self.exe.take(),
+            std::mem::take(&mut self.args),
+        );
+        self.apply(p);
+        if comm.is_some() {
+            self.comm = comm;
         }
-        self.cwd = self.cwd.take().or(p.cwd);
-        self.root = self.root.take().or(p.root);
-        self.container_id = self.container_id.take().or(p.container_id);
-        self.star |= p.star;
-        self.role = self.role.or(p.role);
+        if exe.is_some() {
+            self.exe = exe;
+        }
+        if !args.is_empty() {
+            self.args = args;
+        }
     }
 }
 
@@ -408,10 +414,11 @@ impl Folder {
         }
         if let Some(child) = child.filter(|_| !thread) {
             // A task first seen through its own events (audit's coarse clock can sort the
-            // child's exec before its fork): what they said is newer than the fork's view of
-            // the child, which only fills in what is unknown.
+            // child's exec before its fork): the program its exec named is newer than the
+            // fork's view of the child. A task an earlier fork guess made holds only what it
+            // inherited, which the fork's view replaces.
             if seen_first {
-                Rc::make_mut(&mut task.info).fill(*child);
+                Rc::make_mut(&mut task.info).apply_fork_view(*child);
             } else {
                 Info::apply_shared(&mut task.info, *child);
             }
