@@ -96,6 +96,14 @@ impl EventStore for MongoSink {
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
+
+    async fn close(self) {
+        if let Some(store) = self.store {
+            // Bounded: the events are stored by now, and a server gone away must not hold up
+            // the exit.
+            let _ = tokio::time::timeout(Duration::from_secs(5), store.shutdown()).await;
+        }
+    }
 }
 
 struct CaptureFile(CaptureWriter);

@@ -29,6 +29,14 @@ pub trait EventStore: Send + 'static {
     /// Stores `events` (idempotently: the same event twice is stored once). An error means
     /// "try again later"; the events stay in the backlog.
     fn insert(&mut self, events: &[Event]) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Closes the connection once the output stage is done with it.
+    fn close(self) -> impl Future<Output = ()> + Send
+    where
+        Self: Sized,
+    {
+        async {}
+    }
 }
 
 /// Where the capture goes (JSON lines); written synchronously by the intake.
@@ -346,6 +354,18 @@ async fn write_loop<S: EventStore>(
     shared: Arc<Shared>,
     cfg: SinkConfig,
     stats: Arc<SinkStats>,
+) {
+    store_backlog(&mut store, &shared, &cfg, &stats).await;
+    store.close().await;
+}
+
+/// Stores the backlog as it fills, until it is closed and empty (or the drain timeout runs out
+/// while the database is down).
+async fn store_backlog<S: EventStore>(
+    store: &mut S,
+    shared: &Shared,
+    cfg: &SinkConfig,
+    stats: &SinkStats,
 ) {
     let mut drain_deadline = None;
     loop {

@@ -406,6 +406,13 @@ impl Store {
         &self.address
     }
 
+    /// Closes the driver's connections (for this store and its clones) and waits for its
+    /// background tasks to end. Call it before the async runtime is dropped: a runtime dropped
+    /// under a live client can make the driver's pool worker panic.
+    pub async fn shutdown(self) {
+        self.raw.client().clone().shutdown().await;
+    }
+
     /// The raw database (the event log lives in its `events` collection).
     pub fn raw_db(&self) -> &Database {
         &self.raw
