@@ -95,8 +95,8 @@ pub fn cpu_seconds() -> f64 {
     ticks / 100.0
 }
 
-/// CPU time of the calling thread so far (user + system, nanosecond resolution), from
-/// `/proc/thread-self/schedstat`; `None` where it cannot be read. Benchmarks time with it because
+/// CPU time of the calling thread so far (user + system, in nanoseconds but brought up to date
+/// only at scheduler ticks, so good to a few milliseconds), from `/proc/thread-self/schedstat`; `None` where it cannot be read. Benchmarks time with it because
 /// on a shared machine wall time measures the neighbours too.
 pub fn thread_cpu() -> Option<std::time::Duration> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
