@@ -116,15 +116,28 @@ impl Files<'_> {
         id
     }
 
+    /// The absolute path of `path` and its host name, for `task` at `time`. Before its process
+    /// did pivot_root (runc init preparing the container) the process saw the host's
+    /// filesystem, so its paths are host paths already.
     fn resolve(
         &self,
         node: usize,
+        task: TaskId,
+        time: Timestamp,
         path: ByteString,
         cwd: Option<&ByteString>,
     ) -> (ByteString, Option<ByteString>) {
         let n = &self.nodes[node];
         let abs = absolute(path, cwd.or(n.cwd.as_ref()));
-        let host = host_path(n.rootfs.as_ref(), in_container_fs(n), &abs);
+        let leader = self.tasks[task as usize].leader;
+        let before_pivot = self.tasks[leader as usize]
+            .pivot
+            .is_some_and(|pivot| time < pivot);
+        let host = if before_pivot {
+            host_path(None, false, &abs)
+        } else {
+            host_path(n.rootfs.as_ref(), in_container_fs(n), &abs)
+        };
         (abs, host)
     }
 
@@ -246,7 +259,7 @@ impl Files<'_> {
                 cwd,
                 ..
             } => {
-                let (path, host) = self.resolve(node, path, cwd.as_ref());
+                let (path, host) = self.resolve(node, task, time, path, cwd.as_ref());
                 let id = self.new_record(node, task, path, host, Some(fd));
                 let r = &mut self.records[id as usize];
                 r.opened = Some(time);
@@ -275,7 +288,7 @@ impl Files<'_> {
                 let id = match (self.record_for_fd(node, task, fd), path) {
                     (Some(id), _) => id,
                     (None, Some(path)) => {
-                        let (path, host) = self.resolve(node, path, None);
+                        let (path, host) = self.resolve(node, task, time, path, None);
                         let ofd = self.named_ofd(path, host);
                         let entry = FdEntry {
                             ofd,
@@ -310,7 +323,7 @@ impl Files<'_> {
                 let entry = match (self.tables[node].get(&old_fd).copied(), path) {
                     (Some(e), _) => e,
                     (None, Some(path)) => {
-                        let (path, host) = self.resolve(node, path, None);
+                        let (path, host) = self.resolve(node, task, time, path, None);
                         let e = FdEntry {
                             ofd: self.named_ofd(path, host),
                             record: NONE,
@@ -329,8 +342,8 @@ impl Files<'_> {
                 self.insert_fd(node, new_fd, entry, time);
             }
             Op::Rename(r) => {
-                let to = self.resolve(node, r.to, r.cwd.as_ref()).0;
-                let from = self.resolve(node, r.from, r.cwd.as_ref());
+                let to = self.resolve(node, task, time, r.to, r.cwd.as_ref()).0;
+                let from = self.resolve(node, task, time, r.from, r.cwd.as_ref());
                 let id = match self.find_by_path(node, &from.0) {
                     Some(id) => id,
                     None => self.path_record(node, task, from, time),
@@ -346,7 +359,7 @@ impl Files<'_> {
                 let id = match (by_fd, path) {
                     (Some(id), _) => id,
                     (None, Some(path)) => {
-                        let named = self.resolve(node, path, cwd.as_ref());
+                        let named = self.resolve(node, task, time, path, cwd.as_ref());
                         match self.find_by_path(node, &named.0) {
                             Some(id) => id,
                             None => self.path_record(node, task, named, time),
@@ -610,6 +623,37 @@ mod tests {
                 .unwrap()
                 .as_bytes(),
             b"/var/lib/docker/overlay2/abc/merged/etc/passwd"
+        );
+    }
+
+    #[test]
+    fn files_opened_before_pivot_root_keep_their_host_paths() {
+        let root = "/var/lib/docker/overlay2/abc/merged";
+        let inv = run(vec![
+            dockerd(),
+            in_container(fork(10, 100, 100, 200), CID),
+            // runc init, still on the host's filesystem, prepares the container.
+            open(
+                11,
+                200,
+                200,
+                "/var/lib/docker/overlay2/abc/merged/etc/hosts",
+                3,
+            ),
+            pivot_root(12, 200, root),
+            in_container(exec(13, 200, &["/bin/sh"]), CID),
+            open(14, 200, 200, "/tmp/x", 4),
+        ]);
+        let hosts: Vec<&[u8]> = files_of(&inv, 200)
+            .iter()
+            .map(|f| f.host_path.as_ref().unwrap().as_bytes())
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                &b"/var/lib/docker/overlay2/abc/merged/etc/hosts"[..],
+                b"/var/lib/docker/overlay2/abc/merged/tmp/x"
+            ]
         );
     }
 
