@@ -64,6 +64,16 @@ pub struct SinkStats {
     pub store_errors: AtomicU64,
 }
 
+impl SinkStats {
+    /// Publishes the backlog's current size for the status line.
+    fn show_backlog(&self, backlog: &Backlog) {
+        self.backlog_bytes
+            .store(backlog.bytes() as u64, Ordering::Relaxed);
+        self.backlog_events
+            .store(backlog.len() as u64, Ordering::Relaxed);
+    }
+}
+
 /// Gives each event of a run its `run` id and `seq`.
 #[derive(Debug)]
 pub struct Stamper {
@@ -298,12 +308,7 @@ pub async fn run<S: EventStore>(
                     stats.dropped.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            stats
-                .backlog_bytes
-                .store(bl.bytes() as u64, Ordering::Relaxed);
-            stats
-                .backlog_events
-                .store(bl.len() as u64, Ordering::Relaxed);
+            stats.show_backlog(&bl);
             drop(bl);
             shared.notify.notify_one();
         } else {
@@ -388,12 +393,7 @@ async fn store_backlog<S: EventStore>(
                 stats
                     .stored
                     .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                stats
-                    .backlog_bytes
-                    .store(bl.bytes() as u64, Ordering::Relaxed);
-                stats
-                    .backlog_events
-                    .store(bl.len() as u64, Ordering::Relaxed);
+                stats.show_backlog(&bl);
             }
             Err(e) => {
                 let n = stats.store_errors.fetch_add(1, Ordering::Relaxed);
