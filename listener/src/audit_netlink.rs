@@ -839,16 +839,7 @@ mod tests {
             eprintln!("skipping: audit control needs root");
             return;
         }
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open("/tmp/dockwatch-audit.lock")
-            .unwrap();
-        // SAFETY: flock on a valid fd.
-        assert_eq!(
-            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) },
-            0
-        );
+        let _lock = dockwatch_shared::testing::AuditLock::take();
         let auditctl = |arg: &str| {
             let o = std::process::Command::new("auditctl")
                 .arg(arg)

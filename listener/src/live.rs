@@ -752,16 +752,7 @@ mod tests {
             eprintln!("skipping: no python3 for a stand-in server");
             return;
         };
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open("/tmp/dockwatch-audit.lock")
-            .unwrap();
-        // SAFETY: flock on a valid fd.
-        assert_eq!(
-            unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) },
-            0
-        );
+        let lock = dockwatch_shared::testing::AuditLock::take();
         let before = auditctl_rules();
         let me = std::process::id() as Pid;
         let server = pids_listening_on(port);

@@ -3,12 +3,43 @@
 //!
 //! Plain public code (not behind a feature) so that `listener`, `tui` and `tests` can use it from
 //! their own tests without feature plumbing; nothing here does I/O except reading an environment
-//! variable.
+//! variable and taking the audit lock ([`AuditLock`]).
 
 use crate::event::*;
 use crate::store::StoreConfig;
 use crate::text::ByteString;
 use crate::time::Timestamp;
+
+/// The machine-wide lock that tests hold while they are the audit daemon or change audit rules
+/// (both are global to the kernel): `flock /tmp/dockwatch-audit.lock`, the same lock scripts
+/// take with flock(1). Released when dropped.
+#[derive(Debug)]
+pub struct AuditLock(#[allow(dead_code)] std::fs::File);
+
+impl AuditLock {
+    /// The lock file's path.
+    pub const PATH: &str = "/tmp/dockwatch-audit.lock";
+
+    /// Waits for the lock and takes it.
+    pub fn take() -> Self {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(Self::PATH)
+            .unwrap_or_else(|e| panic!("opening the audit lock {}: {e}", Self::PATH));
+        // `File::lock` would do, but it needs Rust 1.89 and the workspace supports 1.85.
+        // SAFETY: flock on a descriptor this function owns.
+        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX) };
+        assert_eq!(
+            rc,
+            0,
+            "locking {}: {}",
+            Self::PATH,
+            std::io::Error::last_os_error()
+        );
+        Self(file)
+    }
+}
 
 /// The environment variable that holds the `host:port` of the MongoDB-wire server tests use.
 pub const MONGO_ENV: &str = "DOCKWATCH_TEST_MONGO";

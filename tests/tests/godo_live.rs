@@ -19,7 +19,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -28,6 +27,7 @@ use std::time::{Duration, Instant};
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::event::{DockerRole, Event, EventKind, Pid};
 use dockwatch_shared::store::{Store, StoreConfig};
+use dockwatch_shared::testing::AuditLock;
 use futures_util::StreamExt;
 use serde_json::Value;
 
@@ -60,23 +60,6 @@ fn docker_ready() -> bool {
 /// The `godo` binary of this build.
 fn godo_binary() -> PathBuf {
     dockwatch_e2e::workspace_binary("dockwatch-listener", "godo")
-}
-
-/// Holds the team's audit lock while alive.
-struct AuditLock(#[allow(dead_code)] std::fs::File);
-
-impl AuditLock {
-    fn take() -> Self {
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open("/tmp/dockwatch-audit.lock")
-            .expect("open the audit lock");
-        // SAFETY: flock on a valid descriptor.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(rc, 0, "flock /tmp/dockwatch-audit.lock");
-        Self(f)
-    }
 }
 
 fn auditctl(arg: &str) -> String {
