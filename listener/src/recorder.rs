@@ -294,32 +294,19 @@ pub fn container_of(ev: &Event) -> Option<&str> {
 /// The audit decoder for live records: [`crate::audit::parse_netlink`] then the
 /// [`crate::audit::Assembler`] (which also reports serial-number jumps as gaps).
 pub fn audit_decoder(id: &HostIdentity) -> Box<dyn AuditDecoder> {
-    Box::new(LiveAudit(crate::audit::Assembler::new(
-        id.host.clone(),
-        id.boot_id.clone(),
-    )))
+    Box::new(LiveAudit(
+        crate::audit::Assembler::new(id.host.clone(), id.boot_id.clone()).without_forks(),
+    ))
 }
 
 /// Live audit decoding: parse each datagram, assemble events by serial.
 ///
-/// The assembler's [`Fork`](EventKind::Fork) events are dropped here: live, the process connector
-/// reports every fork with the parent at fork time (and its losses as gaps), while audit can
-/// only infer a fork from the `ppid=` of the child's first audited syscall. That is the parent
-/// *at that syscall*: for an orphan whose parent exited first it is the reaper (a container's
-/// init), and the reaper's unclaimed clone call makes it look like pid reuse. Such a false fork
-/// named the wrong parent, reset the orphan's fd table to the reaper's and cleared its container.
-pub struct LiveAudit(pub crate::audit::Assembler);
-
-impl LiveAudit {
-    /// Removes the fork events the assembler appended to `out` after index `from`.
-    fn drop_forks(out: &mut Vec<Event>, from: usize) {
-        let new = out.split_off(from.min(out.len()));
-        out.extend(
-            new.into_iter()
-                .filter(|e| !matches!(e.kind, EventKind::Fork(_))),
-        );
-    }
-}
+/// The assembler infers no forks ([`crate::audit::Assembler::without_forks`]): live, the process
+/// connector reports every fork with the parent at fork time (and its losses as gaps), while an
+/// inferred fork names the parent at the child's first audited syscall, which for an orphan is
+/// the reaper. Such a false fork named the wrong parent, reset the orphan's fd table to the
+/// reaper's and cleared its container.
+pub struct LiveAudit(crate::audit::Assembler);
 
 impl std::fmt::Debug for LiveAudit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -329,24 +316,18 @@ impl std::fmt::Debug for LiveAudit {
 
 impl AuditDecoder for LiveAudit {
     fn push(&mut self, record: &RawRecord, out: &mut Vec<Event>) {
-        let from = out.len();
         match crate::audit::parse_netlink(record.rtype, &record.body) {
             Ok(r) => self.0.push(r, out),
             Err(e) => self
                 .0
                 .parse_error(&e, format!("audit netlink record type {}", record.rtype)),
         }
-        Self::drop_forks(out, from);
     }
     fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>) {
-        let from = out.len();
         self.0.flush_older_than(before, out);
-        Self::drop_forks(out, from);
     }
     fn finish(&mut self, out: &mut Vec<Event>) {
-        let from = out.len();
         self.0.finish(out);
-        Self::drop_forks(out, from);
     }
     fn parse_errors(&self) -> u64 {
         self.0.counters().parse_errors

@@ -199,6 +199,8 @@ pub struct Assembler {
     /// have `boot_id`).
     boots: HashMap<u64, (u64, String)>,
     counters: Counters,
+    /// Infer forks from the records' pid/ppid (see [`Assembler::without_forks`]).
+    infer_forks: bool,
 }
 
 fn node_key(node: Option<&[u8]>) -> u64 {
@@ -226,7 +228,18 @@ impl Assembler {
             nodes: HashMap::default(),
             boots: HashMap::default(),
             counters: Counters::default(),
+            infer_forks: true,
         }
+    }
+
+    /// An assembler that infers no forks, for a recorder that has the kernel's own fork reports
+    /// (the process connector). Audit can only infer a fork from the `ppid=` of the child's
+    /// first audited syscall, which is the parent *at that syscall*: for an orphan whose parent
+    /// exited first it is the reaper (a container's init), and the reaper's unclaimed clone call
+    /// then looks like pid reuse, so the inferred fork names the wrong parent.
+    pub fn without_forks(mut self) -> Self {
+        self.infer_forks = false;
+        self
     }
 
     /// Sets how long (in record time) an incomplete event waits for more records.
@@ -495,7 +508,9 @@ impl Assembler {
             self.counters.timed_out += 1;
         }
         let conv = convert(&records);
-        self.lineage(key.node, &conv, out);
+        if self.infer_forks {
+            self.lineage(key.node, &conv, out);
+        }
         if let Some(EventKind::Exit(x)) = &conv.kind {
             // The process is gone: its pid may come back as a new process of the same parent.
             let k = (key.node, x.tgid);
