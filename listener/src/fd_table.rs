@@ -33,7 +33,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap, FxHashSet as HashSet};
 
 use dockwatch_shared::event::{Close, Dup, Event, EventKind, Pid, Write};
 use dockwatch_shared::{ByteString, Timestamp};
@@ -79,49 +82,92 @@ type Held = BTreeMap<(Pid, i32), (u64, Box<Event>)>;
 /// A log rarely says when a process ends, so an import keeps the table of every pid it saw;
 /// pid reuse bounds that by `pid_max`, which can be 4 million. A bounded table drops the
 /// least recently used eighth when it is full: those processes have most likely exited, and
-/// when one has not, its later writes carry no path (counted, see [`FdTable::dropped`]). The
-/// tick is a `u32` beside the `Pid` key, where the entry had padding anyway; ages are computed
-/// with wrapping arithmetic, so only a process idle for 4 billion events is misjudged.
+/// when one has not, its later writes carry no path (counted, see [`FdTable::dropped`]). Ages
+/// are computed with wrapping arithmetic, so only a process idle for 4 billion events is
+/// misjudged.
+///
+/// A `HashTable` of [`Entry`] rather than a `HashMap<Pid, (u32, Table)>`: the map's
+/// `(key, (tick, table))` pairs take 32 bytes a process, as the nested pair cannot use the
+/// padding beside the key, while an `Entry` takes 24. It holds one entry for every process of
+/// an imported log, so that is a quarter of the largest allocation of an import.
 #[derive(Debug, Default)]
 struct Tables {
-    map: HashMap<Pid, (u32, Table)>,
+    map: HashTable<Entry>,
     clock: u32,
     max: Option<usize>,
     dropped: u64,
 }
 
+/// One process's table and the tick of its last use.
+#[derive(Debug)]
+struct Entry {
+    tgid: Pid,
+    used: u32,
+    table: Table,
+}
+
+fn hash(tgid: Pid) -> u64 {
+    FxBuildHasher.hash_one(tgid)
+}
+
 impl Tables {
+    fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    fn entry(&self, tgid: Pid) -> Option<&Entry> {
+        self.map.find(hash(tgid), |e| e.tgid == tgid)
+    }
+
+    fn entry_mut(&mut self, tgid: Pid) -> Option<&mut Entry> {
+        self.map.find_mut(hash(tgid), |e| e.tgid == tgid)
+    }
+
     fn get(&self, tgid: Pid) -> Option<&Table> {
-        self.map.get(&tgid).map(|(_, t)| t)
+        self.entry(tgid).map(|e| &e.table)
     }
 
     fn touch(&mut self, tgid: Pid) {
-        if let Some(e) = self.map.get_mut(&tgid) {
-            e.0 = self.clock;
+        let clock = self.clock;
+        if let Some(e) = self.entry_mut(tgid) {
+            e.used = clock;
         }
     }
 
     fn insert(&mut self, tgid: Pid, table: Table) {
-        self.map.insert(tgid, (self.clock, table));
-        self.bound();
+        let used = self.clock;
+        match self.entry_mut(tgid) {
+            Some(e) => *e = Entry { tgid, used, table },
+            None => {
+                let entry = Entry { tgid, used, table };
+                self.map.insert_unique(hash(tgid), entry, |e| hash(e.tgid));
+                self.bound();
+            }
+        }
     }
 
     fn remove(&mut self, tgid: Pid) -> Option<Table> {
-        self.map.remove(&tgid).map(|(_, t)| t)
+        let found = self.map.find_entry(hash(tgid), |e| e.tgid == tgid).ok()?;
+        Some(found.remove().0.table)
     }
 
     /// The table of `tgid`, created empty when missing.
     fn get_or_empty(&mut self, tgid: Pid) -> &mut Table {
-        if !self.map.contains_key(&tgid) {
+        if self.entry(tgid).is_none() {
             self.insert(tgid, Arc::new([]));
         }
         let clock = self.clock;
         let e = self
             .map
-            .entry(tgid)
-            .or_insert_with(|| (clock, Arc::new([])));
-        e.0 = clock;
-        &mut e.1
+            .entry(hash(tgid), |e| e.tgid == tgid, |e| hash(e.tgid))
+            .or_insert_with(|| Entry {
+                tgid,
+                used: clock,
+                table: Arc::new([]),
+            })
+            .into_mut();
+        e.used = clock;
+        &mut e.table
     }
 
     fn bound(&mut self) {
@@ -133,11 +179,11 @@ impl Tables {
         let mut by_age: Vec<(u32, Pid)> = self
             .map
             .iter()
-            .map(|(&pid, &(used, _))| (self.clock.wrapping_sub(used), pid))
+            .map(|e| (self.clock.wrapping_sub(e.used), e.tgid))
             .collect();
         by_age.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         for &(_, pid) in &by_age[..by_age.len().saturating_sub(keep)] {
-            self.map.remove(&pid);
+            self.remove(pid);
             self.dropped += 1;
         }
     }
@@ -176,7 +222,7 @@ impl FdTable {
 
     /// Number of processes with a table (for status and tests).
     pub fn processes(&self) -> usize {
-        self.tables.map.len()
+        self.tables.len()
     }
 
     /// Tables dropped because a bounded table was full.
