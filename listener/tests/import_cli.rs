@@ -5,8 +5,9 @@
 
 mod common;
 
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use bson::doc;
 use dockwatch_shared::capture::CaptureReader;
@@ -106,10 +107,17 @@ fn imports_a_real_log_into_mongodb_and_a_capture_file_alike() {
         let events = read_capture(&capture);
         // What the library makes of the log (assembler, fd table, flushes by record time).
         let mut want = Vec::new();
-        dockwatch_listener::import::read_log(&log, "small-host", "boot-1", false, 100, |b| {
-            want.extend(b);
-            true
-        })
+        dockwatch_listener::import::read_log(
+            dockwatch_listener::import::input::LogReader::open(&log).unwrap(),
+            "small-host",
+            "boot-1",
+            false,
+            100,
+            |b| {
+                want.extend(b);
+                true
+            },
+        )
         .unwrap();
         assert_eq!(events.len(), want.len());
         for (got, want) in events.iter().zip(&want) {
@@ -206,4 +214,71 @@ fn a_missing_log_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/audit.log"), "{stderr}");
     assert!(!Path::new("/tmp/never-written.jsonl").exists());
+}
+
+/// `godo --audit-log /dev/stdin` with `bytes` written into its stdin through a pipe.
+fn godo_reading_a_pipe(bytes: Vec<u8>, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_godo"))
+        .args(["--audit-log", "/dev/stdin"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || stdin.write_all(&bytes));
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// The events without what differs between two imports of one log (the run id).
+fn without_run(events: Vec<Event>) -> Vec<Event> {
+    events
+        .into_iter()
+        .map(|mut e| {
+            e.run.clear();
+            e
+        })
+        .collect()
+}
+
+#[test]
+fn a_log_piped_in_gives_the_same_events_as_the_file() {
+    // The large real log: over a MiB, so both the boot id's hash and the read buffers are
+    // crossed. Piped in compressed as it is (`cat audit.log.zst | godo --audit-log /dev/stdin`)
+    // and decompressed (`zstdcat audit.log.zst | ...`).
+    let zst = std::fs::read(common::fixtures().join("large-raw.log.zst")).unwrap();
+    let plain = zstd::decode_all(&zst[..]).unwrap();
+    assert!(plain.len() > 2 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    std::fs::write(&log, &plain).unwrap();
+    let from_file = dir.path().join("file.jsonl");
+    let out = godo(&[
+        "--audit-log",
+        log.to_str().unwrap(),
+        "--host",
+        "h",
+        "--write",
+        from_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let want = without_run(read_capture(&from_file));
+    assert!(want.len() > 80_000);
+    for (name, bytes) in [("zstd", zst), ("plain", plain)] {
+        let capture = dir.path().join(format!("{name}.jsonl"));
+        let out = godo_reading_a_pipe(
+            bytes,
+            &["--host", "h", "--write", capture.to_str().unwrap()],
+        );
+        assert!(out.status.success(), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("no parse errors"), "{name}: {stderr}");
+        let got = without_run(read_capture(&capture));
+        assert_eq!(got.len(), want.len(), "{name}: every event");
+        assert!(got == want, "{name}: the same events, boot id included");
+    }
 }

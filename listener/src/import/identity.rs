@@ -18,8 +18,19 @@ pub fn host_from_file_name(path: &Path) -> String {
 }
 
 /// A boot id derived from the log's content: `audit-log-` and the first 32 hex digits of the
-/// SHA-256 of its first MiB (after decompression). The same file always gives the same id,
-/// whatever its name or compression.
+/// SHA-256 of its first MiB (after decompression, with a final newline when the log is shorter
+/// and has none). The same log always gives the same id, whatever its name or compression, and
+/// whether it is a file or a pipe. `reader` still starts at the beginning afterwards.
+pub fn boot_id(reader: &mut LogReader) -> Result<String, InputError> {
+    if reader.is_stream() {
+        reader.with_head(HASHED, boot_id_from_bytes)
+    } else {
+        // A file is hashed through a second reader, line by line: no MiB held in memory.
+        boot_id_from_file(reader.path())
+    }
+}
+
+/// [`boot_id`] of the log file at `path`.
 pub fn boot_id_from_file(path: &Path) -> Result<String, InputError> {
     let mut reader = LogReader::open(path)?;
     let mut hasher = Sha256::new();
@@ -34,9 +45,16 @@ pub fn boot_id_from_file(path: &Path) -> Result<String, InputError> {
     Ok(format_id(&hasher.finalize()))
 }
 
-/// The boot id of a log whose first MiB is `head`.
+/// The boot id of a log whose first MiB is `head` (the whole log when shorter).
 pub fn boot_id_from_bytes(head: &[u8]) -> String {
-    format_id(&Sha256::digest(&head[..head.len().min(HASHED)]))
+    let head = &head[..head.len().min(HASHED)];
+    let mut hasher = Sha256::new();
+    hasher.update(head);
+    if head.len() < HASHED && !head.is_empty() && !head.ends_with(b"\n") {
+        // As a line-by-line read of the whole log sees its last line.
+        hasher.update(b"\n");
+    }
+    format_id(&hasher.finalize())
 }
 
 fn format_id(digest: &[u8]) -> String {
@@ -62,6 +80,26 @@ mod tests {
         assert!(id.starts_with("audit-log-") && id.len() == 42, "{id}");
         std::fs::write(&a, b"type=A msg=audit(1.000:2): a=1\n").unwrap();
         assert_ne!(id, boot_id_from_file(&a).unwrap());
+    }
+
+    #[test]
+    fn a_file_and_its_bytes_give_the_same_boot_id() {
+        // Read from a file line by line, or from the head of a pipe: the same id, also for a
+        // log without a final newline and for one longer than the hashed MiB.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        let line = b"type=A msg=audit(1.000:1): a=1\n";
+        let long: Vec<u8> = line.iter().copied().cycle().take(HASHED + 100).collect();
+        for text in [
+            &line[..line.len() - 1],
+            &line[..],
+            &long[..HASHED - 1],
+            &long[..],
+        ] {
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(boot_id_from_file(&path).unwrap(), boot_id_from_bytes(text));
+        }
+        assert_ne!(boot_id_from_bytes(line), boot_id_from_bytes(&line[1..]));
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub struct LogReader {
     path: PathBuf,
     inner: Box<dyn BufRead + Send>,
     compression: Compression,
+    /// A pipe, FIFO or character device (`--audit-log /dev/stdin`, `<(zcat ...)`): it can be
+    /// read only once.
+    stream: bool,
     file_len: u64,
     file_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
     offset: u64,
@@ -89,7 +92,8 @@ impl LogReader {
             source,
         };
         let file = File::open(path).map_err(open_err)?;
-        let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let meta = file.metadata().map_err(open_err)?;
+        let (stream, file_len) = (!meta.is_file(), meta.len());
         let file_read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         let mut raw = BufReader::with_capacity(
             BUFFER,
@@ -114,10 +118,41 @@ impl LogReader {
             path: path.to_owned(),
             inner,
             compression,
+            stream,
             file_len,
             file_read,
             offset: 0,
         })
+    }
+
+    /// The file as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the log can be read only once (a pipe, FIFO or character device).
+    pub fn is_stream(&self) -> bool {
+        self.stream
+    }
+
+    /// Calls `f` with the first `n` bytes of the (decompressed) log, fewer when it is shorter,
+    /// without consuming them: the lines read afterwards still start at the beginning. The bytes
+    /// stay in memory until the reader is dropped, so this is for a log that can be read only
+    /// once; a file can simply be opened twice.
+    pub fn with_head<T>(&mut self, n: usize, f: impl FnOnce(&[u8]) -> T) -> Result<T, InputError> {
+        let mut head = Vec::new();
+        (&mut self.inner)
+            .take(n as u64)
+            .read_to_end(&mut head)
+            .map_err(|source| InputError::Read {
+                path: self.path.clone(),
+                offset: 0,
+                source,
+            })?;
+        let result = f(&head);
+        let rest = std::mem::replace(&mut self.inner, Box::new(io::empty()));
+        self.inner = Box::new(io::Cursor::new(head).chain(rest));
+        Ok(result)
     }
 
     /// The detected compression.

@@ -26,7 +26,7 @@ pub mod input;
 mod sinks;
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -84,7 +84,7 @@ pub struct ReadReport {
 /// to `emit` in order, `batch` at a time. `emit` returns `false` to stop early (its receiver
 /// went away).
 pub fn read_log(
-    path: &Path,
+    mut reader: LogReader,
     host: &str,
     boot_id: &str,
     progress: bool,
@@ -92,7 +92,6 @@ pub fn read_log(
     mut emit: impl FnMut(Vec<Event>) -> bool,
 ) -> Result<ReadReport, InputError> {
     let batch = batch.max(1);
-    let mut reader = LogReader::open(path)?;
     let mut import = Importer::new(host, boot_id);
     let mut report = ReadReport::default();
     let mut line = Vec::with_capacity(16 * 1024);
@@ -223,9 +222,10 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
         .host
         .clone()
         .unwrap_or_else(|| identity::host_from_file_name(&path));
+    let mut reader = LogReader::open(&path)?;
     let boot_id = match &args.boot_id {
         Some(b) => b.clone(),
-        None => identity::boot_id_from_file(&path).with_context(|| {
+        None => identity::boot_id(&mut reader).with_context(|| {
             format!(
                 "reading {} to derive its boot id (or pass --boot-id)",
                 path.display()
@@ -242,13 +242,19 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
     let summary = if destinations.mongo.is_none() {
         // A capture file alone needs no async runtime: read, stamp and write on this thread,
         // one batch at a time.
-        sinks::import_to_file(path, &host, &boot_id, stamper, &destinations)?
+        sinks::import_to_file(reader, &host, &boot_id, stamper, &destinations)?
     } else {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("starting the async runtime")?;
-        runtime.block_on(sinks::import_to(path, host, boot_id, stamper, destinations))?
+        runtime.block_on(sinks::import_to(
+            reader,
+            host,
+            boot_id,
+            stamper,
+            destinations,
+        ))?
     };
     eprintln!("{summary}");
     Ok(())
@@ -260,6 +266,7 @@ mod tests {
     use crate::audit::{Assembler, parse_log_line};
     use crate::fd_table::FdTable;
     use dockwatch_shared::EventKind;
+    use std::path::Path;
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -336,17 +343,24 @@ mod tests {
         let path = dir.path().join("audit.log");
         std::fs::write(&path, log).unwrap();
         let mut got = Vec::new();
-        let report = read_log(&path, "h", "b", false, 100, |b| {
+        let report = read_log(LogReader::open(&path).unwrap(), "h", "b", false, 100, |b| {
             got.extend(b);
             true
         })
         .unwrap();
         assert_eq!(report.counters.reboots, 1);
         let mut once = Vec::new();
-        read_log(&fixture("small-raw.log"), "h", "b", false, 100, |b| {
-            once.extend(b);
-            true
-        })
+        read_log(
+            LogReader::open(&fixture("small-raw.log")).unwrap(),
+            "h",
+            "b",
+            false,
+            100,
+            |b| {
+                once.extend(b);
+                true
+            },
+        )
         .unwrap();
         let (first, second) = (of_boot(&got, "b"), of_boot(&got, "b-2"));
         assert_eq!(first.len() + second.len(), got.len(), "no other boot id");
@@ -361,7 +375,7 @@ mod tests {
         let path = fixture("small-raw.log");
         let mut got = Vec::new();
         let mut batches = 0;
-        read_log(&path, "h", "b", false, 7, |b| {
+        read_log(LogReader::open(&path).unwrap(), "h", "b", false, 7, |b| {
             assert!(b.len() <= 7, "batch of {}", b.len());
             batches += 1;
             got.extend(b);

@@ -9,6 +9,7 @@ use dockwatch_shared::Event;
 use dockwatch_shared::capture::CaptureWriter;
 use dockwatch_shared::store::{Store, StoreConfig};
 
+use super::input::LogReader;
 use super::{BATCH, FILE_BATCH, ReadReport, read_log};
 use crate::sink::Stamper;
 
@@ -161,7 +162,7 @@ fn store_config(target: &MongoTarget, db: &str) -> StoreConfig {
 
 /// Reads the log on a thread of its own and writes its events, stamped, to the outputs.
 pub async fn import_to(
-    path: PathBuf,
+    log: LogReader,
     host: String,
     boot_id: String,
     mut stamper: Stamper,
@@ -191,11 +192,11 @@ pub async fn import_to(
         None => None,
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Event>>(4);
-    let read_path = path.clone();
+    let path = log.path().to_owned();
     let reader = std::thread::Builder::new()
         .name("audit-log-reader".into())
         .spawn(move || {
-            read_log(&read_path, &host, &boot_id, true, BATCH, |b| {
+            read_log(log, &host, &boot_id, true, BATCH, |b| {
                 tx.blocking_send(b).is_ok()
             })
         })
@@ -249,7 +250,7 @@ pub async fn import_to(
 
 /// Reads the log and writes its events, stamped, to the capture file only (no database).
 pub fn import_to_file(
-    path: PathBuf,
+    log: LogReader,
     host: &str,
     boot_id: &str,
     mut stamper: Stamper,
@@ -262,7 +263,8 @@ pub fn import_to_file(
         .with_context(|| format!("creating the capture file {}", file.display()))?;
     let mut written = 0u64;
     let mut failure = None;
-    let read = read_log(&path, host, boot_id, true, FILE_BATCH, |mut batch| {
+    let path = log.path().to_owned();
+    let read = read_log(log, host, boot_id, true, FILE_BATCH, |mut batch| {
         stamper.stamp_all(&mut batch);
         match capture.write_batch(&batch) {
             Ok(()) => {
