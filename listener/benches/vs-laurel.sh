@@ -6,15 +6,20 @@
 # /usr/bin/time -v, and each program's RSS on an empty log. Run it on a release build, on a
 # quiet machine:
 #
-#   cargo build --release -p dockwatch-listener --bin godo
+#   cargo build-godo        # the static godo, as installed (see README)
 #   listener/benches/vs-laurel.sh [path/to/godo] [path/to/laurel]
+#
+# Without a path it measures the static build when there is one, else target/release/godo
+# (`cargo build --release -p dockwatch-listener --bin godo`); the report says which.
 #
 # laurel reads auditd's plugin stream (one record per line, the RAW log format) on stdin and
 # writes one JSON document per event to its own log; godo writes its events as JSON lines to a
 # capture file (no database, so neither waits on a server).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-godo=${1:-$here/../target/release/godo}
+static_godo=$here/../target/x86_64-unknown-linux-gnu/release/godo
+if [ -x "$static_godo" ]; then default_godo=$static_godo; else default_godo=$here/../target/release/godo; fi
+godo=${1:-$default_godo}
 laurel=${2:-$(command -v laurel || true)}
 [ -x "$godo" ] || { echo "vs-laurel: no godo at $godo (cargo build --release -p dockwatch-listener)" >&2; exit 2; }
 [ -n "$laurel" ] && [ -x "$laurel" ] || { echo "vs-laurel: laurel not found (cargo install laurel)" >&2; exit 2; }
@@ -86,6 +91,8 @@ sed 's#^directory = .*#directory = "'"$tmp"'/laurel-empty"#' "$tmp/laurel.toml" 
 /usr/bin/time -v "$laurel" -c "$tmp/laurel-empty.toml" < "$tmp/empty.log" 2> "$tmp/laurel-empty.time" \
     || { cat "$tmp/laurel-empty.time" >&2; exit 1; }
 
+if ldd "$godo" > /dev/null 2>&1; then build=dynamic; else build=static; fi
+echo "godo: $godo ($build build)"
 echo "input: $records records (EOE included), $(($(stat -c %s "$tmp/audit.log") >> 20)) MiB (RAW log)"
 echo "output: godo $(wc -l < "$tmp/godo.jsonl") events, laurel $(wc -l < "$tmp/laurel/audit.log") events"
 report godo "$tmp/godo.time"
