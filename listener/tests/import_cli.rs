@@ -117,8 +117,7 @@ fn imports_a_real_log_into_mongodb_and_a_capture_file_alike() {
                 want.extend(b);
                 true
             },
-        )
-        .unwrap();
+        );
         assert_eq!(events.len(), want.len());
         for (got, want) in events.iter().zip(&want) {
             assert_eq!((&got.host[..], &got.boot_id[..]), ("small-host", "boot-1"));
@@ -280,5 +279,54 @@ fn a_log_piped_in_gives_the_same_events_as_the_file() {
         let got = without_run(read_capture(&capture));
         assert_eq!(got.len(), want.len(), "{name}: every event");
         assert!(got == want, "{name}: the same events, boot id included");
+    }
+}
+
+#[test]
+fn a_truncated_log_is_imported_up_to_the_damage_and_fails_loudly() {
+    let zst = std::fs::read(common::fixtures().join("large-raw.log.zst")).unwrap();
+    let small = std::fs::read(common::fixtures().join("small-raw.log")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&small).unwrap();
+    let gz = gz.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Cut after its first MiB, and within it (the boot id is derived from what can be read).
+    for (name, bytes, least) in [
+        ("audit.log.zst", &zst[..zst.len() / 2], 10_000),
+        ("audit.log.gz", &gz[..gz.len() * 3 / 5], 20),
+    ] {
+        let log = dir.path().join(name);
+        std::fs::write(&log, bytes).unwrap();
+        let capture = dir.path().join(format!("{name}.jsonl"));
+        let out = godo(&[
+            "--audit-log",
+            log.to_str().unwrap(),
+            "--write",
+            capture.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: a partial import is a failure"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("could not be read to its end") && stderr.contains(name),
+            "{stderr}"
+        );
+        let events = read_capture(&capture);
+        assert!(events.len() > least, "{name}: what could be read is kept");
+        let gaps: Vec<_> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Gap(g) => Some(g.reason),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            gaps,
+            [dockwatch_shared::event::GapReason::InputUnreadable],
+            "{name}"
+        );
     }
 }

@@ -579,6 +579,9 @@ pub enum GapReason {
     BacklogFull,
     /// Input records could not be parsed (offline import).
     ParseError,
+    /// The rest of an imported log could not be read (a truncated or corrupt file): what it
+    /// held after this point is missing.
+    InputUnreadable,
 }
 
 #[cfg(test)]

@@ -271,7 +271,15 @@ impl Assembler {
             self.nodes.insert(node, name);
         }
         if let Some((count, from, detail)) = self.parse_gap.take() {
-            self.emit_gap(node, GapReason::ParseError, count, from, time, detail, out);
+            self.emit_gap(
+                node,
+                GapReason::ParseError,
+                Some(count),
+                from,
+                time,
+                detail,
+                out,
+            );
         }
         let rtype = record.rtype();
         // auditd numbers its own DAEMON_* records with a counter of its own.
@@ -327,6 +335,21 @@ impl Assembler {
         }
     }
 
+    /// Records that the rest of the input could not be read (a truncated or corrupt log file):
+    /// a gap of unknown size at the latest record time, with `detail` saying why.
+    pub fn input_unreadable(&mut self, detail: impl Into<String>, out: &mut Vec<Event>) {
+        let latest = self.latest;
+        self.emit_gap(
+            0,
+            GapReason::InputUnreadable,
+            None,
+            latest,
+            latest,
+            detail.into(),
+            out,
+        );
+    }
+
     /// Completes every event whose first record is older than `before` (for a live source,
     /// where the wall clock says no more records will come).
     pub fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>) {
@@ -355,7 +378,15 @@ impl Assembler {
         }
         if let Some((count, from, detail)) = self.parse_gap.take() {
             let latest = self.latest;
-            self.emit_gap(0, GapReason::ParseError, count, from, latest, detail, out);
+            self.emit_gap(
+                0,
+                GapReason::ParseError,
+                Some(count),
+                from,
+                latest,
+                detail,
+                out,
+            );
         }
     }
 
@@ -453,7 +484,7 @@ impl Assembler {
         self.emit_gap(
             node,
             GapReason::AuditSerialJump,
-            lost,
+            Some(lost),
             from,
             to,
             detail,
@@ -466,7 +497,7 @@ impl Assembler {
         &mut self,
         node: u64,
         reason: GapReason,
-        lost: u64,
+        lost: Option<u64>,
         from: Timestamp,
         to: Timestamp,
         detail: String,
@@ -484,7 +515,7 @@ impl Assembler {
             audit: None,
             kind: EventKind::Gap(Gap {
                 reason,
-                lost: Some(lost),
+                lost,
                 from: from.min(to),
                 to,
                 detail: Some(detail),

@@ -92,6 +92,13 @@ impl Importer {
         self.asm.parse_error(error, detail);
     }
 
+    /// Records that the rest of the log could not be read (see
+    /// [`Assembler::input_unreadable`]).
+    pub fn input_unreadable(&mut self, detail: impl Into<String>, out: &mut Vec<Event>) {
+        self.asm.input_unreadable(detail, &mut self.staged);
+        self.track_fds(out);
+    }
+
     /// Completes everything still open and appends it to `out`.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         self.asm.finish(&mut self.staged);

@@ -24,7 +24,7 @@ pub enum Compression {
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The file could not be opened.
-    #[error("cannot open the audit log {path}: {source}")]
+    #[error("cannot open the audit log {path}")]
     Open {
         /// The file.
         path: PathBuf,
@@ -33,7 +33,7 @@ pub enum InputError {
         source: io::Error,
     },
     /// Reading (or decompressing) failed part way.
-    #[error("cannot read the audit log {path} after {offset} bytes: {source}")]
+    #[error("cannot read the audit log {path} after {offset} bytes of text")]
     Read {
         /// The file.
         path: PathBuf,

@@ -78,11 +78,15 @@ pub struct ReadReport {
     pub fd_tables_dropped: u64,
     /// Writes, closes and dups of a process without an fd table.
     pub without_fd_table: u64,
+    /// Why the log could not be read to its end (a truncated or corrupt file), when it could
+    /// not. Everything before that point was imported, with an `input_unreadable` gap there.
+    pub unreadable: Option<String>,
 }
 
 /// Reads a whole log and turns it into events with an [`Importer`], handing them (unstamped)
 /// to `emit` in order, `batch` at a time. `emit` returns `false` to stop early (its receiver
-/// went away).
+/// went away). A log that cannot be read to its end (a truncated `.gz`, a disk error) still
+/// gives every event before that point; [`ReadReport::unreadable`] says why it stopped.
 pub fn read_log(
     mut reader: LogReader,
     host: &str,
@@ -90,7 +94,7 @@ pub fn read_log(
     progress: bool,
     batch: usize,
     mut emit: impl FnMut(Vec<Event>) -> bool,
-) -> Result<ReadReport, InputError> {
+) -> ReadReport {
     let batch = batch.max(1);
     let mut import = Importer::new(host, boot_id);
     let mut report = ReadReport::default();
@@ -102,7 +106,17 @@ pub fn read_log(
     };
     let show = progress && reader.file_len() >= min;
     let mut meter = Progress::new(show);
-    while reader.next_line(&mut line)? {
+    loop {
+        match reader.next_line(&mut line) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let why = describe(&e);
+                import.input_unreadable(format!("line {}: {why}", report.lines + 1), &mut out);
+                report.unreadable = Some(why);
+                break;
+            }
+        }
         report.lines += 1;
         if line.iter().all(|&c| c == b' ' || c == b'\r') {
             continue;
@@ -118,7 +132,7 @@ pub fn read_log(
             }
         }
         if !emit_batches(&mut out, batch, false, &mut emit) {
-            return Ok(report);
+            return report;
         }
         if report.lines % 8192 == 0 {
             meter.tick(&reader, import.counters());
@@ -129,7 +143,19 @@ pub fn read_log(
     meter.done(&reader, import.counters());
     report.counters = import.counters().clone();
     (report.fd_tables_dropped, report.without_fd_table) = import.fd_counters();
-    Ok(report)
+    report
+}
+
+/// An error with its causes, as one line.
+fn describe(e: &InputError) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Hands the events of `out` to `emit` in batches of `batch` (the last one shorter when `all`,
@@ -257,6 +283,12 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
         ))?
     };
     eprintln!("{summary}");
+    if summary.unreadable().is_some() {
+        anyhow::bail!(
+            "{} was imported only up to the point where it could not be read",
+            path.display()
+        );
+    }
     Ok(())
 }
 
@@ -346,8 +378,7 @@ mod tests {
         let report = read_log(LogReader::open(&path).unwrap(), "h", "b", false, 100, |b| {
             got.extend(b);
             true
-        })
-        .unwrap();
+        });
         assert_eq!(report.counters.reboots, 1);
         let mut once = Vec::new();
         read_log(
@@ -360,8 +391,7 @@ mod tests {
                 once.extend(b);
                 true
             },
-        )
-        .unwrap();
+        );
         let (first, second) = (of_boot(&got, "b"), of_boot(&got, "b-2"));
         assert_eq!(first.len() + second.len(), got.len(), "no other boot id");
         // Each boot tells the whole story of its own (forks of pids seen in the old boot
@@ -380,8 +410,7 @@ mod tests {
             batches += 1;
             got.extend(b);
             true
-        })
-        .unwrap();
+        });
         // The same log with every write held back until the end.
         let mut asm = Assembler::new("h", "b");
         let mut fds = FdTable::new();
@@ -402,5 +431,58 @@ mod tests {
         );
         assert_eq!(normalised(&got), normalised(&want));
         assert!(batches >= 1);
+    }
+
+    #[test]
+    fn a_truncated_log_gives_every_event_before_the_cut_and_a_gap() {
+        use std::io::{Read, Write};
+        let text = std::fs::read(fixture("small-raw.log")).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&text).unwrap();
+        let gz = gz.finish().unwrap();
+        let cut = &gz[..gz.len() * 3 / 5];
+        // What can be read of the cut file: its whole lines up to the damage.
+        let mut readable = Vec::new();
+        let err = flate2::read::MultiGzDecoder::new(cut)
+            .read_to_end(&mut readable)
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+        let whole_lines = readable.iter().rposition(|&c| c == b'\n').unwrap() + 1;
+        assert!(whole_lines > text.len() / 4, "the cut leaves a good part");
+        let dir = tempfile::tempdir().unwrap();
+        let (cut_path, prefix_path) = (dir.path().join("cut.gz"), dir.path().join("prefix"));
+        std::fs::write(&cut_path, cut).unwrap();
+        std::fs::write(&prefix_path, &readable[..whole_lines]).unwrap();
+        let import = |path: &Path| {
+            let mut events = Vec::new();
+            let report = read_log(LogReader::open(path).unwrap(), "h", "b", false, 10, |b| {
+                events.extend(b);
+                true
+            });
+            (events, report)
+        };
+        let (mut got, report) = import(&cut_path);
+        let (want, whole) = import(&prefix_path);
+        assert_eq!(whole.unreadable, None);
+        let why = report.unreadable.expect("the cut is reported");
+        assert!(why.contains("cut.gz") && why.contains("deflate"), "{why}");
+        // Every event of the readable part, and one gap that says where the rest went.
+        let gap = got
+            .iter()
+            .position(|e| matches!(&e.kind, EventKind::Gap(g) if g.reason == dockwatch_shared::event::GapReason::InputUnreadable))
+            .expect("an input_unreadable gap");
+        let gap = got.remove(gap);
+        let EventKind::Gap(g) = &gap.kind else {
+            unreachable!()
+        };
+        assert_eq!(g.lost, None);
+        let detail = g.detail.as_deref().unwrap_or_default();
+        let next_line = whole.lines + 1;
+        assert!(
+            detail.starts_with(&format!("line {next_line}: ")),
+            "{detail}"
+        );
+        assert_eq!(normalised(&got), normalised(&want));
+        assert!(want.len() > 20);
     }
 }

@@ -82,6 +82,14 @@ pub struct Summary {
     capture: Option<PathBuf>,
 }
 
+impl Summary {
+    /// Why the log was imported only up to some point, when it was (see
+    /// [`ReadReport::unreadable`]).
+    pub fn unreadable(&self) -> Option<&str> {
+        self.read.unreadable.as_deref()
+    }
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.read.counters;
@@ -96,6 +104,14 @@ impl fmt::Display for Summary {
             c.forks,
             c.gaps
         )?;
+        if let Some(why) = &self.read.unreadable {
+            writeln!(
+                f,
+                "godo: the log could not be read to its end: {why}. The events before that \
+                 point are stored, with an input_unreadable gap there; the rest is missing \
+                 (a truncated or damaged file: `gzip -t` or `zstd -t` tells)"
+            )?;
+        }
         if c.lost_serials > 0 {
             writeln!(
                 f,
@@ -235,7 +251,6 @@ pub async fn import_to(
     if let Some(e) = failure {
         return Err(e);
     }
-    let read = read.with_context(|| format!("reading {}", path.display()))?;
     if let Some(c) = capture {
         c.finish().context("finishing the capture file")?;
     }
@@ -282,7 +297,6 @@ pub fn import_to_file(
             anyhow::Error::new(e).context(format!("writing the capture file {}", file.display()))
         );
     }
-    let read = read.with_context(|| format!("reading {}", path.display()))?;
     capture.finish().context("finishing the capture file")?;
     Ok(Summary {
         path,
