@@ -328,5 +328,27 @@ fn a_truncated_log_is_imported_up_to_the_damage_and_fails_loudly() {
             [dockwatch_shared::event::GapReason::InputUnreadable],
             "{name}"
         );
+        // Piped in, the same: the boot id from what can be read, the events up to the damage.
+        let piped = dir.path().join(format!("{name}.piped.jsonl"));
+        let host = events[0].host.clone();
+        let out = godo_reading_a_pipe(
+            bytes.to_vec(),
+            &["--host", &host, "--write", piped.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(1), "{name} piped");
+        // (The gap's detail names the file read: /dev/stdin.)
+        let mut from_file = without_run(events);
+        for e in &mut from_file {
+            if let EventKind::Gap(g) = &mut e.kind {
+                g.detail = g
+                    .detail
+                    .as_ref()
+                    .map(|d| d.replace(log.to_str().unwrap(), "/dev/stdin"));
+            }
+        }
+        assert!(
+            without_run(read_capture(&piped)) == from_file,
+            "{name}: piped in, the same events"
+        );
     }
 }

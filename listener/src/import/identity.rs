@@ -23,7 +23,7 @@ pub fn host_from_file_name(path: &Path) -> String {
 /// whether it is a file or a pipe. `reader` still starts at the beginning afterwards.
 pub fn boot_id(reader: &mut LogReader) -> Result<String, InputError> {
     if reader.is_stream() {
-        reader.with_head(HASHED, boot_id_from_bytes)
+        Ok(reader.with_head(HASHED, boot_id_from_bytes))
     } else {
         // A file is hashed through a second reader, line by line: no MiB held in memory.
         boot_id_from_file(reader.path())

@@ -73,6 +73,51 @@ pub struct LogReader {
     offset: u64,
 }
 
+/// A stream's first bytes, read ahead by [`LogReader::with_head`], then the rest of the stream.
+/// Written by hand because `Cursor::chain` keeps the bytes until the reader goes and cannot
+/// hand back an error met while reading ahead; here the bytes are freed once read again, and
+/// the error comes right after them, where the stream broke.
+struct Replay {
+    head: Vec<u8>,
+    at: usize,
+    error: Option<io::Error>,
+    rest: Box<dyn BufRead + Send>,
+}
+
+impl Read for Replay {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for Replay {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.at < self.head.len() {
+            return Ok(&self.head[self.at..]);
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.rest.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.at < self.head.len() {
+            self.at += n;
+            if self.at >= self.head.len() {
+                self.head = Vec::new();
+                self.at = 0;
+            }
+        } else {
+            self.rest.consume(n);
+        }
+    }
+}
+
 /// Detects the compression from the first bytes.
 pub fn sniff(head: &[u8]) -> Compression {
     if head.starts_with(&[0x1f, 0x8b]) {
@@ -136,23 +181,30 @@ impl LogReader {
     }
 
     /// Calls `f` with the first `n` bytes of the (decompressed) log, fewer when it is shorter,
-    /// without consuming them: the lines read afterwards still start at the beginning. The bytes
-    /// stay in memory until the reader is dropped, so this is for a log that can be read only
-    /// once; a file can simply be opened twice.
-    pub fn with_head<T>(&mut self, n: usize, f: impl FnOnce(&[u8]) -> T) -> Result<T, InputError> {
+    /// without consuming them: the lines read afterwards still start at the beginning. This is
+    /// for a log that can be read only once (a file can simply be opened twice): the bytes stay
+    /// in memory until they have been read again. When the log cannot be read that far (a cut
+    /// `.gz`), `f` gets its whole lines up to the damage, and the error comes back to
+    /// [`LogReader::next_line`] at that point.
+    pub fn with_head<T>(&mut self, n: usize, f: impl FnOnce(&[u8]) -> T) -> T {
         let mut head = Vec::new();
-        (&mut self.inner)
+        let error = (&mut self.inner)
             .take(n as u64)
             .read_to_end(&mut head)
-            .map_err(|source| InputError::Read {
-                path: self.path.clone(),
-                offset: 0,
-                source,
-            })?;
-        let result = f(&head);
+            .err();
+        let whole_lines = match error {
+            Some(_) => head.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1),
+            None => head.len(),
+        };
+        let result = f(&head[..whole_lines]);
         let rest = std::mem::replace(&mut self.inner, Box::new(io::empty()));
-        self.inner = Box::new(io::Cursor::new(head).chain(rest));
-        Ok(result)
+        self.inner = Box::new(Replay {
+            head,
+            at: 0,
+            error,
+            rest,
+        });
+        result
     }
 
     /// The detected compression.
@@ -233,5 +285,30 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("/nonexistent/audit.log"), "{err}");
+    }
+
+    #[test]
+    fn a_replayed_head_comes_back_then_frees_itself_then_its_error() {
+        let mut r = Replay {
+            head: b"one\ntw".to_vec(),
+            at: 0,
+            error: Some(io::Error::new(io::ErrorKind::UnexpectedEof, "cut")),
+            rest: Box::new(&b"never read"[..]),
+        };
+        let mut line = Vec::new();
+        assert_eq!(r.read_until(b'\n', &mut line).unwrap(), 4);
+        assert_eq!(line, b"one\n");
+        let err = r.read_until(b'\n', &mut line).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(r.head.capacity(), 0, "the head is freed once read");
+        let mut whole = Replay {
+            head: b"a\n".to_vec(),
+            at: 0,
+            error: None,
+            rest: Box::new(&b"b\n"[..]),
+        };
+        let mut all = String::new();
+        whole.read_to_string(&mut all).unwrap();
+        assert_eq!(all, "a\nb\n");
     }
 }
