@@ -111,6 +111,7 @@ impl Importer {
     /// Passes the assembled events through their host's fd tables.
     fn track_fds(&mut self, out: &mut Vec<Event>) {
         for ev in self.staged.drain(..) {
+            // `get_mut` first: `entry` takes an owned key, a copy of the host name per event.
             let host = match self.hosts.get_mut(&ev.host) {
                 Some(host) => host,
                 None => self
