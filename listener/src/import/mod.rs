@@ -33,7 +33,7 @@ use anyhow::Context;
 use dockwatch_shared::Event;
 
 use crate::audit::{Counters, parse_log_line};
-use input::{InputError, LogReader};
+use input::LogReader;
 
 pub use importer::{Importer, MAX_FD_TABLES, WRITE_IDLE_MICROS};
 pub use sinks::{Destinations, MongoTarget};
@@ -111,7 +111,8 @@ pub fn read_log(
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                let why = describe(&e);
+                // The error with its causes, on one line.
+                let why = format!("{:#}", anyhow::Error::new(e));
                 import.input_unreadable(format!("line {}: {why}", report.lines + 1), &mut out);
                 report.unreadable = Some(why);
                 break;
@@ -144,18 +145,6 @@ pub fn read_log(
     report.counters = import.counters().clone();
     (report.fd_tables_dropped, report.without_fd_table) = import.fd_counters();
     report
-}
-
-/// An error with its causes, as one line.
-fn describe(e: &InputError) -> String {
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
-    }
-    text
 }
 
 /// Hands the events of `out` to `emit` in batches of `batch` (the last one shorter when `all`,
