@@ -16,8 +16,9 @@
 //! It also watches the serial numbers: a serial that is skipped and does not turn up within the
 //! timeout is reported as a [`Gap`] (`audit_serial_jump`), and consecutive unparsable lines are
 //! reported as one `parse_error` gap. A serial far below the highest one, at a record time that
-//! goes on, is a reboot in the middle of a log: the node's later events get a boot id of their
-//! own (`-2`, `-3`... appended) and its process tree starts afresh. And it builds the process tree from what audit says: each
+//! goes on, is a reboot in the middle of a log (after auditd's start record, any but a small
+//! drop is): the node's later events get a boot id of their own (`-2`, `-3`... appended) and its
+//! process tree starts afresh. And it builds the process tree from what audit says: each
 //! process that appears (a SYSCALL record with a pid not seen before, or with a new parent that
 //! just forked) gets a [`Fork`] event. The fork-family call's return value is the child's pid in
 //! the caller's pid namespace, which differs from the host pid audit reports inside a container,
@@ -88,6 +89,8 @@ struct SerialTracker {
     max: Option<u64>,
     max_time: Timestamp,
     missing: BTreeMap<u64, (u64, Timestamp, Timestamp)>,
+    /// auditd's start record came, and no kernel record since.
+    after_daemon_start: bool,
 }
 
 /// A jump larger than this (or backwards by more) is a restart of the counter (a reboot in
@@ -98,18 +101,29 @@ const SERIAL_RESET: u64 = 100_000_000;
 /// events arrive a few serials out of order, never a thousand; and a log pasted together out of
 /// order goes back in time too.
 const REBOOT_DROP: u64 = 1_000;
+/// The same for the first kernel record after auditd's start record. auditd logs that record
+/// before it asks the kernel for records, so after a reboot the new boot's records all come
+/// after it, and a drop of any size but that of records arriving out of order (a few serials)
+/// is the counter starting again. This catches reboots whose boot logged fewer than
+/// [`REBOOT_DROP`] records; after a restart of auditd alone, the serials go on.
+const REBOOT_DROP_AFTER_DAEMON_START: u64 = 64;
 
 impl SerialTracker {
     /// Notes `serial`; `true` when it shows a reboot, in which case the caller takes the
     /// missing ranges of the old boot ([`SerialTracker::expire`]) and calls
     /// [`SerialTracker::restart`].
     fn see(&mut self, serial: u64, time: Timestamp) -> bool {
+        let reboot_drop = if std::mem::take(&mut self.after_daemon_start) {
+            REBOOT_DROP_AFTER_DAEMON_START
+        } else {
+            REBOOT_DROP
+        };
         let Some(max) = self.max else {
             self.max = Some(serial);
             self.max_time = time;
             return false;
         };
-        if serial < max && max - serial > REBOOT_DROP && time >= self.max_time {
+        if serial < max && max - serial > reboot_drop && time >= self.max_time {
             return true;
         }
         if serial > max {
@@ -146,7 +160,7 @@ impl SerialTracker {
         *self = Self {
             max: Some(serial),
             max_time: time,
-            missing: BTreeMap::new(),
+            ..Self::default()
         };
     }
 
@@ -288,6 +302,8 @@ impl Assembler {
             if tracker.see(record.serial(), time) {
                 self.reboot(node, record.serial(), time, out);
             }
+        } else if rtype == types::DAEMON_START {
+            self.serials.entry(node).or_default().after_daemon_start = true;
         }
         let key = Key {
             node,
@@ -892,6 +908,53 @@ mod tests {
             3,
             "the clone's, not the clone3's"
         );
+    }
+
+    #[test]
+    fn after_auditds_start_record_a_small_drop_is_a_reboot_too() {
+        let mut a = Assembler::new("h", "b");
+        let mut out = Vec::new();
+        let push = |a: &mut Assembler, out: &mut Vec<Event>, serials: &[(u64, u64)]| {
+            for &(serial, ms) in serials {
+                for r in write(serial, ms, 5) {
+                    a.push(r, out);
+                }
+            }
+        };
+        // A short boot: 300 serials. Records arriving a few serials late, and a drop of 250
+        // without auditd's start record, are still the same boot.
+        push(&mut a, &mut out, &[(300, 100), (290, 110), (50, 120)]);
+        assert_eq!(a.counters().reboots, 0);
+        // auditd restarted alone: the serials go on, a few out of order.
+        a.push(rec(9, 130, "DAEMON_START HDR op=start"), &mut out);
+        push(&mut a, &mut out, &[(295, 140), (301, 150)]);
+        assert_eq!(a.counters().reboots, 0);
+        // A reboot: auditd's start record, then the counter from the start again, 250 below.
+        a.push(rec(10, 5000, "DAEMON_START HDR op=start"), &mut out);
+        push(&mut a, &mut out, &[(51, 5100), (52, 5200)]);
+        assert_eq!(a.counters().reboots, 1);
+        // Only the first kernel record after the start record counts: a late record of the
+        // new boot after that is no second reboot.
+        push(&mut a, &mut out, &[(40, 5300)]);
+        a.finish(&mut out);
+        assert_eq!(a.counters().reboots, 1);
+        // A log that starts with auditd's start record: the rule is for the record after it
+        // only, which here sets the first serial; a later drop of 100 is a late record.
+        let mut b = Assembler::new("h", "b");
+        let mut ignored = Vec::new();
+        b.push(rec(1, 0, "DAEMON_START HDR op=start"), &mut ignored);
+        push(&mut b, &mut ignored, &[(300, 10), (200, 20)]);
+        assert_eq!(b.counters().reboots, 0);
+        // Each boot: pid 5 appears (a fork), then its writes.
+        let got: Vec<(&str, &str)> = out
+            .iter()
+            .map(|e| (e.boot_id.as_str(), e.kind.name()))
+            .collect();
+        let mut want = vec![("b", "fork")];
+        want.extend([("b", "write"); 5]);
+        want.push(("b-2", "fork"));
+        want.extend([("b-2", "write"); 3]);
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -28,6 +28,8 @@ use super::tables::RECORD_TYPES;
 
 /// Record type numbers the assembler treats specially.
 pub mod types {
+    /// `DAEMON_START`: auditd started (it writes this before the kernel sends it anything).
+    pub const DAEMON_START: u16 = 1200;
     /// `SYSCALL`: the syscall's context; starts a syscall event.
     pub const SYSCALL: u16 = 1300;
     /// `PATH`: one name the syscall looked up.
