@@ -19,9 +19,10 @@ A workload that cannot run here is left out, and the script says so.
 
 The names are mangled symbols. Their hashes change when a crate's version, features or build
 script change, not when a function's body does; the exception is the one name in nine with an
-`.llvm.` suffix, which changes with the code around it. So the file holds across ordinary edits
-(a changed message: 4 of 2,441 names lost); after a dependency update or a new code path, run
-this again. `--check BINARY` (run by CI after
+`.llvm.` suffix, which changes with the code around it. A changed message lost 4 of
+2,441 names; a new rule in the assembler lost 54, and the peak RSS of the large import rose
+from 4.2 to 4.4 MB. Run this again after changes to the code an import or a live run goes
+through, and after a dependency update. `--check BINARY` (run by CI after
 `cargo build-godo`) fails when too many listed symbols are missing from BINARY. A stale file never
 breaks the build: the linker skips names it does not know.
 
@@ -43,7 +44,7 @@ ORDER_FILE = "listener/godo.symbol-order"
 GODO = "target/x86_64-unknown-linux-gnu/release/godo"
 FIXTURES = "listener/tests/fixtures"
 # The share of listed symbols that must still be in the binary for --check to pass.
-MIN_PRESENT = 0.9
+MIN_PRESENT = 0.95
 
 HEADER = """\
 # The functions godo runs, which `cargo build-godo` asks the linker to place side by side.
