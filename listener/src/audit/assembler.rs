@@ -672,9 +672,9 @@ impl Assembler {
     }
 
     /// The clone call of `parent` that made `child`: the one that returned `child` itself (a
-    /// parent outside any pid namespace), else the oldest one not yet matched (children of one
-    /// parent get increasing pids in every namespace, so they show up in clone order), preferring
-    /// calls that surely made a process over clone3 calls.
+    /// parent outside any pid namespace), else the oldest one not yet matched that surely made a
+    /// process (children of one parent get increasing pids in every namespace, so they show up
+    /// in clone order), else the latest clone3 call made before the child's first record.
     fn take_clone(
         &mut self,
         node: u64,
@@ -690,11 +690,14 @@ impl Assembler {
             q.pop_front();
         }
         // A clone3 call may have made a thread, which never shows up: when guessing, take it
-        // only when no call that surely made a process is left.
+        // only when no call that surely made a process is left. Then take the latest one: the
+        // clone3 calls left over are mostly threads (glibc's pthread_create), while a process
+        // made by clone3 (glibc's posix_spawn, a vfork) shows up at once.
         let i = q
             .iter()
             .position(|c| c.child_in_ns == child)
             .or_else(|| q.iter().position(|c| !c.maybe_thread))
+            .or_else(|| q.iter().rposition(|c| c.time <= now))
             .unwrap_or(0);
         let c = q.remove(i);
         if q.is_empty() {
@@ -863,50 +866,54 @@ mod tests {
         assert_eq!(a.counters().parse_errors, 3);
     }
 
-    #[test]
-    fn a_child_is_matched_to_a_clone_before_a_clone3_that_may_have_made_a_thread() {
+    /// Assembles successful syscalls (`(serial, ms, fields)`) and returns the fork event of
+    /// pid 5000.
+    fn fork_of_5000(calls: &[(u64, u64, &str)]) -> Event {
         let mut a = Assembler::new("h", "b");
         let mut out = Vec::new();
-        let call = |serial: u64, ms: u64, rest: &str| {
-            [
-                rec(serial, ms, &format!("SYSCALL HDR arch=c000003e {rest}")),
-                rec(serial, ms, "PROCTITLE HDR proctitle=78"),
-            ]
-        };
-        let mut records = Vec::new();
+        for &(serial, ms, fields) in calls {
+            let syscall = format!("SYSCALL HDR arch=c000003e success=yes {fields}");
+            a.push(rec(serial, ms, &syscall), &mut out);
+            a.push(rec(serial, ms, "PROCTITLE HDR proctitle=78"), &mut out);
+        }
+        out.into_iter()
+            .find(|e| matches!(&e.kind, EventKind::Fork(f) if f.child_pid == 5000))
+            .expect("a fork of pid 5000")
+    }
+
+    #[test]
+    fn a_child_is_matched_to_a_clone_before_a_clone3_that_may_have_made_a_thread() {
         // Pid 60 in a container (its children's pids in its namespace are not host pids):
         // pthread_create (clone3, a thread: never shows up), then fork (clone), then the child.
-        records.extend(call(
-            1,
-            0,
-            "syscall=1 success=yes exit=1 a0=1 ppid=1 pid=60",
-        ));
-        records.extend(call(
-            2,
-            1,
-            "syscall=435 success=yes exit=7 a0=7ffc a1=58 ppid=1 pid=60",
-        ));
-        records.extend(call(
-            3,
-            2,
-            "syscall=56 success=yes exit=8 a0=1200011 ppid=1 pid=60",
-        ));
-        records.extend(call(
-            4,
-            3,
-            "syscall=1 success=yes exit=1 a0=1 ppid=60 pid=5000",
-        ));
-        for r in records {
-            a.push(r, &mut out);
-        }
-        let fork = out
-            .iter()
-            .find(|e| matches!(&e.kind, EventKind::Fork(f) if f.child_pid == 5000))
-            .unwrap();
+        let fork = fork_of_5000(&[
+            (1, 0, "syscall=1 exit=1 a0=1 ppid=1 pid=60"),
+            (2, 1, "syscall=435 exit=7 a0=7ffc a1=58 ppid=1 pid=60"),
+            (3, 2, "syscall=56 exit=8 a0=1200011 ppid=1 pid=60"),
+            (4, 3, "syscall=1 exit=1 a0=1 ppid=60 pid=5000"),
+        ]);
         assert_eq!(
-            fork.audit.as_ref().unwrap().serial,
+            fork.audit.unwrap().serial,
             3,
             "the clone's, not the clone3's"
+        );
+    }
+
+    #[test]
+    fn among_clone3_calls_a_child_is_matched_to_the_latest_before_it() {
+        // Pid 60 in a container starts two threads (pthread_create: clone3, never shows up),
+        // then posix_spawn (clone3 too) makes a process, which shows up at once.
+        let fork = fork_of_5000(&[
+            (1, 0, "syscall=1 exit=1 a0=1 ppid=1 pid=60"),
+            (2, 100, "syscall=435 exit=7 a0=7ffc a1=58 ppid=1 pid=60"),
+            (3, 2000, "syscall=435 exit=8 a0=7ffc a1=58 ppid=1 pid=60"),
+            (4, 5000, "syscall=435 exit=9 a0=7ffc a1=58 ppid=1 pid=60"),
+            (5, 5001, "syscall=59 exit=0 a0=1 ppid=60 pid=5000"),
+        ]);
+        assert_eq!(fork.time, Timestamp(1_005_000_000));
+        assert_eq!(
+            fork.audit.unwrap().serial,
+            4,
+            "posix_spawn's clone3, not a thread's"
         );
     }
 
