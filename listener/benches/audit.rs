@@ -81,7 +81,7 @@ fn bench(c: &mut Criterion<ThreadCpuTime>) {
     group.bench_function("parse+assemble", |b| {
         b.iter(|| {
             let mut asm = Assembler::new("bench", "boot");
-            let mut out = Vec::with_capacity(4096);
+            let mut out: Vec<dockwatch_shared::Event> = Vec::with_capacity(4096);
             let mut events = 0usize;
             for l in &lines {
                 match parse_log_line(l) {

@@ -1,5 +1,5 @@
 //! Throughput of the live recorder's per-event stages downstream of the audit parser:
-//! fd tracking and write coalescing ([`FdTable`]) on the events of the large real fixture
+//! fd tracking and write coalescing ([`FdPaths`], live mode, clone calls included) on the events of the large real fixture
 //! (a busy container recorded on this project's kernel), and decoding process connector
 //! datagrams.
 //!
@@ -10,10 +10,9 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dockwatch_listener::audit::{Assembler, parse_log_line};
 use dockwatch_listener::connector::parse_datagram;
-use dockwatch_listener::fd_table::FdTable;
-use dockwatch_shared::event::Event;
+use dockwatch_listener::fd_paths::{Assembled, FdPaths};
 
-fn fixture_events() -> Vec<Event> {
+fn fixture_events() -> Vec<Assembled> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/large-raw.log.zst"
@@ -21,7 +20,7 @@ fn fixture_events() -> Vec<Event> {
     let compressed = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let log = zstd::decode_all(&compressed[..]).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut asm = Assembler::new("bench", "bench");
-    let mut out = Vec::new();
+    let mut out: Vec<Assembled> = Vec::new();
     for line in log.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         if let Ok(r) = parse_log_line(line) {
             asm.push(r, &mut out);
@@ -57,16 +56,19 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("live");
     group.sample_size(10);
     group.throughput(Throughput::Elements(events.len() as u64));
-    group.bench_function("fd_table", |b| {
+    group.bench_function("fd_paths", |b| {
         b.iter_batched(
             || events.clone(),
             |evs| {
-                let mut ft = FdTable::new();
+                let mut ft = FdPaths::live();
                 let mut out = Vec::with_capacity(evs.len());
                 for e in evs {
-                    ft.process(e, &mut out);
+                    match e {
+                        Assembled::Event(e) => ft.process(e, &mut out),
+                        Assembled::Clone { time, call, .. } => ft.clone_call(time, call, &mut out),
+                    }
                 }
-                ft.flush(&mut out);
+                ft.finish(&mut out);
                 black_box(out.len())
             },
             criterion::BatchSize::LargeInput,

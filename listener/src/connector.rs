@@ -13,9 +13,11 @@
 use std::collections::HashMap;
 use std::io;
 
+use dockwatch_shared::ByteString;
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::event::{
-    ContainerIdSource, Event, EventKind, Exec, Exit, Fork, Gap, GapReason, Pid, ProcessInfo, Source,
+    Comm, ContainerIdSource, Event, EventKind, Exec, Exit, Fork, Gap, GapReason, Pid, ProcessInfo,
+    Source,
 };
 
 use crate::netlink::{NLMSG_DONE, NLMSG_HDRLEN, NetlinkSocket, NlHeader, Received};
@@ -31,6 +33,7 @@ const CN_MSG_LEN: usize = 20;
 
 const PROC_EVENT_FORK: u32 = 0x1;
 const PROC_EVENT_EXEC: u32 = 0x2;
+const PROC_EVENT_COMM: u32 = 0x200;
 const PROC_EVENT_EXIT: u32 = 0x8000_0000;
 
 /// One process event as the kernel sent it.
@@ -63,7 +66,16 @@ pub enum ProcEvent {
         /// The raw wait status (`task->exit_code`).
         status: u32,
     },
-    /// Any other event (uid, comm, ptrace, ...), or the subscription's acknowledgement.
+    /// `PROC_EVENT_COMM`: a task changed its name.
+    Comm {
+        /// Task.
+        pid: Pid,
+        /// Process.
+        tgid: Pid,
+        /// The new name, up to its first NUL.
+        comm: [u8; 16],
+    },
+    /// Any other event (uid, ptrace, ...), or the subscription's acknowledgement.
     Other(u32),
 }
 
@@ -126,6 +138,17 @@ fn parse_cn_msg(b: &[u8]) -> Option<ConnectorMsg> {
             pid: i32_at(ev, d)?,
             tgid: i32_at(ev, d + 4)?,
         },
+        PROC_EVENT_COMM => {
+            let raw: [u8; 16] = ev.get(d + 8..d + 24)?.try_into().ok()?;
+            let end = raw.iter().position(|&c| c == 0).unwrap_or(16);
+            let mut comm = [0u8; 16];
+            comm[..end].copy_from_slice(&raw[..end]);
+            ProcEvent::Comm {
+                pid: i32_at(ev, d)?,
+                tgid: i32_at(ev, d + 4)?,
+                comm,
+            }
+        }
         PROC_EVENT_EXIT => ProcEvent::Exit {
             pid: i32_at(ev, d)?,
             tgid: i32_at(ev, d + 4)?,
@@ -209,14 +232,38 @@ impl Drop for Connector {
     }
 }
 
-/// Turns connector messages into events, enriching them from `/proc`.
+/// How long a name change waits for an exec of the same task: an exec renames the task first
+/// (`PROC_EVENT_COMM`, then `PROC_EVENT_EXEC`), and the exec already carries the new name.
+const COMM_HOLD_NS: u64 = 20_000_000;
+
+/// What the reader knows of a live process, to fill in its forked children without reading
+/// `/proc` for each.
+#[derive(Clone, Debug, Default)]
+struct Known {
+    /// Its container, when it is in one.
+    container: Option<(String, ContainerIdSource)>,
+    /// It is in a nested pid namespace (a container's): its clone calls return pids of that
+    /// namespace, so its children's namespace pids are read for matching them.
+    nested: bool,
+}
+
+/// Turns connector messages into events, enriching execs from `/proc`.
+///
+/// A fork is not enriched from `/proc`: at the fork the child is its parent's copy (program,
+/// arguments, directories, cgroup), which the pipeline takes from the parent and marks as
+/// inherited; the child's own exec is read when it comes. Only what the fork changes is read:
+/// the child's pids in a nested pid namespace (the return value of its parent's clone call),
+/// which tie the audited clone call to this report.
 #[derive(Debug)]
 pub struct ConnectorReader {
     id: HostIdentity,
     procs: ProcReader,
     seqs: SeqTracker,
-    /// Container id of every live process known to be in one (seeded from the snapshot).
-    containers: HashMap<Pid, (String, ContainerIdSource)>,
+    /// Every live process met (seeded from the snapshot).
+    known: HashMap<Pid, Known>,
+    /// Name changes waiting for an exec of the same task.
+    held_comm: Vec<(u64, Pid, Event)>,
+    latest_ns: u64,
     mono_offset_us: i64,
 }
 
@@ -228,14 +275,22 @@ impl ConnectorReader {
             id,
             procs,
             seqs: SeqTracker::default(),
-            containers: HashMap::new(),
+            known: HashMap::new(),
+            held_comm: Vec::new(),
+            latest_ns: 0,
             mono_offset_us,
         }
     }
 
-    /// Remembers that process `tgid` is in container `cid` (from the start-up snapshot).
-    pub fn know_container(&mut self, tgid: Pid, cid: String, from: ContainerIdSource) {
-        self.containers.insert(tgid, (cid, from));
+    /// Remembers what the start-up snapshot saw of process `tgid`: its container, and whether
+    /// it is in a nested pid namespace.
+    pub fn know_process(
+        &mut self,
+        tgid: Pid,
+        container: Option<(String, ContainerIdSource)>,
+        nested: bool,
+    ) {
+        self.known.insert(tgid, Known { container, nested });
     }
 
     fn event(&self, time: Timestamp, kind: EventKind) -> Event {
@@ -269,7 +324,25 @@ impl ConnectorReader {
     /// Handles one datagram: appends its events (and any gap) to `out`.
     pub fn handle(&mut self, datagram: &[u8], out: &mut Vec<Event>) {
         for m in parse_datagram(datagram) {
+            self.latest_ns = self.latest_ns.max(m.timestamp_ns);
             self.handle_msg(m, out);
+        }
+        let due = self.latest_ns.saturating_sub(COMM_HOLD_NS);
+        self.release_comms(|at| at <= due, out);
+    }
+
+    /// Hands on every held name change (nothing arrived for a while, or at shutdown).
+    pub fn flush(&mut self, out: &mut Vec<Event>) {
+        self.release_comms(|_| true, out);
+    }
+
+    fn release_comms(&mut self, due: impl Fn(u64) -> bool, out: &mut Vec<Event>) {
+        if self.held_comm.iter().any(|(at, _, _)| due(*at)) {
+            let (ready, keep) = std::mem::take(&mut self.held_comm)
+                .into_iter()
+                .partition(|(at, _, _)| due(*at));
+            self.held_comm = keep;
+            out.extend(ready.into_iter().map(|(_, _, ev)| ev));
         }
     }
 
@@ -296,13 +369,7 @@ impl ConnectorReader {
                 child_pid,
                 child_tgid,
             } => {
-                let mut child = self.procs.read(child_tgid, child_pid);
-                self.fill_container(&mut child, parent_tgid);
-                if let Some(cid) = &child.container_id {
-                    if let Some(from) = child.container_id_from {
-                        self.containers.insert(child_tgid, (cid.clone(), from));
-                    }
-                }
+                let child = self.fork_view(parent_tgid, child_pid, child_tgid);
                 out.push(self.event(
                     time,
                     EventKind::Fork(Fork {
@@ -311,20 +378,24 @@ impl ConnectorReader {
                         child_pid,
                         child_tgid,
                         child: Some(child),
+                        fd_from: None,
+                        clone_serial: None,
                     }),
                 ));
             }
             ProcEvent::Exec { pid, tgid } => {
+                // The exec carries the new name: a rename it made just before is not news.
+                self.held_comm.retain(|(_, p, _)| *p != pid);
                 let mut process = self.procs.read(tgid, pid);
-                if process.container_id.is_none() {
-                    if let Some((cid, from)) = self.containers.get(&tgid) {
-                        process.container_id = Some(cid.clone());
-                        process.container_id_from = Some(*from);
+                let known = self.known.entry(tgid).or_default();
+                match (&process.container_id, process.container_id_from) {
+                    (Some(cid), Some(from)) => known.container = Some((cid.clone(), from)),
+                    _ => {
+                        if let Some((cid, from)) = &known.container {
+                            process.container_id = Some(cid.clone());
+                            process.container_id_from = Some(*from);
+                        }
                     }
-                } else if let (Some(cid), Some(from)) =
-                    (&process.container_id, process.container_id_from)
-                {
-                    self.containers.insert(tgid, (cid.clone(), from));
                 }
                 out.push(self.event(
                     time,
@@ -338,7 +409,7 @@ impl ConnectorReader {
             }
             ProcEvent::Exit { pid, tgid, status } => {
                 if pid == tgid {
-                    self.containers.remove(&tgid);
+                    self.known.remove(&tgid);
                 }
                 let (exit_code, signal) = decode_status(status);
                 out.push(self.event(
@@ -351,29 +422,76 @@ impl ConnectorReader {
                     }),
                 ));
             }
+            ProcEvent::Comm { pid, tgid, comm } => {
+                let ev = self.event(
+                    time,
+                    EventKind::Comm(Comm {
+                        pid,
+                        tgid,
+                        comm: ByteString::from(
+                            &comm[..comm.iter().position(|&c| c == 0).unwrap_or(16)],
+                        ),
+                    }),
+                );
+                self.held_comm.push((m.timestamp_ns, pid, ev));
+            }
             ProcEvent::Other(_) => {}
         }
     }
 
-    /// When the child's own cgroup gave no container id: the parent's (known, or read now), then
-    /// the shim/runc command line of the child or the parent.
-    fn fill_container(&self, child: &mut ProcessInfo, parent_tgid: Pid) {
-        if child.container_id.is_some() {
-            return;
+    /// What a fork changes of the child: its pids in a nested namespace (when its caller is in
+    /// one), and its container, known from the parent's (else read from the parent's cgroup).
+    fn fork_view(&mut self, parent_tgid: Pid, child_pid: Pid, child_tgid: Pid) -> ProcessInfo {
+        let thread = child_pid != child_tgid;
+        // A new thread's call was made by its own process; the report names that process's
+        // parent as the parent.
+        let caller = if thread { child_tgid } else { parent_tgid };
+        let caller_known = match self.known.get(&caller) {
+            Some(k) => k.clone(),
+            None => {
+                let k = Known {
+                    container: self
+                        .procs
+                        .container_id(caller)
+                        .flatten()
+                        .map(|cid| (cid, ContainerIdSource::Cgroup)),
+                    nested: self
+                        .procs
+                        .ns_pids(caller, caller)
+                        .is_none_or(|ns| !ns.is_empty()),
+                };
+                self.known.insert(caller, k.clone());
+                k
+            }
+        };
+        let mut child = ProcessInfo::default();
+        let mut nested = caller_known.nested;
+        if nested {
+            match self.procs.ns_pids(child_tgid, child_pid) {
+                Some(ns) => {
+                    nested = !ns.is_empty();
+                    child.ns_pids = ns;
+                }
+                None => child.missing.push("ns_pids".into()),
+            }
         }
-        if let Some((cid, _)) = self.containers.get(&parent_tgid) {
-            child.container_id = Some(cid.clone());
-            child.container_id_from = Some(ContainerIdSource::Parent);
-            return;
+        if !thread {
+            if let Some((cid, from)) = &caller_known.container {
+                child.container_id = Some(cid.clone());
+                child.container_id_from = Some(match from {
+                    ContainerIdSource::ShimArgs => ContainerIdSource::ShimArgs,
+                    _ => ContainerIdSource::Parent,
+                });
+            }
+            self.known.insert(
+                child_tgid,
+                Known {
+                    container: caller_known.container,
+                    nested,
+                },
+            );
         }
-        let parent = self.procs.read(parent_tgid, parent_tgid);
-        if let Some(cid) = parent.container_id {
-            child.container_id = Some(cid);
-            child.container_id_from = Some(match parent.container_id_from {
-                Some(ContainerIdSource::ShimArgs) => ContainerIdSource::ShimArgs,
-                _ => ContainerIdSource::Parent,
-            });
-        }
+        child
     }
 }
 
@@ -484,8 +602,10 @@ mod tests {
         assert_eq!(out.len(), 3, "{out:#?}");
         match &out[0].kind {
             EventKind::Fork(f) => {
+                // Not read from /proc: at the fork the child is its parent's copy.
                 let child = f.child.as_ref().unwrap();
-                assert!(child.exe.is_some() && child.missing.is_empty());
+                assert!(child.exe.is_none() && child.args.is_empty(), "{child:?}");
+                assert!(child.missing.is_empty(), "{child:?}");
             }
             k => panic!("{k:?}"),
         }
@@ -515,7 +635,11 @@ mod tests {
         };
         let mut r = ConnectorReader::new(id, ProcReader::new());
         let cid = "a".repeat(64);
-        r.know_container(77_777_001, cid.clone(), ContainerIdSource::Cgroup);
+        r.know_process(
+            77_777_001,
+            Some((cid.clone(), ContainerIdSource::Cgroup)),
+            true,
+        );
         let mut out = Vec::new();
         let gone = i32::MAX - 3;
         r.handle(
@@ -528,7 +652,61 @@ mod tests {
         let child = f.child.as_ref().unwrap();
         assert_eq!(child.container_id.as_deref(), Some(cid.as_str()));
         assert_eq!(child.container_id_from, Some(ContainerIdSource::Parent));
-        assert!(child.missing.iter().any(|m| m == "args"));
+        assert_eq!(
+            child.missing,
+            ["ns_pids"],
+            "its parent is in a container: its pids there could not be read"
+        );
+    }
+
+    fn comm_datagram(seq: u32, pid: i32, comm: &[u8], at_ns: u64) -> Vec<u8> {
+        let mut name = [0u8; 16];
+        name[..comm.len()].copy_from_slice(comm);
+        let mut d = datagram(seq, 0, PROC_EVENT_COMM, &[pid, pid]);
+        // The header's time, then the name after the two pids.
+        let at = d.len() - 8 - 8;
+        d[at..at + 8].copy_from_slice(&at_ns.to_ne_bytes());
+        d.extend_from_slice(&name);
+        let len = d.len() as u32;
+        d[..4].copy_from_slice(&len.to_ne_bytes());
+        let cn_len = (16 + 8 + 16) as u16;
+        d[NLMSG_HDRLEN + 16..NLMSG_HDRLEN + 18].copy_from_slice(&cn_len.to_ne_bytes());
+        d
+    }
+
+    /// A task's rename is recorded, except the one an exec makes just before its exec report
+    /// (the exec names the program itself).
+    #[test]
+    fn a_rename_is_an_event_unless_an_exec_follows() {
+        let id = HostIdentity {
+            host: "h".into(),
+            boot_id: "b".into(),
+        };
+        let mut r = ConnectorReader::new(id, ProcReader::new());
+        let mut out = Vec::new();
+        let gone = i32::MAX - 5;
+        r.handle(&comm_datagram(1, gone, b"rm", 1_000_000_000), &mut out);
+        r.handle(
+            &comm_datagram(2, gone - 1, b"sleep", 1_001_000_000),
+            &mut out,
+        );
+        r.handle(
+            &datagram(3, 0, PROC_EVENT_EXEC, &[gone - 1, gone - 1]),
+            &mut out,
+        );
+        assert!(
+            out.iter().all(|e| !matches!(e.kind, EventKind::Comm(_))),
+            "held for 20 ms: {out:#?}"
+        );
+        r.flush(&mut out);
+        let renames: Vec<(Pid, Vec<u8>)> = out
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Comm(c) => Some((c.pid, c.comm.as_bytes().to_vec())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(renames, [(gone, b"rm".to_vec())]);
     }
 
     /// Real kernel: needs root. Forks a child and sees its fork and exit with the exit code.

@@ -4,14 +4,14 @@
 //! capture file with a bounded backlog). [`import`] is the offline path: an auditd log file
 //! instead of the kernel.
 //!
-//! Pure parts ([`audit`], [`proc_info`]'s parsers, [`fd_table`]) have no I/O and are tested with
+//! Pure parts ([`audit`], [`proc_info`]'s parsers, [`fd_paths`]) have no I/O and are tested with
 //! plain data; the sockets live in [`connector`] and [`audit_netlink`].
 
 pub mod audit;
 pub mod audit_netlink;
 pub mod connector;
 pub mod docker;
-pub mod fd_table;
+pub mod fd_paths;
 pub mod import;
 pub mod netlink;
 pub mod proc_info;

@@ -267,10 +267,11 @@ pub fn run(cfg: Config) -> Result<()> {
     let snap = snapshot::take(&procs, &id, Timestamp::now());
     let mut conn_reader = ConnectorReader::new(id.clone(), procs);
     for ev in &snap {
-        if let (EventKind::Snapshot(s), Some(cid)) = (&ev.kind, container_of(ev)) {
-            if let Some(from) = s.process.container_id_from {
-                conn_reader.know_container(s.tgid, cid.to_string(), from);
-            }
+        if let EventKind::Snapshot(s) = &ev.kind {
+            let container = container_of(ev)
+                .zip(s.process.container_id_from)
+                .map(|(cid, from)| (cid.to_string(), from));
+            conn_reader.know_process(s.tgid, container, !s.process.ns_pids.is_empty());
         }
     }
     tracing::info!(processes = snap.len(), "start-up snapshot taken");
@@ -444,7 +445,8 @@ fn connector_loop(
         match c.recv(&mut buf) {
             Ok(Received::Datagram(n)) => r.handle(&buf[..n], &mut out),
             Ok(Received::Overflow) => out.push(r.overflow_gap()),
-            Ok(Received::Timeout) => {}
+            // Quiet for a while: no exec is coming for the held name changes.
+            Ok(Received::Timeout) => r.flush(&mut out),
             Err(e) => {
                 tracing::error!("process connector read failed: {e}");
                 std::thread::sleep(Duration::from_millis(100));
@@ -453,6 +455,11 @@ fn connector_loop(
         if !out.is_empty() && tx.send(Input::Events(out)).is_err() {
             return;
         }
+    }
+    let mut out = Vec::new();
+    r.flush(&mut out);
+    if !out.is_empty() {
+        let _ = tx.send(Input::Events(out));
     }
 }
 

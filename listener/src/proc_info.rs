@@ -75,6 +75,22 @@ impl ProcReader {
             .and_then(|b| parse_stat(&b))
     }
 
+    /// The pids of task `tid` of process `tgid` in its nested pid namespaces (see
+    /// [`parse_status_ns_pids`]); `None` when it could not be read (the task is gone).
+    pub fn ns_pids(&self, tgid: Pid, tid: Pid) -> Option<Vec<Pid>> {
+        std::fs::read(self.task_dir(tgid, tid).join("status"))
+            .ok()
+            .and_then(|b| parse_status_ns_pids(&b))
+    }
+
+    /// The container id of process `tgid` from its cgroup: `Some(None)` when it is in none,
+    /// `None` when the cgroup could not be read.
+    pub fn container_id(&self, tgid: Pid) -> Option<Option<String>> {
+        std::fs::read(self.root.join(tgid.to_string()).join("cgroup"))
+            .ok()
+            .map(|b| container_id_from_cgroup(&b))
+    }
+
     /// Thread ids of a process other than its leader, from `/proc/PID/task`.
     pub fn threads(&self, tgid: Pid) -> Vec<Pid> {
         let mut out: Vec<Pid> =
@@ -148,10 +164,13 @@ impl ProcReader {
             Err(_) => missing.push("root"),
         }
         match std::fs::read(task.join("status")) {
-            Ok(b) => match parse_status_uid(&b) {
-                Some(uid) => info.uid = Some(uid),
-                None => missing.push("uid"),
-            },
+            Ok(b) => {
+                match parse_status_uid(&b) {
+                    Some(uid) => info.uid = Some(uid),
+                    None => missing.push("uid"),
+                }
+                info.ns_pids = parse_status_ns_pids(&b).unwrap_or_default();
+            }
             Err(_) => missing.push("uid"),
         }
         match std::fs::read(task.join("stat"))
@@ -227,6 +246,19 @@ pub fn parse_stat(b: &[u8]) -> Option<StatLine> {
         ppid: fields.get(1)?.parse().ok()?,
         start_ticks: fields.get(19)?.parse().ok()?,
     })
+}
+
+/// The pids of a task in the pid namespaces it is in, from `/proc/PID/status`
+/// (`NSpid:\t12345\t7`: the host's first, its own last), without the host's: empty for a task
+/// of the host's namespace. `None` when the line is missing (a kernel before 4.1).
+pub fn parse_status_ns_pids(b: &[u8]) -> Option<Vec<Pid>> {
+    let s = std::str::from_utf8(b).ok()?;
+    let line = s.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+    let pids: Option<Vec<Pid>> = line
+        .split_ascii_whitespace()
+        .map(|v| v.parse().ok())
+        .collect();
+    Some(pids?.into_iter().skip(1).collect())
 }
 
 /// The real uid from `/proc/PID/status` (`Uid:\treal\teffective\tsaved\tfs`).
@@ -555,6 +587,18 @@ mod tests {
             Some(1000)
         );
         assert_eq!(parse_status_uid(b"Name:\tx\n"), None);
+        assert_eq!(
+            parse_status_ns_pids(b"Name:\tsh\nNSpid:\t48213\t7\nNSpgid:\t1\n"),
+            Some(vec![7])
+        );
+        assert_eq!(
+            parse_status_ns_pids(b"NSpid:\t48213\t96\t1\n"),
+            Some(vec![96, 1]),
+            "a pid namespace inside a container's"
+        );
+        assert_eq!(parse_status_ns_pids(b"NSpid:\t412\n"), Some(vec![]));
+        assert_eq!(parse_status_ns_pids(b"Name:\tx\n"), None);
+        assert_eq!(parse_status_ns_pids(b"NSpid:\t1\tx\n"), None);
         assert_eq!(
             split_cmdline(b"sh\0-c\0echo x\0"),
             args(&["sh", "-c", "echo x"])

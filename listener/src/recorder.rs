@@ -3,8 +3,10 @@
 //!
 //! Inputs ([`Input`]) come from the reader threads through one bounded queue: raw audit records
 //! (decoded and assembled by an [`AuditDecoder`]), connector and snapshot events, Docker
-//! metadata, gap events, and timer ticks. Every event then passes the [`FdTable`] (paths for
-//! writes, closes and dups; write coalescing); new container ids are handed to the Docker
+//! metadata, gap events, and timer ticks. Every event, and every audited clone call, then
+//! passes the [`FdPaths`] stage (paths for writes, closes and dups, placed at the right point of
+//! the parent's syscalls whatever order the streams arrive in; write coalescing); new container
+//! ids are handed to the Docker
 //! lookup; audit events of excluded processes (godo itself, the local database server) are
 //! dropped so the database's own writes never feed back into the log.
 
@@ -16,7 +18,7 @@ use dockwatch_shared::event::{ContainerIdSource, Event, EventKind, Pid, Source};
 
 use crate::audit::Counters;
 use crate::audit_netlink::RawRecord;
-use crate::fd_table::FdTable;
+use crate::fd_paths::{Assembled, FdPaths};
 
 /// The host and boot every event of this run is stamped with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,12 +44,12 @@ impl HostIdentity {
 
 /// Turns raw audit records into events (the parser and assembler of `crate::audit`).
 pub trait AuditDecoder: Send {
-    /// Takes one record; appends finished events to `out`.
-    fn push(&mut self, record: &RawRecord, out: &mut Vec<Event>);
+    /// Takes one record; appends finished events (and clone calls) to `out`.
+    fn push(&mut self, record: &RawRecord, out: &mut Vec<Assembled>);
     /// Finishes events whose records are older than `before` (their EOE never came).
-    fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>);
+    fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Assembled>);
     /// Finishes everything at shutdown.
-    fn finish(&mut self, out: &mut Vec<Event>);
+    fn finish(&mut self, out: &mut Vec<Assembled>);
     /// Records that could not be parsed so far.
     fn parse_errors(&self) -> u64 {
         0
@@ -77,7 +79,7 @@ pub enum Input {
 /// The recorder's state.
 pub struct Recorder {
     decoder: Box<dyn AuditDecoder>,
-    fds: FdTable,
+    fds: FdPaths,
     exclude: HashSet<Pid>,
     containers: HashSet<String>,
     /// Container of each process seen in one (from the connector and the snapshot), to give
@@ -108,9 +110,11 @@ impl Recorder {
         flush_every: u64,
         diag: Option<std::fs::File>,
     ) -> Self {
+        let mut fds = FdPaths::live();
+        fds.set_unaudited(exclude.iter().copied());
         Self {
             decoder,
-            fds: FdTable::new(),
+            fds,
             exclude,
             containers: HashSet::new(),
             in_container: HashMap::new(),
@@ -136,8 +140,11 @@ impl Recorder {
                     self.decoder.push(rec, &mut produced);
                 }
             }
-            Input::Events(evs) => produced = evs,
-            Input::Exclude(pids) => self.exclude = pids,
+            Input::Events(evs) => produced = evs.into_iter().map(Assembled::Event).collect(),
+            Input::Exclude(pids) => {
+                self.fds.set_unaudited(pids.iter().copied());
+                self.exclude = pids;
+            }
             Input::Stop => {}
             Input::Tick => {
                 self.ticks += 1;
@@ -145,12 +152,22 @@ impl Recorder {
                     Timestamp(Timestamp::now().0 - AUDIT_STALE_US),
                     &mut produced,
                 );
+                self.fds.tick(out);
                 if let Some(d) = self.diag.as_mut() {
                     let _ = d.flush();
                 }
             }
         }
-        for mut ev in produced {
+        for item in produced {
+            let mut ev = match item {
+                Assembled::Event(ev) => ev,
+                Assembled::Clone { time, call, .. } => {
+                    if !self.exclude.contains(&call.caller) {
+                        self.fds.clone_call(time, call, out);
+                    }
+                    continue;
+                }
+            };
             if ev.source == Source::Audit && self.is_excluded(&ev) {
                 continue;
             }
@@ -172,12 +189,21 @@ impl Recorder {
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         let mut produced = Vec::new();
         self.decoder.finish(&mut produced);
-        for ev in produced {
-            if !(ev.source == Source::Audit && self.is_excluded(&ev)) {
-                self.fds.process(ev, out);
+        for item in produced {
+            match item {
+                Assembled::Event(ev) => {
+                    if !(ev.source == Source::Audit && self.is_excluded(&ev)) {
+                        self.fds.process(ev, out);
+                    }
+                }
+                Assembled::Clone { time, call, .. } => {
+                    if !self.exclude.contains(&call.caller) {
+                        self.fds.clone_call(time, call, out);
+                    }
+                }
             }
         }
-        self.fds.flush(out);
+        self.fds.finish(out);
         if let Some(d) = self.diag.as_mut() {
             let _ = d.flush();
         }
@@ -271,6 +297,8 @@ pub fn tgid_of(ev: &Event) -> Option<Pid> {
         EventKind::Write(w) => w.tgid,
         EventKind::Close(c) => c.tgid,
         EventKind::Dup(d) => d.tgid,
+        EventKind::CloseRange(c) => c.tgid,
+        EventKind::Comm(c) => c.tgid,
         EventKind::Rename(r) => r.tgid,
         EventKind::Unlink(u) => u.tgid,
         EventKind::Truncate(t) => t.tgid,
@@ -315,7 +343,7 @@ impl std::fmt::Debug for LiveAudit {
 }
 
 impl AuditDecoder for LiveAudit {
-    fn push(&mut self, record: &RawRecord, out: &mut Vec<Event>) {
+    fn push(&mut self, record: &RawRecord, out: &mut Vec<Assembled>) {
         match crate::audit::parse_netlink(record.rtype, &record.body) {
             Ok(r) => self.0.push(r, out),
             Err(e) => self
@@ -323,10 +351,10 @@ impl AuditDecoder for LiveAudit {
                 .parse_error(&e, format!("audit netlink record type {}", record.rtype)),
         }
     }
-    fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>) {
+    fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Assembled>) {
         self.0.flush_older_than(before, out);
     }
-    fn finish(&mut self, out: &mut Vec<Event>) {
+    fn finish(&mut self, out: &mut Vec<Assembled>) {
         self.0.finish(out);
     }
     fn parse_errors(&self) -> u64 {
@@ -342,14 +370,15 @@ impl AuditDecoder for LiveAudit {
 pub struct NoAudit;
 
 impl AuditDecoder for NoAudit {
-    fn push(&mut self, _: &RawRecord, _: &mut Vec<Event>) {}
-    fn flush_older_than(&mut self, _: Timestamp, _: &mut Vec<Event>) {}
-    fn finish(&mut self, _: &mut Vec<Event>) {}
+    fn push(&mut self, _: &RawRecord, _: &mut Vec<Assembled>) {}
+    fn flush_older_than(&mut self, _: Timestamp, _: &mut Vec<Assembled>) {}
+    fn finish(&mut self, _: &mut Vec<Assembled>) {}
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::Output;
     use dockwatch_shared::event::{Exec, ProcessInfo, Write};
 
     fn ev(source: Source, kind: EventKind) -> Event {
@@ -365,11 +394,24 @@ mod tests {
         }
     }
 
+    /// A process the start-up snapshot found.
+    fn known(pid: Pid) -> Event {
+        ev(
+            Source::Procfs,
+            EventKind::Snapshot(dockwatch_shared::event::Snapshot {
+                pid,
+                tgid: pid,
+                ppid: 1,
+                ..Default::default()
+            }),
+        )
+    }
+
     struct Echo;
     impl AuditDecoder for Echo {
-        fn push(&mut self, r: &RawRecord, out: &mut Vec<Event>) {
+        fn push(&mut self, r: &RawRecord, out: &mut Vec<Assembled>) {
             let tgid = r.rtype as Pid;
-            out.push(ev(
+            out.event(ev(
                 Source::Audit,
                 EventKind::Write(Write {
                     pid: tgid,
@@ -380,8 +422,8 @@ mod tests {
                 }),
             ));
         }
-        fn flush_older_than(&mut self, _: Timestamp, _: &mut Vec<Event>) {}
-        fn finish(&mut self, _: &mut Vec<Event>) {}
+        fn flush_older_than(&mut self, _: Timestamp, _: &mut Vec<Assembled>) {}
+        fn finish(&mut self, _: &mut Vec<Assembled>) {}
     }
 
     fn netlink(rtype: u16, body: &str) -> RawRecord {
@@ -421,6 +463,18 @@ mod tests {
             d.push(&netlink(t, b), &mut out);
         }
         d.finish(&mut out);
+        let clones = out
+            .iter()
+            .filter(|a| matches!(a, Assembled::Clone { call, .. } if call.caller == 50 && call.ret == 9))
+            .count();
+        assert_eq!(clones, 1, "the clone call goes to fd tracking");
+        let out: Vec<Event> = out
+            .into_iter()
+            .filter_map(|a| match a {
+                Assembled::Event(e) => Some(e),
+                Assembled::Clone { .. } => None,
+            })
+            .collect();
         assert!(
             !out.iter().any(|e| matches!(e.kind, EventKind::Fork(_))),
             "no audit fork: {out:#?}"
@@ -432,7 +486,7 @@ mod tests {
         );
         // The assembler on its own (offline import) does infer the forks.
         let mut a = crate::audit::Assembler::new("h", "b");
-        let mut raw = Vec::new();
+        let mut raw: Vec<Event> = Vec::new();
         for (t, b) in records {
             a.push(
                 crate::audit::parse_netlink(t, b.as_bytes()).unwrap(),
@@ -459,6 +513,13 @@ mod tests {
             Some(std::fs::File::create(&diag).unwrap()),
         );
         let (mut out, mut cids) = (Vec::new(), Vec::new());
+        // Both processes existed when the recorder started.
+        r.handle(
+            Input::Events(vec![known(1300), known(1301), known(5)]),
+            &mut out,
+            &mut cids,
+        );
+        out.clear();
         r.handle(
             Input::Audit(vec![RawRecord {
                 rtype: 1300,
@@ -506,11 +567,11 @@ mod tests {
             e.process.container_id_from = Some(ContainerIdSource::Cgroup);
         }
         r2.handle(
-            Input::Events(vec![first, audit_exec]),
+            Input::Events(vec![known(5), first, audit_exec]),
             &mut out2,
             &mut Vec::new(),
         );
-        match &out2[1].kind {
+        match &out2[2].kind {
             EventKind::Exec(e) => {
                 assert_eq!(e.process.container_id.as_deref(), Some(cid.as_str()));
                 assert_eq!(e.process.container_id_from, Some(ContainerIdSource::Cgroup));

@@ -119,7 +119,7 @@ proptest! {
         if let Ok(r) = parse_log_line(&framed) {
             touch(&r);
             let mut asm = Assembler::new("h", "b");
-            let mut out = Vec::new();
+            let mut out: Vec<dockwatch_shared::Event> = Vec::new();
             asm.push(r, &mut out);
             asm.finish(&mut out);
         }
@@ -138,7 +138,7 @@ proptest! {
             apply(&mut lines, *at, m);
         }
         let mut asm = Assembler::new("h", "b");
-        let mut out = Vec::new();
+        let mut out: Vec<dockwatch_shared::Event> = Vec::new();
         let (mut good, mut bad) = (0u64, 0u64);
         for (i, l) in lines.iter().enumerate() {
             match parse_log_line(l) {

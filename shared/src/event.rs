@@ -129,6 +129,10 @@ pub enum EventKind {
     Close(Close),
     /// An fd was duplicated (dup, dup2, dup3, fcntl F_DUPFD).
     Dup(Dup),
+    /// A range of fds was closed or marked close-on-exec (close_range).
+    CloseRange(CloseRange),
+    /// A task changed its name.
+    Comm(Comm),
     /// A file was renamed (rename, renameat, renameat2).
     Rename(Rename),
     /// A file or directory was removed (unlink, unlinkat, rmdir).
@@ -159,6 +163,8 @@ impl EventKind {
             EventKind::Write(_) => "write",
             EventKind::Close(_) => "close",
             EventKind::Dup(_) => "dup",
+            EventKind::CloseRange(_) => "close_range",
+            EventKind::Comm(_) => "comm",
             EventKind::Rename(_) => "rename",
             EventKind::Unlink(_) => "unlink",
             EventKind::Truncate(_) => "truncate",
@@ -205,6 +211,11 @@ pub struct ProcessInfo {
     /// How `container_id` was found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container_id_from: Option<ContainerIdSource>,
+    /// The task's pid in each nested pid namespace it is in, outermost first (the last one is
+    /// the pid it has inside its container), from `/proc/PID/status`; empty when it is in the
+    /// host's namespace only, or when that could not be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ns_pids: Vec<Pid>,
     /// When the process started (from `/proc/PID/stat`, converted to wall-clock time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Timestamp>,
@@ -275,6 +286,25 @@ pub struct Fork {
     /// What `/proc` said of the new task right after the fork.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child: Option<ProcessInfo>,
+    /// How the recorder chose the new process's descriptor table (left out for threads, which
+    /// share their process's, and by recorders older than this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fd_from: Option<FdFrom>,
+    /// The audit serial of the parent's clone-family call that made the child, when found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clone_serial: Option<u64>,
+}
+
+/// How a forked child's descriptor table was chosen.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FdFrom {
+    /// The parent's table at its audited clone, fork or vfork call (`clone_serial`), among the
+    /// parent's other syscalls: exact.
+    CloneCall,
+    /// No audited call was found for the fork (lost, or the parent is not audited: a kernel
+    /// thread, the recorder itself): the parent's table when the fork was reported.
+    ForkReport,
 }
 
 /// A process ran a new program.
@@ -416,6 +446,37 @@ pub struct Dup {
     /// The file behind `old_fd`, when the recorder knew it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<ByteString>,
+    /// The new descriptor is close-on-exec (`dup3(O_CLOEXEC)`, `F_DUPFD_CLOEXEC`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cloexec: bool,
+}
+
+/// A range of descriptors was closed, or marked close-on-exec (`close_range`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CloseRange {
+    /// Task id.
+    pub pid: Pid,
+    /// Process id.
+    pub tgid: Pid,
+    /// First descriptor of the range.
+    pub first: i32,
+    /// Last descriptor of the range (inclusive; `2147483647` for "all above `first`").
+    pub last: i32,
+    /// `CLOSE_RANGE_CLOEXEC`: the descriptors stay open and are closed by the next exec.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cloexec: bool,
+}
+
+/// A task changed its name (`comm`): `prctl(PR_SET_NAME)`, a write to `/proc/PID/comm`, or a
+/// program that names itself (busybox applets run without exec).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Comm {
+    /// Task id.
+    pub pid: Pid,
+    /// Process id.
+    pub tgid: Pid,
+    /// The new name (at most 15 bytes).
+    pub comm: ByteString,
 }
 
 /// A file was renamed.

@@ -80,6 +80,11 @@ pub struct ProcessNode {
     pub container_name: Option<String>,
     /// Container image, from Docker metadata.
     pub image: Option<String>,
+    /// The fields (`comm`, `exe`, `args`, `cwd`, `rootfs`, `container_id`) it holds from its
+    /// parent at fork rather than from its own exec, `/proc` or records: a forked child that
+    /// never exec'd, or that was gone before `/proc` could be read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inherited: Vec<String>,
     /// The Docker daemon.
     pub star: bool,
     /// Its part in Docker.

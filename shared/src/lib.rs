@@ -1,6 +1,7 @@
 //! The library shared by `godo` (the recorder) and `dockwatch-tui` (the analyst's tool).
 //!
 //! * [`event`]: the append-only event log `godo` writes (the schema; see `docs/schema.md`);
+//! * [`fds`]: the kernel's file-descriptor rules, and fork placement across the kernel's streams;
 //! * [`text`] and [`time`]: lossless byte strings and microsecond timestamps used by the model;
 //! * [`sanitize`]: making attacker-chosen text safe to show in a terminal;
 //! * [`investigation`]: what the filter pipeline makes of an event log: the Docker process tree
@@ -16,6 +17,7 @@
 pub mod capture;
 pub mod cooked;
 pub mod event;
+pub mod fds;
 pub mod investigation;
 pub mod load;
 pub mod pipeline;

@@ -68,6 +68,7 @@ fn node_json(inv: &Investigation, n: &ProcessNode, children: Vec<Value>) -> Valu
         "container_id": n.container_id,
         "container_name": n.container_name,
         "image": n.image,
+        "inherited": n.inherited,
         "star": n.star,
         "start": time(n.start),
         "exit": time(n.exit),

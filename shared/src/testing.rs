@@ -241,6 +241,7 @@ pub fn sample_process() -> ProcessInfo {
         )),
         container_id: Some("a".repeat(64)),
         container_id_from: Some(ContainerIdSource::Cgroup),
+        ns_pids: vec![4242, 7],
         start_time: Some(Timestamp(1_764_329_347_000_001)),
         uid: Some(0),
         star: true,
@@ -302,6 +303,8 @@ pub fn samples() -> Vec<Event> {
                 child_pid: 101,
                 child_tgid: 101,
                 child: Some(sample_process()),
+                fd_from: Some(FdFrom::CloneCall),
+                clone_serial: Some(4711),
             }),
         ),
         (
@@ -394,6 +397,27 @@ pub fn samples() -> Vec<Event> {
                 old_fd: 3,
                 new_fd: 1,
                 path: Some(bytes.clone()),
+                cloexec: true,
+            }),
+        ),
+        (
+            Source::Audit,
+            Some(audit_origin("close_range", 436)),
+            EventKind::CloseRange(CloseRange {
+                pid: 101,
+                tgid: 101,
+                first: 3,
+                last: i32::MAX,
+                cloexec: true,
+            }),
+        ),
+        (
+            Source::Connector,
+            None,
+            EventKind::Comm(Comm {
+                pid: 101,
+                tgid: 101,
+                comm: bytes.clone(),
             }),
         ),
         (
@@ -512,19 +536,21 @@ pub fn kind_index(kind: &EventKind) -> usize {
         EventKind::Write(_) => 5,
         EventKind::Close(_) => 6,
         EventKind::Dup(_) => 7,
-        EventKind::Rename(_) => 8,
-        EventKind::Unlink(_) => 9,
-        EventKind::Truncate(_) => 10,
-        EventKind::Chmod(_) => 11,
-        EventKind::Chown(_) => 12,
-        EventKind::PivotRoot(_) => 13,
-        EventKind::Container(_) => 14,
-        EventKind::Gap(_) => 15,
+        EventKind::CloseRange(_) => 8,
+        EventKind::Comm(_) => 9,
+        EventKind::Rename(_) => 10,
+        EventKind::Unlink(_) => 11,
+        EventKind::Truncate(_) => 12,
+        EventKind::Chmod(_) => 13,
+        EventKind::Chown(_) => 14,
+        EventKind::PivotRoot(_) => 15,
+        EventKind::Container(_) => 16,
+        EventKind::Gap(_) => 17,
     }
 }
 
 /// The number of event kinds.
-pub const KIND_COUNT: usize = 16;
+pub const KIND_COUNT: usize = 18;
 
 #[cfg(test)]
 mod tests {

@@ -372,7 +372,7 @@ fn hostile_events() -> Vec<dockwatch_shared::Event> {
                 parent_tgid: 100,
                 child_pid: 200,
                 child_tgid: 200,
-                child: None,
+                ..Fork::default()
             }),
         ),
         (

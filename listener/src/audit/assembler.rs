@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, VecDeque};
 use rustc_hash::FxHashMap as HashMap;
 
 use dockwatch_shared::event::{AuditOrigin, Fork, Gap, GapReason};
+use dockwatch_shared::fds::{self, CloneKind};
 use dockwatch_shared::{Event, EventKind, Pid, Source, Timestamp};
 
 use super::convert::{Converted, convert};
@@ -47,6 +48,25 @@ const CLONES_PER_PARENT: usize = 32;
 /// A child that logs before its parent's clone call returns is matched to that call when the
 /// call comes at most this long (record time) after the child's first record.
 const EARLY_CHILD_MICROS: i64 = 1_000_000;
+
+/// Where the assembler puts what it makes: events, and the clone calls that fd tracking needs
+/// at their place among them (a child's descriptor table is its parent's as it stood at the
+/// call, see [`dockwatch_shared::fds`]). A `Vec<Event>` takes the events and drops the calls.
+pub trait Output {
+    /// A finished event.
+    fn event(&mut self, event: Event);
+    /// A successful clone-family call of a process of `host` in boot `boot_id`, in the
+    /// records' order.
+    fn clone_call(&mut self, host: &str, boot_id: &str, time: Timestamp, call: fds::CloneCall) {
+        let _ = (host, boot_id, time, call);
+    }
+}
+
+impl Output for Vec<Event> {
+    fn event(&mut self, event: Event) {
+        self.push(event);
+    }
+}
 
 /// What the assembler has seen and made so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -273,7 +293,7 @@ impl Assembler {
     }
 
     /// Adds one record; completed events are appended to `out`.
-    pub fn push(&mut self, record: Record, out: &mut Vec<Event>) {
+    pub fn push(&mut self, record: Record, out: &mut impl Output) {
         self.counters.records += 1;
         let time = record.time();
         if time > self.latest {
@@ -353,7 +373,7 @@ impl Assembler {
 
     /// Records that the rest of the input could not be read (a truncated or corrupt log file):
     /// a gap of unknown size at the latest record time, with `detail` saying why.
-    pub fn input_unreadable(&mut self, detail: impl Into<String>, out: &mut Vec<Event>) {
+    pub fn input_unreadable(&mut self, detail: impl Into<String>, out: &mut impl Output) {
         let latest = self.latest;
         self.emit_gap(
             0,
@@ -368,12 +388,12 @@ impl Assembler {
 
     /// Completes every event whose first record is older than `before` (for a live source,
     /// where the wall clock says no more records will come).
-    pub fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Event>) {
+    pub fn flush_older_than(&mut self, before: Timestamp, out: &mut impl Output) {
         self.expire(before, out);
     }
 
     /// Completes everything still open and reports serials that never arrived.
-    pub fn finish(&mut self, out: &mut Vec<Event>) {
+    pub fn finish(&mut self, out: &mut impl Output) {
         let mut rest: Vec<(Key, Pending)> = self.pending.drain().collect();
         rest.sort_by_key(|(k, p)| (p.first, k.serial));
         self.order.clear();
@@ -406,7 +426,7 @@ impl Assembler {
         }
     }
 
-    fn expire(&mut self, cutoff: Timestamp, out: &mut Vec<Event>) {
+    fn expire(&mut self, cutoff: Timestamp, out: &mut dyn Output) {
         // `order` still lists events that EOE or PROCTITLE completed: drop those from its front
         // as soon as they get there rather than when they time out, or it would hold every
         // event of the last `timeout` of record time (tens of thousands on a busy host).
@@ -440,7 +460,7 @@ impl Assembler {
     /// incomplete events are completed, its missing serials reported, its process tree
     /// forgotten (pids start again), and the node's later events get a boot id of their own:
     /// the first one's with `-2`, `-3`... appended (the same for every import of the log).
-    fn reboot(&mut self, node: u64, serial: u64, time: Timestamp, out: &mut Vec<Event>) {
+    fn reboot(&mut self, node: u64, serial: u64, time: Timestamp, out: &mut dyn Output) {
         self.counters.reboots += 1;
         let keys: Vec<Key> = self
             .pending
@@ -488,7 +508,7 @@ impl Assembler {
         end: u64,
         from: Timestamp,
         to: Timestamp,
-        out: &mut Vec<Event>,
+        out: &mut dyn Output,
     ) {
         let lost = end - start + 1;
         self.counters.lost_serials += lost;
@@ -517,11 +537,11 @@ impl Assembler {
         from: Timestamp,
         to: Timestamp,
         detail: String,
-        out: &mut Vec<Event>,
+        out: &mut dyn Output,
     ) {
         self.counters.gaps += 1;
         self.counters.events += 1;
-        out.push(Event {
+        out.event(Event {
             host: self.host_of(node),
             boot_id: self.boot_of(node),
             run: String::new(),
@@ -546,7 +566,7 @@ impl Assembler {
             .unwrap_or_else(|| self.host.clone())
     }
 
-    fn complete(&mut self, key: Key, records: Vec<Record>, timed_out: bool, out: &mut Vec<Event>) {
+    fn complete(&mut self, key: Key, records: Vec<Record>, timed_out: bool, out: &mut dyn Output) {
         if records.is_empty() {
             return;
         }
@@ -557,6 +577,20 @@ impl Assembler {
         let conv = convert(&records);
         if self.infer_forks {
             self.lineage(key.node, &conv, out);
+        }
+        if let Some(call) = conv.clone {
+            let (host, boot) = (self.host_of(key.node), self.boot_of(key.node));
+            out.clone_call(
+                &host,
+                &boot,
+                conv.time,
+                fds::CloneCall {
+                    caller: call.parent,
+                    ret: call.child_in_ns,
+                    serial: conv.origin.serial,
+                    kind: call.kind,
+                },
+            );
         }
         if let Some(EventKind::Exit(x)) = &conv.kind {
             // The process is gone: its pid may come back as a new process of the same parent.
@@ -569,7 +603,7 @@ impl Assembler {
         }
         if let Some(kind) = conv.kind {
             self.counters.events += 1;
-            out.push(Event {
+            out.event(Event {
                 host: self.host_of(key.node),
                 boot_id: self.boot_of(key.node),
                 run: String::new(),
@@ -584,7 +618,7 @@ impl Assembler {
 
     /// Emits a Fork when a process shows up for the first time, or with a new parent that had
     /// just called a fork-family syscall (pid reuse); remembers clone calls to match them.
-    fn lineage(&mut self, node: u64, conv: &Converted, out: &mut Vec<Event>) {
+    fn lineage(&mut self, node: u64, conv: &Converted, out: &mut dyn Output) {
         if let Some(task) = conv.task {
             let known = self
                 .lineage
@@ -598,6 +632,7 @@ impl Assembler {
                 Some(parent) => parent != task.ppid && clone.is_some(),
             };
             if new_process {
+                let clone_serial = clone.as_ref().map(|c| c.origin.serial);
                 let (time, origin) = match clone {
                     Some(c) => (c.time, c.origin),
                     None => {
@@ -611,7 +646,7 @@ impl Assembler {
                 };
                 self.counters.forks += 1;
                 self.counters.events += 1;
-                out.push(Event {
+                out.event(Event {
                     host: self.host_of(node),
                     boot_id: self.boot_of(node),
                     run: String::new(),
@@ -625,6 +660,8 @@ impl Assembler {
                         child_pid: task.pid,
                         child_tgid: task.pid,
                         child: None,
+                        fd_from: None,
+                        clone_serial,
                     }),
                 });
             } else if let Some(c) = clone {
@@ -639,7 +676,7 @@ impl Assembler {
                     .insert(task.pid, task.ppid);
             }
         }
-        if let Some(call) = conv.clone {
+        if let Some(call) = conv.clone.filter(|c| c.kind != CloneKind::Thread) {
             // A child that already showed up (it can run and log before its parent's clone
             // returns) was given its fork then; only remember clones no child has claimed.
             if !self.claimed_early(node, call.parent, conv.time) {
@@ -649,7 +686,7 @@ impl Assembler {
                     CloneSeen {
                         time: conv.time,
                         child_in_ns: call.child_in_ns,
-                        maybe_thread: call.maybe_thread,
+                        maybe_thread: call.kind == CloneKind::Either,
                         origin: conv.origin.clone(),
                     },
                 );
@@ -755,7 +792,7 @@ mod tests {
     #[test]
     fn a_late_serial_fills_its_hole_and_a_missing_one_is_a_gap() {
         let mut a = Assembler::new("h", "b");
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         for serial in [10, 11, 13, 12, 16] {
             for r in write(serial, serial * 10, 5) {
                 a.push(r, &mut out);
@@ -782,7 +819,7 @@ mod tests {
     #[test]
     fn a_counter_restart_is_not_a_loss_and_daemon_records_are_ignored() {
         let mut a = Assembler::new("h", "b");
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         for r in write(500_000_000, 0, 5) {
             a.push(r, &mut out);
         }
@@ -800,7 +837,7 @@ mod tests {
     #[test]
     fn eoe_completes_and_incomplete_events_wait_for_record_time_not_wall_time() {
         let mut a = Assembler::new("h", "b");
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         a.push(
             rec(
                 1,
@@ -847,7 +884,7 @@ mod tests {
     #[test]
     fn consecutive_bad_lines_make_one_gap() {
         let mut a = Assembler::new("h", "b");
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         for r in write(1, 0, 5) {
             a.push(r, &mut out);
         }
@@ -870,7 +907,7 @@ mod tests {
     /// pid 5000.
     fn fork_of_5000(calls: &[(u64, u64, &str)]) -> Event {
         let mut a = Assembler::new("h", "b");
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         for &(serial, ms, fields) in calls {
             let syscall = format!("SYSCALL HDR arch=c000003e success=yes {fields}");
             a.push(rec(serial, ms, &syscall), &mut out);
@@ -920,7 +957,7 @@ mod tests {
     #[test]
     fn after_auditds_start_record_a_small_drop_is_a_reboot_too() {
         let mut a = Assembler::new("h", "b");
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         let push = |a: &mut Assembler, out: &mut Vec<Event>, serials: &[(u64, u64)]| {
             for &(serial, ms) in serials {
                 for r in write(serial, ms, 5) {
@@ -967,7 +1004,7 @@ mod tests {
     #[test]
     fn the_serial_counter_starting_again_is_a_reboot_but_going_back_in_time_is_not() {
         let mut a = Assembler::new("h", "b");
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         let boots = |out: &[Event]| out.iter().map(|e| e.boot_id.clone()).collect::<Vec<_>>();
         for r in write(50_000, 1000, 5) {
             a.push(r, &mut out);
@@ -1012,7 +1049,7 @@ mod tests {
     #[test]
     fn after_exit_group_the_same_pid_and_parent_is_a_new_process() {
         let mut a = Assembler::new("h", "b");
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         for r in write(1, 0, 50) {
             a.push(r, &mut out);
         }
@@ -1035,7 +1072,7 @@ mod tests {
     #[test]
     fn pid_reuse_with_a_new_parent_is_a_new_process_but_reparenting_is_not() {
         let mut a = Assembler::new("h", "b");
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         let forks = |out: &[Event]| {
             out.iter()
                 .filter_map(|e| match &e.kind {

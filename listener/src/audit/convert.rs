@@ -10,7 +10,8 @@
 //! | open        | open, openat, openat2, creat, write intent| PATH name, flags, fd = exit, created     |
 //! | write       | write, pwrite64, writev, pwritev(2)       | fd = a0, bytes = exit                    |
 //! | close       | close                                     | fd = a0                                  |
-//! | dup         | dup, dup2, dup3, fcntl(64) F_DUPFD(_CLOEXEC)| old = a0, new = a1 or exit             |
+//! | dup         | dup, dup2, dup3, fcntl(64) F_DUPFD(_CLOEXEC)| old = a0, new = a1 or exit, cloexec   |
+//! | close_range | close_range                               | first = a0, last = a1, cloexec = a2 flag |
 //! | rename      | rename, renameat, renameat2               | PATH DELETE name → CREATE name           |
 //! | unlink      | unlink, unlinkat, rmdir                   | PATH DELETE name; dir for rmdir/AT_REMOVEDIR |
 //! | truncate    | (f)truncate(64)                           | PATH name or fd, length                  |
@@ -28,9 +29,10 @@
 use std::borrow::Cow;
 
 use dockwatch_shared::event::{
-    ArgsSource, AuditOrigin, Chmod, Chown, Close, Dup, EventKind, Exec, Exit, Open, PivotRoot,
-    ProcessInfo, Rename, SyscallInfo, Truncate, Unlink, Write,
+    ArgsSource, AuditOrigin, Chmod, Chown, Close, CloseRange, Dup, EventKind, Exec, Exit, Open,
+    PivotRoot, ProcessInfo, Rename, SyscallInfo, Truncate, Unlink, Write,
 };
+use dockwatch_shared::fds::{CLOSE_RANGE_CLOEXEC, CloneKind, O_CLOEXEC};
 use dockwatch_shared::{ByteString, Pid, Timestamp};
 
 use super::record::{Record, Value, types};
@@ -60,8 +62,7 @@ pub struct Task {
     pub ppid: Pid,
 }
 
-/// A successful fork-family call that created a new process (threads made by `clone` with
-/// `CLONE_THREAD` are left out; see [`CloneCall::maybe_thread`] for `clone3`).
+/// A successful fork-family call (`clone`, `clone3`, `fork`, `vfork`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct CloneCall {
     /// The calling process.
@@ -69,11 +70,11 @@ pub struct CloneCall {
     /// The return value: the child's pid in the caller's pid namespace (not the host's pid when
     /// the caller is in a container).
     pub child_in_ns: Pid,
-    /// `clone3`: its flags are in memory that audit does not show (a0 is a pointer), so the call
-    /// may have made a thread (`pthread_create`) as well as a process (`posix_spawn`). A thread
-    /// never shows up under a pid of its own (audit's `pid=` is the thread group), so such a
-    /// call may never be matched.
-    pub maybe_thread: bool,
+    /// What it made: `clone` shows `CLONE_THREAD` in its flags, `fork` and `vfork` make
+    /// processes, and `clone3`'s flags are in memory that audit does not show (a0 is a pointer),
+    /// so it may have made a thread (`pthread_create`) as well as a process (`posix_spawn`). A
+    /// thread never shows up under a pid of its own (audit's `pid=` is the thread group).
+    pub kind: CloneKind,
 }
 
 /// What one kernel event turned into.
@@ -87,7 +88,7 @@ pub struct Converted {
     pub kind: Option<EventKind>,
     /// The calling task, for syscall events.
     pub task: Option<Task>,
-    /// Set for fork-family calls that created a process.
+    /// Set for successful fork-family calls.
     pub clone: Option<CloneCall>,
 }
 
@@ -281,15 +282,17 @@ pub fn convert(records: &[Record]) -> Converted {
     };
     out.kind = kind(&call, records, ppid);
     if matches!(name, "clone" | "clone3" | "fork" | "vfork") && call.success {
-        let thread = name == "clone" && call.arg(0) & CLONE_THREAD != 0;
+        let kind = match name {
+            "clone3" => CloneKind::Either,
+            "clone" if call.arg(0) & CLONE_THREAD != 0 => CloneKind::Thread,
+            _ => CloneKind::Process,
+        };
         if let Some(child) = exit.filter(|&e| e > 0).and_then(|e| Pid::try_from(e).ok()) {
-            if !thread {
-                out.clone = Some(CloneCall {
-                    parent: pid,
-                    child_in_ns: child,
-                    maybe_thread: name == "clone3",
-                });
-            }
+            out.clone = Some(CloneCall {
+                parent: pid,
+                child_in_ns: child,
+                kind,
+            });
         }
     }
     out.origin = origin;
@@ -374,12 +377,29 @@ fn kind(call: &Call<'_>, records: &[Record], ppid: Option<Pid>) -> Option<EventK
                 _ if matches!(call.arg(1), F_DUPFD | F_DUPFD_CLOEXEC) => call.exit_fd()?,
                 _ => return None,
             };
+            let cloexec = match call.name {
+                "dup3" => call.arg(2) as u32 & O_CLOEXEC != 0,
+                "fcntl" | "fcntl64" => call.arg(1) == F_DUPFD_CLOEXEC,
+                _ => false,
+            };
             EventKind::Dup(Dup {
                 pid,
                 tgid,
                 old_fd: call.fd_arg(0),
                 new_fd,
                 path: None,
+                cloexec,
+            })
+        }
+        "close_range" => {
+            // The range is two unsigned ints; `~0U` (all above `first`) is past any fd.
+            let fd = |n: usize| i32::try_from(call.arg(n) as u32).unwrap_or(i32::MAX);
+            EventKind::CloseRange(CloseRange {
+                pid,
+                tgid,
+                first: fd(0),
+                last: fd(1),
+                cloexec: call.arg(2) & CLOSE_RANGE_CLOEXEC != 0,
             })
         }
         "rename" | "renameat" | "renameat2" => {

@@ -14,5 +14,5 @@ pub mod record;
 pub mod syscalls;
 mod tables;
 
-pub use assembler::{Assembler, Counters};
+pub use assembler::{Assembler, Counters, Output};
 pub use record::{ParseError, Record, parse_log_line, parse_netlink};

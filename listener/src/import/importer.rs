@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use dockwatch_shared::{Event, Timestamp};
 
 use crate::audit::{Assembler, Counters, ParseError, Record};
-use crate::fd_table::FdTable;
+use crate::fd_paths::{Assembled, FdPaths};
 
 /// A run of coalesced writes to one fd that has seen no write for this long (record time) is
 /// recorded. The live recorder flushes every run every 2 s of wall time instead; an import has
@@ -15,14 +15,15 @@ use crate::fd_table::FdTable;
 /// a log twice gives the same events.
 pub const WRITE_IDLE_MICROS: i64 = 1_000_000;
 /// Processes whose fd tables an import keeps (the least recently used go first; see
-/// [`FdTable::bounded`]): a log rarely says when a process exits. At under 100 bytes a
+/// [`FdPaths::replay`]): a log rarely says when a process exits. At under 100 bytes a
 /// process, a few MB.
 pub const MAX_FD_TABLES: usize = 65_536;
 /// How often (record time) the quiet runs are looked for.
 const IDLE_SWEEP_MICROS: i64 = 250_000;
 
 /// The pure part of an import: records in, events out. The [`Assembler`] makes the events,
-/// the [`FdTable`] gives writes, closes and dups their paths and coalesces writes, runs of
+/// the [`FdPaths`] stage gives writes, closes and dups their paths (a forked child's table is
+/// its parent's at the clone call the assembler matched) and coalesces writes, runs of
 /// writes go out once they are [`WRITE_IDLE_MICROS`] quiet in record time, and the fd tables
 /// start afresh after a reboot in the log. Each host has its own fd tables: a log gathered from
 /// several hosts (records with `node=`) holds the same pids on each. No I/O:
@@ -31,7 +32,7 @@ pub struct Importer {
     asm: Assembler,
     /// By host name; a `BTreeMap` so that the final flush goes host by host in a fixed order.
     hosts: BTreeMap<String, HostFds>,
-    staged: Vec<Event>,
+    staged: Vec<Assembled>,
     /// Record time at which quiet runs of writes are next looked for.
     next_sweep: Option<Timestamp>,
     /// fd table counters of the boots before the current one of each host.
@@ -41,7 +42,7 @@ pub struct Importer {
 
 /// The fd tables of one host, for its current boot.
 struct HostFds {
-    fds: FdTable,
+    fds: FdPaths,
     /// The boot the tables belong to.
     boot_id: String,
     /// Boot ids of this host seen so far: the first event of a new one means the old boot's
@@ -52,7 +53,7 @@ struct HostFds {
 impl HostFds {
     fn new(boot_id: &str) -> Self {
         Self {
-            fds: FdTable::bounded(MAX_FD_TABLES),
+            fds: FdPaths::replay(MAX_FD_TABLES),
             boot_id: boot_id.to_owned(),
             boots: HashSet::from([boot_id.to_owned()]),
         }
@@ -104,30 +105,52 @@ impl Importer {
         self.asm.finish(&mut self.staged);
         self.track_fds(out);
         for host in self.hosts.values_mut() {
-            host.fds.flush(out);
+            host.fds.finish(out);
         }
     }
 
-    /// Passes the assembled events through their host's fd tables.
+    /// Passes the assembled events and clone calls through their host's fd tables.
     fn track_fds(&mut self, out: &mut Vec<Event>) {
-        for ev in self.staged.drain(..) {
-            // `get_mut` first: `entry` takes an owned key, a copy of the host name per event.
-            let host = match self.hosts.get_mut(&ev.host) {
-                Some(host) => host,
-                None => self
-                    .hosts
-                    .entry(ev.host.clone())
-                    .or_insert_with(|| HostFds::new(&ev.boot_id)),
-            };
-            if host.boot_id != ev.boot_id && host.boots.insert(ev.boot_id.clone()) {
-                host.fds.flush(out);
-                self.dropped += host.fds.dropped();
-                self.without_table += host.fds.without_table();
-                host.fds = FdTable::bounded(MAX_FD_TABLES);
-                host.boot_id.clone_from(&ev.boot_id);
+        let mut staged = std::mem::take(&mut self.staged);
+        for item in staged.drain(..) {
+            match item {
+                Assembled::Event(ev) => {
+                    let host = self.host_fds(&ev.host, &ev.boot_id, out);
+                    host.fds.process(ev, out);
+                }
+                Assembled::Clone {
+                    host,
+                    boot_id,
+                    time,
+                    call,
+                } => self
+                    .host_fds(&host, &boot_id, out)
+                    .fds
+                    .clone_call(time, call, out),
             }
-            host.fds.process(ev, out);
         }
+        self.staged = staged;
+    }
+
+    /// The fd tables of `host` for `boot_id`. The first record of a new boot means the old
+    /// boot's processes are gone: their tables are dropped (a late event of an earlier boot
+    /// keeps the current ones).
+    fn host_fds(&mut self, host: &str, boot_id: &str, out: &mut Vec<Event>) -> &mut HostFds {
+        // `get_mut` first: `entry` takes an owned key, a copy of the host name per event.
+        if !self.hosts.contains_key(host) {
+            self.hosts.insert(host.to_owned(), HostFds::new(boot_id));
+        }
+        let Some(fds) = self.hosts.get_mut(host) else {
+            unreachable!("inserted above");
+        };
+        if fds.boot_id != boot_id && fds.boots.insert(boot_id.to_owned()) {
+            fds.fds.finish(out);
+            self.dropped += fds.fds.dropped();
+            self.without_table += fds.fds.without_table();
+            fds.fds = FdPaths::replay(MAX_FD_TABLES);
+            fds.boot_id = boot_id.to_owned();
+        }
+        fds
     }
 
     /// The assembler's counters.

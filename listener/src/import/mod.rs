@@ -285,7 +285,7 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
 mod tests {
     use super::*;
     use crate::audit::{Assembler, parse_log_line};
-    use crate::fd_table::FdTable;
+    use crate::fd_paths::{Assembled, FdPaths};
     use dockwatch_shared::EventKind;
     use std::path::Path;
 
@@ -324,7 +324,15 @@ mod tests {
             .map(|e| {
                 let mut v = serde_json::to_value(e).unwrap();
                 let o = v.as_object_mut().unwrap();
-                for k in ["time", "boot_id", "first", "last", "from", "to"] {
+                for k in [
+                    "time",
+                    "boot_id",
+                    "first",
+                    "last",
+                    "from",
+                    "to",
+                    "clone_serial",
+                ] {
                     o.remove(k);
                 }
                 if let Some(a) = o.get_mut("audit").and_then(|a| a.as_object_mut()) {
@@ -402,18 +410,21 @@ mod tests {
         });
         // The same log with every write held back until the end.
         let mut asm = Assembler::new("h", "b");
-        let mut fds = FdTable::new();
-        let (mut staged, mut want) = (Vec::new(), Vec::new());
+        let mut fds = FdPaths::replay(1 << 16);
+        let (mut staged, mut want): (Vec<Assembled>, Vec<Event>) = (Vec::new(), Vec::new());
         for line in std::fs::read(&path).unwrap().split(|&c| c == b'\n') {
             if let Ok(r) = parse_log_line(line) {
                 asm.push(r, &mut staged);
             }
         }
         asm.finish(&mut staged);
-        for e in staged {
-            fds.process(e, &mut want);
+        for item in staged {
+            match item {
+                Assembled::Event(e) => fds.process(e, &mut want),
+                Assembled::Clone { time, call, .. } => fds.clone_call(time, call, &mut want),
+            }
         }
-        fds.flush(&mut want);
+        fds.finish(&mut want);
         assert!(
             got.iter().filter(|e| e.kind.name() == "write").count() > 0,
             "the fixture has writes"

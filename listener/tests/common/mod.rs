@@ -30,7 +30,7 @@ pub fn fixture_lines(name: &str) -> Vec<Vec<u8>> {
 /// Parses and assembles lines as the import does.
 pub fn assemble<L: AsRef<[u8]>>(lines: &[L]) -> (Vec<Event>, Counters) {
     let mut asm = Assembler::new("fixture-host", "fixture-boot");
-    let mut out = Vec::new();
+    let mut out: Vec<dockwatch_shared::Event> = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         match parse_log_line(line.as_ref()) {
             Ok(r) => asm.push(r, &mut out),

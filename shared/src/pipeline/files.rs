@@ -1,27 +1,25 @@
 //! Step 6, `files`: what the processes of the tree did to files, as [`FileRecord`]s.
 //!
-//! Processes use descriptors, not names, so the step replays each process's descriptor table the
-//! way the kernel keeps it:
-//!
-//! * an open adds `fd → file`; a write looks the fd up; a close removes it, and the file's record
-//!   is closed when no other descriptor of the process still refers to it (after
-//!   `dup2(3, 1); close(3)` writes through fd 1 still belong to the file);
-//! * a process fork copies the parent's table, so writes through inherited fds are attributed to
-//!   the file (in a record of the child's own); fds marked close-on-exec are closed by an exec;
-//! * descriptors from the start-up snapshot (`/proc/PID/fd` of processes that existed before the
-//!   recorder) enter the table too, so a write through one is attributed to its file.
+//! Processes use descriptors, not names, so the step replays each process's descriptor table
+//! with the kernel's rules of [`crate::fds`] (the same the recorder follows): an open adds
+//! `fd → file`, a write looks the fd up, a close removes it, a fork copies the parent's table,
+//! an exec closes the close-on-exec fds; descriptors from the start-up snapshot
+//! (`/proc/PID/fd` of processes that existed before the recorder) enter the table too. When a
+//! write, close or dup names its file (the recorder resolved it, in the order the kernel's
+//! streams describe), that name wins over the replay's, which goes by time.
 //!
 //! A record is one use of one file by one process: from the open (or the first use of an
-//! inherited or snapshot descriptor) to the close. A record never closed takes its task's exit
-//! time (`closed_at_exit`, counted in `Repairs::close_from_exit`). Renames, unlinks, truncates,
-//! chmods and chowns by name are added to the process's latest record of that path, or get a
-//! record of their own whose `opened` and `closed` are both the time of the operation. Relative
-//! paths are resolved against the event's cwd, else the process's; `host_path` maps the path
-//! through the process's rootfs.
+//! inherited or snapshot descriptor) to the close of the last descriptor that refers to it. A
+//! record never closed takes its task's exit time (`closed_at_exit`, counted in
+//! `Repairs::close_from_exit`). Renames, unlinks, truncates, chmods and chowns by name are added
+//! to the process's latest record of that path, or get a record of their own whose `opened` and
+//! `closed` are both the time of the operation. Relative paths are resolved against the event's
+//! cwd, else the process's; `host_path` maps the path through the process's rootfs.
 
 use rustc_hash::FxHashMap;
 
 use crate::event::DockerRole;
+use crate::fds::{FdTable, O_ACCMODE, O_CLOEXEC, Slot};
 use crate::investigation::{FileOp, FileRecord, ProcessNode};
 use crate::pipeline::fold::{NONE, Task, TaskId};
 use crate::pipeline::input::{Op, Rec};
@@ -29,24 +27,13 @@ use crate::pipeline::paths::{absolute, host_path, split_host_path};
 use crate::text::ByteString;
 use crate::time::Timestamp;
 
-const O_ACCMODE: u32 = 0o3;
-const O_CLOEXEC: u32 = 0o2_000_000;
-
-#[derive(Copy, Clone, Debug)]
-struct FdEntry {
-    /// The open file it refers to, in `Files::ofds`.
-    ofd: u32,
-    /// This process's record of that file, or [`NONE`] until the process uses it.
-    record: u32,
-    cloexec: bool,
-}
-
-/// An open file (the kernel's open file description) several fds and processes may share.
+/// An open file (the kernel's open file description) that several fds and processes may share:
+/// what the process tables of [`crate::fds`] point to here.
 #[derive(Debug)]
 enum Ofd {
-    /// Opened by the process that owns this record: its path and host path.
+    /// Opened by a process of the tree: its record holds the path and host path.
     Record(u32),
-    /// Known from a snapshot fd or a recorder-supplied path.
+    /// Known from a snapshot fd or a path the recorder resolved.
     Named {
         path: ByteString,
         host: Option<ByteString>,
@@ -57,8 +44,11 @@ struct Files<'a> {
     tasks: &'a [Task],
     task_node: &'a [u32],
     nodes: &'a mut [ProcessNode],
-    tables: Vec<FxHashMap<i32, FdEntry>>,
+    /// Each node's descriptors, by the kernel's rules; each refers to an index in `ofds`.
+    tables: Vec<FdTable<u32>>,
     ofds: Vec<Ofd>,
+    /// The record of each (node, open file) the node has used.
+    uses: FxHashMap<(u32, u32), u32>,
     records: Vec<FileRecord>,
     owners: Vec<TaskId>,
 }
@@ -76,6 +66,11 @@ fn add_op(r: &mut FileRecord, op: FileOp) {
     if !r.ops.contains(&op) {
         r.ops.push(op);
     }
+}
+
+/// Only names of files: the recorder also names pipes and sockets (`pipe:[..]`).
+fn file_name(path: Option<ByteString>) -> Option<ByteString> {
+    path.filter(|p| p.as_bytes().first() == Some(&b'/'))
 }
 
 impl Files<'_> {
@@ -141,13 +136,52 @@ impl Files<'_> {
         (abs, host)
     }
 
-    /// This process's record for `fd`, created on the first use of an inherited or snapshot fd.
-    fn record_for_fd(&mut self, node: usize, task: TaskId, fd: i32) -> Option<u32> {
-        let entry = *self.tables[node].get(&fd)?;
-        if entry.record != NONE {
-            return Some(entry.record);
+    fn ofd_path(&self, ofd: u32) -> &ByteString {
+        match &self.ofds[ofd as usize] {
+            Ofd::Record(r) => &self.records[*r as usize].path,
+            Ofd::Named { path, .. } => path,
         }
-        let (path, host) = match &self.ofds[entry.ofd as usize] {
+    }
+
+    fn named_ofd(&mut self, path: ByteString, host: Option<ByteString>) -> u32 {
+        self.ofds.push(Ofd::Named { path, host });
+        (self.ofds.len() - 1) as u32
+    }
+
+    /// The open file behind `fd` of `node`. The recorder resolved the path of the fd's uses
+    /// with the audit stream's order (a child's table as its parent's stood at the clone call);
+    /// this replay goes by time, where a parent's syscalls around a fork can sort either side
+    /// of it. So when the event names the file, that name wins over a different one in this
+    /// table, and names an fd this table does not know.
+    fn ofd_for_use(
+        &mut self,
+        node: usize,
+        task: TaskId,
+        time: Timestamp,
+        fd: i32,
+        recorded: Option<ByteString>,
+    ) -> Option<u32> {
+        let known = self.tables[node].file(fd).copied();
+        let Some(path) = file_name(recorded) else {
+            return known;
+        };
+        let (path, host) = self.resolve(node, task, time, path, None);
+        if known.is_some_and(|ofd| *self.ofd_path(ofd) == path) {
+            return known;
+        }
+        let ofd = self.named_ofd(path, host);
+        let cloexec = self.tables[node].get(fd).is_some_and(|s| s.cloexec);
+        self.tables[node].open(fd, cloexec, ofd);
+        Some(ofd)
+    }
+
+    /// This process's record of the open file `ofd`, created on its first use (of an inherited,
+    /// snapshot or recorder-named fd).
+    fn record_of(&mut self, node: usize, task: TaskId, ofd: u32, fd: i32) -> u32 {
+        if let Some(&r) = self.uses.get(&(node as u32, ofd)) {
+            return r;
+        }
+        let (path, host) = match &self.ofds[ofd as usize] {
             Ofd::Record(r) => {
                 let r = &self.records[*r as usize];
                 (r.path.clone(), r.host_path.clone())
@@ -155,30 +189,29 @@ impl Files<'_> {
             Ofd::Named { path, host } => (path.clone(), host.clone()),
         };
         let id = self.new_record(node, task, path, host, Some(fd));
-        for e in self.tables[node].values_mut() {
-            if e.ofd == entry.ofd && e.record == NONE {
-                e.record = id;
+        self.uses.insert((node as u32, ofd), id);
+        id
+    }
+
+    /// Descriptors of `node` the kernel closed: a file's record is closed when no descriptor of
+    /// the process refers to it any more (after `dup2(3, 1); close(3)` writes through fd 1
+    /// still belong to the file).
+    fn closed(&mut self, node: usize, slots: impl IntoIterator<Item = Slot<u32>>, time: Timestamp) {
+        for slot in slots {
+            let Some(ofd) = slot.file else { continue };
+            if self.tables[node]
+                .slots()
+                .iter()
+                .any(|s| s.file == Some(ofd))
+            {
+                continue;
+            }
+            if let Some(r) = self.uses.remove(&(node as u32, ofd)) {
+                let r = &mut self.records[r as usize];
+                r.closed = Some(time);
+                add_op(r, FileOp::Close);
             }
         }
-        Some(id)
-    }
-
-    fn close_fd(&mut self, node: usize, fd: i32, time: Timestamp) {
-        let table = &mut self.tables[node];
-        let Some(entry) = table.remove(&fd) else {
-            return;
-        };
-        if entry.record != NONE && !table.values().any(|e| e.record == entry.record) {
-            let r = &mut self.records[entry.record as usize];
-            r.closed = Some(time);
-            add_op(r, FileOp::Close);
-        }
-    }
-
-    fn insert_fd(&mut self, node: usize, fd: i32, entry: FdEntry, time: Timestamp) {
-        // A tracked fd reused without a close we saw: its file was closed by then at the latest.
-        self.close_fd(node, fd, time);
-        self.tables[node].insert(fd, entry);
     }
 
     fn find_by_path(&self, node: usize, path: &ByteString) -> Option<u32> {
@@ -188,11 +221,6 @@ impl Files<'_> {
             .rev()
             .map(|&r| r as u32)
             .find(|&r| self.records[r as usize].path == *path)
-    }
-
-    fn named_ofd(&mut self, path: ByteString, host: Option<ByteString>) -> u32 {
-        self.ofds.push(Ofd::Named { path, host });
-        (self.ofds.len() - 1) as u32
     }
 
     fn apply(&mut self, task: TaskId, node: usize, time: Timestamp, op: Op) {
@@ -206,24 +234,24 @@ impl Files<'_> {
                 if parent == NONE || parent as usize == node {
                     return;
                 }
-                let parent = parent as usize;
-                let inherited: Vec<(i32, FdEntry)> = self.tables[parent]
-                    .iter()
-                    .map(|(&fd, e)| (fd, FdEntry { record: NONE, ..*e }))
-                    .collect();
-                for (fd, e) in inherited {
-                    self.tables[node].entry(fd).or_insert(e);
+                let parent = self.tables[parent as usize].fork();
+                if self.tables[node].is_empty() {
+                    self.tables[node] = parent;
+                } else {
+                    // The child's own syscalls sorted before its fork: they stand; the parent's
+                    // other descriptors come in beside them.
+                    for s in parent.slots() {
+                        if self.tables[node].get(s.fd).is_none() {
+                            if let Some(ofd) = s.file {
+                                self.tables[node].open(s.fd, s.cloexec, ofd);
+                            }
+                        }
+                    }
                 }
             }
             Op::Exec { .. } => {
-                let closing: Vec<i32> = self.tables[node]
-                    .iter()
-                    .filter(|(_, e)| e.cloexec)
-                    .map(|(&fd, _)| fd)
-                    .collect();
-                for fd in closing {
-                    self.close_fd(node, fd, time);
-                }
+                let closed = self.tables[node].exec();
+                self.closed(node, closed, time);
             }
             Op::Snapshot(snap) => {
                 let (rootfs, in_container) = {
@@ -235,20 +263,13 @@ impl Files<'_> {
                     if !writable || fd.target.as_bytes().first() != Some(&b'/') {
                         continue;
                     }
-                    if self.tables[node].contains_key(&fd.fd) {
+                    if self.tables[node].get(fd.fd).is_some() {
                         continue;
                     }
                     let (path, host) = split_host_path(fd.target, rootfs.as_ref(), in_container);
                     let ofd = self.named_ofd(path, host);
                     let cloexec = fd.flags.is_some_and(|f| f & O_CLOEXEC != 0);
-                    self.tables[node].insert(
-                        fd.fd,
-                        FdEntry {
-                            ofd,
-                            record: NONE,
-                            cloexec,
-                        },
-                    );
+                    self.tables[node].open(fd.fd, cloexec, ofd);
                 }
             }
             Op::Open {
@@ -268,12 +289,11 @@ impl Files<'_> {
                     r.ops.push(FileOp::Create);
                 }
                 self.ofds.push(Ofd::Record(id));
-                let entry = FdEntry {
-                    ofd: (self.ofds.len() - 1) as u32,
-                    record: id,
-                    cloexec: flags & O_CLOEXEC != 0,
-                };
-                self.insert_fd(node, fd, entry, time);
+                let ofd = (self.ofds.len() - 1) as u32;
+                self.uses.insert((node as u32, ofd), id);
+                // A tracked fd reused without a close we saw: its file was closed by then.
+                let replaced = self.tables[node].open(fd, flags & O_CLOEXEC != 0, ofd);
+                self.closed(node, replaced, time);
             }
             Op::Write {
                 fd,
@@ -283,63 +303,43 @@ impl Files<'_> {
                 path,
                 ..
             } => {
-                // Only names of files: the recorder also names pipes and sockets (`pipe:[..]`).
-                let path = path.filter(|p| p.as_bytes().first() == Some(&b'/'));
-                let id = match (self.record_for_fd(node, task, fd), path) {
-                    (Some(id), _) => id,
-                    (None, Some(path)) => {
-                        let (path, host) = self.resolve(node, task, time, path, None);
-                        let ofd = self.named_ofd(path, host);
-                        let entry = FdEntry {
-                            ofd,
-                            record: NONE,
-                            cloexec: false,
-                        };
-                        self.tables[node].insert(fd, entry);
-                        match self.record_for_fd(node, task, fd) {
-                            Some(id) => id,
-                            None => return,
-                        }
-                    }
-                    (None, None) => return,
+                let Some(ofd) = self.ofd_for_use(node, task, time, fd, path) else {
+                    return;
                 };
+                let id = self.record_of(node, task, ofd, fd);
                 let r = &mut self.records[id as usize];
                 r.writes += count;
                 r.first_write = Some(r.first_write.map_or(first, |f| f.min(first)));
                 r.last_write = Some(r.last_write.map_or(last, |l| l.max(last)));
                 add_op(r, FileOp::Write);
             }
-            Op::Close { fd, .. } => self.close_fd(node, fd, time),
+            Op::Close { fd, .. } => {
+                let closed = self.tables[node].close(fd);
+                self.closed(node, closed, time);
+            }
+            Op::CloseRange {
+                first,
+                last,
+                cloexec,
+                ..
+            } => {
+                let closed = self.tables[node].close_range(first, last, cloexec);
+                self.closed(node, closed, time);
+            }
             Op::Dup {
                 old_fd,
                 new_fd,
                 path,
+                cloexec,
                 ..
             } => {
                 if old_fd == new_fd {
                     return;
                 }
-                let path = path.filter(|p| p.as_bytes().first() == Some(&b'/'));
-                let entry = match (self.tables[node].get(&old_fd).copied(), path) {
-                    (Some(e), _) => e,
-                    (None, Some(path)) => {
-                        let (path, host) = self.resolve(node, task, time, path, None);
-                        let e = FdEntry {
-                            ofd: self.named_ofd(path, host),
-                            record: NONE,
-                            cloexec: false,
-                        };
-                        self.tables[node].insert(old_fd, e);
-                        e
-                    }
-                    // dup2 onto a tracked fd closes it even when the source is not tracked.
-                    (None, None) => return self.close_fd(node, new_fd, time),
-                };
-                let entry = FdEntry {
-                    cloexec: false,
-                    ..entry
-                };
-                self.insert_fd(node, new_fd, entry, time);
+                // The recorder's name of the old fd, when this table does not know it.
+                self.ofd_for_use(node, task, time, old_fd, path);
+                let duped = self.tables[node].dup(old_fd, new_fd, cloexec);
+                self.closed(node, duped.replaced, time);
             }
             Op::Rename(r) => {
                 let to = self.resolve(node, task, time, r.to, r.cwd.as_ref()).0;
@@ -355,7 +355,12 @@ impl Files<'_> {
             Op::Change {
                 op, path, fd, cwd, ..
             } => {
-                let by_fd = fd.and_then(|fd| self.record_for_fd(node, task, fd));
+                let by_fd = match fd {
+                    Some(fd) => self
+                        .ofd_for_use(node, task, time, fd, path.clone())
+                        .map(|ofd| self.record_of(node, task, ofd, fd)),
+                    None => None,
+                };
                 let id = match (by_fd, path) {
                     (Some(id), _) => id,
                     (None, Some(path)) => {
@@ -369,7 +374,11 @@ impl Files<'_> {
                 };
                 add_op(&mut self.records[id as usize], op);
             }
-            Op::Exit { .. } | Op::PivotRoot { .. } | Op::Container(_) | Op::Gap(_) => {}
+            Op::Exit { .. }
+            | Op::PivotRoot { .. }
+            | Op::Name { .. }
+            | Op::Container(_)
+            | Op::Gap(_) => {}
         }
     }
 }
@@ -389,9 +398,10 @@ pub fn files(
     let mut f = Files {
         tasks,
         task_node,
-        tables: (0..nodes.len()).map(|_| FxHashMap::default()).collect(),
+        tables: vec![FdTable::new(); nodes.len()],
         nodes,
         ofds: Vec::new(),
+        uses: FxHashMap::default(),
         records: Vec::new(),
         owners: Vec::new(),
     };

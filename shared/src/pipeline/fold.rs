@@ -70,6 +70,95 @@ pub enum Origin {
     Seen,
 }
 
+/// Which of a process's [`Info`] fields it holds from its parent at fork, not from its own
+/// exec, snapshot, `/proc` read or records (a forked child that never exec'd, or whose `/proc`
+/// was gone before it could be read). A set of bits, one per field.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Inherited(u8);
+
+impl Inherited {
+    /// `comm`.
+    pub const COMM: u8 = 1;
+    /// `exe`.
+    pub const EXE: u8 = 1 << 1;
+    /// `args`.
+    pub const ARGS: u8 = 1 << 2;
+    /// `cwd`.
+    pub const CWD: u8 = 1 << 3;
+    /// `root`.
+    pub const ROOT: u8 = 1 << 4;
+    /// `container_id`.
+    pub const CONTAINER: u8 = 1 << 5;
+    const NAMES: [(u8, &'static str); 6] = [
+        (Self::COMM, "comm"),
+        (Self::EXE, "exe"),
+        (Self::ARGS, "args"),
+        (Self::CWD, "cwd"),
+        (Self::ROOT, "rootfs"),
+        (Self::CONTAINER, "container_id"),
+    ];
+
+    /// The fields of `info` that are known.
+    fn known_in(info: &Info) -> u8 {
+        let mut bits = 0;
+        for (bit, known) in [
+            (Self::COMM, info.comm.is_some()),
+            (Self::EXE, info.exe.is_some()),
+            (Self::ARGS, !info.args.is_empty()),
+            (Self::CWD, info.cwd.is_some()),
+            (Self::ROOT, info.root.is_some()),
+            (Self::CONTAINER, info.container_id.is_some()),
+        ] {
+            if known {
+                bits |= bit;
+            }
+        }
+        bits
+    }
+
+    /// The fields `p` tells.
+    fn told_by(p: &ProcessInfo) -> u8 {
+        let mut bits = 0;
+        for (bit, known) in [
+            (Self::COMM, p.comm.is_some()),
+            (Self::EXE, p.exe.is_some()),
+            (Self::ARGS, !p.args.is_empty()),
+            (Self::CWD, p.cwd.is_some()),
+            (Self::ROOT, p.root.is_some()),
+            (Self::CONTAINER, p.container_id.is_some()),
+        ] {
+            if known {
+                bits |= bit;
+            }
+        }
+        bits
+    }
+
+    /// Marks `bits` as inherited.
+    pub fn add(&mut self, bits: u8) {
+        self.0 |= bits;
+    }
+
+    /// Marks `bits` as the process's own.
+    pub fn clear(&mut self, bits: u8) {
+        self.0 &= !bits;
+    }
+
+    /// Whether field `bit` is inherited.
+    pub fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+
+    /// The names of the inherited fields, as the report calls them.
+    pub fn names(self) -> Vec<String> {
+        Self::NAMES
+            .iter()
+            .filter(|(bit, _)| self.has(*bit))
+            .map(|(_, name)| (*name).to_owned())
+            .collect()
+    }
+}
+
 /// What is known of a process's program; kept on the leader task of each process.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Info {
@@ -182,6 +271,38 @@ impl Info {
         }
     }
 
+    /// Fills the fields this `Info` lacks from `parent`'s (a forked child holds its parent's
+    /// program, arguments, directories and container until it execs); returns the
+    /// [`Inherited`] bits of the fields filled.
+    pub fn fill_from(&mut self, parent: &Info) -> u8 {
+        let mut bits = 0;
+        if self.comm.is_none() && parent.comm.is_some() {
+            self.comm.clone_from(&parent.comm);
+            bits |= Inherited::COMM;
+        }
+        if self.exe.is_none() && parent.exe.is_some() {
+            self.exe.clone_from(&parent.exe);
+            bits |= Inherited::EXE;
+        }
+        if self.args.is_empty() && !parent.args.is_empty() {
+            self.args.clone_from(&parent.args);
+            bits |= Inherited::ARGS;
+        }
+        if self.cwd.is_none() && parent.cwd.is_some() {
+            self.cwd.clone_from(&parent.cwd);
+            bits |= Inherited::CWD;
+        }
+        if self.root.is_none() && parent.root.is_some() {
+            self.root.clone_from(&parent.root);
+            bits |= Inherited::ROOT;
+        }
+        if self.container_id.is_none() && parent.container_id.is_some() {
+            self.container_id.clone_from(&parent.container_id);
+            bits |= Inherited::CONTAINER;
+        }
+        bits
+    }
+
     /// Applies a fork's view of a child to a task already seen through the child's own events:
     /// the program (comm, exe, args) that an exec already named is kept, since the fork's view
     /// may have been read before that exec; the rest is applied as by [`Info::apply`].
@@ -237,6 +358,11 @@ pub struct Task {
     /// Program details; meaningful on leaders. Shared with the parent until the child execs
     /// (most forks exec right away, so copying the parent's arguments would be wasted).
     pub info: Rc<Info>,
+    /// The fields of `info` held from the parent at fork (on leaders).
+    pub inherited: Inherited,
+    /// `info.comm` was set by an exec, the snapshot or a name change the process made; until
+    /// then the name its audit records carry replaces the one it inherited.
+    pub named: bool,
 }
 
 impl Task {
@@ -308,6 +434,8 @@ impl Folder {
             signal: None,
             pivot: None,
             info: Rc::clone(&self.empty),
+            inherited: Inherited::default(),
+            named: false,
         });
         self.current.insert(pid, id);
         id
@@ -381,10 +509,10 @@ impl Folder {
             .or_else(|| self.current.get(&parent_tgid))
             .copied()
             .filter(|&p| p != id);
-        let inherited = match (thread, parent, adopted) {
-            (false, Some(p), None) => {
+        let parent_info = match (thread, parent) {
+            (false, Some(p)) => {
                 let leader = self.tasks[p as usize].leader;
-                Some(Info::inherited(&self.tasks[leader as usize].info))
+                Some(Rc::clone(&self.tasks[leader as usize].info))
             }
             _ => None,
         };
@@ -409,10 +537,14 @@ impl Folder {
             }
         }
         task.kernel_fork |= kernel;
-        if let Some(info) = inherited {
-            task.info = info;
+        if let (Some(parent), None) = (&parent_info, adopted) {
+            task.info = Info::inherited(parent);
+            task.inherited = Inherited::default();
+            task.inherited.add(Inherited::known_in(parent));
+            task.named = false;
         }
         if let Some(child) = child.filter(|_| !thread) {
+            task.inherited.clear(Inherited::told_by(&child));
             // A task first seen through its own events (audit's coarse clock can sort the
             // child's exec before its fork): the program its exec named is newer than the
             // fork's view of the child. A task an earlier fork guess made holds only what it
@@ -422,6 +554,11 @@ impl Folder {
             } else {
                 Info::apply_shared(&mut task.info, *child);
             }
+        }
+        if let (Some(parent), true) = (&parent_info, seen_first) {
+            // What neither its own events nor the fork's view told, it has from its parent.
+            let filled = Rc::make_mut(&mut task.info).fill_from(parent);
+            task.inherited.add(filled);
         }
         id
     }
@@ -438,7 +575,10 @@ impl Folder {
         let leader = self.tasks[id as usize].leader;
         self.tasks[id as usize].live_ppid = Some(snap.ppid);
         let info = std::mem::take(&mut snap.process);
-        Info::apply_shared(&mut self.tasks[leader as usize].info, info);
+        let lead = &mut self.tasks[leader as usize];
+        lead.inherited.clear(Inherited::told_by(&info));
+        lead.named |= info.comm.is_some();
+        Info::apply_shared(&mut lead.info, info);
         for &tid in &snap.threads {
             let known = self
                 .live(tid)
@@ -525,7 +665,43 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 if ppid.is_some() {
                     task.live_ppid = *ppid;
                 }
+                task.inherited.clear(Inherited::told_by(info));
+                task.named |= info.comm.is_some();
                 Info::apply_shared(&mut task.info, std::mem::take(&mut **info));
+                t
+            }
+            Op::Name {
+                pid,
+                tgid,
+                comm,
+                exe,
+                from_audit,
+            } => {
+                let t = f.task_for(*pid, *tgid, time);
+                let leader = f.tasks[t as usize].leader;
+                let task = &mut f.tasks[leader as usize];
+                // A thread renaming itself does not rename its process.
+                let own_name = *from_audit || pid == tgid;
+                let take_comm = own_name && (!*from_audit || !task.named);
+                let take_exe =
+                    *from_audit && (task.info.exe.is_none() || task.inherited.has(Inherited::EXE));
+                let comm = comm.take().filter(|_| take_comm);
+                let exe = exe.take().filter(|_| take_exe);
+                if comm.is_some() || exe.is_some() {
+                    task.inherited.clear(
+                        if comm.is_some() { Inherited::COMM } else { 0 }
+                            | if exe.is_some() { Inherited::EXE } else { 0 },
+                    );
+                    task.named |= !*from_audit && comm.is_some();
+                    Info::apply_shared(
+                        &mut task.info,
+                        ProcessInfo {
+                            comm,
+                            exe,
+                            ..ProcessInfo::default()
+                        },
+                    );
+                }
                 t
             }
             Op::Exit {
@@ -550,6 +726,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 };
                 if let Some(root) = root {
                     Rc::make_mut(&mut task.info).root = Some(root);
+                    task.inherited.clear(Inherited::ROOT);
                     task.pivot.get_or_insert(time);
                 }
                 t
@@ -558,6 +735,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
             | Op::Write { pid, tgid, .. }
             | Op::Close { pid, tgid, .. }
             | Op::Dup { pid, tgid, .. }
+            | Op::CloseRange { pid, tgid, .. }
             | Op::Change { pid, tgid, .. } => f.task_for(*pid, *tgid, time),
             Op::Rename(r) => f.task_for(r.pid, r.tgid, time),
             Op::Container(c) => {

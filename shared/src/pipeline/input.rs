@@ -10,7 +10,9 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{Container, Event, EventKind, Gap, Pid, ProcessInfo, Snapshot, Source};
+use crate::event::{
+    Container, Event, EventKind, Gap, Pid, ProcessInfo, Snapshot, Source, SyscallInfo,
+};
 use crate::investigation::FileOp;
 use crate::text::ByteString;
 use crate::time::Timestamp;
@@ -135,6 +137,36 @@ pub enum Op {
         new_fd: i32,
         /// The file behind `old_fd`, when the recorder knew it.
         path: Option<ByteString>,
+        /// The new descriptor is close-on-exec.
+        cloexec: bool,
+    },
+    /// A range of fds was closed, or marked close-on-exec.
+    CloseRange {
+        /// Task id.
+        pid: Pid,
+        /// Process id.
+        tgid: Pid,
+        /// First descriptor.
+        first: i32,
+        /// Last descriptor (inclusive).
+        last: i32,
+        /// Marked close-on-exec instead of closed.
+        cloexec: bool,
+    },
+    /// What a task is called: a name change it made (the process connector), or the name and
+    /// executable its audit records carry.
+    Name {
+        /// Task id.
+        pid: Pid,
+        /// Process id.
+        tgid: Pid,
+        /// `comm`.
+        comm: Option<ByteString>,
+        /// Executable, from audit records.
+        exe: Option<ByteString>,
+        /// From an audit record: the name the kernel had for the task at one of its syscalls,
+        /// which names a process that never exec'd (a busybox applet run by its shell).
+        from_audit: bool,
     },
     /// A rename.
     Rename(Box<RenameOp>),
@@ -187,6 +219,8 @@ impl Op {
             | Op::Write { pid, .. }
             | Op::Close { pid, .. }
             | Op::Dup { pid, .. }
+            | Op::CloseRange { pid, .. }
+            | Op::Name { pid, .. }
             | Op::Change { pid, .. } => *pid,
             Op::Snapshot(s) => s.pid,
             Op::Rename(r) => r.pid,
@@ -266,6 +300,21 @@ impl Op {
                 old_fd: d.old_fd,
                 new_fd: d.new_fd,
                 path: d.path,
+                cloexec: d.cloexec,
+            },
+            EventKind::CloseRange(c) => Op::CloseRange {
+                pid: c.pid,
+                tgid: c.tgid,
+                first: c.first,
+                last: c.last,
+                cloexec: c.cloexec,
+            },
+            EventKind::Comm(c) => Op::Name {
+                pid: c.pid,
+                tgid: c.tgid,
+                comm: Some(c.comm),
+                exe: None,
+                from_audit: false,
             },
             EventKind::Rename(r) => {
                 let relative = is_relative(&r.from) || is_relative(&r.to);
@@ -333,6 +382,8 @@ pub struct Input {
     /// Events of another host or boot, ignored.
     pub foreign: u64,
     in_order: bool,
+    /// The last (comm, exe) the audit records of each process carried.
+    names: FxHashMap<Pid, (Option<ByteString>, Option<ByteString>)>,
 }
 
 impl Input {
@@ -347,6 +398,7 @@ impl Input {
             events: 0,
             foreign: 0,
             in_order: true,
+            names: FxHashMap::default(),
         }
     }
 
@@ -388,15 +440,60 @@ impl Input {
         }
         self.events += 1;
         let run = self.run_id(event.run);
+        let syscall = event.audit.and_then(|a| a.syscall);
         let Some(op) = Op::from_kind(event.source, event.kind) else {
             return;
         };
-        let rec = Rec {
-            time: event.time,
-            run,
-            seq: event.seq,
-            op,
-        };
+        let (time, seq) = (event.time, event.seq);
+        if let Some(name) = self.name_change(&op, syscall) {
+            self.add(Rec {
+                time,
+                run,
+                seq,
+                op: name,
+            });
+        }
+        self.add(Rec { time, run, seq, op });
+    }
+
+    /// A [`Op::Name`] for the process of an audit `op` whose record names it differently than
+    /// its previous record did (most records repeat the name: only changes are kept).
+    fn name_change(&mut self, op: &Op, syscall: Option<SyscallInfo>) -> Option<Op> {
+        match op {
+            // A new process, or a pid free for reuse: forget what its predecessor was called.
+            Op::Fork { child_tgid, .. } => {
+                self.names.remove(child_tgid);
+                None
+            }
+            Op::Exit { pid, tgid, .. } if pid == tgid => {
+                self.names.remove(tgid);
+                None
+            }
+            // An exec names the process itself.
+            Op::Exec { .. } => None,
+            _ => {
+                let sc = syscall?;
+                let tgid = op.pid()?;
+                if sc.comm.is_none() && sc.exe.is_none() {
+                    return None;
+                }
+                let named = (sc.comm, sc.exe);
+                if self.names.get(&tgid) == Some(&named) {
+                    return None;
+                }
+                self.names.insert(tgid, named.clone());
+                Some(Op::Name {
+                    pid: tgid,
+                    tgid,
+                    comm: named.0,
+                    exe: named.1,
+                    from_audit: true,
+                })
+            }
+        }
+    }
+
+    fn add(&mut self, rec: Rec) {
         if let Some(last) = self.recs.last().filter(|_| self.in_order) {
             let before = (last.time, last.run, last.seq);
             // Run ids are ranked by name only at the end; a new run id breaks the order

@@ -52,6 +52,7 @@ pub fn nodes(
             rootfs: info.root,
             container_name: meta.and_then(|m| m.name.clone()),
             image: meta.and_then(|m| m.image.clone()),
+            inherited: leader.inherited.names(),
             container_id: info.container_id,
             star: info.star,
             role,

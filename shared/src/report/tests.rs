@@ -64,6 +64,7 @@ fn json_has_exactly_the_documented_fields() {
             "exit_code",
             "files",
             "image",
+            "inherited",
             "pid",
             "ppid",
             "rootfs",

@@ -25,6 +25,8 @@ pub fn fork(
         child_pid,
         child_tgid,
         child,
+        fd_from: None,
+        clone_serial: None,
     })
 }
 
@@ -113,6 +115,7 @@ pub fn dup(pid: Pid, old_fd: i32, new_fd: i32) -> EventKind {
         old_fd,
         new_fd,
         path: None,
+        cloexec: false,
     })
 }
 
