@@ -388,6 +388,11 @@ impl ConnectorReader {
                 self.held_comm.retain(|(_, p, _)| *p != pid);
                 let mut process = self.procs.read(tgid, pid);
                 let known = self.known.entry(tgid).or_default();
+                if !process.missing.iter().any(|m| m == "uid") {
+                    // Its status was read: whether it is in a nested pid namespace (a
+                    // container's init was made by a runtime outside it).
+                    known.nested = !process.ns_pids.is_empty();
+                }
                 match (&process.container_id, process.container_id_from) {
                     (Some(cid), Some(from)) => known.container = Some((cid.clone(), from)),
                     _ => {

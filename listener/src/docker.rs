@@ -1,12 +1,13 @@
 //! Docker metadata: when a new container id shows up, ask the Docker Engine API (bollard) for
-//! the container's name, image and creation time and record a [`Container`] event. Without a
+//! the container's name, image, creation time and root filesystem (the storage driver's merged
+//! directory) and record a [`Container`] event. Without a
 //! reachable `/var/run/docker.sock` the recorder goes on without names.
 
 use std::collections::HashSet;
 
 use bollard::Docker;
-use dockwatch_shared::Timestamp;
 use dockwatch_shared::event::{Container, Event, EventKind, Source};
+use dockwatch_shared::{ByteString, Timestamp};
 
 use crate::recorder::HostIdentity;
 
@@ -94,6 +95,10 @@ impl DockerLookup {
                     .and_then(|s| s.pid)
                     .filter(|&p| p > 0)
                     .and_then(|p| i32::try_from(p).ok()),
+                rootfs: info
+                    .graph_driver
+                    .and_then(|g| g.data.get("MergedDir").cloned())
+                    .map(ByteString::from),
             }),
         })
     }

@@ -569,6 +569,9 @@ mod tests {
         ft.flush(&mut Vec::new());
         assert_eq!(ft.processes(), 1, "kept until the second flush");
         ft.flush(&mut Vec::new());
+        assert_eq!(ft.processes(), 1, "and until audit has gone past the exit");
+        feed(&mut ft, vec![write(2_000_000, 51, 51, 1)]);
+        ft.flush(&mut Vec::new());
         assert_eq!(ft.processes(), 0, "the exited process's table is dropped");
     }
 

@@ -83,6 +83,13 @@ impl ProcReader {
             .and_then(|b| parse_status_ns_pids(&b))
     }
 
+    /// Where the filesystem on device `dev` (audit's hex `major:minor`) is mounted in this
+    /// reader's mount namespace (see [`mount_point_of`]).
+    pub fn mount_point(&self, dev: &str) -> Option<ByteString> {
+        let info = std::fs::read(self.root.join("self/mountinfo")).ok()?;
+        mount_point_of(&info, dev)
+    }
+
     /// The container id of process `tgid` from its cgroup: `Some(None)` when it is in none,
     /// `None` when the cgroup could not be read.
     pub fn container_id(&self, tgid: Pid) -> Option<Option<String>> {
@@ -250,15 +257,63 @@ pub fn parse_stat(b: &[u8]) -> Option<StatLine> {
 
 /// The pids of a task in the pid namespaces it is in, from `/proc/PID/status`
 /// (`NSpid:\t12345\t7`: the host's first, its own last), without the host's: empty for a task
-/// of the host's namespace. `None` when the line is missing (a kernel before 4.1).
+/// of the host's namespace. `None` when the line is missing (a kernel before 4.1), or when it
+/// shows 0 for a namespace (a task that is exiting has left its namespaces' pid tables).
 pub fn parse_status_ns_pids(b: &[u8]) -> Option<Vec<Pid>> {
     let s = std::str::from_utf8(b).ok()?;
     let line = s.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
     let pids: Option<Vec<Pid>> = line
         .split_ascii_whitespace()
-        .map(|v| v.parse().ok())
+        .map(|v| v.parse().ok().filter(|&p: &Pid| p > 0))
         .collect();
     Some(pids?.into_iter().skip(1).collect())
+}
+
+/// The mount point of the filesystem on device `dev` (audit's `major:minor`, in hex) whose
+/// mount shows the filesystem from its root, from a `/proc/PID/mountinfo` text (its first such
+/// mount): where a container's root filesystem is mounted on the host, found from the device
+/// audit's PATH record of its `pivot_root` names.
+pub fn mount_point_of(mountinfo: &[u8], dev: &str) -> Option<ByteString> {
+    let (major, minor) = dev.split_once(':')?;
+    let (major, minor) = (
+        u32::from_str_radix(major, 16).ok()?,
+        u32::from_str_radix(minor, 16).ok()?,
+    );
+    let want = format!("{major}:{minor}");
+    mountinfo.split(|&c| c == b'\n').find_map(|line| {
+        let mut fields = line.split(|&c| c == b' ');
+        let (_, _, numbers, root, point) = (
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+            fields.next()?,
+        );
+        (numbers == want.as_bytes() && root == b"/").then(|| unescape_mount_field(point))
+    })
+}
+
+/// A path field of `mountinfo`, where the kernel writes space, tab, newline and backslash as
+/// octal escapes (`\040`).
+fn unescape_mount_field(b: &[u8]) -> ByteString {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push(d.iter().fold(0u8, |v, c| v.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    ByteString::from_bytes(out)
 }
 
 /// The real uid from `/proc/PID/status` (`Uid:\treal\teffective\tsaved\tfs`).
@@ -598,7 +653,26 @@ mod tests {
         );
         assert_eq!(parse_status_ns_pids(b"NSpid:\t412\n"), Some(vec![]));
         assert_eq!(parse_status_ns_pids(b"Name:\tx\n"), None);
+        let mountinfo = b"22 1 254:0 / / rw - ext4 /dev/vda rw\n\
+            46 42 0:39 / /var/lib/docker/overlay2/2a72/merged rw - overlay overlay rw\n\
+            52 46 0:39 /etc /mnt/bound rw - overlay overlay rw\n\
+            60 22 0:40 / /srv/with\\040space rw - tmpfs tmpfs rw\n";
+        assert_eq!(
+            mount_point_of(mountinfo, "00:27"),
+            Some("/var/lib/docker/overlay2/2a72/merged".into())
+        );
+        assert_eq!(
+            mount_point_of(mountinfo, "00:28"),
+            Some("/srv/with space".into())
+        );
+        assert_eq!(mount_point_of(mountinfo, "00:29"), None);
+        assert_eq!(mount_point_of(mountinfo, "zz"), None);
         assert_eq!(parse_status_ns_pids(b"NSpid:\t1\tx\n"), None);
+        assert_eq!(
+            parse_status_ns_pids(b"NSpid:\t17501\t0\n"),
+            None,
+            "an exiting task"
+        );
         assert_eq!(
             split_cmdline(b"sh\0-c\0echo x\0"),
             args(&["sh", "-c", "echo x"])

@@ -171,6 +171,9 @@ impl Recorder {
             if ev.source == Source::Audit && self.is_excluded(&ev) {
                 continue;
             }
+            if let EventKind::PivotRoot(p) = &mut ev.kind {
+                locate_new_root(p);
+            }
             self.track_container(&mut ev);
             if let Some(cid) = container_of(&ev) {
                 if self.containers.insert(cid.to_string()) {
@@ -283,6 +286,24 @@ impl Recorder {
 
     fn is_excluded(&self, ev: &Event) -> bool {
         !self.exclude.is_empty() && tgid_of(ev).is_some_and(|t| self.exclude.contains(&t))
+    }
+}
+
+/// Names a pivot_root's new root as the host sees it when audit could not: runtimes call
+/// `pivot_root(".", ".")` from inside the new root, which audit then names `/`. The filesystem
+/// the new root is on (the device audit gives) is mounted on the host where the container's
+/// root filesystem is; while the container runs, the host's mount table says where.
+fn locate_new_root(p: &mut dockwatch_shared::event::PivotRoot) {
+    let named = p.new_root.as_bytes();
+    if named.first() == Some(&b'/') && named != b"/" {
+        return;
+    }
+    let mount = p
+        .new_root_dev
+        .as_deref()
+        .and_then(|dev| crate::proc_info::ProcReader::new().mount_point(dev));
+    if let Some(mount) = mount.filter(|m| m.as_bytes() != b"/") {
+        p.new_root = mount;
     }
 }
 

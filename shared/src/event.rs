@@ -575,7 +575,9 @@ pub struct PivotRoot {
     pub pid: Pid,
     /// Process id.
     pub tgid: Pid,
-    /// The new root, as the host sees it when known (resolved against the cwd), else as passed.
+    /// The new root, as the host sees it when known (resolved against the cwd, or the mount
+    /// point of the filesystem it is on when the recorder could see it: runtimes call
+    /// `pivot_root(".", ".")`, which audit names relative to the new root), else as passed.
     pub new_root: ByteString,
     /// Where the old root was put, as passed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -583,6 +585,10 @@ pub struct PivotRoot {
     /// The working directory at the time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<ByteString>,
+    /// The device (`major:minor`, in hex as audit writes it) of the filesystem the new root is
+    /// on, from audit's PATH record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_root_dev: Option<String>,
 }
 
 /// Metadata of a container from the Docker Engine API.
@@ -605,6 +611,10 @@ pub struct Container {
     /// Host pid of the container's first process, when running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<Pid>,
+    /// The container's root filesystem as the host sees it (the storage driver's merged
+    /// directory), when Docker says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootfs: Option<ByteString>,
 }
 
 /// Events were lost.

@@ -487,6 +487,7 @@ pub fn samples() -> Vec<Event> {
                 cwd: Some(ByteString::from(
                     "/var/lib/docker/overlay2/0123456789abcdef/merged",
                 )),
+                new_root_dev: Some("00:27".to_owned()),
             }),
         ),
         (
@@ -499,6 +500,9 @@ pub fn samples() -> Vec<Event> {
                 image_id: Some(format!("sha256:{}", "b".repeat(64))),
                 created: Some(Timestamp(1_764_329_000_000_000)),
                 pid: Some(4321),
+                rootfs: Some(ByteString::from(
+                    "/var/lib/docker/overlay2/0123456789abcdef/merged",
+                )),
             }),
         ),
         (

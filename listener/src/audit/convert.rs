@@ -16,7 +16,7 @@
 //! | unlink      | unlink, unlinkat, rmdir                   | PATH DELETE name; dir for rmdir/AT_REMOVEDIR |
 //! | truncate    | (f)truncate(64)                           | PATH name or fd, length                  |
 //! | chmod/chown | chmod family, chown family (16/32-bit)    | PATH name or fd, mode / uid, gid         |
-//! | pivot_root  | pivot_root                                | PATH names resolved against CWD          |
+//! | pivot_root  | pivot_root                                | PATH names resolved against CWD, dev     |
 //! | exit        | exit_group (when the rules audit it)      | exit code = a0 & 0xff                    |
 //!
 //! Only successful calls become events, except opens with write intent, which are kept with no
@@ -95,6 +95,7 @@ pub struct Converted {
 struct PathItem<'a> {
     name: Option<Cow<'a, [u8]>>,
     nametype: &'a [u8],
+    dev: Option<&'a [u8]>,
 }
 
 /// The SYSCALL record's fields this module reads, found in one pass (a SYSCALL record has
@@ -277,6 +278,7 @@ pub fn convert(records: &[Record]) -> Converted {
             .map(|r| PathItem {
                 name: r.get("name").and_then(|v| v.text()),
                 nametype: r.get("nametype").map(|v| v.raw()).unwrap_or_default(),
+                dev: r.get("dev").map(|v| v.raw()),
             })
             .collect(),
     };
@@ -490,6 +492,11 @@ fn kind(call: &Call<'_>, records: &[Record], ppid: Option<Pid>) -> Option<EventK
                     .unwrap_or_else(|| new_root.into()),
                 put_old: put_old.map(ByteString::from),
                 cwd: call.cwd(),
+                new_root_dev: call
+                    .paths
+                    .first()
+                    .and_then(|p| p.dev)
+                    .map(|d| String::from_utf8_lossy(d).into_owned()),
             })
         }
         _ => return None,

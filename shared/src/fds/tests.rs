@@ -665,3 +665,119 @@ fn exec_and_close_range_follow_the_kernel_in_order() {
         .collect();
     assert_eq!(writes, [Some("/lock"), None, Some("/keep"), None]);
 }
+
+/// A container's pids are not the host's: a clone call that returned the container pid 5242
+/// is not the call that made the host's pid 5242 (another child, whose own pids were not read).
+#[test]
+fn a_namespace_pid_is_never_taken_for_a_host_pid() {
+    let inputs = [
+        open(100, 1, 3, "/out/a"),
+        // Child host pid 5242, gone before its namespace pids were read.
+        fork(100, 5242),
+        // Child host pid 6000, whose namespace pid is 5242.
+        Input::Fork {
+            parent: 100,
+            child: 6000,
+            tgid: 6000,
+            ns_pids: vec![5242],
+            ns_known: true,
+        },
+        // The first call (which made 5242 as namespace pid 10) was lost; the second made 6000
+        // as namespace pid 5242.
+        clone(100, 5242, 2),
+        write(5242, 100, 3),
+        write(6000, 100, 3),
+    ];
+    let mut t = live_with_parent();
+    let mut got = run(&mut t, &inputs);
+    let mut out = Vec::new();
+    t.finish(&mut out);
+    got.extend(out.into_iter().map(|d| (d.token, d.file, d.placed)));
+    let mut placed: Vec<_> = got.iter().filter_map(|g| g.2.map(|p| (g.0, p))).collect();
+    placed.sort_by_key(|p| p.0);
+    assert_eq!(
+        placed,
+        [
+            (1, Placement::ForkReport),
+            (2, Placement::CloneCall { serial: 2 })
+        ]
+    );
+}
+
+/// Live, audit can lag seconds behind the connector under load: an exited process's table is
+/// kept until audit has gone past its exit, so its last writes still find their file.
+#[test]
+fn an_exited_table_waits_for_audit_to_catch_up() {
+    let mut t = live_with_parent();
+    let mut out = Vec::new();
+    let audit = |us| Meta {
+        time: Timestamp(us),
+        audit: true,
+        ppid: Some(1),
+    };
+    t.push(
+        Step::Open {
+            tgid: 100,
+            fd: 3,
+            cloexec: false,
+            file: "/var/log/late",
+        },
+        audit(1_000_000),
+        0,
+        &mut out,
+    );
+    // The connector reports the exit at 1.5 s; audit is still at 1.0 s.
+    let exit = Meta {
+        time: Timestamp(1_500_000),
+        ..Meta::default()
+    };
+    t.push(Step::Exit { tgid: 100 }, exit, 1, &mut out);
+    for _ in 0..3 {
+        t.retire();
+    }
+    t.push(
+        Step::Use { tgid: 100, fd: 3 },
+        audit(1_400_000),
+        2,
+        &mut out,
+    );
+    assert_eq!(out.last().map(|d| d.file), Some(Some("/var/log/late")));
+    // Audit passes the exit by more than a second: the table goes at the next retire.
+    t.push(Step::Nothing, audit(2_600_000), 3, &mut out);
+    t.retire();
+    assert_eq!(t.table(100), None);
+}
+
+proptest! {
+    /// Whatever arrives, in whatever order (forks of reused pids, calls that never come,
+    /// processes never reported), every token comes back exactly once: nothing recorded is ever
+    /// dropped by fd tracking.
+    #[test]
+    fn every_token_comes_back_once(script in proptest::collection::vec((0u8..7, 0i32..6, 0i32..4), 1..200)) {
+        let mut t = live_with_parent();
+        let mut out = Vec::new();
+        let mut pushed = 0usize;
+        for (i, &(what, pid, fd)) in script.iter().enumerate() {
+            let child = 200 + pid;
+            let meta = Meta { time: Timestamp(1_000_000 + i as i64 * 300_000), audit: what != 0, ppid: Some(100) };
+            match what {
+                0 => t.push(Step::Fork(ForkReport { parent_tgid: 100, child_pid: child, child_tgid: child, ..ForkReport::default() }), meta, i, &mut out),
+                1 => { t.clone_call(CloneCall { caller: 100, ret: 50 + pid, serial: i as u64, kind: CloneKind::Process }, meta, &mut out); continue; }
+                2 => t.push(Step::Open { tgid: child, fd, cloexec: false, file: "/f" }, meta, i, &mut out),
+                3 => t.push(Step::Use { tgid: child, fd }, meta, i, &mut out),
+                4 => t.push(Step::Close { tgid: child, fd }, meta, i, &mut out),
+                5 => t.push(Step::Exit { tgid: child }, meta, i, &mut out),
+                _ => { t.tick(&mut out); continue; }
+            }
+            pushed += 1;
+        }
+        t.finish(&mut out);
+        let mut tokens: Vec<usize> = out.iter().map(|d| d.token).filter(|&x| x != usize::MAX).collect();
+        tokens.sort_unstable();
+        let before = tokens.len();
+        tokens.dedup();
+        prop_assert_eq!(before, tokens.len(), "a token came back twice");
+        prop_assert_eq!(tokens.len(), pushed);
+        prop_assert_eq!(t.held(), 0);
+    }
+}

@@ -52,7 +52,7 @@ pub const KEEP_MICROS: i64 = 10_000_000;
 /// The same in ticks, for fork reports when audit is quiet.
 pub const KEEP_TICKS: u64 = 10;
 /// Unmatched fork reports and clone calls kept per calling process.
-pub const PER_CALLER: usize = 64;
+pub const PER_CALLER: usize = 16_384;
 /// Steps held back in all; past this, everything waiting is placed at once.
 pub const MAX_HELD: usize = 100_000;
 
@@ -173,10 +173,12 @@ pub struct ForkReport {
     pub child_pid: Pid,
     /// The new task's process (`parent`'s process again when a thread was made).
     pub child_tgid: Pid,
-    /// The new task's pids in the nested pid namespaces it is in, from `/proc`, when they could
-    /// be read; empty when not (it was gone), or when it is in the host's namespace only.
+    /// The new task's pids in the nested pid namespaces its caller is in, from `/proc`: empty
+    /// when the caller is in the host's namespace (its clone call returns the host's pid).
     pub ns_pids: Vec<Pid>,
-    /// Whether `ns_pids` was read (an empty list read means no nested namespace).
+    /// Whether the pid the call returned is known: the caller is in the host's namespace, or
+    /// `ns_pids` could be read (when not, the child was gone, and only order ties its clone
+    /// call to this report).
     pub ns_known: bool,
     /// The serial of the audited clone call that made the child, when the reporter knows it
     /// (the offline import's assembler matched it).
@@ -366,15 +368,13 @@ impl<F> Default for Caller<F> {
 pub struct FdTracker<F, T> {
     mode: Mode,
     tables: Tables<F>,
-    /// Processes that exited, with the retire count at their exit.
-    exited: FxHashMap<Pid, u64>,
+    /// Processes that exited, with the retire count and the time of their exit.
+    exited: FxHashMap<Pid, (u64, Timestamp)>,
     retires: u64,
     callers: FxHashMap<Pid, Caller<F>>,
     waiting: FxHashMap<Pid, Held<F, T>>,
     /// Fork reports waiting for their clone call, in arrival order (stale entries are skipped).
     report_order: VecDeque<(Timestamp, Pid)>,
-    /// Children placed by their clone call before their fork was reported: serial and tick.
-    placed_early: FxHashMap<Pid, (u64, u64)>,
     /// Processes whose syscalls are not audited (the recorder itself, the local database).
     unaudited: FxHashSet<Pid>,
     audit_latest: Timestamp,
@@ -404,7 +404,6 @@ impl<F: Clone, T> FdTracker<F, T> {
             callers: FxHashMap::default(),
             waiting: FxHashMap::default(),
             report_order: VecDeque::new(),
-            placed_early: FxHashMap::default(),
             unaudited: FxHashSet::default(),
             audit_latest: Timestamp::default(),
             ticks: 0,
@@ -525,24 +524,26 @@ impl<F: Clone, T> FdTracker<F, T> {
                 .retain(|k| k.time.0.saturating_add(KEEP_MICROS) > latest.0);
             !(c.forks.is_empty() && c.clones.is_empty())
         });
-        self.placed_early
-            .retain(|_, &mut (_, tick)| tick + KEEP_TICKS > now);
     }
 
-    /// Drops the tables of processes that exited before the previous call. Live, the connector
-    /// reports an exit at once while audit delivers the process's last syscalls later, so a
-    /// table is kept until the second call after the exit (the recorder calls this at each
-    /// write flush).
+    /// Drops the tables of processes that exited before the previous call and whose audit
+    /// records have all come. Live, the connector reports an exit at once while audit delivers
+    /// the process's last syscalls later, after a lag that grows with the load: a table is kept
+    /// until the second call after the exit (the recorder calls this at each write flush) and
+    /// until audit has gone [`SETTLE_MICROS`] past the exit, or [`KEEP_TICKS`] calls when audit
+    /// stays quiet.
     pub fn retire(&mut self) {
         self.retires += 1;
         let now = self.retires;
+        let latest = self.audit_latest;
         let tables = &mut self.tables;
-        self.exited.retain(|&tgid, &mut at| {
-            let keep = now - at < 2;
-            if !keep {
+        self.exited.retain(|&tgid, &mut (at, time)| {
+            let settled = time.0.saturating_add(SETTLE_MICROS) < latest.0;
+            let gone = (now - at >= 2 && settled) || now - at >= KEEP_TICKS;
+            if gone {
                 tables.remove(tgid);
             }
-            keep
+            !gone
         });
     }
 
@@ -634,7 +635,7 @@ impl<F: Clone, T> FdTracker<F, T> {
                 }
             }
             Step::Exit { tgid } => {
-                self.exited.insert(tgid, self.retires);
+                self.exited.insert(tgid, (self.retires, meta.time));
             }
             Step::Fork(report) => return self.fork(report, meta, done.token, out),
             Step::Nothing => {}
@@ -660,14 +661,16 @@ impl<F: Clone, T> FdTracker<F, T> {
         }
         let child = report.child_tgid;
         self.exited.remove(&child);
-        if let Some((serial, _)) = self.placed_early.remove(&child) {
-            // Its clone call came first, with its pid, and placed it then.
-            self.stats.by_clone_call += 1;
-            out.push(Done {
-                placed: Some(Placement::CloneCall { serial }),
-                ..Done::plain(token)
-            });
-            return;
+        if matches!(
+            self.waiting.get(&child),
+            Some(Held {
+                wait: Wait::Report { .. },
+                ..
+            })
+        ) {
+            // An earlier process of this pid still waits for its clone call: it is over (its
+            // pid is free again), so it is placed with what is known before this one starts.
+            self.place_from_what_is_known(child, out);
         }
         if self.mode == Mode::Replay {
             let kept = report
@@ -787,26 +790,6 @@ impl<F: Clone, T> FdTracker<F, T> {
                     };
                     self.release(fork.child, table, placed, out);
                 }
-                return;
-            }
-            // A child whose own steps came before any report of its fork, named by this call.
-            let early = call.kind != CloneKind::Thread
-                && matches!(
-                    self.waiting.get(&call.ret),
-                    Some(Held { wait: Wait::Unknown { ppid: Some(p), .. }, .. }) if *p == caller
-                );
-            if early {
-                let table = self.current(caller);
-                self.placed_early
-                    .insert(call.ret, (call.serial, self.ticks));
-                self.release(
-                    call.ret,
-                    table,
-                    Placement::CloneCall {
-                        serial: call.serial,
-                    },
-                    out,
-                );
                 return;
             }
         }
@@ -935,9 +918,17 @@ impl<F: Clone, T> FdTracker<F, T> {
 }
 
 fn pending_fork(report: &ForkReport, time: Timestamp, tick: u64) -> PendingFork {
-    let mut pids = Vec::with_capacity(1 + report.ns_pids.len());
-    pids.push(report.child_pid);
-    pids.extend(report.ns_pids.iter().copied());
+    // The call returns the child's pid as its caller's namespace sees it: the host's pid when
+    // the caller is in the host's namespace (its report read no namespace pids for the child),
+    // else one of the child's namespace pids. A pid of one namespace must never be compared
+    // with a pid of another: a container's pid 5242 is not the host's.
+    let pids = if !report.ns_known {
+        Vec::new()
+    } else if report.ns_pids.is_empty() {
+        vec![report.child_pid]
+    } else {
+        report.ns_pids.clone()
+    };
     PendingFork {
         child: report.child_pid,
         thread: report.is_thread(),

@@ -384,6 +384,8 @@ pub struct ContainerMeta {
     pub name: Option<String>,
     /// Image name.
     pub image: Option<String>,
+    /// Root filesystem as the host sees it (the storage driver's merged directory).
+    pub rootfs: Option<ByteString>,
 }
 
 /// What the fold makes of the log.
@@ -716,19 +718,23 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 let t = f.task_for(*pid, *tgid, time);
                 let leader = f.tasks[t as usize].leader;
                 let task = &mut f.tasks[leader as usize];
-                // runc does `chdir(rootfs); pivot_root(".", ".")`: when the recorder could only
-                // say "/" (or a relative name), the rootfs is the directory the process was in.
+                // runc does `chdir(rootfs); pivot_root(".", ".")`, and audit then names the
+                // directory relative to the new root ("/"): the rootfs is the directory the
+                // process was in, when that is its own (read from `/proc`, not inherited from
+                // runc at the fork). Else the container's metadata names it (see `repair`).
                 let useful = |p: &ByteString| p.as_bytes().first() == Some(&b'/') && !is_slash(p);
                 let root = if useful(new_root) {
                     Some(std::mem::take(new_root))
+                } else if task.inherited.has(Inherited::CWD) {
+                    None
                 } else {
                     task.info.cwd.clone().filter(useful)
                 };
                 if let Some(root) = root {
                     Rc::make_mut(&mut task.info).root = Some(root);
                     task.inherited.clear(Inherited::ROOT);
-                    task.pivot.get_or_insert(time);
                 }
+                task.pivot.get_or_insert(time);
                 t
             }
             Op::Open { pid, tgid, .. }
@@ -745,6 +751,9 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 }
                 if c.image.is_some() {
                     meta.image = c.image.take();
+                }
+                if c.rootfs.is_some() {
+                    meta.rootfs = c.rootfs.take();
                 }
                 NONE
             }

@@ -176,7 +176,13 @@ impl Pipeline {
         let tree = tree::walk(&grouped, &folded.tasks);
         at(Step::Repair, 0, 0);
         let mut repairs = Repairs::default();
-        repair::repair(&mut folded.tasks, &grouped, &tree, &mut repairs);
+        repair::repair(
+            &mut folded.tasks,
+            &grouped,
+            &tree,
+            &folded.containers,
+            &mut repairs,
+        );
         let mut processes = nodes::nodes(&mut folded.tasks, &grouped, &tree, &folded.containers);
 
         at(Step::Gaps, 0, 0);

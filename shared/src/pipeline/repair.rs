@@ -2,6 +2,8 @@
 //!
 //! * **rootfs**: only one process per container does pivot_root (the container's first
 //!   process); every other process of that container id (a `docker exec`, say) gets its rootfs.
+//!   When no pivot_root named it (audit shows runc's `pivot_root(".", ".")` relative to the new
+//!   root), the root filesystem Docker named for the container is taken.
 //!   A process whose root is unknown or shows as `/` is repaired.
 //! * **thread parent**: when a thread is created after its process's parent died, the kernel
 //!   reports the adopting init as its parent; every thread takes the parent of its tgid leader.
@@ -13,16 +15,25 @@ use rustc_hash::FxHashMap;
 
 use crate::event::DockerRole;
 use crate::investigation::Repairs;
-use crate::pipeline::fold::Task;
+use crate::pipeline::fold::{ContainerMeta, Inherited, Task};
 use crate::pipeline::group::Grouped;
 use crate::pipeline::tree::Tree;
 use crate::text::ByteString;
 use crate::time::Timestamp;
 
 /// Repairs the tasks of the tree's processes in place and counts what it did into `repairs`.
-pub fn repair(tasks: &mut [Task], grouped: &Grouped, tree: &Tree, repairs: &mut Repairs) {
-    // The rootfs of the earliest pivot_root of each container.
-    let mut rootfs: FxHashMap<String, (Timestamp, ByteString)> = FxHashMap::default();
+pub fn repair(
+    tasks: &mut [Task],
+    grouped: &Grouped,
+    tree: &Tree,
+    containers: &FxHashMap<String, ContainerMeta>,
+    repairs: &mut Repairs,
+) {
+    // The rootfs of the earliest pivot_root of each container, else the one Docker named.
+    let mut rootfs: FxHashMap<String, (Timestamp, ByteString)> = containers
+        .iter()
+        .filter_map(|(cid, meta)| Some((cid.clone(), (Timestamp(i64::MAX), meta.rootfs.clone()?))))
+        .collect();
     for &p in &tree.order {
         let leader = &tasks[grouped.procs[p as usize].leader as usize];
         let (Some(at), Some(cid), Some(root)) =
@@ -30,6 +41,10 @@ pub fn repair(tasks: &mut [Task], grouped: &Grouped, tree: &Tree, repairs: &mut 
         else {
             continue;
         };
+        // A root the pivot_root did not name (still the host's `/`, or its parent's).
+        if root.as_bytes() == b"/" || leader.inherited.has(Inherited::ROOT) {
+            continue;
+        }
         match rootfs.get(cid) {
             Some((earlier, _)) if *earlier <= at => {}
             _ => {
@@ -103,7 +118,13 @@ mod tests {
         let g = group(&folded.tasks);
         let tree = walk(&g, &folded.tasks);
         let mut repairs = Repairs::default();
-        repair(&mut folded.tasks, &g, &tree, &mut repairs);
+        repair(
+            &mut folded.tasks,
+            &g,
+            &tree,
+            &folded.containers,
+            &mut repairs,
+        );
         (folded.tasks, repairs)
     }
 

@@ -160,6 +160,7 @@ pub fn pivot_root(pid: Pid, root: &str, cwd: Option<&str>) -> EventKind {
         new_root: root.into(),
         put_old: cwd.map(|_| ".".into()),
         cwd: cwd.map(ByteString::from),
+        new_root_dev: None,
     })
 }
 
