@@ -196,7 +196,7 @@ async fn every_kind_round_trips_through_the_store_with_its_id() {
             .await
             .expect("find")
             .expect("present");
-        assert_eq!(doc.get_str("_id").expect("_id"), "00112233aabbccdd:15");
+        assert_eq!(doc.get_str("_id").expect("_id"), "00112233aabbccdd:17");
     })
     .await;
 }

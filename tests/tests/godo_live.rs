@@ -18,10 +18,8 @@
 //! `dockwatch-tui report --format json`), against what the container did.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use dockwatch_shared::Timestamp;
@@ -31,140 +29,10 @@ use dockwatch_shared::testing::AuditLock;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some()
-}
-
-fn skip(why: &str) {
-    assert!(!in_ci(), "under CI this test must run: {why}");
-    eprintln!("skipping: {why}");
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// The image every scenario runs.
-const IMAGE: &str = "dockwatch-busybox:latest";
-
-fn docker_ready() -> bool {
-    Command::new("docker")
-        .args(["image", "inspect", IMAGE])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The `godo` binary of this build.
-fn godo_binary() -> PathBuf {
-    dockwatch_e2e::workspace_binary("dockwatch-listener", "godo")
-}
-
-fn auditctl(arg: &str) -> String {
-    let o = Command::new("auditctl")
-        .arg(arg)
-        .output()
-        .expect("auditctl (Debian package auditd) is installed");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// The audit state that must be the same before and after (counters that move on their own
-/// are left out).
-fn audit_state() -> (String, Vec<String>) {
-    let status = auditctl("-s")
-        .lines()
-        .filter(|l| {
-            !l.starts_with("lost")
-                && !l.starts_with("backlog ")
-                && !l.starts_with("backlog_wait_time_actual")
-        })
-        .map(String::from)
-        .collect();
-    (auditctl("-l"), status)
-}
-
-/// A running godo whose stderr is collected; killed if the test fails before it is stopped.
-struct Godo {
-    child: Option<Child>,
-    lines: mpsc::Receiver<String>,
-    log: Vec<String>,
-}
-
-impl Godo {
-    fn start(bin: &PathBuf, args: &[&str]) -> Self {
-        let mut child = Command::new(bin)
-            .args(args)
-            .arg("-v")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start godo");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[godo] {line}");
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Self {
-            child: Some(child),
-            lines: rx,
-            log: Vec::new(),
-        }
-    }
-
-    fn wait_for(&mut self, needle: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(l) = self.lines.recv_timeout(Duration::from_millis(200)) {
-                let hit = l.contains(needle);
-                self.log.push(l);
-                if hit {
-                    return;
-                }
-            }
-            if let Some(Ok(Some(st))) = self.child.as_mut().map(|c| c.try_wait()) {
-                panic!("godo exited early ({st}): {:#?}", self.log);
-            }
-        }
-        panic!(
-            "godo did not log {needle:?} within {timeout:?}: {:#?}",
-            self.log
-        );
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("running");
-        // SAFETY: kill with a valid pid and signal.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(180);
-        loop {
-            if let Some(st) = child.try_wait().expect("wait godo") {
-                return st;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "godo did not exit within 180 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Godo {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            // SAFETY: kill with a valid pid and signal; SIGTERM lets it restore the audit state.
-            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
-            let _ = c.wait();
-        }
-    }
-}
+use dockwatch_e2e::godo::{
+    Godo, IMAGE, args_of, audit_state, auditctl, docker_ready, files_of, godo_binary, has_op,
+    host_identity, is_root, keep, report_nodes, skip, stop_child, which,
+};
 
 /// The container's shell: a pipeline, a write by redirection, a rename, a deletion, and an inner
 /// shell that leaves a background child running after it exits (the child writes `/tmp/late` a
@@ -174,18 +42,6 @@ const SCRIPT: &str = "echo one two | tr o 0 > /tmp/piped; \
      echo bye > /tmp/gone; rm /tmp/gone; \
      sh -c '(sleep 1; echo late > /tmp/late) & exit 0'; \
      sleep 4; exit 3";
-
-fn host_identity() -> (String, String) {
-    let r = |p: &str| {
-        std::fs::read_to_string(p)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
-    (
-        r("/proc/sys/kernel/hostname"),
-        r("/proc/sys/kernel/random/boot_id"),
-    )
-}
 
 fn exec_args(e: &Event) -> Option<(Pid, Vec<String>, Option<&str>)> {
     match &e.kind {
@@ -263,44 +119,6 @@ fn godo_records_a_container_on_a_separate_containerd() {
     };
     record_a_container_and_restore_audit(&mongo, &target);
     drop(private);
-}
-
-/// With `DOCKWATCH_E2E_KEEP=DIR`, keeps a copy of what a run produced (report, capture) there
-/// for a look after a failure.
-fn keep(file: &str, data: &[u8]) {
-    if let Some(dir) = std::env::var_os("DOCKWATCH_E2E_KEEP") {
-        let path = PathBuf::from(dir).join(file);
-        match std::fs::write(&path, data) {
-            Ok(()) => eprintln!("kept {}", path.display()),
-            Err(e) => eprintln!("could not keep {}: {e}", path.display()),
-        }
-    }
-}
-
-fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(tool))
-            .find(|p| p.is_file())
-    })
-}
-
-/// Sends SIGTERM, waits up to `grace`, then SIGKILL.
-fn stop_child(child: &mut Child, grace: Duration) {
-    if child.try_wait().ok().flatten().is_some() {
-        return;
-    }
-    // SAFETY: kill with a valid pid and signal.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline {
-        if child.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// A containerd started as its own service and a dockerd pointed at its socket, each with its
@@ -824,42 +642,6 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path, target: 
         captured == stored,
         "the capture file holds the same events as the database"
     );
-}
-
-/// The nodes of the report, depth first, each with its ancestors (root first).
-fn report_nodes(doc: &Value) -> Vec<(&Value, Vec<&Value>)> {
-    fn walk<'a>(n: &'a Value, up: &mut Vec<&'a Value>, out: &mut Vec<(&'a Value, Vec<&'a Value>)>) {
-        out.push((n, up.clone()));
-        up.push(n);
-        for c in n["children"].as_array().into_iter().flatten() {
-            walk(c, up, out);
-        }
-        up.pop();
-    }
-    let mut out = Vec::new();
-    for r in doc["roots"].as_array().expect("roots").iter() {
-        walk(r, &mut Vec::new(), &mut out);
-    }
-    out
-}
-
-fn args_of(n: &Value) -> Vec<&str> {
-    n["args"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| a.as_str().unwrap_or("<not utf-8>"))
-        .collect()
-}
-
-fn files_of(n: &Value) -> &[Value] {
-    n["files"].as_array().map(Vec::as_slice).unwrap_or_default()
-}
-
-fn has_op(f: &Value, op: &str) -> bool {
-    f["ops"]
-        .as_array()
-        .is_some_and(|o| o.iter().any(|x| x == op))
 }
 
 /// The pipeline's report (docs/report-schema.md) against what the container did. `merged` is

@@ -536,6 +536,31 @@ mod tests {
         );
     }
 
+    /// Audit's coarse clock puts a parent's syscalls around a fork at one millisecond, all
+    /// before the connector's exact fork time: by time, the child would inherit the parent's
+    /// fd 3 as it stood after its next open. The recorder resolved the child's write in the
+    /// order of the audit stream: its path wins.
+    #[test]
+    fn the_recorders_path_wins_over_a_replay_by_time() {
+        let mut w = write(12, 300, 300, 3, 1);
+        if let crate::event::EventKind::Write(w) = &mut w.kind {
+            w.path = Some("/out/a-0".into());
+        }
+        let inv = run(vec![
+            dockerd(),
+            fork(5, 100, 100, 200),
+            open(10, 200, 200, "/out/a-0", 3),
+            close(10, 200, 200, 3),
+            open(10, 200, 200, "/out/a-1", 3),
+            fork(11, 200, 200, 300),
+            w,
+        ]);
+        let child = files_of(&inv, 300);
+        assert_eq!(child.len(), 1, "{child:#?}");
+        assert_eq!(child[0].path.as_bytes(), b"/out/a-0");
+        assert_eq!(child[0].writes, 1);
+    }
+
     #[test]
     fn a_write_through_an_fd_from_the_start_up_snapshot_is_attributed() {
         let inv = run(vec![

@@ -360,8 +360,8 @@ pub struct Task {
     pub info: Rc<Info>,
     /// The fields of `info` held from the parent at fork (on leaders).
     pub inherited: Inherited,
-    /// `info.comm` was set by an exec, the snapshot or a name change the process made; until
-    /// then the name its audit records carry replaces the one it inherited.
+    /// `info.comm` was set by an exec or the snapshot; until then the process's renames and the
+    /// name its audit records carry replace the one it inherited.
     pub named: bool,
 }
 
@@ -682,9 +682,11 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 let t = f.task_for(*pid, *tgid, time);
                 let leader = f.tasks[t as usize].leader;
                 let task = &mut f.tasks[leader as usize];
-                // A thread renaming itself does not rename its process.
-                let own_name = *from_audit || pid == tgid;
-                let take_comm = own_name && (!*from_audit || !task.named);
+                // A thread renaming itself does not rename its process, and the name its exec
+                // (or the snapshot) gave stays: the log keeps every rename, and the program that
+                // ran is what names a process in the tree. A process that never exec'd is named
+                // by its latest rename or audit record.
+                let take_comm = (*from_audit || pid == tgid) && !task.named;
                 let take_exe =
                     *from_audit && (task.info.exe.is_none() || task.inherited.has(Inherited::EXE));
                 let comm = comm.take().filter(|_| take_comm);
@@ -694,7 +696,6 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                         if comm.is_some() { Inherited::COMM } else { 0 }
                             | if exe.is_some() { Inherited::EXE } else { 0 },
                     );
-                    task.named |= !*from_audit && comm.is_some();
                     Info::apply_shared(
                         &mut task.info,
                         ProcessInfo {
