@@ -5,14 +5,14 @@
 #   cargo build --release -p dockwatch-listener --bin godo
 #   sudo listener/benches/vs-auditd.sh [cpu|rate|all] [path/to/godo]
 #
-# cpu:  CPU time per audit event of `godo --multicast --write FILE` and of auditd, side by side in
-#       the same run. auditd is the audit daemon (Debian's auditd.conf, only the log file moved to
-#       a temporary directory and rotation off), godo joins the read-only log group and installs
-#       its rule set, so both receive the same records from the kernel for the same rules. A
-#       write-heavy busybox container runs; each program's CPU (utime + stime from
-#       /proc/PID/stat) is sampled before and after it (with a pause for godo's 2 s write flush),
-#       and divided by the number of kernel audit events in that window, counted by serial in
-#       auditd's log. godo's own count of kernel events and its losses come from its exit line.
+# cpu:  CPU time of `godo --multicast --write FILE` and of auditd for the same workload, side by
+#       side in one run: auditd is the audit daemon (Debian's auditd.conf with its log format set
+#       to RAW or ENRICHED, only the log file moved to a temporary directory and rotation off),
+#       godo joins the read-only log group and installs its rule set, so both receive the same
+#       records from the kernel for the same rules. Three busybox containers loop 400 times over
+#       echo > file, mv, cat, rm and ls; each program's CPU (utime + stime from /proc/PID/stat)
+#       is sampled before and after. DOCKWATCH_BENCH_PAIRS (default 3) runs per format, RAW and
+#       ENRICHED alternating; the median ratio per format is printed.
 # rate: godo alone as the audit daemon (its defaults: kernel backlog 65,536 records, backlog wait
 #       time 0), one fresh godo per step, a container running LOOPS parallel loops that each
 #       make CHUNK one-byte writes with `dd bs=1` then sleep 10 ms, for STEP_SECS seconds
@@ -93,25 +93,31 @@ exit_field() { # LINE REGEX-BEFORE-NUMBER
     sed -E "s/.*[^0-9]([0-9]+) $2.*/\1/" <<< "$1"
 }
 
-# The write-heavy container: appends by redirection (open, fcntl dup, dup2, write, close),
-# 100,000 one-byte writes in bursts of 1,000 (paced so that auditd keeps up), a pipeline, and
-# renames and deletions.
-workload='i=0; while [ $i -lt 3000 ]; do echo "line $i" >> /tmp/log; i=$((i+1)); done
-for k in $(seq 100); do dd if=/dev/zero of=/tmp/big bs=1 count=1000 2> /dev/null; usleep 20000; done
-seq 1 20000 | sed s/1/x/ | sort > /tmp/sorted
-for j in $(seq 1 200); do echo $j > /tmp/f$j; mv /tmp/f$j /tmp/g$j; rm /tmp/g$j; done'
+# The fixed workload of the CPU comparison: three busybox containers at once, each looping 400
+# times over a write by redirection, a rename, a read, a deletion and a listing (forks of
+# busybox applets, execs, opens, writes, closes, renames, unlinks).
+workload='for i in $(seq 400); do echo "line $i" > /tmp/f; mv /tmp/f /tmp/g; cat /tmp/g > /dev/null; rm /tmp/g; ls /tmp > /dev/null; done'
+pairs=${DOCKWATCH_BENCH_PAIRS:-3}
 
-bench_cpu() {
+# One run: auditd as the audit daemon writing FORMAT (RAW or ENRICHED), godo --multicast --write
+# beside it with its rule set installed, so both take the same records for the same rules; the
+# workload; each program's CPU (utime + stime) over the workload and a drain. Prints one line:
+# FORMAT godo_cpu_s auditd_cpu_s ratio events load.
+cpu_run() {
+    local format=$1 n=$2
+    rm -rf "$tmp/auditd"
     mkdir -p "$tmp/auditd" "$tmp/plugins"
     sed -e "s#^log_file = .*#log_file = $tmp/auditd/audit.log#" \
+        -e "s#^log_format = .*#log_format = $format#" \
         -e 's#^max_log_file_action = .*#max_log_file_action = IGNORE#' \
         -e 's#^max_log_file = .*#max_log_file = 100000#' \
         -e 's#^space_left_action = .*#space_left_action = IGNORE#' \
         -e 's#^admin_space_left_action = .*#admin_space_left_action = IGNORE#' \
         -e 's#^disk_full_action = .*#disk_full_action = IGNORE#' \
         -e "s#^plugin_dir = .*#plugin_dir = $tmp/plugins#" /etc/audit/auditd.conf > "$tmp/auditd/auditd.conf"
+    grep -q "^log_format = $format" "$tmp/auditd/auditd.conf" || die "could not set log_format $format"
     chmod 600 "$tmp/auditd/auditd.conf"
-    # Neither program may stall the workload: the same kernel settings godo sets as the daemon.
+    # Neither program may stall the workload: the kernel settings godo sets as the daemon.
     auditctl -b 65536 --backlog_wait_time 0 > /dev/null
     auditd -n -c "$tmp/auditd" 2> "$tmp/auditd.err" &
     auditd_pid=$!
@@ -120,41 +126,55 @@ bench_cpu() {
         sleep 0.1
     done
     [ "$(status pid)" = "$auditd_pid" ] || { cat "$tmp/auditd.err" >&2; die "auditd did not start"; }
-    start_godo cpu --multicast
-    local lost0 g0 a0 t0 t1 g1 a1 l0 l1 line
+    start_godo "cpu-$n" --multicast
+    local g0 a0 g1 a1 t0 t1 l0 lost0
     lost0=$(status lost)
-    l0=$(load)
+    l0=$(cut -d' ' -f1 /proc/loadavg)
     g0=$(cpu_ticks "$godo_pid")
     a0=$(cpu_ticks "$auditd_pid")
     t0=$(now)
-    docker run --rm --network none "$image" sh -c "$workload"
-    sleep 3
+    for c in 1 2 3; do
+        docker run --rm --network none "$image" sh -c "$workload" &
+    done
+    wait $(jobs -p | grep -v -e "^$godo_pid\$" -e "^$auditd_pid\$") 2> /dev/null || true
+    # godo flushes coalesced writes every 2 s and holds a fork until its clone call: a drain.
+    sleep 4
     t1=$(now)
     g1=$(cpu_ticks "$godo_pid")
     a1=$(cpu_ticks "$auditd_pid")
-    l1=$(load)
-    stop_godo cpu
-    line=$exit_line
+    stop_godo "cpu-$n"
     kill -TERM "$auditd_pid"
     wait "$auditd_pid" || true
     auditd_pid=
-    local log=$tmp/auditd/audit.log
-    # Kernel events in the window: distinct audit(TIME:SERIAL) ids with TIME in [t0, t1].
-    local events records
-    events=$(grep -o 'msg=audit([0-9.]*:[0-9]*)' "$log" | sort -u |
+    local events
+    events=$(grep -o 'msg=audit([0-9.]*:[0-9]*)' "$tmp/auditd/audit.log" | sort -u |
         awk -F'[(:]' -v a="$t0" -v b="$t1" '$2 + 0 >= a && $2 + 0 <= b' | wc -l)
-    records=$(awk -F'msg=audit\\(' -v a="$t0" -v b="$t1" '{ split($2, x, ":"); if (x[1] + 0 >= a && x[1] + 0 <= b) n++ } END { print n + 0 }' "$log")
-    local gaps
-    gaps=$(grep -c '"kind":"gap"' "$tmp/cpu.jsonl" || true)
-    echo "== cpu: godo --multicast beside auditd (Debian 1:3.0.9 defaults: ENRICHED, INCREMENTAL_ASYNC)"
-    echo "load average before: $l0; after: $l1; window $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
-    echo "kernel: $events audit events, $records records in the window (auditd's log); kernel lost +$(($(status lost) - lost0))"
-    echo "godo: $line"
-    echo "godo: gap events in its capture: $gaps"
-    awk -v g=$((g1 - g0)) -v a=$((a1 - a0)) -v e="$events" -v hz="$clk" 'BEGIN {
-        printf "godo   CPU %.2f s  %.2f us/event\n", g / hz, g / hz / e * 1e6
-        printf "auditd CPU %.2f s  %.2f us/event\n", a / hz, a / hz / e * 1e6
-        printf "godo / auditd: %.2f\n", g / a }'
+    awk -v f="$format" -v g=$((g1 - g0)) -v a=$((a1 - a0)) -v e="$events" -v hz="$clk" -v l="$l0" \
+        -v k=$(($(status lost) - lost0)) 'BEGIN {
+        printf "%-8s %8.2f %8.2f %6.2f %8d %6d %5s\n", f, g / hz, a / hz, (a > 0 ? g / a : 0), e, k, l }'
+}
+
+bench_cpu() {
+    echo "== cpu: the same workload (3 busybox containers x 400 rounds of echo > file, mv, cat, rm, ls)"
+    echo "   auditd (Debian's auditd.conf, the log format below) as the audit daemon and"
+    echo "   godo --multicast --write beside it with its rule set, in one run; $pairs pairs per format,"
+    echo "   RAW and ENRICHED runs alternating; CPU = utime + stime over the workload and a 4 s drain"
+    printf '%-8s %8s %8s %6s %8s %6s %5s\n' format godo_s auditd_s ratio events klost load
+    local n=0 rows=""
+    for i in $(seq "$pairs"); do
+        for format in RAW ENRICHED; do
+            n=$((n + 1))
+            row=$(cpu_run "$format" "$n")
+            echo "$row"
+            rows+="$row"$'\n'
+        done
+    done
+    for format in RAW ENRICHED; do
+        printf '%s' "$rows" | awk -v f="$format" '$1 == f { print $4 }' | sort -n | awk -v f="$format" '
+            { r[NR] = $1 } END {
+            m = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+            printf "median godo / auditd %s over %d runs: %.2f\n", f, NR, m }'
+    done
 }
 
 bench_rate() {

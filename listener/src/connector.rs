@@ -21,7 +21,7 @@ use dockwatch_shared::event::{
 };
 
 use crate::netlink::{NLMSG_DONE, NLMSG_HDRLEN, NetlinkSocket, NlHeader, Received};
-use crate::proc_info::ProcReader;
+use crate::proc_info::{PidNamespaces, ProcReader};
 use crate::recorder::HostIdentity;
 
 const NETLINK_CONNECTOR: libc::c_int = 11;
@@ -224,6 +224,17 @@ impl Connector {
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
         self.sock.recv(buf)
     }
+
+    /// Every queued datagram that fits, without waiting (see
+    /// [`NetlinkSocket::try_recv_many`](crate::netlink::NetlinkSocket::try_recv_many)).
+    pub fn try_recv_many(
+        &self,
+        buf: &mut [u8],
+        slot: usize,
+        lens: &mut Vec<usize>,
+    ) -> io::Result<Received> {
+        self.sock.try_recv_many(buf, slot, lens)
+    }
 }
 
 impl Drop for Connector {
@@ -242,9 +253,9 @@ const COMM_HOLD_NS: u64 = 20_000_000;
 struct Known {
     /// Its container, when it is in one.
     container: Option<(String, ContainerIdSource)>,
-    /// It is in a nested pid namespace (a container's): its clone calls return pids of that
-    /// namespace, so its children's namespace pids are read for matching them.
-    nested: bool,
+    /// The pid namespace it is in (an inode), when known: its clone calls return pids of that
+    /// namespace, so a child's pid there ties the audited call to the fork report.
+    pidns: Option<u64>,
 }
 
 /// Turns connector messages into events, enriching execs from `/proc`.
@@ -252,8 +263,8 @@ struct Known {
 /// A fork is not enriched from `/proc`: at the fork the child is its parent's copy (program,
 /// arguments, directories, cgroup), which the pipeline takes from the parent and marks as
 /// inherited; the child's own exec is read when it comes. Only what the fork changes is read:
-/// the child's pids in a nested pid namespace (the return value of its parent's clone call),
-/// which tie the audited clone call to this report.
+/// the child's pid in its caller's pid namespace when that is not the host's (the return value
+/// of the caller's clone call), which ties the audited call to this report.
 #[derive(Debug)]
 pub struct ConnectorReader {
     id: HostIdentity,
@@ -261,6 +272,9 @@ pub struct ConnectorReader {
     seqs: SeqTracker,
     /// Every live process met (seeded from the snapshot).
     known: HashMap<Pid, Known>,
+    /// The recorder's own pid namespace (the host's).
+    own_pidns: Option<u64>,
+    namespaces: PidNamespaces,
     /// Name changes waiting for an exec of the same task.
     held_comm: Vec<(u64, Pid, Event)>,
     latest_ns: u64,
@@ -271,26 +285,25 @@ impl ConnectorReader {
     /// A reader for `id`'s host.
     pub fn new(id: HostIdentity, procs: ProcReader) -> Self {
         let mono_offset_us = ProcReader::monotonic_to_wall(0).0;
+        let own_pidns = procs.pid_namespace(std::process::id() as Pid);
         Self {
             id,
             procs,
             seqs: SeqTracker::default(),
             known: HashMap::new(),
+            own_pidns,
+            namespaces: PidNamespaces::default(),
             held_comm: Vec::new(),
             latest_ns: 0,
             mono_offset_us,
         }
     }
 
-    /// Remembers what the start-up snapshot saw of process `tgid`: its container, and whether
-    /// it is in a nested pid namespace.
-    pub fn know_process(
-        &mut self,
-        tgid: Pid,
-        container: Option<(String, ContainerIdSource)>,
-        nested: bool,
-    ) {
-        self.known.insert(tgid, Known { container, nested });
+    /// Remembers what the start-up snapshot saw of process `tgid` (its container), and which
+    /// pid namespace it is in.
+    pub fn know_process(&mut self, tgid: Pid, container: Option<(String, ContainerIdSource)>) {
+        let pidns = self.procs.pid_namespace(tgid);
+        self.known.insert(tgid, Known { container, pidns });
     }
 
     fn event(&self, time: Timestamp, kind: EventKind) -> Event {
@@ -386,12 +399,12 @@ impl ConnectorReader {
             ProcEvent::Exec { pid, tgid } => {
                 // The exec carries the new name: a rename it made just before is not news.
                 self.held_comm.retain(|(_, p, _)| *p != pid);
-                let mut process = self.procs.read(tgid, pid);
+                let mut process = self.procs.read_exec(tgid, pid);
+                // A container's init was made by a runtime outside its pid namespace.
+                let pidns = self.procs.pid_namespace(tgid);
                 let known = self.known.entry(tgid).or_default();
-                if !process.missing.iter().any(|m| m == "uid") {
-                    // Its status was read: whether it is in a nested pid namespace (a
-                    // container's init was made by a runtime outside it).
-                    known.nested = !process.ns_pids.is_empty();
+                if pidns.is_some() {
+                    known.pidns = pidns;
                 }
                 match (&process.container_id, process.container_id_from) {
                     (Some(cid), Some(from)) => known.container = Some((cid.clone(), from)),
@@ -444,8 +457,9 @@ impl ConnectorReader {
         }
     }
 
-    /// What a fork changes of the child: its pids in a nested namespace (when its caller is in
-    /// one), and its container, known from the parent's (else read from the parent's cgroup).
+    /// What a fork changes of the child: its pid in its caller's pid namespace (when that is
+    /// not the host's), and its container, known from the parent's (else read from the
+    /// parent's cgroup).
     fn fork_view(&mut self, parent_tgid: Pid, child_pid: Pid, child_tgid: Pid) -> ProcessInfo {
         let thread = child_pid != child_tgid;
         // A new thread's call was made by its own process; the report names that process's
@@ -460,23 +474,21 @@ impl ConnectorReader {
                         .container_id(caller)
                         .flatten()
                         .map(|cid| (cid, ContainerIdSource::Cgroup)),
-                    nested: self
-                        .procs
-                        .ns_pids(caller, caller)
-                        .is_none_or(|ns| !ns.is_empty()),
+                    pidns: self.procs.pid_namespace(caller),
                 };
                 self.known.insert(caller, k.clone());
                 k
             }
         };
         let mut child = ProcessInfo::default();
-        let mut nested = caller_known.nested;
+        let nested = caller_known.pidns.is_none() || caller_known.pidns != self.own_pidns;
         if nested {
-            match self.procs.ns_pids(child_tgid, child_pid) {
-                Some(ns) => {
-                    nested = !ns.is_empty();
-                    child.ns_pids = ns;
-                }
+            let ns = caller_known.pidns.and_then(|ns| {
+                self.namespaces
+                    .pid_in(&self.procs, ns, caller, child_tgid, child_pid)
+            });
+            match ns {
+                Some(p) => child.ns_pids = vec![p],
                 None => child.missing.push("ns_pids".into()),
             }
         }
@@ -488,13 +500,7 @@ impl ConnectorReader {
                     _ => ContainerIdSource::Parent,
                 });
             }
-            self.known.insert(
-                child_tgid,
-                Known {
-                    container: caller_known.container,
-                    nested,
-                },
-            );
+            self.known.insert(child_tgid, caller_known);
         }
         child
     }
@@ -598,8 +604,12 @@ mod tests {
         };
         let mut r = ConnectorReader::new(id, ProcReader::new());
         let me = std::process::id() as Pid;
+        let parent = std::os::unix::process::parent_id() as Pid;
         let mut out = Vec::new();
-        r.handle(&datagram(1, 0, PROC_EVENT_FORK, &[1, 1, me, me]), &mut out);
+        r.handle(
+            &datagram(1, 0, PROC_EVENT_FORK, &[parent, parent, me, me]),
+            &mut out,
+        );
         r.handle(
             &datagram(4, 0, PROC_EVENT_EXIT, &[me, me, 2 << 8, 17]),
             &mut out,
@@ -640,11 +650,7 @@ mod tests {
         };
         let mut r = ConnectorReader::new(id, ProcReader::new());
         let cid = "a".repeat(64);
-        r.know_process(
-            77_777_001,
-            Some((cid.clone(), ContainerIdSource::Cgroup)),
-            true,
-        );
+        r.know_process(77_777_001, Some((cid.clone(), ContainerIdSource::Cgroup)));
         let mut out = Vec::new();
         let gone = i32::MAX - 3;
         r.handle(

@@ -84,6 +84,7 @@ pub struct FdPaths {
     /// Start order of the next held-back run.
     next: u64,
     done: Vec<Done<File, Event>>,
+    finalizing: Vec<Done<File, Event>>,
 }
 
 impl FdPaths {
@@ -104,6 +105,7 @@ impl FdPaths {
             pending: Held::new(),
             next: 0,
             done: Vec::new(),
+            finalizing: Vec::new(),
         }
     }
 
@@ -182,9 +184,13 @@ impl FdPaths {
     }
 
     fn drain(&mut self, out: &mut Vec<Event>) {
-        for done in std::mem::take(&mut self.done) {
+        // Swapped with a spare so that both keep their capacity.
+        std::mem::swap(&mut self.done, &mut self.finalizing);
+        let mut ready = std::mem::take(&mut self.finalizing);
+        for done in ready.drain(..) {
             self.finalize(done, out);
         }
+        self.finalizing = ready;
     }
 
     /// An event whose step the tracker has taken: its path filled in, its fork's placement

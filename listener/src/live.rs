@@ -10,14 +10,16 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use dockwatch_listener::audit::Counters;
-use dockwatch_listener::audit_netlink::{AuditControl, AuditReader, AuditSession, SessionConfig};
+use dockwatch_listener::audit_netlink::{
+    AuditControl, AuditReader, AuditSession, RECORD_SLOT, RecordBatch, SessionConfig,
+};
 use dockwatch_listener::connector::{Connector, ConnectorReader};
 use dockwatch_listener::docker::{DOCKER_SOCKET, DockerLookup};
 use dockwatch_listener::netlink::Received;
@@ -271,7 +273,7 @@ pub fn run(cfg: Config) -> Result<()> {
             let container = container_of(ev)
                 .zip(s.process.container_id_from)
                 .map(|(cid, from)| (cid.to_string(), from));
-            conn_reader.know_process(s.tgid, container, !s.process.ns_pids.is_empty());
+            conn_reader.know_process(s.tgid, container);
         }
     }
     tracing::info!(processes = snap.len(), "start-up snapshot taken");
@@ -432,6 +434,12 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
         .with_context(|| format!("starting thread {name}"))
 }
 
+/// Connector datagrams taken in one go before their events are handed to the recorder (see
+/// [`AUDIT_BATCH`]).
+const CONNECTOR_BATCH: usize = 64;
+/// Room for one connector datagram (a `proc_event` with its headers is under 100 bytes).
+const CONNECTOR_SLOT: usize = 512;
+
 fn connector_loop(
     c: Connector,
     mut r: ConnectorReader,
@@ -440,18 +448,45 @@ fn connector_loop(
     _id: HostIdentity,
 ) {
     let mut buf = vec![0u8; 65536];
+    // As the audit reader: rounds DRAIN_PAUSE apart while forks keep coming.
+    let mut pause = false;
+    let mut many = vec![0u8; 32 * CONNECTOR_SLOT];
+    let mut lens = Vec::new();
     while !stop.load(Ordering::SeqCst) {
-        let mut out = Vec::new();
-        match c.recv(&mut buf) {
-            Ok(Received::Datagram(n)) => r.handle(&buf[..n], &mut out),
-            Ok(Received::Overflow) => out.push(r.overflow_gap()),
-            // Quiet for a while: no exec is coming for the held name changes.
-            Ok(Received::Timeout) => r.flush(&mut out),
-            Err(e) => {
-                tracing::error!("process connector read failed: {e}");
-                std::thread::sleep(Duration::from_millis(100));
+        let mut out = Vec::with_capacity(2 * CONNECTOR_BATCH);
+        let mut taken = 0;
+        if pause {
+            std::thread::sleep(DRAIN_PAUSE);
+        } else {
+            match c.recv(&mut buf) {
+                Ok(Received::Datagram(n)) => {
+                    r.handle(&buf[..n], &mut out);
+                    taken += 1;
+                }
+                Ok(Received::Overflow) => out.push(r.overflow_gap()),
+                // Quiet for a while: no exec is coming for the held name changes.
+                Ok(Received::Timeout) => r.flush(&mut out),
+                Err(e) => {
+                    tracing::error!("process connector read failed: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
             }
         }
+        // What the socket already holds goes in the same hand-over, taken in few calls.
+        while taken < CONNECTOR_BATCH {
+            match c.try_recv_many(&mut many, CONNECTOR_SLOT, &mut lens) {
+                Ok(Received::Datagram(n)) => {
+                    for (i, &len) in lens.iter().enumerate() {
+                        let at = i * CONNECTOR_SLOT;
+                        r.handle(&many[at..at + len], &mut out);
+                    }
+                    taken += n;
+                }
+                Ok(Received::Overflow) => out.push(r.overflow_gap()),
+                Ok(Received::Timeout) | Err(_) => break,
+            }
+        }
+        pause = taken > 0 && taken < CONNECTOR_BATCH;
         if !out.is_empty() && tx.send(Input::Events(out)).is_err() {
             return;
         }
@@ -487,28 +522,38 @@ fn audit_loop(
             "audit socket overflowed (ENOBUFS)".into(),
         )
     };
+    // While records keep coming, the reader drains the socket in rounds DRAIN_PAUSE apart
+    // instead of being woken by each datagram (see DRAIN_PAUSE); a full batch goes on at once.
+    let mut pause = false;
+    let mut many = vec![0u8; 32 * RECORD_SLOT];
+    let mut lens = Vec::new();
     while !stop.load(Ordering::SeqCst) {
-        let mut batch = Vec::new();
+        let mut batch = RecordBatch::with_capacity(AUDIT_BATCH);
         let mut overflowed = false;
-        match r.recv(&mut buf) {
-            Ok(Ok(Some(rec))) => batch.push(rec),
-            Ok(Ok(None)) => continue,
-            Ok(Err(_overflow)) => overflowed = true,
-            Err(e) => {
-                tracing::error!("audit read failed: {e}");
-                std::thread::sleep(Duration::from_millis(100));
-                continue;
-            }
-        }
-        while !overflowed && !batch.is_empty() && batch.len() < AUDIT_BATCH {
-            match r.try_recv(&mut buf) {
+        if pause {
+            std::thread::sleep(DRAIN_PAUSE);
+        } else {
+            match r.recv(&mut buf) {
                 Ok(Ok(Some(rec))) => batch.push(rec),
+                Ok(Ok(None)) => continue,
                 Ok(Err(_overflow)) => overflowed = true,
-                // Nothing more queued (or an acknowledgement, or an error the next blocking
-                // read reports): hand on what we have.
-                Ok(Ok(None)) | Err(_) => break,
+                Err(e) => {
+                    tracing::error!("audit read failed: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
+                }
             }
         }
+        while !overflowed && batch.len() < AUDIT_BATCH {
+            match r.try_recv_many(&mut many, &mut lens, &mut batch) {
+                Ok(Ok(0)) => break,
+                Ok(Ok(_)) => {}
+                Ok(Err(_overflow)) => overflowed = true,
+                // An error the next blocking read reports: hand on what we have.
+                Err(_) => break,
+            }
+        }
+        pause = !batch.is_empty() && batch.len() < AUDIT_BATCH;
         if !batch.is_empty() && tx.send(Input::Audit(batch)).is_err() {
             return;
         }
@@ -624,6 +669,18 @@ fn exclude_loop(
     }
 }
 
+/// How long the readers and the recorder thread wait between draining rounds while their
+/// input keeps coming.
+///
+/// Every datagram that reaches a socket a reader is blocked on, and every input a sender puts
+/// into an empty queue while the recorder is blocked on it, costs a thread wake-up (a context
+/// switch, and futex calls on both sides of a queue): at tens of thousands a second that was
+/// a fifth of godo's CPU. So each of them blocks only when its input has been empty for a
+/// round; while input keeps coming it drains what is there, sleeps this long and drains again
+/// (the socket buffers and the queue hold far more than arrives in that time), and nobody
+/// wakes it. The cost is at most this much latency; a full batch is handed on at once.
+const DRAIN_PAUSE: Duration = Duration::from_millis(2);
+
 fn recorder_loop(
     mut rec: Recorder,
     rx: Receiver<Input>,
@@ -633,11 +690,30 @@ fn recorder_loop(
     let mut new_cids = Vec::new();
     let mut out = Vec::new();
     let mut last_send = Instant::now();
-    loop {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-            Ok(input) => rec.handle(input, &mut out, &mut new_cids),
-            Err(RecvTimeoutError::Timeout) => {}
+    let mut busy = false;
+    'run: loop {
+        if busy {
+            std::thread::sleep(DRAIN_PAUSE);
+            busy = false;
+        } else {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(input) => {
+                    rec.handle(input, &mut out, &mut new_cids);
+                    busy = true;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+        loop {
+            match rx.try_recv() {
+                Ok(Input::Stop) | Err(TryRecvError::Disconnected) => break 'run,
+                Ok(input) => {
+                    rec.handle(input, &mut out, &mut new_cids);
+                    busy = true;
+                }
+                Err(TryRecvError::Empty) => break,
+            }
         }
         for c in new_cids.drain(..) {
             let _ = cids.send(c);

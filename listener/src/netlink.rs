@@ -237,6 +237,72 @@ impl NetlinkSocket {
         self.recv_flags(buf, libc::MSG_DONTWAIT)
     }
 
+    /// Receives, without waiting, as many queued datagrams as fit: `buf` is cut into slots of
+    /// `slot` bytes, one datagram each (a longer one is cut to its slot), all in one `recvmmsg`
+    /// call; `lens` gets each datagram's length. One call for a burst of datagrams, not one
+    /// each: at the kernel's full audit rate the receive calls were a fifth of godo's CPU.
+    /// [`Received::Datagram`] holds how many came; [`Received::Timeout`] means none was queued.
+    pub fn try_recv_many(
+        &self,
+        buf: &mut [u8],
+        slot: usize,
+        lens: &mut Vec<usize>,
+    ) -> io::Result<Received> {
+        lens.clear();
+        let slot = slot.max(1);
+        let count = (buf.len() / slot).min(1024);
+        if count == 0 {
+            return Ok(Received::Timeout);
+        }
+        let mut iovs: Vec<libc::iovec> = buf
+            .chunks_exact_mut(slot)
+            .take(count)
+            .map(|c| libc::iovec {
+                iov_base: c.as_mut_ptr().cast(),
+                iov_len: c.len(),
+            })
+            .collect();
+        let mut msgs: Vec<libc::mmsghdr> = iovs
+            .iter_mut()
+            .map(|iov| {
+                // SAFETY: msghdr and mmsghdr are plain data; all-zero is valid.
+                let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                m.msg_hdr.msg_iov = iov;
+                m.msg_hdr.msg_iovlen = 1;
+                m
+            })
+            .collect();
+        loop {
+            // SAFETY: every header points at one iovec, each at its own slot of `buf`, all
+            // alive for the call; the count matches the headers.
+            let n = unsafe {
+                libc::recvmmsg(
+                    self.fd.as_raw_fd(),
+                    msgs.as_mut_ptr(),
+                    msgs.len() as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            if n >= 0 {
+                let n = n as usize;
+                lens.extend(msgs[..n].iter().map(|m| (m.msg_len as usize).min(slot)));
+                return Ok(if n == 0 {
+                    Received::Timeout
+                } else {
+                    Received::Datagram(n)
+                });
+            }
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ENOBUFS) => return Ok(Received::Overflow),
+                Some(libc::EAGAIN) => return Ok(Received::Timeout),
+                _ => return Err(err),
+            }
+        }
+    }
+
     fn recv_flags(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<Received> {
         loop {
             // SAFETY: `buf` is valid for writes of its length.
@@ -324,5 +390,40 @@ mod tests {
             h.kind == 16 || h.kind == NLMSG_DONE,
             "RTM_NEWLINK or done: {h:?}"
         );
+    }
+
+    /// Several queued datagrams come in one call, each in its own slot, each whole.
+    #[test]
+    fn try_recv_many_takes_several_datagrams_in_one_call() {
+        let sock = NetlinkSocket::open(libc::NETLINK_ROUTE, 0).unwrap();
+        let mut buf = vec![0u8; 16 * 8192];
+        let mut lens = Vec::new();
+        assert!(matches!(
+            sock.try_recv_many(&mut buf, 8192, &mut lens),
+            Ok(Received::Timeout)
+        ));
+        assert!(lens.is_empty());
+        // Three requests whose replies are three error/ack messages (seq 1, 2, 3): an unknown
+        // message type is refused with an NLMSG_ERROR reply each.
+        for seq in 1..=3 {
+            let req = NlHeader::message(0x7f0, NLM_F_REQUEST | NLM_F_ACK, seq, &[0; 4]);
+            sock.send_to_kernel(&req).unwrap();
+        }
+        let mut seqs = Vec::new();
+        for _ in 0..1000 {
+            if let Received::Datagram(n) = sock.try_recv_many(&mut buf, 8192, &mut lens).unwrap() {
+                assert_eq!(lens.len(), n);
+                for (i, &len) in lens.iter().enumerate() {
+                    let h = NlHeader::parse(&buf[i * 8192..i * 8192 + len]).unwrap();
+                    assert_eq!(h.len as usize, len, "a whole datagram");
+                    seqs.push(h.seq);
+                }
+            }
+            if seqs.len() >= 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(seqs, [1, 2, 3]);
     }
 }

@@ -211,6 +211,129 @@ impl ProcReader {
         info.missing = missing.into_iter().map(String::from).collect();
         info
     }
+
+    /// What an exec needs from `/proc` beyond the audit record of the same exec, which has the
+    /// arguments (complete, from EXECVE), the working directory, the executable and the user:
+    /// the name, the executable (to tell Docker's own programs), the container id from the
+    /// cgroup, and the arguments only for Docker's programs (a shim's or runc's `-id` names
+    /// its container). Three or four small reads instead of eight: the process connector
+    /// reports every exec on the host, and these reads were most of the recorder's cost.
+    pub fn read_exec(&self, tgid: Pid, tid: Pid) -> ProcessInfo {
+        let dir = self.root.join(tgid.to_string());
+        let mut info = ProcessInfo::default();
+        let mut missing = Vec::new();
+        match std::fs::read(self.task_dir(tgid, tid).join("comm")) {
+            Ok(mut b) => {
+                if b.last() == Some(&b'\n') {
+                    b.pop();
+                }
+                info.comm = Some(ByteString::from_bytes(b));
+            }
+            Err(_) => missing.push("comm"),
+        }
+        match std::fs::read_link(dir.join("exe")) {
+            Ok(p) => {
+                info.exe = Some(ByteString::from_bytes(
+                    p.into_os_string().into_encoded_bytes(),
+                ))
+            }
+            Err(_) => missing.push("exe"),
+        }
+        match std::fs::read(dir.join("cgroup")) {
+            Ok(b) => {
+                if let Some(id) = container_id_from_cgroup(&b) {
+                    info.container_id = Some(id);
+                    info.container_id_from = Some(ContainerIdSource::Cgroup);
+                }
+            }
+            Err(_) => missing.push("cgroup"),
+        }
+        classify(&mut info);
+        if info.role.is_some() {
+            match std::fs::read(dir.join("cmdline")) {
+                Ok(b) => {
+                    info.args = split_cmdline(&b);
+                    info.args_from = Some(dockwatch_shared::event::ArgsSource::Procfs);
+                }
+                Err(_) => missing.push("args"),
+            }
+            if info.container_id.is_none()
+                && matches!(
+                    info.role,
+                    Some(DockerRole::ContainerdShim | DockerRole::Runc)
+                )
+            {
+                if let Some(id) = container_id_from_args(&info.args) {
+                    info.container_id = Some(id);
+                    info.container_id_from = Some(ContainerIdSource::ShimArgs);
+                }
+            }
+        }
+        info.missing = missing.into_iter().map(String::from).collect();
+        info
+    }
+
+    /// The inode of the pid namespace process `tgid` is in (`/proc/PID/ns/pid`).
+    pub fn pid_namespace(&self, tgid: Pid) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(self.root.join(tgid.to_string()).join("ns/pid"))
+            .ok()
+            .map(|m| m.ino())
+    }
+}
+
+/// Translates host pids into the pid namespace of a process, the one its clone calls return
+/// pids of. With the kernel's `NS_GET_PID_IN_PIDNS` (Linux 6.11 and later) a translation is
+/// one `ioctl` on the namespace's file, kept open for the next ones (a burst of forks in one
+/// container); older kernels answer from `/proc/PID/status`'s `NSpid`, which costs a formatted
+/// read of the whole status.
+#[derive(Debug, Default)]
+pub struct PidNamespaces {
+    /// Open namespace files by inode; at most [`PidNamespaces::KEEP`].
+    open: std::collections::HashMap<u64, std::fs::File>,
+    /// The kernel has no `NS_GET_PID_IN_PIDNS`.
+    no_ioctl: bool,
+}
+
+impl PidNamespaces {
+    /// Namespace files kept open.
+    pub const KEEP: usize = 64;
+
+    /// The pid of task `tid` (of process `tgid`) in the pid namespace `ns` (an inode, see
+    /// [`ProcReader::pid_namespace`]) that process `holder` is in. `None` when the task is gone
+    /// (an exiting task has left its namespaces) or the namespace cannot be opened.
+    pub fn pid_in(
+        &mut self,
+        procs: &ProcReader,
+        ns: u64,
+        holder: Pid,
+        tgid: Pid,
+        tid: Pid,
+    ) -> Option<Pid> {
+        if !self.no_ioctl {
+            if !self.open.contains_key(&ns) {
+                if self.open.len() >= Self::KEEP {
+                    self.open.clear();
+                }
+                let f = std::fs::File::open(procs.root().join(holder.to_string()).join("ns/pid"))
+                    .ok()?;
+                self.open.insert(ns, f);
+            }
+            let fd = std::os::fd::AsRawFd::as_raw_fd(self.open.get(&ns)?);
+            // SAFETY: an ioctl on a descriptor this struct owns; the argument is a plain pid.
+            let r = unsafe { libc::ioctl(fd, libc::NS_GET_PID_IN_PIDNS, tid) };
+            if r > 0 {
+                return Some(r);
+            }
+            let err = std::io::Error::last_os_error().raw_os_error();
+            if !matches!(err, Some(libc::ENOTTY | libc::EINVAL)) {
+                return None;
+            }
+            self.no_ioctl = true;
+        }
+        // Older kernels: the task's own NSpid, whose last entry is its innermost namespace.
+        procs.ns_pids(tgid, tid)?.last().copied()
+    }
 }
 
 impl Default for ProcReader {
@@ -679,6 +802,45 @@ mod tests {
         );
         assert_eq!(split_cmdline(b""), Vec::<ByteString>::new());
         assert_eq!(split_cmdline(b"a\0\0b\0"), args(&["a", "", "b"]));
+    }
+
+    /// Real kernel, as root: a process started in a pid namespace of its own (`unshare
+    /// --pid --fork`) is pid 1 there, and the translation says so, through the namespace's
+    /// file or, on older kernels, its `NSpid`.
+    #[test]
+    fn a_host_pid_is_translated_into_a_nested_pid_namespace() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs the tests as root"
+            );
+            eprintln!("skipping: a pid namespace needs root");
+            return;
+        }
+        let mut unshare = std::process::Command::new("unshare")
+            .args(["--pid", "--fork", "--kill-child", "sleep", "30"])
+            .spawn()
+            .expect("unshare (util-linux) runs");
+        let procs = ProcReader::new();
+        let up = unshare.id() as Pid;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let sleeper = loop {
+            let kids = std::fs::read_to_string(format!("/proc/{up}/task/{up}/children"))
+                .unwrap_or_default();
+            if let Some(p) = kids.split_whitespace().next().and_then(|p| p.parse().ok()) {
+                break p;
+            }
+            assert!(std::time::Instant::now() < deadline, "no child of unshare");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let ns = procs.pid_namespace(sleeper).expect("its namespace");
+        assert_ne!(Some(ns), procs.pid_namespace(std::process::id() as Pid));
+        let mut namespaces = PidNamespaces::default();
+        let inside = namespaces.pid_in(&procs, ns, sleeper, sleeper, sleeper);
+        let _ = unshare.kill();
+        let _ = unshare.wait();
+        assert_eq!(inside, Some(1));
     }
 
     #[test]

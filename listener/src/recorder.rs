@@ -17,7 +17,7 @@ use dockwatch_shared::Timestamp;
 use dockwatch_shared::event::{ContainerIdSource, Event, EventKind, Pid, Source};
 
 use crate::audit::Counters;
-use crate::audit_netlink::RawRecord;
+use crate::audit_netlink::{RawRecord, RecordBatch};
 use crate::fd_paths::{Assembled, FdPaths};
 
 /// The host and boot every event of this run is stamped with.
@@ -45,7 +45,7 @@ impl HostIdentity {
 /// Turns raw audit records into events (the parser and assembler of `crate::audit`).
 pub trait AuditDecoder: Send {
     /// Takes one record; appends finished events (and clone calls) to `out`.
-    fn push(&mut self, record: &RawRecord, out: &mut Vec<Assembled>);
+    fn push(&mut self, record: RawRecord<'_>, out: &mut Vec<Assembled>);
     /// Finishes events whose records are older than `before` (their EOE never came).
     fn flush_older_than(&mut self, before: Timestamp, out: &mut Vec<Assembled>);
     /// Finishes everything at shutdown.
@@ -64,7 +64,7 @@ pub trait AuditDecoder: Send {
 #[derive(Debug)]
 pub enum Input {
     /// Audit records as received, in order (the reader hands on what it drained in one go).
-    Audit(Vec<RawRecord>),
+    Audit(RecordBatch),
     /// Finished events (connector, snapshot, Docker, gaps).
     Events(Vec<Event>),
     /// Timer: finish stale audit events, flush coalesced writes.
@@ -86,6 +86,8 @@ pub struct Recorder {
     /// audit execs (which know no cgroup) their container id.
     in_container: HashMap<Pid, (String, ContainerIdSource)>,
     diag: Option<std::io::BufWriter<std::fs::File>>,
+    /// What the decoder and the readers produced, kept between inputs.
+    staged: Vec<Assembled>,
     ticks: u64,
     flush_every: u64,
 }
@@ -119,6 +121,7 @@ impl Recorder {
             containers: HashSet::new(),
             in_container: HashMap::new(),
             diag: diag.map(std::io::BufWriter::new),
+            staged: Vec::new(),
             ticks: 0,
             flush_every: flush_every.max(1),
         }
@@ -127,20 +130,21 @@ impl Recorder {
     /// Handles one input. Events ready for the output stage go to `out`; container ids seen for
     /// the first time go to `new_containers`.
     pub fn handle(&mut self, input: Input, out: &mut Vec<Event>, new_containers: &mut Vec<String>) {
-        let mut produced = Vec::new();
+        // A buffer kept between calls: most calls make a few hundred events.
+        let mut produced = std::mem::take(&mut self.staged);
         match input {
             Input::Audit(records) => {
-                for rec in &records {
+                for rec in records.iter() {
                     if let Some(d) = self.diag.as_mut() {
                         // One line per record, as auditd writes its log: type=N then the body.
                         let _ = write!(d, "type={} msg=", rec.rtype);
-                        let _ = d.write_all(&rec.body);
+                        let _ = d.write_all(rec.body);
                         let _ = d.write_all(b"\n");
                     }
                     self.decoder.push(rec, &mut produced);
                 }
             }
-            Input::Events(evs) => produced = evs.into_iter().map(Assembled::Event).collect(),
+            Input::Events(evs) => produced.extend(evs.into_iter().map(Assembled::Event)),
             Input::Exclude(pids) => {
                 self.fds.set_unaudited(pids.iter().copied());
                 self.exclude = pids;
@@ -158,7 +162,7 @@ impl Recorder {
                 }
             }
         }
-        for item in produced {
+        for item in produced.drain(..) {
             let mut ev = match item {
                 Assembled::Event(ev) => ev,
                 Assembled::Clone { time, call, .. } => {
@@ -182,6 +186,7 @@ impl Recorder {
             }
             self.fds.process(ev, out);
         }
+        self.staged = produced;
         if self.ticks >= self.flush_every {
             self.ticks = 0;
             self.fds.flush(out);
@@ -364,8 +369,8 @@ impl std::fmt::Debug for LiveAudit {
 }
 
 impl AuditDecoder for LiveAudit {
-    fn push(&mut self, record: &RawRecord, out: &mut Vec<Assembled>) {
-        match crate::audit::parse_netlink(record.rtype, &record.body) {
+    fn push(&mut self, record: RawRecord<'_>, out: &mut Vec<Assembled>) {
+        match crate::audit::parse_netlink(record.rtype, record.body) {
             Ok(r) => self.0.push(r, out),
             Err(e) => self
                 .0
@@ -391,7 +396,7 @@ impl AuditDecoder for LiveAudit {
 pub struct NoAudit;
 
 impl AuditDecoder for NoAudit {
-    fn push(&mut self, _: &RawRecord, _: &mut Vec<Assembled>) {}
+    fn push(&mut self, _: RawRecord<'_>, _: &mut Vec<Assembled>) {}
     fn flush_older_than(&mut self, _: Timestamp, _: &mut Vec<Assembled>) {}
     fn finish(&mut self, _: &mut Vec<Assembled>) {}
 }
@@ -430,7 +435,7 @@ mod tests {
 
     struct Echo;
     impl AuditDecoder for Echo {
-        fn push(&mut self, r: &RawRecord, out: &mut Vec<Assembled>) {
+        fn push(&mut self, r: RawRecord<'_>, out: &mut Vec<Assembled>) {
             let tgid = r.rtype as Pid;
             out.event(ev(
                 Source::Audit,
@@ -447,10 +452,10 @@ mod tests {
         fn finish(&mut self, _: &mut Vec<Assembled>) {}
     }
 
-    fn netlink(rtype: u16, body: &str) -> RawRecord {
+    fn netlink(rtype: u16, body: &str) -> RawRecord<'_> {
         RawRecord {
             rtype,
-            body: body.as_bytes().to_vec(),
+            body: body.as_bytes(),
         }
     }
 
@@ -481,7 +486,7 @@ mod tests {
             (1320, "audit(1001.000:2): "),
         ];
         for (t, b) in records {
-            d.push(&netlink(t, b), &mut out);
+            d.push(netlink(t, b), &mut out);
         }
         d.finish(&mut out);
         let clones = out
@@ -542,18 +547,18 @@ mod tests {
         );
         out.clear();
         r.handle(
-            Input::Audit(vec![RawRecord {
+            Input::Audit(RecordBatch::of(&[RawRecord {
                 rtype: 1300,
-                body: b"audit(1.0:1): x".to_vec(),
-            }]),
+                body: b"audit(1.0:1): x",
+            }])),
             &mut out,
             &mut cids,
         );
         r.handle(
-            Input::Audit(vec![RawRecord {
+            Input::Audit(RecordBatch::of(&[RawRecord {
                 rtype: 1301,
-                body: b"audit(1.0:2): y".to_vec(),
-            }]),
+                body: b"audit(1.0:2): y",
+            }])),
             &mut out,
             &mut cids,
         );
@@ -601,13 +606,11 @@ mod tests {
         }
         // The excluded set is replaced: 1301 is excluded from now on, 1300 no longer.
         r.handle(Input::Exclude(HashSet::from([1301])), &mut out, &mut cids);
-        let batch = [1301, 1300]
-            .map(|t| RawRecord {
-                rtype: t,
-                body: b"audit(1.0:3): z".to_vec(),
-            })
-            .to_vec();
-        r.handle(Input::Audit(batch), &mut out, &mut cids);
+        let batch = [1301, 1300].map(|t| RawRecord {
+            rtype: t,
+            body: b"audit(1.0:3): z",
+        });
+        r.handle(Input::Audit(RecordBatch::of(&batch)), &mut out, &mut cids);
         r.handle(Input::Tick, &mut out, &mut cids);
         r.handle(Input::Tick, &mut out, &mut cids);
         let mut writes: Vec<Pid> = out

@@ -23,6 +23,11 @@ use crate::time::Timestamp;
 /// Kernel process or thread id (`pid_t`).
 pub type Pid = i32;
 
+/// A name from a fixed vocabulary (record types, syscalls, architectures): the recorder's
+/// names are borrowed from its static tables, so an event costs no allocation for them; names
+/// read back from a document are owned.
+pub type Name = std::borrow::Cow<'static, str>;
+
 /// One recorded event: the common header, then the fields of its `kind`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -68,7 +73,7 @@ pub struct AuditOrigin {
     /// The audit serial number shared by all records of the kernel event.
     pub serial: u64,
     /// The record types that made up the event, in arrival order (e.g. `SYSCALL`, `CWD`, `PATH`).
-    pub records: Vec<String>,
+    pub records: Vec<Name>,
     /// The SYSCALL record's context, when the event had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub syscall: Option<SyscallInfo>,
@@ -78,11 +83,11 @@ pub struct AuditOrigin {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyscallInfo {
     /// Syscall name, resolved from its number for the record's architecture (`openat`).
-    pub name: String,
+    pub name: Name,
     /// Syscall number as the kernel gave it.
     pub nr: u32,
     /// Architecture (`x86_64`, `i386`, or the raw `arch=` value when unknown).
-    pub arch: String,
+    pub arch: Name,
     /// Whether the syscall succeeded (`success=yes`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,

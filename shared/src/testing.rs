@@ -267,15 +267,15 @@ fn audit_origin(syscall: &str, nr: u32) -> AuditOrigin {
     AuditOrigin {
         serial: 4242,
         records: vec![
-            "SYSCALL".to_owned(),
-            "CWD".to_owned(),
-            "PATH".to_owned(),
-            "PROCTITLE".to_owned(),
+            "SYSCALL".into(),
+            "CWD".into(),
+            "PATH".into(),
+            "PROCTITLE".into(),
         ],
         syscall: Some(SyscallInfo {
-            name: syscall.to_owned(),
+            name: syscall.to_owned().into(),
             nr,
-            arch: "x86_64".to_owned(),
+            arch: "x86_64".into(),
             success: Some(true),
             exit: Some(3),
             ppid: Some(1),

@@ -697,6 +697,20 @@ fn check_report(doc: &Value, cid: &str, merged: &str, target: &Target) {
     for n in &below {
         assert_eq!(n["container_id"], cid, "container id of {n}");
     }
+    // Every process of the container has a name, those busybox forks without an exec too
+    // (mv and rm: from their own audit records).
+    let nameless: Vec<&&Value> = below.iter().filter(|n| n["comm"].is_null()).collect();
+    assert!(
+        nameless.is_empty(),
+        "processes without a name: {nameless:?}"
+    );
+    for applet in ["mv", "rm"] {
+        assert!(
+            below.iter().any(|n| n["comm"] == applet),
+            "a process named {applet}: {:?}",
+            below.iter().map(|n| &n["comm"]).collect::<Vec<_>>()
+        );
+    }
     let node = |argv: &[&str]| {
         below
             .iter()

@@ -210,7 +210,7 @@ pub fn convert(records: &[Record]) -> Converted {
     let first = &records[0];
     let mut origin = AuditOrigin {
         serial: first.serial(),
-        records: records.iter().map(|r| r.type_name().to_owned()).collect(),
+        records: records.iter().map(Record::type_name_owned).collect(),
         syscall: None,
     };
     let mut out = Converted {
@@ -236,10 +236,10 @@ pub fn convert(records: &[Record]) -> Converted {
         // Unknown to our tables (another architecture): auditd's ENRICHED `SYSCALL=` name,
         // else the number.
         name: match (name, sys.enriched("SYSCALL"), nr) {
-            (Some(n), _, _) => n.to_owned(),
-            (None, Some(v), _) => String::from_utf8_lossy(v.raw()).into_owned(),
-            (None, None, Some(nr)) => nr.to_string(),
-            (None, None, None) => String::new(),
+            (Some(n), _, _) => n.into(),
+            (None, Some(v), _) => String::from_utf8_lossy(v.raw()).into_owned().into(),
+            (None, None, Some(nr)) => nr.to_string().into(),
+            (None, None, None) => "".into(),
         },
         nr: nr.unwrap_or_default(),
         arch: arch.name(),
@@ -759,7 +759,7 @@ mod tests {
         ]);
         let c = convert(&r);
         let sc = c.origin.syscall.unwrap();
-        assert_eq!((sc.name.as_str(), sc.arch.as_str()), ("execve", "c00000b7"));
+        assert_eq!((&*sc.name, &*sc.arch), ("execve", "c00000b7"));
         assert!(c.kind.is_none(), "only x86_64 and i386 calls are mapped");
         let r = recs(&[
             "type=SYSCALL msg=audit(1.000:9): arch=c00000b7 syscall=221 success=yes exit=0 ppid=1 pid=9",

@@ -273,6 +273,14 @@ impl Record {
         }
     }
 
+    /// The record type name, borrowed from the table when it is a known type.
+    pub fn type_name_owned(&self) -> dockwatch_shared::event::Name {
+        match &self.type_name {
+            TypeName::Known(s) => (*s).into(),
+            TypeName::Other(s) => String::from(&**s).into(),
+        }
+    }
+
     /// When the kernel stamped the record.
     pub fn time(&self) -> Timestamp {
         self.time

@@ -34,11 +34,11 @@ impl Arch {
     }
 
     /// The name stored in events: `x86_64`, `i386`, or the raw hex value.
-    pub fn name(self) -> String {
+    pub fn name(self) -> dockwatch_shared::event::Name {
         match self {
-            Arch::X86_64 => "x86_64".to_owned(),
-            Arch::I386 => "i386".to_owned(),
-            Arch::Other(v) => format!("{v:x}"),
+            Arch::X86_64 => "x86_64".into(),
+            Arch::I386 => "i386".into(),
+            Arch::Other(v) => format!("{v:x}").into(),
         }
     }
 
