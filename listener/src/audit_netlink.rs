@@ -263,12 +263,12 @@ const X86_64: Table = Table {
     openat: 257,
     create: &[85, 437],
     fcntl: &[72],
-    // write writev pwrite64 pwritev pwritev2 close dup dup2 dup3 rename renameat renameat2
-    // unlink unlinkat rmdir truncate ftruncate chmod fchmod fchmodat fchmodat2 chown fchown
-    // lchown fchownat pivot_root clone fork vfork clone3
+    // write writev pwrite64 pwritev pwritev2 close close_range dup dup2 dup3 rename renameat
+    // renameat2 unlink unlinkat rmdir truncate ftruncate chmod fchmod fchmodat fchmodat2 chown
+    // fchown lchown fchownat pivot_root clone fork vfork clone3
     rest: &[
-        1, 20, 18, 296, 328, 3, 32, 33, 292, 82, 264, 316, 87, 263, 84, 76, 77, 90, 91, 268, 452,
-        92, 93, 94, 260, 155, 56, 57, 58, 435,
+        1, 20, 18, 296, 328, 3, 436, 32, 33, 292, 82, 264, 316, 87, 263, 84, 76, 77, 90, 91, 268,
+        452, 92, 93, 94, 260, 155, 56, 57, 58, 435,
     ],
 };
 
@@ -279,13 +279,13 @@ const I386: Table = Table {
     openat: 295,
     create: &[8, 437],
     fcntl: &[55, 221],
-    // write writev pwrite64 pwritev pwritev2 close dup dup2 dup3 rename renameat renameat2
-    // unlink unlinkat rmdir truncate truncate64 ftruncate ftruncate64 chmod fchmod fchmodat
-    // fchmodat2 chown chown32 lchown lchown32 fchown fchown32 fchownat pivot_root clone fork
-    // vfork clone3
+    // write writev pwrite64 pwritev pwritev2 close close_range dup dup2 dup3 rename renameat
+    // renameat2 unlink unlinkat rmdir truncate truncate64 ftruncate ftruncate64 chmod fchmod
+    // fchmodat fchmodat2 chown chown32 lchown lchown32 fchown fchown32 fchownat pivot_root
+    // clone fork vfork clone3
     rest: &[
-        4, 146, 181, 334, 379, 6, 41, 63, 330, 38, 302, 353, 10, 301, 40, 92, 193, 93, 194, 15, 94,
-        306, 452, 182, 212, 16, 198, 95, 207, 298, 217, 120, 2, 190, 435,
+        4, 146, 181, 334, 379, 6, 436, 41, 63, 330, 38, 302, 353, 10, 301, 40, 92, 193, 93, 194,
+        15, 94, 306, 452, 182, 212, 16, 198, 95, 207, 298, 217, 120, 2, 190, 435,
     ],
 };
 
