@@ -79,6 +79,14 @@ pub fn lines(inv: &Investigation, id: NodeId) -> Vec<Line<'static>> {
         (false, None) => "-".to_owned(),
     };
     out.push(field("role", role));
+    if !p.inherited.is_empty() {
+        // A forked child that never exec'd, or was gone before /proc could be read: these
+        // fields are its parent's at the fork, not read from the process itself.
+        out.push(field(
+            "inherited",
+            format!("{} (its parent's at the fork)", p.inherited.join(", ")),
+        ));
+    }
     out.push(field(
         "started",
         p.start.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339()),
@@ -142,4 +150,41 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
             .scroll((b.details_scroll, 0)),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockwatch_shared::investigation::ProcessNode;
+
+    fn text(lines: &[Line<'_>]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn fields_held_from_the_parent_are_said_to_be() {
+        let mut inv = Investigation::default();
+        inv.processes.push(ProcessNode {
+            comm: Some("rm".into()),
+            args: vec!["/bin/sh".into(), "-c".into(), "rm x".into()],
+            inherited: vec!["args".into(), "cwd".into()],
+            ..ProcessNode::default()
+        });
+        let shown = text(&lines(&inv, 0));
+        assert!(
+            shown
+                .iter()
+                .any(|l| l.starts_with("inherited") && l.contains("args, cwd (its parent's")),
+            "{shown:#?}"
+        );
+        inv.processes[0].inherited.clear();
+        assert!(
+            !text(&lines(&inv, 0))
+                .iter()
+                .any(|l| l.starts_with("inherited"))
+        );
+    }
 }
