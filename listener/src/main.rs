@@ -58,7 +58,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.import.audit_log.is_some() {
+    if !cli.import.audit_log.is_empty() {
         let dest = dockwatch_listener::import::Destinations::choose(
             cli.mongo.as_deref().unwrap_or(DEFAULT_MONGO),
             cli.mongo.is_some(),

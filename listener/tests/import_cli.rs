@@ -108,7 +108,9 @@ fn imports_a_real_log_into_mongodb_and_a_capture_file_alike() {
         // What the library makes of the log (assembler, fd table, flushes by record time).
         let mut want = Vec::new();
         dockwatch_listener::import::read_log(
-            dockwatch_listener::import::input::LogReader::open(&log).unwrap(),
+            dockwatch_listener::import::input::Logs::one(
+                dockwatch_listener::import::input::LogReader::open(&log).unwrap(),
+            ),
             "small-host",
             "boot-1",
             false,

@@ -2,6 +2,7 @@
 //!
 //! * [`event`]: the append-only event log `godo` writes (the schema; see `docs/schema.md`);
 //! * [`fds`]: the kernel's file-descriptor rules, and fork placement across the kernel's streams;
+//! * [`lines`]: reading text lines with a length limit checked while reading;
 //! * [`text`] and [`time`]: lossless byte strings and microsecond timestamps used by the model;
 //! * [`sanitize`]: making attacker-chosen text safe to show in a terminal;
 //! * [`investigation`]: what the filter pipeline makes of an event log: the Docker process tree
@@ -19,6 +20,7 @@ pub mod cooked;
 pub mod event;
 pub mod fds;
 pub mod investigation;
+pub mod lines;
 pub mod load;
 pub mod pipeline;
 pub mod report;

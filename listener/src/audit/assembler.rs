@@ -10,16 +10,18 @@
 //!   PROCTITLE last, then EOE: nothing else of that serial can follow), which lets logs without
 //!   EOE complete events at once;
 //! * the record type is outside 1300-2099 (user-space and daemon messages are single records);
-//! * it has waited longer than the timeout, measured on the records' own timestamps (not the
-//!   wall clock), so a replay of the same input gives the same events; or at [`Assembler::finish`].
+//! * [`EVENT_WINDOW`] more records have come since its first one (input positions, not record
+//!   time: a log pasted together out of order, or a clock stepped back, must not cut events
+//!   short); or at [`Assembler::finish`]. Live, [`Assembler::flush_older_than`] also
+//!   completes what waited while the stream was quiet.
 //!
-//! It also watches the serial numbers: a serial that is skipped and does not turn up within the
-//! timeout is reported as a [`Gap`] (`audit_serial_jump`), and consecutive unparsable lines are
-//! reported as one `parse_error` gap. A serial far below the highest one, at a record time that
-//! goes on, is a reboot in the middle of a log (after auditd's start record, any but a small
-//! drop is): the node's later events get a boot id of their own (`-2`, `-3`... appended) and its
-//! process tree starts afresh. And it builds the process tree from what audit says: each
-//! process that appears (a SYSCALL record with a pid not seen before, or with a new parent that
+//! It also watches each node's serial numbers ([`super::serials`]): a serial that is skipped
+//! and does not turn up is reported as a [`Gap`] (`audit_serial_jump`), consecutive unparsable
+//! lines are reported as one `parse_error` gap, and a serial far from the counter is held with
+//! the records after it until they say whether it is a reboot, a large loss or a damaged
+//! serial. After a reboot the node's later events get a boot id of their own (`-2`, `-3`...
+//! appended) and its process tree starts afresh. And it builds the process tree from what
+//! audit says: each process that appears (a SYSCALL record with a pid not seen before, or with a new parent that
 //! just forked) gets a [`Fork`] event. The fork-family call's return value is the child's pid in
 //! the caller's pid namespace, which differs from the host pid audit reports inside a container,
 //! so the fork is emitted when the child's first record shows up with `ppid=` the caller, taking
@@ -27,7 +29,7 @@
 //!
 //! Events come out with `run` empty and `seq` 0: the output stage stamps them.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -37,9 +39,15 @@ use dockwatch_shared::{Event, EventKind, Pid, Source, Timestamp};
 
 use super::convert::{Converted, convert};
 use super::record::{ParseError, Record, types};
+use super::serials::{Missing, Seen, SerialTracker, Verdict};
 
-/// Default time an incomplete event waits for more records (auditd's own default is 2 s).
-pub const DEFAULT_TIMEOUT_MICROS: i64 = 2_000_000;
+/// Records after which an event still waiting for more of its records is completed anyway.
+/// Records of concurrent events interleave a few hundred apart at most; counting input
+/// positions, not record time, keeps a log pasted together out of order, or a clock stepped
+/// back, from cutting events short.
+pub const EVENT_WINDOW: u64 = 10_000;
+/// Records held at most while a serial is suspect before it is taken as damaged.
+const HOLD_MAX: usize = 256;
 /// How far back a clone call is matched to a child appearing (record time).
 const CLONE_MATCH_MICROS: i64 = 10_000_000;
 /// Clone calls remembered per parent (clone3 calls that made threads are never matched, and go
@@ -98,105 +106,18 @@ struct Key {
 }
 
 struct Pending {
+    /// Input position of its first record.
+    at: u64,
+    /// Record time of its first record.
     first: Timestamp,
     records: Vec<Record>,
     has_syscall: bool,
 }
 
-/// Skipped serial numbers waiting to turn up: start → (end inclusive, first noticed, from).
-#[derive(Default)]
-struct SerialTracker {
-    max: Option<u64>,
-    max_time: Timestamp,
-    missing: BTreeMap<u64, (u64, Timestamp, Timestamp)>,
-    /// auditd's start record came, and no kernel record since.
-    after_daemon_start: bool,
-}
-
-/// A jump larger than this (or backwards by more) is a restart of the counter (a reboot in
-/// the middle of a log), not a loss.
-const SERIAL_RESET: u64 = 100_000_000;
-/// A serial this much below the highest one seen, at a record time that did not go back, is the
-/// counter starting again: a reboot (the kernel counts from 0 at boot). Records of concurrent
-/// events arrive a few serials out of order, never a thousand; and a log pasted together out of
-/// order goes back in time too.
-const REBOOT_DROP: u64 = 1_000;
-/// The same for the first kernel record after auditd's start record. auditd logs that record
-/// before it asks the kernel for records, so after a reboot the new boot's records all come
-/// after it, and a drop of any size but that of records arriving out of order (a few serials)
-/// is the counter starting again. This catches reboots whose boot logged fewer than
-/// [`REBOOT_DROP`] records; after a restart of auditd alone, the serials go on.
-const REBOOT_DROP_AFTER_DAEMON_START: u64 = 64;
-
-impl SerialTracker {
-    /// Notes `serial`; `true` when it shows a reboot, in which case the caller takes the
-    /// missing ranges of the old boot ([`SerialTracker::expire`]) and calls
-    /// [`SerialTracker::restart`].
-    fn see(&mut self, serial: u64, time: Timestamp) -> bool {
-        let reboot_drop = if std::mem::take(&mut self.after_daemon_start) {
-            REBOOT_DROP_AFTER_DAEMON_START
-        } else {
-            REBOOT_DROP
-        };
-        let Some(max) = self.max else {
-            self.max = Some(serial);
-            self.max_time = time;
-            return false;
-        };
-        if serial < max && max - serial > reboot_drop && time >= self.max_time {
-            return true;
-        }
-        if serial > max {
-            if serial - max > SERIAL_RESET {
-                self.missing.clear();
-            } else if serial > max + 1 {
-                self.missing
-                    .insert(max + 1, (serial - 1, time, self.max_time));
-            }
-            self.max = Some(serial);
-            self.max_time = time;
-        } else if max - serial > SERIAL_RESET {
-            self.missing.clear();
-            self.max = Some(serial);
-            self.max_time = time;
-        } else if let Some((&start, &(end, noticed, from))) =
-            self.missing.range(..=serial).next_back()
-        {
-            if serial <= end {
-                self.missing.remove(&start);
-                if start < serial {
-                    self.missing.insert(start, (serial - 1, noticed, from));
-                }
-                if serial < end {
-                    self.missing.insert(serial + 1, (end, noticed, from));
-                }
-            }
-        }
-        false
-    }
-
-    /// Starts counting afresh at `serial` (after a reboot).
-    fn restart(&mut self, serial: u64, time: Timestamp) {
-        *self = Self {
-            max: Some(serial),
-            max_time: time,
-            ..Self::default()
-        };
-    }
-
-    /// Removes and returns the ranges noticed before `before`.
-    fn expire(&mut self, before: Option<Timestamp>) -> Vec<(u64, u64, Timestamp, Timestamp)> {
-        let mut out = Vec::new();
-        self.missing.retain(|&start, &mut (end, noticed, from)| {
-            if before.is_none_or(|b| noticed < b) {
-                out.push((start, end, from, noticed));
-                false
-            } else {
-                true
-            }
-        });
-        out
-    }
+/// Records held while a node's serial is suspect (see [`super::serials`]).
+struct Held {
+    node: u64,
+    records: Vec<Record>,
 }
 
 struct CloneSeen {
@@ -221,11 +142,16 @@ struct Lineage {
 pub struct Assembler {
     host: String,
     boot_id: String,
-    timeout: i64,
+    /// Records an event may wait for more of its records, counted in input positions.
+    window: u64,
     pending: HashMap<Key, Pending>,
-    order: VecDeque<(Key, Timestamp)>,
+    /// Events waiting, oldest first, with their first record's input position (entries of
+    /// events already completed are skipped when they reach the front).
+    order: VecDeque<(Key, u64)>,
     latest: Timestamp,
     serials: HashMap<u64, SerialTracker>,
+    /// Records held while a node's serial is suspect.
+    held: Option<Held>,
     lineage: Lineage,
     parse_gap: Option<(u64, Timestamp, String)>,
     nodes: HashMap<u64, String>,
@@ -246,17 +172,24 @@ fn node_key(node: Option<&[u8]>) -> u64 {
     })
 }
 
+/// Record types numbered by the kernel's serial counter (auditd numbers its own `DAEMON_*`
+/// records with a counter of its own).
+fn counted(rtype: u16) -> bool {
+    !(1200..1300).contains(&rtype)
+}
+
 impl Assembler {
     /// An assembler for events of `host` (used when a record has no `node=`) and `boot_id`.
     pub fn new(host: impl Into<String>, boot_id: impl Into<String>) -> Self {
         Self {
             host: host.into(),
             boot_id: boot_id.into(),
-            timeout: DEFAULT_TIMEOUT_MICROS,
+            window: EVENT_WINDOW,
             pending: HashMap::default(),
             order: VecDeque::new(),
             latest: Timestamp::default(),
             serials: HashMap::default(),
+            held: None,
             lineage: Lineage::default(),
             parse_gap: None,
             nodes: HashMap::default(),
@@ -276,9 +209,10 @@ impl Assembler {
         self
     }
 
-    /// Sets how long (in record time) an incomplete event waits for more records.
-    pub fn with_timeout_micros(mut self, micros: i64) -> Self {
-        self.timeout = micros.max(0);
+    /// Sets how many records (input positions) an incomplete event waits for more of its
+    /// records, and a skipped serial for its record ([`EVENT_WINDOW`] by default).
+    pub fn with_window(mut self, records: u64) -> Self {
+        self.window = records.max(1);
         self
     }
 
@@ -295,6 +229,58 @@ impl Assembler {
     /// Adds one record; completed events are appended to `out`.
     pub fn push(&mut self, record: Record, out: &mut impl Output) {
         self.counters.records += 1;
+        let Some(held) = self.held.as_mut() else {
+            return self.take(record, out);
+        };
+        // A node's serial is suspect: this record waits with it, and may decide it.
+        let mut verdict = Verdict::Undecided;
+        if node_key(record.node()) == held.node && counted(record.rtype()) {
+            if let Some(t) = self.serials.get_mut(&held.node) {
+                verdict = t.judge(record.serial());
+            }
+        }
+        held.records.push(record);
+        if verdict == Verdict::Undecided && held.records.len() >= HOLD_MAX {
+            verdict = Verdict::Refuted;
+        }
+        if verdict != Verdict::Undecided {
+            self.resolve(verdict, out);
+        }
+    }
+
+    /// Decides a suspect serial and takes the records held with it.
+    fn resolve(&mut self, verdict: Verdict, out: &mut dyn Output) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let node = held.node;
+        let first = held.records.first().map(Record::serial);
+        match verdict {
+            Verdict::Confirmed { reboot: true } => {
+                if first.is_some() {
+                    self.reboot(node, out);
+                }
+            }
+            Verdict::Confirmed { reboot: false } => {
+                let at = self.counters.records;
+                if let Some(t) = self.serials.get_mut(&node) {
+                    t.confirm(at);
+                }
+            }
+            Verdict::Refuted | Verdict::Undecided => {
+                if let Some(t) = self.serials.get_mut(&node) {
+                    t.refute();
+                }
+            }
+        }
+        for r in held.records {
+            self.take(r, out);
+        }
+    }
+
+    /// Takes one record (not held).
+    fn take(&mut self, record: Record, out: &mut dyn Output) {
+        let at = self.counters.records;
         let time = record.time();
         if time > self.latest {
             self.latest = time;
@@ -316,14 +302,21 @@ impl Assembler {
             );
         }
         let rtype = record.rtype();
-        // auditd numbers its own DAEMON_* records with a counter of its own.
-        if !(1200..1300).contains(&rtype) {
+        if counted(rtype) {
             let tracker = self.serials.entry(node).or_default();
-            if tracker.see(record.serial(), time) {
-                self.reboot(node, record.serial(), time, out);
+            match tracker.see(record.serial(), time, at) {
+                Seen::Counted => {}
+                Seen::Reboot => self.reboot(node, out),
+                Seen::Suspect => {
+                    self.held = Some(Held {
+                        node,
+                        records: vec![record],
+                    });
+                    return;
+                }
             }
         } else if rtype == types::DAEMON_START {
-            self.serials.entry(node).or_default().after_daemon_start = true;
+            self.serials.entry(node).or_default().daemon_started();
         }
         let key = Key {
             node,
@@ -338,8 +331,9 @@ impl Assembler {
                 let is_syscall = rtype == types::SYSCALL;
                 let ends_it = rtype == types::PROCTITLE;
                 let p = self.pending.entry(key).or_insert_with(|| {
-                    self.order.push_back((key, time));
+                    self.order.push_back((key, at));
                     Pending {
+                        at,
                         first: time,
                         records: Vec::with_capacity(6),
                         has_syscall: false,
@@ -355,8 +349,7 @@ impl Assembler {
                 }
             }
         }
-        let cutoff = Timestamp(self.latest.0.saturating_sub(self.timeout));
-        self.expire(cutoff, out);
+        self.expire(at.saturating_sub(self.window), out);
     }
 
     /// Counts a line that could not be parsed; consecutive ones become one `parse_error` gap,
@@ -386,32 +379,53 @@ impl Assembler {
         );
     }
 
-    /// Completes every event whose first record is older than `before` (for a live source,
-    /// where the wall clock says no more records will come).
+    /// Completes every event whose first record is older than `before`, and reports the
+    /// serials noticed missing before then (for a live source, where the wall clock says no
+    /// more records will come).
     pub fn flush_older_than(&mut self, before: Timestamp, out: &mut impl Output) {
-        self.expire(before, out);
+        let mut old: Vec<(Key, u64)> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.first < before)
+            .map(|(&k, p)| (k, p.at))
+            .collect();
+        old.sort_unstable_by_key(|&(k, at)| (at, k.serial));
+        for (key, _) in old {
+            if let Some(p) = self.pending.remove(&key) {
+                self.complete(key, p.records, true, out);
+            }
+        }
+        let mut expired = Vec::new();
+        for (&node, tracker) in &mut self.serials {
+            for m in tracker.expire_older_than(before) {
+                expired.push((node, m));
+            }
+        }
+        self.report_missing(expired, out);
     }
 
     /// Completes everything still open and reports serials that never arrived.
     pub fn finish(&mut self, out: &mut impl Output) {
+        if let Some(node) = self.held.as_ref().map(|h| h.node) {
+            let verdict = self
+                .serials
+                .get(&node)
+                .map_or(Verdict::Refuted, SerialTracker::judge_at_end);
+            self.resolve(verdict, out);
+        }
         let mut rest: Vec<(Key, Pending)> = self.pending.drain().collect();
-        rest.sort_by_key(|(k, p)| (p.first, k.serial));
+        rest.sort_by_key(|(k, p)| (p.at, k.serial));
         self.order.clear();
         for (key, p) in rest {
             self.complete(key, p.records, true, out);
         }
-        let mut nodes: Vec<u64> = self.serials.keys().copied().collect();
-        nodes.sort_unstable();
-        for node in nodes {
-            let ranges = self
-                .serials
-                .get_mut(&node)
-                .map(|t| t.expire(None))
-                .unwrap_or_default();
-            for (start, end, from, to) in ranges {
-                self.serial_gap(node, start, end, from, to, out);
+        let mut expired = Vec::new();
+        for (&node, tracker) in &mut self.serials {
+            for m in tracker.expire(None) {
+                expired.push((node, m));
             }
         }
+        self.report_missing(expired, out);
         if let Some((count, from, detail)) = self.parse_gap.take() {
             let latest = self.latest;
             self.emit_gap(
@@ -426,13 +440,14 @@ impl Assembler {
         }
     }
 
-    fn expire(&mut self, cutoff: Timestamp, out: &mut dyn Output) {
+    /// Completes the events whose first record came before input position `before`, and
+    /// reports the serials noticed missing before it.
+    fn expire(&mut self, before: u64, out: &mut dyn Output) {
         // `order` still lists events that EOE or PROCTITLE completed: drop those from its front
-        // as soon as they get there rather than when they time out, or it would hold every
-        // event of the last `timeout` of record time (tens of thousands on a busy host).
-        while let Some(&(key, first)) = self.order.front() {
-            let waiting = self.pending.get(&key).is_some_and(|p| p.first == first);
-            if waiting && first >= cutoff {
+        // as soon as they get there, or it would hold every event of the window.
+        while let Some(&(key, at)) = self.order.front() {
+            let waiting = self.pending.get(&key).is_some_and(|p| p.at == at);
+            if waiting && at >= before {
                 break;
             }
             self.order.pop_front();
@@ -444,15 +459,19 @@ impl Assembler {
         }
         let mut expired = Vec::new();
         for (&node, tracker) in &mut self.serials {
-            if !tracker.missing.is_empty() {
-                for r in tracker.expire(Some(cutoff)) {
-                    expired.push((node, r));
+            if tracker.has_missing() {
+                for m in tracker.expire(Some(before)) {
+                    expired.push((node, m));
                 }
             }
         }
-        expired.sort_unstable_by_key(|&(node, (start, ..))| (node, start));
-        for (node, (start, end, from, to)) in expired {
-            self.serial_gap(node, start, end, from, to, out);
+        self.report_missing(expired, out);
+    }
+
+    fn report_missing(&mut self, mut expired: Vec<(u64, Missing)>, out: &mut dyn Output) {
+        expired.sort_unstable_by_key(|&(node, m)| (node, m.start));
+        for (node, m) in expired {
+            self.serial_gap(node, m.start, m.end, m.from, m.noticed, out);
         }
     }
 
@@ -460,7 +479,7 @@ impl Assembler {
     /// incomplete events are completed, its missing serials reported, its process tree
     /// forgotten (pids start again), and the node's later events get a boot id of their own:
     /// the first one's with `-2`, `-3`... appended (the same for every import of the log).
-    fn reboot(&mut self, node: u64, serial: u64, time: Timestamp, out: &mut dyn Output) {
+    fn reboot(&mut self, node: u64, out: &mut dyn Output) {
         self.counters.reboots += 1;
         let keys: Vec<Key> = self
             .pending
@@ -472,7 +491,7 @@ impl Assembler {
             .into_iter()
             .filter_map(|k| self.pending.remove(&k).map(|p| (k, p)))
             .collect();
-        open.sort_by_key(|(k, p)| (p.first, k.serial));
+        open.sort_by_key(|(k, p)| (p.at, k.serial));
         for (key, p) in open {
             self.complete(key, p.records, true, out);
         }
@@ -481,11 +500,9 @@ impl Assembler {
             .get_mut(&node)
             .map(|t| t.expire(None))
             .unwrap_or_default();
-        for (start, end, from, to) in ranges {
-            self.serial_gap(node, start, end, from, to, out);
-        }
+        self.report_missing(ranges.into_iter().map(|m| (node, m)).collect(), out);
         if let Some(t) = self.serials.get_mut(&node) {
-            t.restart(serial, time);
+            t.restart();
         }
         self.lineage.parent_of.remove(&node);
         self.lineage.clones.retain(|k, _| k.0 != node);
@@ -791,17 +808,20 @@ mod tests {
 
     #[test]
     fn a_late_serial_fills_its_hole_and_a_missing_one_is_a_gap() {
-        let mut a = Assembler::new("h", "b");
+        let mut a = Assembler::new("h", "b").with_window(6);
         let mut out: Vec<Event> = Vec::new();
         for serial in [10, 11, 13, 12, 16] {
-            for r in write(serial, serial * 10, 5) {
+            for r in write(serial, 3_700_000 + serial * 10, 5) {
                 a.push(r, &mut out);
             }
         }
-        assert!(gaps(&out).is_empty(), "not yet timed out");
-        // 3 s of record time later, 14 and 15 are declared lost.
-        for r in write(17, 4000, 5) {
-            a.push(r, &mut out);
+        assert!(gaps(&out).is_empty(), "not yet given up");
+        // A window's worth of records later (whatever their time: here an hour earlier, a
+        // clock stepped back), 14 and 15 are declared lost.
+        for serial in [17, 18, 19, 20] {
+            for r in write(serial, 100_000, 5) {
+                a.push(r, &mut out);
+            }
         }
         assert_eq!(
             gaps(&out),
@@ -814,6 +834,11 @@ mod tests {
         a.finish(&mut out);
         assert_eq!(a.counters().lost_serials, 2);
         assert_eq!(a.counters().gaps, 1);
+        assert_eq!(
+            out.iter().filter(|e| e.kind.name() == "write").count(),
+            9,
+            "every write, the ones stamped an hour back too"
+        );
     }
 
     #[test]
@@ -835,17 +860,19 @@ mod tests {
     }
 
     #[test]
-    fn eoe_completes_and_incomplete_events_wait_for_record_time_not_wall_time() {
-        let mut a = Assembler::new("h", "b");
+    fn eoe_completes_and_incomplete_events_wait_for_input_positions_not_record_time() {
+        let mut a = Assembler::new("h", "b").with_window(3);
         let mut out: Vec<Event> = Vec::new();
-        a.push(
+        let close = |serial, ms, fd| {
             rec(
-                1,
-                0,
-                "SYSCALL HDR arch=c000003e syscall=3 success=yes exit=0 a0=4 ppid=1 pid=9",
-            ),
-            &mut out,
-        );
+                serial,
+                ms,
+                &format!(
+                    "SYSCALL HDR arch=c000003e syscall=3 success=yes exit=0 a0={fd} ppid=1 pid=9"
+                ),
+            )
+        };
+        a.push(close(1, 0, 4), &mut out);
         assert_eq!(a.pending(), 1);
         a.push(rec(1, 0, "EOE HDR"), &mut out);
         assert_eq!(
@@ -853,32 +880,24 @@ mod tests {
             (0, 2),
             "fork of pid 9, then its close"
         );
-        a.push(
-            rec(
-                2,
-                10,
-                "SYSCALL HDR arch=c000003e syscall=3 success=yes exit=0 a0=5 ppid=1 pid=9",
-            ),
-            &mut out,
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        a.push(
-            rec(
-                3,
-                1999,
-                "SYSCALL HDR arch=c000003e syscall=3 success=yes exit=0 a0=6 ppid=1 pid=9",
-            ),
-            &mut out,
-        );
-        assert_eq!(a.pending(), 2, "2 s of record time have not passed");
-        a.push(
-            rec(4, 2011, "USER_END HDR pid=1 msg='op=x res=success'"),
-            &mut out,
-        );
-        assert_eq!(a.pending(), 1, "serial 2 timed out by record time");
+        a.push(close(2, 10, 5), &mut out);
+        // A record stamped a day later, and one stamped a day earlier: serial 2 still waits.
+        a.push(close(3, 86_400_000, 6), &mut out);
+        a.push(close(4, 0, 7), &mut out);
+        assert_eq!(a.pending(), 3, "three records have come, not more");
+        for serial in [5, 6] {
+            a.push(
+                rec(serial, 20, "USER_END HDR pid=1 msg='op=x res=success'"),
+                &mut out,
+            );
+        }
+        assert_eq!(a.pending(), 2, "serial 2 gave up after the window");
         assert_eq!(a.counters().timed_out, 1);
-        a.flush_older_than(Timestamp::from_secs_millis(1002, 0), &mut out);
-        assert_eq!(a.pending(), 0);
+        // Live, a quiet stream: what waited from before a time is completed.
+        a.flush_older_than(Timestamp::from_secs_millis(1001, 0), &mut out);
+        assert_eq!(a.pending(), 1, "the record stamped a day later still waits");
+        a.finish(&mut out);
+        assert_eq!(out.iter().filter(|e| e.kind.name() == "close").count(), 4);
     }
 
     #[test]
@@ -1006,44 +1025,98 @@ mod tests {
         let mut a = Assembler::new("h", "b");
         let mut out: Vec<Event> = Vec::new();
         let boots = |out: &[Event]| out.iter().map(|e| e.boot_id.clone()).collect::<Vec<_>>();
-        for r in write(50_000, 1000, 5) {
-            a.push(r, &mut out);
-        }
+        let push = |a: &mut Assembler, out: &mut Vec<Event>, serials: &[(u64, u64)]| {
+            for &(serial, ms) in serials {
+                for r in write(serial, ms, 5) {
+                    a.push(r, out);
+                }
+            }
+        };
+        push(&mut a, &mut out, &[(50_000, 1000)]);
         // An older part of the log pasted after: serials and time both go back. (Only the
         // SYSCALL record: the event stays open.)
         for r in write(40_000, 500, 5).into_iter().take(1) {
             a.push(r, &mut out);
         }
         assert_eq!(a.counters().reboots, 0);
-        // A reboot: the counter starts again, time goes on. The open event of the old boot
-        // is completed with its boot id, and pid 5 is a new process.
-        for serial in [3, 4] {
-            for r in write(serial, 2000 + serial, 5) {
-                a.push(r, &mut out);
-            }
-        }
-        // Serials 5 to 4,999 are lost in the second boot, then a third one starts.
-        for r in write(5000, 9000, 5) {
-            a.push(r, &mut out);
-        }
-        for r in write(2, 9500, 5) {
-            a.push(r, &mut out);
-        }
+        // A reboot: the counter starts again, time goes on, and the next serials go on from
+        // there. The open event of the old boot is completed with its boot id, and pid 5 is
+        // a new process.
+        push(&mut a, &mut out, &[(3, 2003), (4, 2004), (5, 2005)]);
+        assert_eq!(a.counters().reboots, 1);
+        // Serials 6 to 4,999 are lost in the second boot (the serials after 5,000 confirm it),
+        // then a third boot starts.
+        push(
+            &mut a,
+            &mut out,
+            &[(5000, 9000), (5001, 9001), (5002, 9002)],
+        );
+        push(&mut a, &mut out, &[(2, 9500), (3, 9501), (4, 9502)]);
         a.finish(&mut out);
         assert_eq!(a.counters().reboots, 2);
-        assert_eq!(
-            boots(&out),
-            [
-                "b", "b", "b", "b-2", "b-2", "b-2", "b-2", "b-2", "b-3", "b-3"
-            ]
-        );
-        let kinds: Vec<&str> = out.iter().map(|e| e.kind.name()).collect();
-        assert_eq!(
-            kinds,
-            [
-                "fork", "write", "write", "fork", "write", "write", "write", "gap", "fork", "write"
-            ]
-        );
+        assert_eq!(a.counters().lost_serials, 4_994);
+        let got: Vec<(String, &str)> = boots(&out)
+            .into_iter()
+            .zip(out.iter().map(|e| e.kind.name()))
+            .collect();
+        let want: Vec<(String, &str)> = [
+            ("b", "fork"),
+            ("b", "write"),
+            ("b", "write"),
+            ("b-2", "fork"),
+            ("b-2", "write"),
+            ("b-2", "write"),
+            ("b-2", "write"),
+            ("b-2", "write"),
+            ("b-2", "write"),
+            ("b-2", "write"),
+            ("b-2", "gap"),
+            ("b-3", "fork"),
+            ("b-3", "write"),
+            ("b-3", "write"),
+            ("b-3", "write"),
+        ]
+        .into_iter()
+        .map(|(b, k)| (b.to_owned(), k))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    /// One record whose serial was damaged (one digit changed, down or up) is neither a reboot
+    /// nor a loss: the records after it come back near the counter.
+    #[test]
+    fn one_damaged_serial_splits_no_boot_and_loses_nothing() {
+        for bad in [5_434, 905_434] {
+            let mut a = Assembler::new("h", "b");
+            let mut out: Vec<Event> = Vec::new();
+            for serial in 105_430..105_434 {
+                for r in write(serial, serial - 105_000, 5) {
+                    a.push(r, &mut out);
+                }
+            }
+            // Event 105434: its SYSCALL record's serial damaged, its PROCTITLE's intact.
+            let [sys, title] = write(105_434, 434, 5);
+            let line = format!(
+                "type=SYSCALL msg=audit(1000.434:{bad}): arch=c000003e syscall=1 success=yes exit=1 a0=1 a1=0 a2=1 a3=0 items=0 ppid=1 pid=5"
+            );
+            drop(sys);
+            a.push(parse_log_line(line.as_bytes()).unwrap(), &mut out);
+            a.push(title, &mut out);
+            for serial in 105_435..105_440 {
+                for r in write(serial, serial - 105_000, 5) {
+                    a.push(r, &mut out);
+                }
+            }
+            a.finish(&mut out);
+            assert_eq!(a.counters().reboots, 0, "{bad}");
+            assert!(gaps(&out).is_empty(), "{bad}: {:?}", gaps(&out));
+            assert!(out.iter().all(|e| e.boot_id == "b"), "{bad}");
+            assert_eq!(
+                out.iter().filter(|e| e.kind.name() == "write").count(),
+                10,
+                "{bad}: the damaged event's write is kept"
+            );
+        }
     }
 
     #[test]

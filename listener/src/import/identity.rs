@@ -38,7 +38,11 @@ pub fn boot_id_from_file(path: &Path) -> Result<String, InputError> {
     let mut line = Vec::new();
     // A log damaged within its first MiB (a cut `.gz`) is hashed up to the damage: the import
     // itself then stops there and reports it.
-    while hashed < HASHED && reader.next_line(&mut line).unwrap_or(false) {
+    while hashed < HASHED
+        && reader
+            .next_line(&mut line)
+            .is_ok_and(|l| l != dockwatch_shared::lines::Line::End)
+    {
         line.push(b'\n');
         let take = line.len().min(HASHED - hashed);
         hasher.update(&line[..take]);

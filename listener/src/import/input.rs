@@ -1,9 +1,16 @@
 //! Opening an auditd log: plain, gzip or zstd, told apart by the file's first bytes (so a
 //! rotated `audit.log.1.gz` or a renamed file works whatever its suffix), read line by line.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+
+use dockwatch_shared::Timestamp;
+use dockwatch_shared::lines::{Line, read_line};
+
+use crate::audit::parse_log_line;
+use crate::audit::record::MAX_RECORD_LEN;
 
 /// Buffer size for reading: a 100 MB log takes 1,600 reads, which cost nothing next to parsing,
 /// and the buffer (two of them for a compressed log) stays small beside the import's tables.
@@ -222,22 +229,133 @@ impl LogReader {
         self.file_read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Reads the next line (without its newline) into `buf`; `false` at the end of the file.
-    pub fn next_line(&mut self, buf: &mut Vec<u8>) -> Result<bool, InputError> {
-        buf.clear();
-        let n = self
-            .inner
-            .read_until(b'\n', buf)
-            .map_err(|source| InputError::Read {
+    /// Reads the next line (without its newline) into `buf`. A line longer than a record can
+    /// be ([`MAX_RECORD_LEN`]) is skipped while it is read, never held whole.
+    pub fn next_line(&mut self, buf: &mut Vec<u8>) -> Result<Line, InputError> {
+        let (line, n) =
+            read_line(&mut self.inner, buf, MAX_RECORD_LEN).map_err(|source| InputError::Read {
                 path: self.path.clone(),
                 offset: self.offset,
                 source,
             })?;
-        self.offset += n as u64;
-        if buf.last() == Some(&b'\n') {
-            buf.pop();
+        self.offset += n;
+        Ok(line)
+    }
+}
+
+/// Bytes of each log looked at for its first record, to order the logs.
+const FIRST_RECORD_SCAN: usize = 256 * 1024;
+
+/// The time and serial of the first record in `head`.
+fn first_record(head: &[u8]) -> Option<(Timestamp, u64)> {
+    head.split(|&c| c == b'\n')
+        .find_map(|l| parse_log_line(l).ok())
+        .map(|r| (r.time(), r.serial()))
+}
+
+/// The logs of one import, read one after the other in the order their records were written:
+/// by the time (then the serial) of each one's first record, whatever order they were given
+/// in. auditd's rotation names the newest `audit.log` and the older ones `audit.log.1`,
+/// `audit.log.2`..., which a shell's `audit.log*` lists newest first.
+pub struct Logs {
+    queue: VecDeque<LogReader>,
+    /// Lines read from the current log.
+    lines: u64,
+}
+
+impl Logs {
+    /// Opens every log of `paths` and orders them by their first record (logs without a
+    /// record at their start come last, in the order given).
+    pub fn open(paths: &[PathBuf]) -> Result<Self, InputError> {
+        let mut logs = Vec::with_capacity(paths.len());
+        for (given, path) in paths.iter().enumerate() {
+            let mut reader = LogReader::open(path)?;
+            let first = reader.with_head(FIRST_RECORD_SCAN, first_record);
+            logs.push((first.is_none(), first, given, reader));
         }
-        Ok(n > 0)
+        logs.sort_by_key(|(none, first, given, _)| (*none, *first, *given));
+        Ok(Self {
+            queue: logs.into_iter().map(|(_, _, _, r)| r).collect(),
+            lines: 0,
+        })
+    }
+
+    /// One log.
+    pub fn one(reader: LogReader) -> Self {
+        Self {
+            queue: VecDeque::from([reader]),
+            lines: 0,
+        }
+    }
+
+    /// The log being read (the first one before reading).
+    pub fn current(&self) -> Option<&LogReader> {
+        self.queue.front()
+    }
+
+    /// The first log, to derive the import's host and boot id from.
+    pub fn first_mut(&mut self) -> Option<&mut LogReader> {
+        self.queue.front_mut()
+    }
+
+    /// How many logs are left to read (the current one included).
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// True when every log has been read.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// The logs' paths, in reading order.
+    pub fn paths(&self) -> Vec<&Path> {
+        self.queue.iter().map(LogReader::path).collect()
+    }
+
+    /// Where the next line comes from: the current log and the line's number in it.
+    pub fn position(&self) -> (Option<&Path>, u64) {
+        (self.current().map(LogReader::path), self.lines + 1)
+    }
+
+    /// Reads the next line of the logs, going on to the next log at the end of one. On an
+    /// error, [`Logs::skip_current`] gives up on the damaged log.
+    pub fn next_line(&mut self, buf: &mut Vec<u8>) -> Result<Line, InputError> {
+        while let Some(reader) = self.queue.front_mut() {
+            match reader.next_line(buf)? {
+                Line::End => {
+                    self.queue.pop_front();
+                    self.lines = 0;
+                }
+                line => {
+                    self.lines += 1;
+                    return Ok(line);
+                }
+            }
+        }
+        Ok(Line::End)
+    }
+
+    /// Gives up on the current log (it could not be read further) and goes on with the next.
+    pub fn skip_current(&mut self) {
+        self.queue.pop_front();
+        self.lines = 0;
+    }
+
+    /// Size on disk of the logs left, for progress.
+    pub fn file_len(&self) -> u64 {
+        self.queue.iter().map(LogReader::file_len).sum()
+    }
+
+    /// Bytes of them read so far.
+    pub fn file_read(&self) -> u64 {
+        self.queue.iter().map(LogReader::file_read).sum()
+    }
+
+    /// The compression of the current log.
+    pub fn compression(&self) -> Compression {
+        self.current()
+            .map_or(Compression::Plain, LogReader::compression)
     }
 }
 
@@ -250,7 +368,7 @@ mod tests {
         let mut r = LogReader::open(path).unwrap();
         let mut buf = Vec::new();
         let mut out = Vec::new();
-        while r.next_line(&mut buf).unwrap() {
+        while r.next_line(&mut buf).unwrap() == Line::Read {
             out.push(buf.clone());
         }
         out

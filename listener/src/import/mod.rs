@@ -31,9 +31,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use dockwatch_shared::Event;
+use dockwatch_shared::sanitize::for_terminal;
 
-use crate::audit::{Counters, parse_log_line};
-use input::LogReader;
+use crate::audit::{Counters, ParseError, parse_log_line};
+use dockwatch_shared::lines::Line;
+use input::Logs;
 
 pub use importer::{Importer, MAX_FD_TABLES, WRITE_IDLE_MICROS};
 pub use sinks::{Destinations, MongoTarget};
@@ -52,11 +54,12 @@ const PROGRESS_MIN_BYTES: u64 = 8 << 20;
 /// The command-line options of the offline import (flattened into `godo`'s own).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ImportArgs {
-    /// Import this auditd log (RAW or ENRICHED; plain, .gz or .zst) instead of recording live.
+    /// Import these auditd logs (RAW or ENRICHED; plain, .gz or .zst; a rotated set in any
+    /// order: they are read in the order of their first records) instead of recording live.
     /// Needs no root. Writes to MongoDB, or only to the --write file when that is the only
     /// output given.
-    #[arg(long, value_name = "FILE")]
-    pub audit_log: Option<PathBuf>,
+    #[arg(long, value_name = "FILE", num_args = 1.., action = clap::ArgAction::Append)]
+    pub audit_log: Vec<PathBuf>,
     /// Host name for imported records that carry no `node=` (default: the log's file name).
     #[arg(long, value_name = "NAME", requires = "audit_log")]
     pub host: Option<String>,
@@ -83,12 +86,13 @@ pub struct ReadReport {
     pub unreadable: Option<String>,
 }
 
-/// Reads a whole log and turns it into events with an [`Importer`], handing them (unstamped)
+/// Reads whole logs and turns them into events with an [`Importer`], handing them (unstamped)
 /// to `emit` in order, `batch` at a time. `emit` returns `false` to stop early (its receiver
 /// went away). A log that cannot be read to its end (a truncated `.gz`, a disk error) still
-/// gives every event before that point; [`ReadReport::unreadable`] says why it stopped.
+/// gives every event before that point, with an `input_unreadable` gap there, and the logs
+/// after it are read; [`ReadReport::unreadable`] says why it stopped.
 pub fn read_log(
-    mut reader: LogReader,
+    mut logs: Logs,
     host: &str,
     boot_id: &str,
     progress: bool,
@@ -96,26 +100,49 @@ pub fn read_log(
     mut emit: impl FnMut(Vec<Event>) -> bool,
 ) -> ReadReport {
     let batch = batch.max(1);
+    let several = logs.len() > 1;
     let mut import = Importer::new(host, boot_id);
     let mut report = ReadReport::default();
     let mut line = Vec::with_capacity(16 * 1024);
     let mut out = Vec::with_capacity(batch);
-    let min = match reader.compression() {
+    let min = match logs.compression() {
         input::Compression::Plain => PROGRESS_MIN_BYTES,
         _ => PROGRESS_MIN_BYTES / 8,
     };
-    let show = progress && reader.file_len() >= min;
+    let show = progress && logs.file_len() >= min;
     let mut meter = Progress::new(show);
+    // Where a line is: its number, and its log's name when there are several.
+    let at = |logs: &Logs| {
+        let (path, n) = logs.position();
+        match path.filter(|_| several) {
+            Some(p) => format!("{} line {n}", p.display()),
+            None => format!("line {n}"),
+        }
+    };
     loop {
-        match reader.next_line(&mut line) {
-            Ok(true) => {}
-            Ok(false) => break,
+        let here = at(&logs);
+        match logs.next_line(&mut line) {
+            Ok(Line::Read) => {}
+            Ok(Line::End) => break,
+            Ok(Line::TooLong { len }) => {
+                report.lines += 1;
+                let e = ParseError::TooLong(usize::try_from(len).unwrap_or(usize::MAX));
+                if report.first_errors.len() < QUOTED_ERRORS {
+                    report.first_errors.push(format!("{here}: {e}"));
+                }
+                import.parse_error(&e, here);
+                continue;
+            }
             Err(e) => {
                 // The error with its causes, on one line.
                 let why = format!("{:#}", anyhow::Error::new(e));
-                import.input_unreadable(format!("line {}: {why}", report.lines + 1), &mut out);
-                report.unreadable = Some(why);
-                break;
+                import.input_unreadable(format!("{here}: {why}"), &mut out);
+                report.unreadable = Some(match report.unreadable.take() {
+                    Some(earlier) => format!("{earlier}; {why}"),
+                    None => why,
+                });
+                logs.skip_current();
+                continue;
             }
         }
         report.lines += 1;
@@ -125,23 +152,22 @@ pub fn read_log(
         match parse_log_line(&line) {
             Ok(record) => import.push(record, &mut out),
             Err(e) => {
-                let at = format!("line {}", report.lines);
                 if report.first_errors.len() < QUOTED_ERRORS {
-                    report.first_errors.push(format!("{at}: {e}"));
+                    report.first_errors.push(format!("{here}: {e}"));
                 }
-                import.parse_error(&e, at);
+                import.parse_error(&e, here);
             }
         }
         if !emit_batches(&mut out, batch, false, &mut emit) {
             return report;
         }
         if report.lines % 8192 == 0 {
-            meter.tick(&reader, import.counters());
+            meter.tick(&logs, import.counters());
         }
     }
     import.finish(&mut out);
     emit_batches(&mut out, batch, true, &mut emit);
-    meter.done(&reader, import.counters());
+    meter.done(&logs, import.counters());
     report.counters = import.counters().clone();
     (report.fd_tables_dropped, report.without_fd_table) = import.fd_counters();
     report
@@ -185,7 +211,7 @@ impl Progress {
         }
     }
 
-    fn tick(&mut self, reader: &LogReader, c: &Counters) {
+    fn tick(&mut self, reader: &Logs, c: &Counters) {
         if !self.show {
             return;
         }
@@ -201,13 +227,13 @@ impl Progress {
         self.print(reader, c, false);
     }
 
-    fn done(&mut self, reader: &LogReader, c: &Counters) {
+    fn done(&mut self, reader: &Logs, c: &Counters) {
         if self.show {
             self.print(reader, c, true);
         }
     }
 
-    fn print(&self, reader: &LogReader, c: &Counters, last: bool) {
+    fn print(&self, reader: &Logs, c: &Counters, last: bool) {
         let total = reader.file_len().max(1);
         let pct = reader.file_read() as f64 * 100.0 / total as f64;
         let secs = self.start.elapsed().as_secs_f64().max(0.001);
@@ -230,52 +256,58 @@ impl Progress {
 
 /// Runs the import: the `--audit-log` path of `godo`.
 pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> {
-    let Some(path) = args.audit_log.clone() else {
+    if args.audit_log.is_empty() {
+        anyhow::bail!("no --audit-log FILE given");
+    }
+    let mut logs = Logs::open(&args.audit_log)?;
+    let Some(first) = logs.first_mut() else {
         anyhow::bail!("no --audit-log FILE given");
     };
+    let path = first.path().to_owned();
     let host = args
         .host
         .clone()
         .unwrap_or_else(|| identity::host_from_file_name(&path));
-    let mut reader = LogReader::open(&path)?;
     let boot_id = match &args.boot_id {
         Some(b) => b.clone(),
-        None => identity::boot_id(&mut reader).with_context(|| {
+        None => identity::boot_id(first).with_context(|| {
             format!(
                 "reading {} to derive its boot id (or pass --boot-id)",
                 path.display()
             )
         })?,
     };
+    let names = logs
+        .paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let stamper = crate::sink::Stamper::new(crate::sink::new_run_id());
     eprintln!(
-        "godo: importing {} as host {host}, boot {boot_id}, run {} -> {}",
-        path.display(),
+        "godo: importing {} as host {}, boot {}, run {} -> {}",
+        for_terminal(&names),
+        for_terminal(&host),
+        for_terminal(&boot_id),
         stamper.run(),
         destinations.describe()
     );
     let summary = if destinations.mongo.is_none() {
         // A capture file alone needs no async runtime: read, stamp and write on this thread,
         // one batch at a time.
-        sinks::import_to_file(reader, &host, &boot_id, stamper, &destinations)?
+        sinks::import_to_file(logs, &host, &boot_id, stamper, &destinations)?
     } else {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("starting the async runtime")?;
-        runtime.block_on(sinks::import_to(
-            reader,
-            host,
-            boot_id,
-            stamper,
-            destinations,
-        ))?
+        runtime.block_on(sinks::import_to(logs, host, boot_id, stamper, destinations))?
     };
     eprintln!("{summary}");
     if summary.unreadable().is_some() {
         anyhow::bail!(
-            "{} was imported only up to the point where it could not be read",
-            path.display()
+            "{} could not be read to its end; everything before the damage was imported",
+            for_terminal(&names)
         );
     }
     Ok(())
@@ -286,6 +318,7 @@ mod tests {
     use super::*;
     use crate::audit::{Assembler, parse_log_line};
     use crate::fd_paths::{Assembled, FdPaths};
+    use crate::import::input::LogReader;
     use dockwatch_shared::EventKind;
     use std::path::Path;
 
@@ -372,14 +405,21 @@ mod tests {
         let path = dir.path().join("audit.log");
         std::fs::write(&path, log).unwrap();
         let mut got = Vec::new();
-        let report = read_log(LogReader::open(&path).unwrap(), "h", "b", false, 100, |b| {
-            got.extend(b);
-            true
-        });
+        let report = read_log(
+            Logs::one(LogReader::open(&path).unwrap()),
+            "h",
+            "b",
+            false,
+            100,
+            |b| {
+                got.extend(b);
+                true
+            },
+        );
         assert_eq!(report.counters.reboots, 1);
         let mut once = Vec::new();
         read_log(
-            LogReader::open(&fixture("small-raw.log")).unwrap(),
+            Logs::one(LogReader::open(&fixture("small-raw.log")).unwrap()),
             "h",
             "b",
             false,
@@ -402,12 +442,19 @@ mod tests {
         let path = fixture("small-raw.log");
         let mut got = Vec::new();
         let mut batches = 0;
-        read_log(LogReader::open(&path).unwrap(), "h", "b", false, 7, |b| {
-            assert!(b.len() <= 7, "batch of {}", b.len());
-            batches += 1;
-            got.extend(b);
-            true
-        });
+        read_log(
+            Logs::one(LogReader::open(&path).unwrap()),
+            "h",
+            "b",
+            false,
+            7,
+            |b| {
+                assert!(b.len() <= 7, "batch of {}", b.len());
+                batches += 1;
+                got.extend(b);
+                true
+            },
+        );
         // The same log with every write held back until the end.
         let mut asm = Assembler::new("h", "b");
         let mut fds = FdPaths::replay(1 << 16);
@@ -455,10 +502,17 @@ mod tests {
         std::fs::write(&prefix_path, &readable[..whole_lines]).unwrap();
         let import = |path: &Path| {
             let mut events = Vec::new();
-            let report = read_log(LogReader::open(path).unwrap(), "h", "b", false, 10, |b| {
-                events.extend(b);
-                true
-            });
+            let report = read_log(
+                Logs::one(LogReader::open(path).unwrap()),
+                "h",
+                "b",
+                false,
+                10,
+                |b| {
+                    events.extend(b);
+                    true
+                },
+            );
             (events, report)
         };
         let (mut got, report) = import(&cut_path);

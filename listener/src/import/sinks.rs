@@ -9,9 +9,10 @@ use dockwatch_shared::Event;
 use dockwatch_shared::capture::CaptureWriter;
 use dockwatch_shared::store::{Store, StoreConfig};
 
-use super::input::LogReader;
+use super::input::Logs;
 use super::{BATCH, FILE_BATCH, ReadReport, read_log};
 use crate::sink::Stamper;
+use dockwatch_shared::sanitize::for_terminal;
 
 /// Attempts per batch when MongoDB fails (a retried batch is never stored twice: event ids are
 /// `run:seq`).
@@ -75,7 +76,8 @@ impl Destinations {
 /// What an import did.
 #[derive(Debug)]
 pub struct Summary {
-    path: PathBuf,
+    /// The logs, in reading order.
+    path: String,
     read: ReadReport,
     written: u64,
     inserted: Option<(u64, u64)>,
@@ -96,7 +98,7 @@ impl fmt::Display for Summary {
         writeln!(
             f,
             "godo: imported {}: {} lines, {} records in {} kernel events -> {} events ({} forks, {} gaps)",
-            self.path.display(),
+            for_terminal(&self.path),
             self.read.lines,
             c.records,
             c.assembled,
@@ -107,9 +109,10 @@ impl fmt::Display for Summary {
         if let Some(why) = &self.read.unreadable {
             writeln!(
                 f,
-                "godo: the log could not be read to its end: {why}. The events before that \
-                 point are stored, with an input_unreadable gap there; the rest is missing \
-                 (a truncated or damaged file: `gzip -t` or `zstd -t` tells)"
+                "godo: a log could not be read to its end: {}. The events before that point are \
+                 stored, with an input_unreadable gap there; the rest of that log is missing \
+                 (a truncated or damaged file: `gzip -t` or `zstd -t` tells)",
+                for_terminal(why)
             )?;
         }
         if c.lost_serials > 0 {
@@ -178,7 +181,7 @@ fn store_config(target: &MongoTarget, db: &str) -> StoreConfig {
 
 /// Reads the log on a thread of its own and writes its events, stamped, to the outputs.
 pub async fn import_to(
-    log: LogReader,
+    log: Logs,
     host: String,
     boot_id: String,
     mut stamper: Stamper,
@@ -208,7 +211,12 @@ pub async fn import_to(
         None => None,
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Event>>(4);
-    let path = log.path().to_owned();
+    let path = log
+        .paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let reader = std::thread::Builder::new()
         .name("audit-log-reader".into())
         .spawn(move || {
@@ -265,7 +273,7 @@ pub async fn import_to(
 
 /// Reads the log and writes its events, stamped, to the capture file only (no database).
 pub fn import_to_file(
-    log: LogReader,
+    log: Logs,
     host: &str,
     boot_id: &str,
     mut stamper: Stamper,
@@ -278,7 +286,12 @@ pub fn import_to_file(
         .with_context(|| format!("creating the capture file {}", file.display()))?;
     let mut written = 0u64;
     let mut failure = None;
-    let path = log.path().to_owned();
+    let path = log
+        .paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let read = read_log(log, host, boot_id, true, FILE_BATCH, |mut batch| {
         stamper.stamp_all(&mut batch);
         match capture.write_batch(&batch) {
