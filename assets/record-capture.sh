@@ -30,7 +30,7 @@ if [[ ! -x $godo ]]; then
     exit 1
 fi
 docker image inspect "$image" >/dev/null 2>&1 || {
-    echo "record-capture.sh: image $image is missing (see design.md section 6 for building it)" >&2
+    echo "record-capture.sh: image $image is missing (.ci/run builds it from busybox-static; see its "image" step)" >&2
     exit 1
 }
 

@@ -30,6 +30,7 @@ use dockwatch_listener::snapshot;
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::capture::CaptureWriter;
 use dockwatch_shared::event::{Event, EventKind, Gap, GapReason, Pid, Source};
+use dockwatch_shared::output::OutputPolicy;
 use dockwatch_shared::store::{Store, StoreConfig};
 
 /// Where the database is.
@@ -58,6 +59,8 @@ pub struct Config {
     pub multicast: bool,
     /// Raw record file.
     pub diag: Option<PathBuf>,
+    /// How the capture and raw record files are created.
+    pub output: OutputPolicy,
     /// Status line interval.
     pub status_interval: Option<u64>,
     /// Verbosity.
@@ -208,7 +211,7 @@ pub fn run(cfg: Config) -> Result<()> {
 
     let capture: Option<Box<dyn CaptureOut>> = match &cfg.write {
         Some(p) => Some(Box::new(CaptureFile(
-            CaptureWriter::create(p)
+            CaptureWriter::create_with(p, cfg.output, &[])
                 .with_context(|| format!("creating the capture file {}", p.display()))?,
         ))),
         None => None,
@@ -226,7 +229,7 @@ pub fn run(cfg: Config) -> Result<()> {
     });
     let diag = match &cfg.diag {
         Some(p) => Some(
-            std::fs::File::create(p)
+            dockwatch_shared::output::create(p, cfg.output, &[])
                 .with_context(|| format!("creating the diag file {}", p.display()))?,
         ),
         None => None,

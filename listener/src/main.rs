@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgAction, Parser};
+use dockwatch_shared::output::OutputPolicy;
 
 mod live;
 
@@ -31,6 +32,13 @@ struct Cli {
     /// replaces the database; with --mongo or --uri both are written.
     #[arg(long, value_name = "FILE")]
     write: Option<PathBuf>,
+    /// Replace an existing --write or --diag file (never through a symbolic link). Without it
+    /// an existing file is refused.
+    #[arg(long)]
+    force: bool,
+    /// Create the --write and --diag files readable by their group too (mode 0640, not 0600).
+    #[arg(long)]
+    group_readable: bool,
     /// Bytes of events kept while MongoDB is unreachable; when full, the newest are dropped and
     /// a gap is recorded.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
@@ -58,14 +66,19 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let output = OutputPolicy {
+        replace: cli.force,
+        group_readable: cli.group_readable,
+    };
     if !cli.import.audit_log.is_empty() {
-        let dest = dockwatch_listener::import::Destinations::choose(
+        let mut dest = dockwatch_listener::import::Destinations::choose(
             cli.mongo.as_deref().unwrap_or(DEFAULT_MONGO),
             cli.mongo.is_some(),
             cli.uri.as_deref(),
             &cli.db,
             cli.write.as_deref(),
         );
+        dest.output = output;
         return match dockwatch_listener::import::run(&cli.import, dest) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -88,6 +101,7 @@ fn main() -> ExitCode {
         kernel_backlog: cli.kernel_backlog,
         multicast: cli.multicast,
         diag: cli.diag,
+        output,
         status_interval: cli.status_interval,
         verbose: cli.verbose,
     };

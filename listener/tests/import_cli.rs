@@ -354,3 +354,90 @@ fn a_truncated_log_is_imported_up_to_the_damage_and_fails_loudly() {
         );
     }
 }
+
+#[test]
+fn the_capture_is_private_new_and_never_the_log_being_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    std::fs::copy(common::fixtures().join("small-enriched.log"), &log).unwrap();
+    let original = std::fs::read(&log).unwrap();
+    let arg = |p: &Path| p.to_str().unwrap().to_owned();
+
+    // Onto the log itself, by its name or by another: refused, even with --force; the log intact.
+    let alias = dir.path().join("alias.log");
+    std::fs::hard_link(&log, &alias).unwrap();
+    for target in [&log, &alias] {
+        let out = godo(&[
+            "--audit-log",
+            &arg(&log),
+            "--write",
+            &arg(target),
+            "--force",
+        ]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("which is being read"), "{stderr}");
+        assert_eq!(
+            std::fs::read(&log).unwrap(),
+            original,
+            "the input is intact"
+        );
+    }
+
+    // A new capture is created 0600.
+    let capture = dir.path().join("out.jsonl");
+    let out = godo(&["--audit-log", &arg(&log), "--write", &arg(&capture)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mode = std::fs::metadata(&capture).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let first = std::fs::read(&capture).unwrap();
+
+    // An existing capture is kept unless --force; --group-readable gives 0640.
+    let out = godo(&["--audit-log", &arg(&log), "--write", &arg(&capture)]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("exists") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&capture).unwrap(), first);
+    let shared = dir.path().join("shared.jsonl");
+    let out = godo(&[
+        "--audit-log",
+        &arg(&log),
+        "--write",
+        &arg(&shared),
+        "--group-readable",
+    ]);
+    assert!(out.status.success());
+    let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+
+    // A planted link is never written through, with or without --force.
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    let link = dir.path().join("planted.jsonl");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    for force in [false, true] {
+        let mut args = vec![
+            "--audit-log".to_owned(),
+            arg(&log),
+            "--write".into(),
+            arg(&link),
+        ];
+        if force {
+            args.push("--force".into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = godo(&args);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("symbolic link"), "{stderr}");
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+}

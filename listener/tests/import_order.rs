@@ -18,7 +18,10 @@ use dockwatch_shared::Event;
 fn import(dir: &std::path::Path, logs: &[(&str, &[Vec<u8>], bool)]) -> (Vec<Event>, u64) {
     let mut paths: Vec<PathBuf> = Vec::new();
     for (name, lines, gzip) in logs {
-        let text: Vec<u8> = lines.iter().flat_map(|l| [&l[..], b"\n"].concat()).collect();
+        let text: Vec<u8> = lines
+            .iter()
+            .flat_map(|l| [&l[..], b"\n"].concat())
+            .collect();
         let path = dir.join(name);
         let bytes = if *gzip {
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

@@ -20,6 +20,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use crate::event::Event;
+use crate::output::OutputPolicy;
 
 /// zstd level used for `.zst` captures: fast, and about 10× smaller than plain JSON lines.
 const ZSTD_LEVEL: i32 = 3;
@@ -45,6 +46,9 @@ pub enum CaptureError {
         #[source]
         source: io::Error,
     },
+    /// The file was refused as an output (exists, is a link, is an input).
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
     /// Writing (or compressing, or syncing) failed; the batch may be partly written.
     #[error("cannot write capture file {}: {}", path.display(), io_reason(source))]
     Write {
@@ -136,8 +140,18 @@ impl std::fmt::Debug for CaptureWriter {
 }
 
 impl CaptureWriter {
-    /// Creates (or truncates) the file; zstd-compressed when the name ends in `.zst`.
+    /// Creates a new file (never an existing one, see [`crate::output`]); zstd-compressed when
+    /// the name ends in `.zst`.
     pub fn create(path: &Path) -> Result<Self, CaptureError> {
+        Self::create_with(path, OutputPolicy::default(), &[])
+    }
+
+    /// Creates the file as `policy` says, refusing any of `inputs` (see [`crate::output`]).
+    pub fn create_with(
+        path: &Path,
+        policy: OutputPolicy,
+        inputs: &[&Path],
+    ) -> Result<Self, CaptureError> {
         let create_err = |source| CaptureError::Create {
             path: path.to_owned(),
             source,
@@ -150,7 +164,7 @@ impl CaptureWriter {
         } else {
             None
         };
-        let file = File::create(path).map_err(create_err)?;
+        let file = crate::output::create(path, policy, inputs)?;
         Ok(Self {
             path: path.to_owned(),
             file,

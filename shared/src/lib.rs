@@ -3,6 +3,7 @@
 //! * [`event`]: the append-only event log `godo` writes (the schema; see `docs/schema.md`);
 //! * [`fds`]: the kernel's file-descriptor rules, and fork placement across the kernel's streams;
 //! * [`lines`]: reading text lines with a length limit checked while reading;
+//! * [`output`]: creating output files privately, never through a link nor onto an input;
 //! * [`text`] and [`time`]: lossless byte strings and microsecond timestamps used by the model;
 //! * [`sanitize`]: making attacker-chosen text safe to show in a terminal;
 //! * [`investigation`]: what the filter pipeline makes of an event log: the Docker process tree
@@ -22,6 +23,7 @@ pub mod fds;
 pub mod investigation;
 pub mod lines;
 pub mod load;
+pub mod output;
 pub mod pipeline;
 pub mod report;
 pub mod sanitize;

@@ -9,74 +9,15 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
+
+mod json;
+pub use json::{ExportDoc, needs_escape, write_json};
 
 use crate::investigation::{FileOp, FileRecord, Investigation, NodeId, ProcessNode};
 use crate::sanitize::for_terminal;
 use crate::text::ByteString;
 use crate::time::Timestamp;
-
-fn bytes(b: &ByteString) -> Value {
-    serde_json::to_value(b).unwrap_or(Value::Null)
-}
-
-fn opt_bytes(b: Option<&ByteString>) -> Value {
-    b.map_or(Value::Null, bytes)
-}
-
-fn time(t: Option<Timestamp>) -> Value {
-    t.map_or(Value::Null, |t| Value::String(t.to_rfc3339()))
-}
-
-fn op_name(op: FileOp) -> Value {
-    serde_json::to_value(op).unwrap_or(Value::Null)
-}
-
-fn file_json(f: &FileRecord) -> Value {
-    json!({
-        "path": bytes(&f.path),
-        "host_path": opt_bytes(f.host_path.as_ref()),
-        "pid": f.pid,
-        "fd": f.fd,
-        "ops": f.ops.iter().map(|&op| op_name(op)).collect::<Vec<_>>(),
-        "opened": time(f.opened),
-        "first_write": time(f.first_write),
-        "last_write": time(f.last_write),
-        "writes": f.writes,
-        "closed": time(f.closed),
-        "renamed_to": opt_bytes(f.renamed_to.as_ref()),
-    })
-}
-
-fn node_json(inv: &Investigation, n: &ProcessNode, children: Vec<Value>) -> Value {
-    let files: Vec<Value> = n
-        .files
-        .iter()
-        .filter_map(|&f| inv.files.get(f))
-        .map(file_json)
-        .collect();
-    json!({
-        "pid": n.pid,
-        "tgid": n.tgid,
-        "ppid": n.ppid,
-        "threads": n.threads,
-        "comm": opt_bytes(n.comm.as_ref()),
-        "exe": opt_bytes(n.exe.as_ref()),
-        "args": n.args.iter().map(bytes).collect::<Vec<_>>(),
-        "cwd": opt_bytes(n.cwd.as_ref()),
-        "rootfs": opt_bytes(n.rootfs.as_ref()),
-        "container_id": n.container_id,
-        "container_name": n.container_name,
-        "image": n.image,
-        "inherited": n.inherited,
-        "star": n.star,
-        "start": time(n.start),
-        "exit": time(n.exit),
-        "exit_code": n.exit_code,
-        "files": files,
-        "children": children,
-    })
-}
 
 /// The nodes below `roots` (themselves included) in depth-first pre-order, with their depth.
 /// With `limit`, nodes at depth `limit - 1` are leaves here and their children are appended to
@@ -117,67 +58,17 @@ fn preorder(inv: &Investigation, roots: &[NodeId]) -> Vec<(NodeId, usize)> {
 /// (object and `children` array): a deeper chain continues as further entries of `roots`.
 pub const MAX_JSON_DEPTH: usize = 60;
 
-/// The investigation as one JSON document: `{host, boot_id, generated_at, roots: [node], gaps,
-/// stats}` with nested nodes (see `docs/report-schema.md`). With `subtree`, `roots` holds only
+/// The investigation as one JSON document: `{host, boot_id, generated_at, stats, gaps, roots:
+/// [node]}` with nested nodes (see `docs/report-schema.md`). With `subtree`, `roots` holds only
 /// that node and what is below it (the TUI's export of one subtree); `gaps` and `stats` stay
 /// those of the whole investigation. An unknown `subtree` id gives an empty `roots`. A chain of
 /// processes deeper than [`MAX_JSON_DEPTH`] continues as extra entries of `roots`, whose `ppid`
 /// names the process they hang below.
+///
+/// Files are written with [`write_json`] and [`ExportDoc`], which stream the document; this
+/// builds it in memory, for tests and small subtrees.
 pub fn export_json(inv: &Investigation, subtree: Option<NodeId>) -> Value {
-    let mut tops: Vec<NodeId> = match subtree {
-        Some(id) if id < inv.processes.len() => vec![id],
-        Some(_) => Vec::new(),
-        None => inv.roots.clone(),
-    };
-    let mut seen = vec![false; inv.processes.len()];
-    let mut built: Vec<Option<Value>> = vec![None; inv.processes.len()];
-    let mut roots: Vec<Value> = Vec::new();
-    let mut next = 0;
-    while next < tops.len() {
-        let top = tops[next];
-        next += 1;
-        let mut cut = Vec::new();
-        let order = preorder_limited(inv, &[top], &mut seen, Some(MAX_JSON_DEPTH), &mut cut);
-        // Children before parents: walk the pre-order backwards, parking finished nodes.
-        for &(id, _) in order.iter().rev() {
-            let node = &inv.processes[id];
-            let children = node
-                .children
-                .iter()
-                .filter_map(|&c| built.get_mut(c).and_then(Option::take))
-                .collect();
-            built[id] = Some(node_json(inv, node, children));
-        }
-        roots.extend(built.get_mut(top).and_then(Option::take));
-        tops.extend(cut);
-    }
-    let gaps: Vec<Value> = inv
-        .gaps
-        .iter()
-        .map(|g| {
-            json!({
-                "reason": serde_json::to_value(g.reason).unwrap_or(Value::Null),
-                "lost": g.lost,
-                "from": g.from.to_rfc3339(),
-                "to": g.to.to_rfc3339(),
-                "detail": g.detail,
-            })
-        })
-        .collect();
-    let mut doc = Map::new();
-    doc.insert("host".into(), Value::String(inv.host.clone()));
-    doc.insert("boot_id".into(), Value::String(inv.boot_id.clone()));
-    doc.insert(
-        "generated_at".into(),
-        Value::String(inv.generated_at.to_rfc3339()),
-    );
-    doc.insert("roots".into(), Value::Array(roots));
-    doc.insert("gaps".into(), Value::Array(gaps));
-    doc.insert(
-        "stats".into(),
-        serde_json::to_value(&inv.stats).unwrap_or(Value::Null),
-    );
-    Value::Object(doc)
+    serde_json::to_value(ExportDoc::new(inv, subtree)).unwrap_or(Value::Null)
 }
 
 /// Deepest indentation the text report draws; deeper nodes say their depth instead.

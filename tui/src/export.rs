@@ -1,12 +1,16 @@
 //! `e`: writing the selected subtree to a JSON file, in the report's export schema
-//! (`dockwatch_shared::report::export_json`, documented in `docs/report-schema.md`).
+//! (`dockwatch_shared::report::ExportDoc`, documented in `docs/report-schema.md`), compact.
+//!
+//! The file is created as `dockwatch_shared::output` says: mode 0600, never through a symbolic
+//! link and never over an existing file (the default name is predictable, so a planted link or
+//! file must not be written through); the analyst edits the name instead.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use dockwatch_shared::investigation::{Investigation, NodeId};
-use dockwatch_shared::report::export_json;
+use dockwatch_shared::output::{self, OutputError, OutputPolicy};
+use dockwatch_shared::report::{ExportDoc, write_json};
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +24,12 @@ pub enum ExportError {
         #[source]
         source: std::io::Error,
     },
+    /// The file exists (or is a link); exports never replace anything.
+    #[error("{path} exists or is a symbolic link: edit the name to write a new file")]
+    Exists {
+        /// Where.
+        path: PathBuf,
+    },
     /// The node does not exist.
     #[error("process #{0} is not in this investigation")]
     NoSuchNode(NodeId),
@@ -30,14 +40,17 @@ pub fn write(inv: &Investigation, node: NodeId, path: &Path) -> Result<PathBuf, 
     if node >= inv.processes.len() {
         return Err(ExportError::NoSuchNode(node));
     }
-    let doc = export_json(inv, Some(node));
     let err = |source| ExportError::Write {
         path: path.to_owned(),
         source,
     };
-    let file = File::create(path).map_err(err)?;
+    let file = output::create(path, OutputPolicy::default(), &[]).map_err(|e| match e {
+        OutputError::Exists { path } | OutputError::Link { path } => ExportError::Exists { path },
+        OutputError::Create { source, .. } => err(source),
+        other => err(std::io::Error::other(other)),
+    })?;
     let mut out = BufWriter::new(file);
-    serde_json::to_writer_pretty(&mut out, &doc).map_err(|e| err(e.into()))?;
+    write_json(&mut out, &ExportDoc::new(inv, Some(node)), false).map_err(|e| err(e.into()))?;
     out.write_all(b"\n").map_err(err)?;
     out.flush().map_err(err)?;
     Ok(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()))
@@ -64,6 +77,26 @@ mod tests {
         assert_eq!(root["container_name"], "batch-job");
         assert_eq!(root["children"].as_array().unwrap().len(), 6);
         assert_eq!(root["children"][1]["files"][0]["path"], "/out/root.txt");
+    }
+
+    #[test]
+    fn an_export_is_private_and_never_replaces_a_file_nor_follows_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let inv = synthetic::demo();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("job.json");
+        write(&inv, 0, &path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let err = write(&inv, 0, &path).unwrap_err();
+        assert!(matches!(err, ExportError::Exists { .. }), "{err}");
+        let target = dir.path().join("victim");
+        std::fs::write(&target, b"keep").unwrap();
+        let link = dir.path().join("planted.json");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let err = write(&inv, 0, &link).unwrap_err();
+        assert!(err.to_string().contains("edit the name"), "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! everything below it. Progress goes to stderr when it is a terminal; the result goes to
 //! stdout or `--out FILE`.
 
-use std::io::{IsTerminal, Write as _};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -14,7 +14,8 @@ use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use dockwatch_shared::cooked;
 use dockwatch_shared::investigation::{Investigation, NodeId};
 use dockwatch_shared::load::{self, LoadProgress, Loaded};
-use dockwatch_shared::report::{export_json, render_text};
+use dockwatch_shared::output::{self, OutputPolicy};
+use dockwatch_shared::report::{ExportDoc, render_text, write_json};
 use dockwatch_shared::store::{Store, StoreConfig};
 use dockwatch_shared::{Pid, Timestamp};
 
@@ -71,9 +72,8 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Write to FILE instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Do not store the result in the cooked database.
     #[arg(long)]
     no_cooked: bool,
@@ -87,9 +87,26 @@ pub struct ExportArgs {
     /// The process to export (with everything below it); a thread id finds its process.
     #[arg(long, value_name = "PID")]
     pid: Pid,
-    /// Write to FILE instead of stdout.
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Where and how the result is written.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Write to FILE instead of stdout. It is created readable by its owner only (0600); an
+    /// existing file or a symbolic link is refused.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Replace an existing --out file (never through a symbolic link).
+    #[arg(long, requires = "out")]
+    force: bool,
+    /// Create the --out file readable by its group too (0640).
+    #[arg(long, requires = "out")]
+    group_readable: bool,
+    /// Indent the JSON (it is compact by default).
+    #[arg(long)]
+    pretty: bool,
 }
 
 /// Runs a report subcommand to completion.
@@ -217,29 +234,46 @@ fn other_boots(loaded: &Loaded) -> String {
     }
 }
 
-/// Writes `text` to `out` or stdout; a closed stdout (`| head`) is not an error.
-fn emit(out: Option<&Path>, text: &str) -> Result<()> {
-    match out {
+/// Writes the result with `write` to the `--out` file (created as [`output`] says, never onto
+/// the capture being read) or to stdout; a closed stdout (`| head`) is not an error.
+fn emit(
+    args: &OutputArgs,
+    input: &InputArgs,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let result = match &args.out {
         Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+            let policy = OutputPolicy {
+                replace: args.force,
+                group_readable: args.group_readable,
+            };
+            let inputs: Vec<&Path> = input.replay.iter().map(PathBuf::as_path).collect();
+            let file = output::create(path, policy, &inputs)?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            return write(&mut out)
+                .and_then(|()| out.flush())
+                .with_context(|| format!("cannot write {}", path.display()));
         }
         None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => other.context("cannot write to stdout"),
-            }
+            let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            write(&mut out).and_then(|()| out.flush())
         }
+    };
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
     }
 }
 
-fn json_text(value: &serde_json::Value) -> Result<String> {
-    let mut text = serde_json::to_string_pretty(value).context("cannot format the JSON")?;
-    text.push('\n');
-    Ok(text)
+/// Writes the JSON document of `subtree` (or the whole tree) and a newline.
+fn write_doc(
+    out: &mut dyn Write,
+    inv: &Investigation,
+    subtree: Option<NodeId>,
+    pretty: bool,
+) -> std::io::Result<()> {
+    write_json(&mut *out, &ExportDoc::new(inv, subtree), pretty)?;
+    out.write_all(b"\n")
 }
 
 async fn report(args: ReportArgs) -> Result<()> {
@@ -268,11 +302,11 @@ async fn report(args: ReportArgs) -> Result<()> {
             }
         );
     }
-    let text = match args.format {
-        Format::Text => render_text(inv),
-        Format::Json => json_text(&export_json(inv, None))?,
-    };
-    emit(args.out.as_deref(), &text)
+    let pretty = args.output.pretty;
+    emit(&args.output, &args.input, |out| match args.format {
+        Format::Text => out.write_all(render_text(inv).as_bytes()),
+        Format::Json => write_doc(out, inv, None, pretty),
+    })
 }
 
 /// The node of `pid` (or of the process that has `pid` as a thread); with pid reuse, the one
@@ -309,8 +343,8 @@ async fn export(args: ExportArgs) -> Result<()> {
             times.join(", ")
         );
     }
-    emit(
-        args.out.as_deref(),
-        &json_text(&export_json(inv, Some(node)))?,
-    )
+    let pretty = args.output.pretty;
+    emit(&args.output, &args.input, |out| {
+        write_doc(out, inv, Some(node), pretty)
+    })
 }

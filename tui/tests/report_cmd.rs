@@ -248,3 +248,79 @@ async fn reporting_twice_from_mongodb_stores_the_same_cooked_result() {
         std::panic::resume_unwind(panic);
     }
 }
+
+#[test]
+fn out_files_are_private_never_replace_nor_follow_links_and_never_the_capture() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = capture(dir.path(), "c.jsonl", &small_log());
+    let replay = path.to_str().unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let report = |out: &Path, extra: &[&str]| {
+        let mut args = vec!["report", "--replay", replay, "--format", "json"];
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let json = dir.path().join("r.json");
+    let out = report(&json, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mode = std::fs::metadata(&json).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let compact = std::fs::read_to_string(&json).unwrap();
+    assert_eq!(compact.lines().count(), 1, "compact by default");
+
+    let out = report(&json, &[]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--force"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = report(&json, &["--force", "--pretty"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let pretty = std::fs::read_to_string(&json).unwrap();
+    assert!(pretty.lines().count() > 100, "indented with --pretty");
+    let a: Value = serde_json::from_str(&compact).unwrap();
+    let b: Value = serde_json::from_str(&pretty).unwrap();
+    assert_eq!(a["roots"], b["roots"]);
+
+    let out = report(&path, &["--force"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("being read"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the capture is intact"
+    );
+
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, b"keep").unwrap();
+    let link = dir.path().join("planted.json");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    for extra in [&[][..], &["--force"][..]] {
+        let out = report(&link, extra);
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("symbolic link"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    let pid = synthetic::DOCKERD_PID.to_string();
+    let export = run(&[
+        "export",
+        "--replay",
+        replay,
+        "--pid",
+        &pid,
+        "--out",
+        link.to_str().unwrap(),
+    ]);
+    assert!(!export.status.success());
+    assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use dockwatch_shared::Event;
 use dockwatch_shared::capture::CaptureWriter;
+use dockwatch_shared::output::OutputPolicy;
 use dockwatch_shared::store::{Store, StoreConfig};
 
 use super::input::Logs;
@@ -34,6 +35,8 @@ pub struct Destinations {
     pub mongo: Option<(MongoTarget, String)>,
     /// Capture file, when writing one.
     pub write: Option<PathBuf>,
+    /// How the capture file is created (`--force`, `--group-readable`).
+    pub output: OutputPolicy,
 }
 
 impl Destinations {
@@ -54,6 +57,7 @@ impl Destinations {
         Self {
             mongo: use_db.then(|| (target, db.to_owned())),
             write: write.map(Path::to_path_buf),
+            output: OutputPolicy::default(),
         }
     }
 
@@ -205,7 +209,7 @@ pub async fn import_to(
     };
     let mut capture = match &dest.write {
         Some(p) => Some(
-            CaptureWriter::create(p)
+            CaptureWriter::create_with(p, dest.output, &log.paths())
                 .with_context(|| format!("creating the capture file {}", p.display()))?,
         ),
         None => None,
@@ -282,7 +286,7 @@ pub fn import_to_file(
     let Some(file) = &dest.write else {
         anyhow::bail!("no capture file to write (give --write FILE)");
     };
-    let mut capture = CaptureWriter::create(file)
+    let mut capture = CaptureWriter::create_with(file, dest.output, &log.paths())
         .with_context(|| format!("creating the capture file {}", file.display()))?;
     let mut written = 0u64;
     let mut failure = None;

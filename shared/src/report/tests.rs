@@ -97,7 +97,7 @@ fn json_has_exactly_the_documented_fields() {
     assert_eq!(file["renamed_to"], "/tmp/y");
     assert_eq!(
         file["ops"],
-        json!(["open", "create", "write", "close", "rename"])
+        serde_json::json!(["open", "create", "write", "close", "rename"])
     );
     assert_eq!(
         keys(&doc["gaps"][0]),
@@ -117,10 +117,56 @@ fn json_times_are_rfc3339_and_bytes_are_lossless() {
     assert_eq!(back.as_bytes(), b"\x1b[2Jgone\xff");
 }
 
+fn written(inv: &Investigation, pretty: bool) -> String {
+    let mut out = Vec::new();
+    write_json(&mut out, &ExportDoc::new(inv, None), pretty).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn json_snapshot() {
-    let pretty = serde_json::to_string_pretty(&export_json(&sample(), None)).unwrap();
-    insta::assert_snapshot!("report_json", pretty);
+    insta::assert_snapshot!("report_json", written(&sample(), true));
+}
+
+#[test]
+fn the_written_document_is_the_documented_one_compact_unless_pretty() {
+    let inv = sample();
+    let compact = written(&inv, false);
+    assert!(
+        !compact.contains('\n') && !compact.contains("  "),
+        "{compact}"
+    );
+    let pretty = written(&inv, true);
+    assert!(pretty.len() > compact.len() && pretty.contains("\n  "));
+    for text in [compact, pretty] {
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, export_json(&inv, None));
+    }
+}
+
+#[test]
+fn json_escapes_c1_and_bidi_controls_and_reads_them_back() {
+    let mut inv = sample();
+    let hostile = "a\u{9b}31mb\u{202e}txt.exe\u{2066}c\u{85}\u{1b}d\u{7}";
+    inv.host = hostile.to_owned();
+    inv.processes[0].args[0] = ByteString::from_bytes(hostile.as_bytes().to_vec());
+    for pretty in [false, true] {
+        let text = written(&inv, pretty);
+        for c in text.chars() {
+            assert!(
+                !needs_escape(c) && (c >= ' ' || c == '\n'),
+                "raw {:?} in the JSON output",
+                c
+            );
+        }
+        assert!(
+            text.contains("a\\u009b31mb\\u202etxt.exe\\u2066c\\u0085\\u001bd\\u0007"),
+            "{text}"
+        );
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["host"], hostile);
+        assert_eq!(back["roots"][0]["args"][0], hostile);
+    }
 }
 
 #[test]
