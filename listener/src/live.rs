@@ -420,7 +420,10 @@ pub fn run(cfg: Config) -> Result<()> {
         );
     }
     if let Some(e) = summary.capture_error {
-        eprintln!("godo: the capture file is incomplete: {e}");
+        eprintln!(
+            "godo: the capture file is incomplete: {}",
+            dockwatch_shared::sanitize::message_for_terminal(&e.to_string())
+        );
     }
     if let Some(Err(e)) = restore {
         bail!(

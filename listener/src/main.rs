@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{ArgAction, Parser};
 use dockwatch_shared::output::OutputPolicy;
+use dockwatch_shared::sanitize::message_for_terminal;
 
 mod live;
 
@@ -82,7 +83,7 @@ fn main() -> ExitCode {
         return match dockwatch_listener::import::run(&cli.import, dest) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("godo: {e:#}");
+                eprintln!("godo: {}", message_for_terminal(&format!("{e:#}")));
                 ExitCode::FAILURE
             }
         };
@@ -108,7 +109,7 @@ fn main() -> ExitCode {
     match live::run(cfg) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("godo: {e:#}");
+            eprintln!("godo: {}", message_for_terminal(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

@@ -441,3 +441,63 @@ fn the_capture_is_private_new_and_never_the_log_being_read() {
     }
     assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
 }
+
+/// Whether `bytes` can do nothing to a terminal: no control character but the line break, no
+/// C1 control, no bidirectional control.
+fn terminal_safe(bytes: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(bytes);
+    match text
+        .chars()
+        .find(|&c| (c.is_control() && c != '\n') || dockwatch_shared::report::needs_escape(c))
+    {
+        Some(c) => Err(format!("raw {c:?} in {text:?}")),
+        None => Ok(()),
+    }
+}
+
+#[test]
+fn host_names_and_parser_errors_from_the_log_reach_stderr_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = "evil\x1b]0;owned\x07\u{9b}31m\u{202e}gpj.exe";
+    let mut log = Vec::new();
+    for line in common::fixture_lines("small-enriched.log").iter().take(40) {
+        let line = String::from_utf8_lossy(line);
+        log.extend_from_slice(
+            line.replacen("type=", &format!("node={hostile} type="), 1)
+                .as_bytes(),
+        );
+        log.push(b'\n');
+    }
+    log.extend_from_slice(
+        format!("type=SYSCALL msg=audit(\x1b[2J\u{9b}1;1H{hostile}\n").as_bytes(),
+    );
+    log.extend_from_slice(b"\x1b[31m\x07\xc2\x9b garbage \xe2\x80\xae\n");
+    let path = dir.path().join("audit.log");
+    std::fs::write(&path, &log).unwrap();
+    let capture = dir.path().join("out.jsonl");
+    let out = godo(&[
+        "--audit-log",
+        path.to_str().unwrap(),
+        "--write",
+        capture.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("2 lines could not be parsed"), "{stderr}");
+    terminal_safe(&out.stderr).unwrap();
+    // The recorded host is kept as it was (the truth is in the data, escaped only when shown).
+    let events = read_capture(&capture);
+    assert!(events.iter().any(|e| e.host == hostile));
+    // A hostile --host and an unreadable file name in an error.
+    let missing = dir.path().join(format!("no\x1b[2Jsuch{hostile}.log"));
+    let out = godo(&[
+        "--audit-log",
+        missing.to_str().unwrap(),
+        "--write",
+        "/nonexistent/x",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no\\x1b[2Jsuch"), "shown escaped: {stderr}");
+    terminal_safe(&out.stderr).unwrap();
+}

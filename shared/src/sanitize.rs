@@ -52,6 +52,17 @@ pub fn for_terminal(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A message of several lines (an error with its causes, a summary): each line as
+/// [`for_terminal`] makes it, the line breaks kept. Every message the tools print on stderr
+/// goes through this, as it may quote recorded text (host names, parser errors, paths).
+pub fn message_for_terminal(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && needs_escape(c)) {
+        return Cow::Borrowed(s);
+    }
+    let lines: Vec<Cow<'_, str>> = s.split('\n').map(for_terminal).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
 /// Like [`for_terminal`], for bytes: invalid UTF-8 bytes are shown as `\xNN`.
 pub fn bytes_for_terminal(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
@@ -102,6 +113,18 @@ mod tests {
     #[test]
     fn a_literal_backslash_cannot_pass_for_an_escape() {
         assert_eq!(for_terminal(r"a\x1b"), r"a\\x1b");
+    }
+
+    #[test]
+    fn a_message_keeps_its_lines_and_nothing_else() {
+        let msg = "cannot read host evil\x1b[2J\u{9b}1m\u{202e}:\n  caused by: line 3\x07";
+        let safe = message_for_terminal(msg);
+        assert_eq!(
+            safe,
+            "cannot read host evil\\x1b[2J\\x9b1m\\u{202e}:\n  caused by: line 3\\x07"
+        );
+        assert!(!safe.chars().any(|c| c != '\n' && c.is_control()));
+        assert!(matches!(message_for_terminal("a\nb"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -95,7 +95,10 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("dockwatch-tui: {e:#}");
+            eprintln!(
+                "dockwatch-tui: {}",
+                dockwatch_shared::sanitize::message_for_terminal(&format!("{e:#}"))
+            );
             ExitCode::FAILURE
         }
     }

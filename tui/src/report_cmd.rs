@@ -16,6 +16,7 @@ use dockwatch_shared::investigation::{Investigation, NodeId};
 use dockwatch_shared::load::{self, LoadProgress, Loaded};
 use dockwatch_shared::output::{self, OutputPolicy};
 use dockwatch_shared::report::{ExportDoc, render_text, write_json};
+use dockwatch_shared::sanitize::{for_terminal, message_for_terminal};
 use dockwatch_shared::store::{Store, StoreConfig};
 use dockwatch_shared::{Pid, Timestamp};
 
@@ -193,7 +194,7 @@ async fn investigate(input: &InputArgs) -> Result<(Loaded, Option<Store>)> {
         }
     };
     for warning in &loaded.warnings {
-        eprintln!("dockwatch-tui: warning: {warning}");
+        eprintln!("dockwatch-tui: warning: {}", message_for_terminal(warning));
     }
     let inv = &loaded.investigation;
     if inv.roots.is_empty() {
@@ -209,7 +210,8 @@ async fn investigate(input: &InputArgs) -> Result<(Loaded, Option<Store>)> {
     if !inv.processes.iter().any(|p| p.star) {
         eprintln!(
             "dockwatch-tui: warning: no dockerd in the events of host {} boot {}; the tree is rooted at containerd",
-            inv.host, inv.boot_id
+            for_terminal(&inv.host),
+            for_terminal(&inv.boot_id)
         );
     }
     Ok((loaded, store))
@@ -292,8 +294,8 @@ async fn report(args: ReportArgs) -> Result<()> {
             "dockwatch-tui: stored {} processes and {} file records of host {} boot {} in database {}{}",
             written.processes,
             written.files,
-            inv.host,
-            inv.boot_id,
+            for_terminal(&inv.host),
+            for_terminal(&inv.boot_id),
             args.input.cooked_db,
             if written.replaced > 0 {
                 " (replacing the earlier run)"

@@ -324,3 +324,64 @@ fn out_files_are_private_never_replace_nor_follow_links_and_never_the_capture() 
     assert!(!export.status.success());
     assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
 }
+
+/// Whether `bytes` can do nothing to a terminal: no control character but the line break, no
+/// C1 control, no bidirectional control.
+fn assert_terminal_safe(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    if let Some(c) = text
+        .chars()
+        .find(|&c| (c.is_control() && c != '\n') || dockwatch_shared::report::needs_escape(c))
+    {
+        panic!("raw {c:?} in {text:?}");
+    }
+}
+
+#[test]
+fn recorded_names_reach_stderr_and_the_json_report_escaped() {
+    let hostile = "evil\x1b]0;owned\x07\u{9b}31m\u{202e}gpj.exe";
+    let dir = tempfile::tempdir().unwrap();
+    // A recording whose host, boot and a bad line carry escape sequences, with no dockerd.
+    let mut events = cron_only();
+    events[0].host = hostile.into();
+    events[0].boot_id = format!("boot{hostile}");
+    let path = capture(dir.path(), "c.jsonl", &events);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(format!("{{\"bad\": \"{hostile}\"\n").as_bytes());
+    std::fs::write(&path, bytes).unwrap();
+    let out = run(&["report", "--replay", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("host evil\\x1b]0;owned"), "{stderr}");
+    assert_terminal_safe(&out.stderr);
+
+    // With a Docker tree: the warnings on stderr, and the JSON on stdout.
+    let mut events = small_log();
+    for e in &mut events {
+        e.host = hostile.into();
+    }
+    if let Some(EventKind::Exec(x)) = events
+        .iter_mut()
+        .map(|e| &mut e.kind)
+        .find(|k| matches!(k, EventKind::Exec(_)))
+    {
+        x.process.args.push(hostile.into());
+    }
+    let path = capture(dir.path(), "d.jsonl", &events);
+    for format in ["json", "text"] {
+        let out = run(&[
+            "report",
+            "--replay",
+            path.to_str().unwrap(),
+            "--format",
+            format,
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_terminal_safe(&out.stderr);
+        assert_terminal_safe(&out.stdout);
+        if format == "json" {
+            let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc["host"], hostile, "the JSON reads back unchanged");
+        }
+    }
+}

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use dockwatch_shared::Event;
-use dockwatch_shared::sanitize::for_terminal;
+use dockwatch_shared::sanitize::{for_terminal, message_for_terminal};
 
 use crate::audit::{Counters, ParseError, parse_log_line};
 use dockwatch_shared::lines::Line;
@@ -303,11 +303,10 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
             .context("starting the async runtime")?;
         runtime.block_on(sinks::import_to(logs, host, boot_id, stamper, destinations))?
     };
-    eprintln!("{summary}");
+    eprintln!("{}", message_for_terminal(&summary.to_string()));
     if summary.unreadable().is_some() {
         anyhow::bail!(
-            "{} could not be read to its end; everything before the damage was imported",
-            for_terminal(&names)
+            "{names} could not be read to its end; everything before the damage was imported"
         );
     }
     Ok(())

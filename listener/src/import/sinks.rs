@@ -13,7 +13,6 @@ use dockwatch_shared::store::{Store, StoreConfig};
 use super::input::Logs;
 use super::{BATCH, FILE_BATCH, ReadReport, read_log};
 use crate::sink::Stamper;
-use dockwatch_shared::sanitize::for_terminal;
 
 /// Attempts per batch when MongoDB fails (a retried batch is never stored twice: event ids are
 /// `run:seq`).
@@ -77,7 +76,8 @@ impl Destinations {
     }
 }
 
-/// What an import did.
+/// What an import did. Its text quotes the log (paths, parser errors): print it through
+/// `message_for_terminal`.
 #[derive(Debug)]
 pub struct Summary {
     /// The logs, in reading order.
@@ -102,13 +102,7 @@ impl fmt::Display for Summary {
         writeln!(
             f,
             "godo: imported {}: {} lines, {} records in {} kernel events -> {} events ({} forks, {} gaps)",
-            for_terminal(&self.path),
-            self.read.lines,
-            c.records,
-            c.assembled,
-            c.events,
-            c.forks,
-            c.gaps
+            self.path, self.read.lines, c.records, c.assembled, c.events, c.forks, c.gaps
         )?;
         if let Some(why) = &self.read.unreadable {
             writeln!(
@@ -116,7 +110,7 @@ impl fmt::Display for Summary {
                 "godo: a log could not be read to its end: {}. The events before that point are \
                  stored, with an input_unreadable gap there; the rest of that log is missing \
                  (a truncated or damaged file: `gzip -t` or `zstd -t` tells)",
-                for_terminal(why)
+                why
             )?;
         }
         if c.lost_serials > 0 {
