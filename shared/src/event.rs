@@ -658,6 +658,13 @@ pub enum GapReason {
     /// The rest of an imported log could not be read (a truncated or corrupt file): what it
     /// held after this point is missing.
     InputUnreadable,
+    /// Part of a capture file could not be read when it was investigated (a bad or overlong
+    /// line, a corrupt zstd frame, a cut): the events it held are missing. Made by the reader,
+    /// never stored.
+    CaptureDamaged,
+    /// A run's seq numbers jump in a capture file: events are missing from it without a trace
+    /// of damage (a zstd frame or lines cut out). Made by the reader, never stored.
+    CaptureSeqJump,
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! * [`output`]: creating output files privately, never through a link nor onto an input;
 //! * [`text`] and [`time`]: lossless byte strings and microsecond timestamps used by the model;
 //! * [`sanitize`]: making attacker-chosen text safe to show in a terminal;
+//! * [`completeness`]: what is missing from, or repeated in, an event stream read from a file;
 //! * [`investigation`]: what the filter pipeline makes of an event log: the Docker process tree
 //!   and the files it changed;
 //! * [`pipeline`]: the pure filter pipeline (events of one boot in, an investigation out);
@@ -17,6 +18,7 @@
 //! investigation out.
 
 pub mod capture;
+pub mod completeness;
 pub mod cooked;
 pub mod event;
 pub mod fds;

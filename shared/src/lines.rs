@@ -17,6 +17,88 @@ pub enum Line {
     End,
 }
 
+/// Splits text arriving in pieces into lines, keeping at most `max` bytes of a line: a longer
+/// line is skipped as it streams past (only its length is counted).
+#[derive(Debug)]
+pub struct LineSplitter {
+    max: usize,
+    /// The line so far (empty while skipping).
+    line: Vec<u8>,
+    /// Its length so far, skipped bytes included.
+    len: u64,
+    skipping: bool,
+}
+
+impl LineSplitter {
+    /// A splitter keeping lines of at most `max` bytes.
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            line: Vec::new(),
+            len: 0,
+            skipping: false,
+        }
+    }
+
+    /// Takes `piece` up to and including its first newline; returns how many bytes it took and
+    /// whether a line ended there (then [`LineSplitter::line`] holds it, or it was too long).
+    pub fn feed(&mut self, piece: &[u8]) -> (usize, Option<Line>) {
+        if self.len == 0 {
+            // A new line: the previous one was handed out.
+            self.line.clear();
+        }
+        let newline = memchr::memchr(b'\n', piece);
+        let chunk = &piece[..newline.unwrap_or(piece.len())];
+        self.len += chunk.len() as u64;
+        if !self.skipping {
+            if self.line.len() + chunk.len() > self.max {
+                self.skipping = true;
+                self.line.clear();
+                self.line.shrink_to(self.max.min(64 * 1024));
+            } else {
+                self.line.extend_from_slice(chunk);
+            }
+        }
+        let used = chunk.len() + usize::from(newline.is_some());
+        (used, newline.map(|_| self.end_line()))
+    }
+
+    /// Ends the line where it is (the input ended without a newline); `None` when no byte of a
+    /// line is pending.
+    pub fn finish(&mut self) -> Option<Line> {
+        (self.len > 0).then(|| self.end_line())
+    }
+
+    /// Whether part of a line has been taken.
+    pub fn in_line(&self) -> bool {
+        self.len > 0
+    }
+
+    /// Drops the part of a line taken so far (its input was lost).
+    pub fn discard(&mut self) {
+        self.line.clear();
+        self.len = 0;
+        self.skipping = false;
+    }
+
+    /// The line that just ended, without its newline (empty when it was too long); valid until
+    /// the next [`LineSplitter::feed`].
+    pub fn line(&self) -> &[u8] {
+        &self.line
+    }
+
+    fn end_line(&mut self) -> Line {
+        let line = if self.skipping {
+            Line::TooLong { len: self.len }
+        } else {
+            Line::Read
+        };
+        self.len = 0;
+        self.skipping = false;
+        line
+    }
+}
+
 /// Reads the next line of `r` into `buf` (cleared first), keeping at most `max` bytes of it.
 /// Returns what was read and how many bytes of input it took (newline included).
 pub fn read_line(
@@ -24,46 +106,32 @@ pub fn read_line(
     buf: &mut Vec<u8>,
     max: usize,
 ) -> io::Result<(Line, u64)> {
-    buf.clear();
-    let (mut consumed, mut len, mut skipping) = (0u64, 0u64, false);
-    loop {
+    let mut splitter = LineSplitter {
+        max,
+        line: std::mem::take(buf),
+        len: 0,
+        skipping: false,
+    };
+    splitter.line.clear();
+    let mut consumed = 0u64;
+    let result = loop {
         let available = match r.fill_buf() {
             Ok(a) => a,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => break Err(e),
         };
         if available.is_empty() {
-            let line = match (consumed, skipping) {
-                (0, _) => Line::End,
-                (_, true) => Line::TooLong { len },
-                (_, false) => Line::Read,
-            };
-            return Ok((line, consumed));
+            break Ok((splitter.finish().unwrap_or(Line::End), consumed));
         }
-        let newline = memchr::memchr(b'\n', available);
-        let chunk = &available[..newline.unwrap_or(available.len())];
-        len += chunk.len() as u64;
-        if !skipping {
-            if buf.len() + chunk.len() > max {
-                skipping = true;
-                buf.clear();
-                buf.shrink_to(max.min(64 * 1024));
-            } else {
-                buf.extend_from_slice(chunk);
-            }
-        }
-        let used = chunk.len() + usize::from(newline.is_some());
+        let (used, line) = splitter.feed(available);
         r.consume(used);
         consumed += used as u64;
-        if newline.is_some() {
-            let line = if skipping {
-                Line::TooLong { len }
-            } else {
-                Line::Read
-            };
-            return Ok((line, consumed));
+        if let Some(line) = line {
+            break Ok((line, consumed));
         }
-    }
+    };
+    *buf = splitter.line;
+    result
 }
 
 #[cfg(test)]

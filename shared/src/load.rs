@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use rustc_hash::FxHashMap;
 
 use crate::capture::{CaptureError, CaptureReader};
+use crate::completeness::{Completeness, Seen};
 use crate::investigation::Investigation;
 use crate::pipeline::{Pipeline, Progress};
 use crate::store::{BootSummary, Store, StoreError, sort_boots};
@@ -206,10 +207,30 @@ pub fn from_capture(
     generated_at: Timestamp,
     progress: &mut dyn FnMut(LoadProgress),
 ) -> Result<Loaded, LoadError> {
+    let reader = CaptureReader::open(path)?;
     let source_name = format!("capture file {}", path.display());
-    let mut reader = CaptureReader::open(path)?;
+    from_capture_reader(reader, &source_name, host, boot, generated_at, progress)
+}
+
+/// Warnings kept for each kind of damage (every one is counted, and is in a gap).
+const WARNINGS_KEPT: usize = 5;
+
+/// Investigates one boot from an open capture. The capture is read once, past any damage:
+/// every loss (a bad or overlong line, a damaged zstd frame, a cut, events missing from a run)
+/// becomes a gap of the investigation, and events read twice are used once (see
+/// [`crate::completeness`]).
+pub fn from_capture_reader(
+    mut reader: CaptureReader,
+    source_name: &str,
+    host: Option<&str>,
+    boot: Option<&str>,
+    generated_at: Timestamp,
+    progress: &mut dyn FnMut(LoadProgress),
+) -> Result<Loaded, LoadError> {
     let mut pipelines: FxHashMap<(String, String), (Pipeline, BootSummary)> = FxHashMap::default();
+    let mut ledger = Completeness::new();
     let mut warnings = Vec::new();
+    let mut damage = 0u64;
     let mut read = 0u64;
     for item in reader.by_ref() {
         read += 1;
@@ -218,18 +239,25 @@ pub fn from_capture(
         }
         let event = match item {
             Ok(event) => event,
-            Err(e @ CaptureError::BadLine { .. }) => {
-                if warnings.len() < 5 {
-                    warnings.push(format!("skipped: {e}"));
+            Err(e @ (CaptureError::Open { .. } | CaptureError::Create { .. })) => {
+                return Err(e.into());
+            }
+            Err(e) => {
+                let lines = match &e {
+                    CaptureError::BadLine { .. } | CaptureError::LineTooLong { .. } => Some(1),
+                    _ => None,
+                };
+                damage += 1;
+                if warnings.len() < WARNINGS_KEPT {
+                    warnings.push(format!("{e} (recorded as a gap)"));
                 }
+                ledger.damage(e.to_string(), lines);
                 continue;
             }
-            Err(e @ CaptureError::Truncated { .. }) => {
-                warnings.push(format!("{e}; the events before it are used"));
-                break;
-            }
-            Err(e) => return Err(e.into()),
         };
+        if ledger.event(&event) == Seen::Duplicate {
+            continue;
+        }
         let wanted = is_wanted(&event.host, &event.boot_id, host, boot);
         let key = (event.host.clone(), event.boot_id.clone());
         let (pipeline, summary) = pipelines.entry(key).or_insert_with(|| {
@@ -253,15 +281,37 @@ pub fn from_capture(
     }
     progress(LoadProgress::Reading { read, total: 0 });
     let skipped = reader.skipped();
-    if skipped > 5 {
-        warnings.push(format!("{skipped} bad lines skipped in all"));
+    if damage > WARNINGS_KEPT as u64 {
+        warnings.push(format!(
+            "{damage} damaged places in all, {skipped} lines lost with them; each is a gap"
+        ));
+    }
+    let duplicates = ledger.duplicates();
+    if duplicates > 0 {
+        warnings.push(format!(
+            "{duplicates} events appear more than once (same run and seq): each was used once"
+        ));
+    }
+    let gaps = ledger.gaps();
+    if !gaps.is_empty() && damage == 0 {
+        warnings.push(format!(
+            "events are missing from {source_name} (their seq numbers jump): {} gaps",
+            gaps.len()
+        ));
+    }
+    for g in gaps {
+        if let Some((pipeline, _)) = pipelines.get_mut(&(g.host, g.boot_id)) {
+            pipeline.add_gap(g.gap);
+        }
     }
     let mut boots: Vec<BootSummary> = pipelines.values().map(|(_, s)| s.clone()).collect();
     sort_boots(&mut boots);
-    let chosen = choose_boot(&boots, host, boot, &source_name)?;
+    let chosen = choose_boot(&boots, host, boot, source_name)?;
     let Some((pipeline, _)) = pipelines.remove(&(chosen.host.clone(), chosen.boot_id.clone()))
     else {
-        return Err(LoadError::Empty { source_name });
+        return Err(LoadError::Empty {
+            source_name: source_name.to_owned(),
+        });
     };
     drop(pipelines);
     let investigation = pipeline.finish(generated_at, &mut |p| progress(LoadProgress::Pipeline(p)));

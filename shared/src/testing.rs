@@ -556,6 +556,18 @@ pub fn kind_index(kind: &EventKind) -> usize {
 /// The number of event kinds.
 pub const KIND_COUNT: usize = 18;
 
+/// The offsets where the zstd frames of a `.zst` capture start (each batch godo writes is one
+/// frame), for tests that damage or cut out a frame.
+pub fn zstd_frame_starts(bytes: &[u8]) -> Vec<usize> {
+    const MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+    bytes
+        .windows(MAGIC.len())
+        .enumerate()
+        .filter(|(_, w)| *w == MAGIC)
+        .map(|(i, _)| i)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

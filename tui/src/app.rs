@@ -127,6 +127,8 @@ pub struct Prompt {
 pub enum Overlay {
     /// The help, scrolled by this many lines.
     Help(u16),
+    /// The list of gaps, scrolled by this many lines.
+    Gaps(u16),
     /// A prompt.
     Prompt(Prompt),
 }
@@ -485,7 +487,7 @@ impl App {
     /// Where keys go now.
     pub fn context(&self) -> Context {
         match (&self.overlay, &self.screen) {
-            (Some(Overlay::Help(_)), _) => Context::Help,
+            (Some(Overlay::Help(_) | Overlay::Gaps(_)), _) => Context::Help,
             (Some(Overlay::Prompt(_)), _) => Context::Prompt,
             (None, Screen::Loading(_)) => Context::Loading,
             (None, Screen::Picker(_)) => Context::Picker,
@@ -622,19 +624,25 @@ impl App {
             }
             (Context::Help, Action::Close) => self.overlay = None,
             (Context::Help, a) => {
-                if let Some(Overlay::Help(scroll)) = &mut self.overlay {
-                    *scroll = match a {
-                        Action::Up => scroll.saturating_sub(1),
-                        Action::Down => scroll.saturating_add(1).min(keys::BINDINGS.len() as u16),
-                        Action::PageUp | Action::Home => 0,
-                        Action::PageDown | Action::End => keys::BINDINGS.len() as u16,
-                        _ => *scroll,
-                    };
-                }
+                let gaps = self.browser().map_or(0, |b| b.inv.gaps.len());
+                let (scroll, max) = match &mut self.overlay {
+                    Some(Overlay::Help(scroll)) => (scroll, keys::BINDINGS.len()),
+                    Some(Overlay::Gaps(scroll)) => (scroll, crate::ui::gaps::line_count(gaps)),
+                    _ => return,
+                };
+                let max = u16::try_from(max).unwrap_or(u16::MAX);
+                *scroll = match a {
+                    Action::Up => scroll.saturating_sub(1),
+                    Action::Down => scroll.saturating_add(1).min(max),
+                    Action::PageUp | Action::Home => 0,
+                    Action::PageDown | Action::End => max,
+                    _ => *scroll,
+                };
             }
             (Context::Prompt, Action::Close) => self.overlay = None,
             (Context::Prompt, Action::Submit) => self.submit_prompt(),
             (_, Action::Help) => self.overlay = Some(Overlay::Help(0)),
+            (_, Action::Gaps) => self.overlay = Some(Overlay::Gaps(0)),
             (Context::Error, Action::Rerun) => self.start_job(self.source.clone(), None),
             (Context::Picker, a) => self.picker_action(a),
             (Context::Tree | Context::Details | Context::Files, a) => {

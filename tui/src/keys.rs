@@ -48,6 +48,8 @@ pub enum Action {
     Rerun,
     /// Show the help.
     Help,
+    /// List the gaps (where events were lost).
+    Gaps,
     /// Close the help or the prompt.
     Close,
     /// Accept the prompt.
@@ -313,11 +315,19 @@ pub const BINDINGS: &[Binding] = &[
         contexts: &[Picker, Tree, Details, Files, Error],
     },
     Binding {
+        action: Action::Gaps,
+        keys: &[ch('!')],
+        shown: "!",
+        hint: "",
+        help: "list the gaps: where events were lost, how many, and why",
+        contexts: BROWSE,
+    },
+    Binding {
         action: Action::Close,
-        keys: &[k(KeyCode::Esc), ch('?'), ch('q')],
+        keys: &[k(KeyCode::Esc), ch('?'), ch('q'), ch('!')],
         shown: "Esc",
         hint: "Esc close",
-        help: "close the help or the prompt",
+        help: "close the help, the gap list or the prompt",
         contexts: &[Help, Prompt],
     },
     Binding {

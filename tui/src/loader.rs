@@ -7,8 +7,6 @@
 //! to choose from, or a [`Failure`] that the error screen explains (unreachable database, empty
 //! database, no Docker daemon in the events, unreadable capture).
 
-use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
@@ -18,7 +16,7 @@ use dockwatch_shared::capture::CaptureReader;
 use dockwatch_shared::cooked;
 use dockwatch_shared::investigation::Investigation;
 use dockwatch_shared::load::{self, LoadError, LoadProgress};
-use dockwatch_shared::pipeline::{Pipeline, Step};
+use dockwatch_shared::pipeline::Step;
 use dockwatch_shared::store::{BootSummary, Store, StoreConfig, StoreError};
 use tokio_util::sync::CancellationToken;
 
@@ -437,26 +435,22 @@ fn demo(report: Report<'_>) -> Result<Read, Failure> {
             .to_owned(),
     };
     let reader = embedded_capture("demo capture", bytes).map_err(|e| bad(e.to_string()))?;
-    let mut pipelines: BTreeMap<(String, String), Pipeline> = BTreeMap::new();
-    for event in reader.flatten() {
-        pipelines
-            .entry((event.host.clone(), event.boot_id.clone()))
-            .or_insert_with(|| Pipeline::new(&event.host, &event.boot_id))
-            .push(event);
-    }
-    // The demo holds one boot; should it hold more, the busiest is shown.
-    let Some((_, pipeline)) = pipelines.into_iter().max_by_key(|(_, p)| p.events()) else {
-        return Err(bad("no events".to_owned()));
-    };
     let mut throttle = Throttle::new(report);
-    let inv = pipeline.finish(Timestamp::now(), &mut |p| {
-        throttle.load(LoadProgress::Pipeline(p))
-    });
+    // The demo holds one boot.
+    let loaded = load::from_capture_reader(
+        reader,
+        "demo capture",
+        None,
+        None,
+        Timestamp::now(),
+        &mut |p| throttle.load(p),
+    )
+    .map_err(|e| bad(e.to_string()))?;
     Ok(Read::Loaded(Box::new(Loaded {
-        inv,
+        inv: loaded.investigation,
         origin: "demo: real capture recorded with godo (assets/demo.jsonl.zst)".to_owned(),
         synthetic: false,
-        warnings: Vec::new(),
+        warnings: loaded.warnings,
     })))
 }
 
@@ -596,12 +590,7 @@ pub fn embedded_capture(
     name: &str,
     zstd_bytes: &'static [u8],
 ) -> Result<CaptureReader, std::io::Error> {
-    let decoder = zstd::stream::read::Decoder::new(zstd_bytes)?;
-    let input: Box<dyn BufRead + Send> = Box::new(std::io::BufReader::new(decoder));
-    Ok(CaptureReader::from_reader(
-        std::path::Path::new(name),
-        input,
-    ))
+    CaptureReader::from_reader(std::path::Path::new(name), Box::new(zstd_bytes), true)
 }
 
 /// The demo capture recorded with godo on a Docker host by `scripts/record-demo.sh`.

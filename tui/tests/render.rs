@@ -535,3 +535,57 @@ fn a_hostile_capture_goes_through_the_pipeline_and_is_shown_safely() {
         "the hostile names were never shown (escaped) on any screen"
     );
 }
+
+#[test]
+fn the_gaps_of_a_damaged_capture_are_listed_with_where_and_how_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.jsonl.zst");
+    let events: Vec<dockwatch_shared::Event> =
+        dockwatch_shared::pipeline::synthetic::events(3_000).collect();
+    let mut writer = dockwatch_shared::capture::CaptureWriter::create(&path).unwrap();
+    for chunk in events.chunks(300) {
+        writer.write_batch(chunk).unwrap();
+    }
+    writer.finish().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let starts = dockwatch_shared::testing::zstd_frame_starts(&bytes);
+    bytes[(starts[4] + starts[5]) / 2] ^= 0x10;
+    std::fs::write(&path, bytes).unwrap();
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _job = dockwatch_tui::loader::spawn(
+        1,
+        Source::Replay(ReplaySource {
+            path,
+            host: None,
+            boot: None,
+        }),
+        tx,
+    );
+    let outcome = rx
+        .iter()
+        .find_map(|event| match event {
+            AppEvent::Job {
+                job: 1,
+                msg: JobMsg::Finished(outcome),
+            } => Some(outcome),
+            _ => None,
+        })
+        .expect("the loader finishes");
+    let Outcome::Loaded(loaded) = outcome else {
+        panic!("the damaged capture did not load: {outcome:?}");
+    };
+    let mut app = App::browsing(*loaded, (120, 40));
+    let screen = text(&render(&mut app));
+    assert!(screen.contains("1 gaps (300 events lost"), "{screen}");
+    key(&mut app, KeyCode::Char('!'));
+    let screen = text(&render(&mut app));
+    assert!(
+        screen.contains("300 events lost (capture_damaged)"),
+        "{screen}"
+    );
+    assert!(screen.contains("damaged zstd data at byte"), "{screen}");
+    key(&mut app, KeyCode::Esc);
+    let screen = text(&render(&mut app));
+    assert!(!screen.contains("(capture_damaged)"), "closed: {screen}");
+}

@@ -385,3 +385,130 @@ fn recorded_names_reach_stderr_and_the_json_report_escaped() {
         }
     }
 }
+
+/// A `.zst` capture of `n` synthetic events in batches of `batch` (one frame each).
+fn framed_capture(dir: &Path, name: &str, n: usize, batch: usize) -> (PathBuf, Vec<u8>) {
+    let events: Vec<Event> = synthetic::events(n).collect();
+    let path = dir.join(name);
+    let mut w = CaptureWriter::create(&path).expect("create");
+    for chunk in events.chunks(batch) {
+        w.write_batch(chunk).expect("write");
+    }
+    w.finish().expect("finish");
+    let bytes = std::fs::read(&path).expect("read");
+    (path, bytes)
+}
+
+/// The report's gaps as (reason, lost) from `report --format json`, and the text report.
+fn report_gaps(path: &Path) -> (Vec<(String, Option<u64>, String)>, String) {
+    let p = path.to_str().expect("utf-8 path");
+    let json = run(&["report", "--replay", p, "--format", "json", "--no-cooked"]);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let doc: Value = serde_json::from_slice(&json.stdout).expect("the JSON report");
+    let gaps = doc["gaps"]
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .map(|g| {
+            (
+                g["reason"].as_str().expect("a reason").to_owned(),
+                g["lost"].as_u64(),
+                g["detail"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let plain = run(&["report", "--replay", p, "--no-cooked"]);
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    (gaps, text(&plain.stdout))
+}
+
+#[test]
+fn damage_in_a_capture_is_a_gap_in_both_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, bytes) = framed_capture(dir.path(), "c.jsonl.zst", 5_000, 250);
+    let starts = dockwatch_shared::testing::zstd_frame_starts(&bytes);
+    assert_eq!(starts.len(), 20);
+
+    // One corrupt frame in the middle: that frame's 250 events, the rest read.
+    let mut flipped = bytes.clone();
+    flipped[(starts[6] + starts[7]) / 2] ^= 0x40;
+    // A frame cut out cleanly: no damage to see, but the seq numbers jump by 250.
+    let mut cut = bytes[..starts[9]].to_vec();
+    cut.extend_from_slice(&bytes[starts[10]..]);
+    // The file cut in the middle of the last frame.
+    let truncated = bytes[..(starts[19] + bytes.len()) / 2].to_vec();
+    let cases: [(&str, Vec<u8>, &str, Option<u64>); 3] = [
+        ("flipped.jsonl.zst", flipped, "capture_damaged", Some(250)),
+        ("cut.jsonl.zst", cut, "capture_seq_jump", Some(250)),
+        ("truncated.jsonl.zst", truncated, "capture_damaged", None),
+    ];
+    for (name, data, reason, lost) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, data).unwrap();
+        let (gaps, plain) = report_gaps(&path);
+        assert!(
+            gaps.iter().any(|(r, l, _)| r == reason && *l == lost),
+            "{name}: want a {reason} gap of {lost:?}, got {gaps:?}"
+        );
+        assert!(plain.contains("Gaps (events lost"), "{name}: {plain}");
+        assert!(
+            plain.contains(reason),
+            "{name}: the text report names the gap"
+        );
+    }
+
+    // Bad and overlong lines in a plain capture: each is a gap, with the line it was.
+    let events: Vec<Event> = synthetic::events(2_000).collect();
+    let path = capture(dir.path(), "lines.jsonl", &events);
+    let mut lines: Vec<Vec<u8>> = std::fs::read(&path)
+        .unwrap()
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    lines[500] = b"{\"garbage\": true".to_vec();
+    lines[1500].truncate(40);
+    std::fs::write(&path, lines.join(&b'\n')).unwrap();
+    let (gaps, _) = report_gaps(&path);
+    let damaged: Vec<_> = gaps
+        .iter()
+        .filter(|(r, ..)| r == "capture_damaged")
+        .collect();
+    assert_eq!(damaged.len(), 2, "{gaps:?}");
+    assert!(
+        damaged.iter().all(|(_, lost, _)| *lost == Some(1)),
+        "{gaps:?}"
+    );
+    assert!(damaged[0].2.contains("line 501"), "{gaps:?}");
+}
+
+#[test]
+fn a_capture_read_twice_gives_the_same_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, bytes) = framed_capture(dir.path(), "once.jsonl.zst", 4_000, 500);
+    let twice = dir.path().join("twice.jsonl.zst");
+    std::fs::write(&twice, [bytes.clone(), bytes].concat()).unwrap();
+    let doc = |p: &Path| -> Value {
+        let out = run(&[
+            "report",
+            "--replay",
+            p.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (once, again) = (doc(&path), doc(&twice));
+    assert_eq!(once["roots"], again["roots"], "no phantom processes");
+    assert_eq!(
+        once["stats"]["tree_processes"],
+        again["stats"]["tree_processes"]
+    );
+    assert_eq!(again["gaps"], once["gaps"]);
+    let out = run(&["report", "--replay", twice.to_str().unwrap()]);
+    assert!(
+        text(&out.stderr).contains("4000 events appear more than once"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -33,7 +33,7 @@ pub mod tree;
 pub(crate) mod testkit;
 
 use crate::event::Event;
-use crate::investigation::{Investigation, Repairs, Stats};
+use crate::investigation::{GapRecord, Investigation, Repairs, Stats};
 use crate::time::Timestamp;
 
 use self::fold::NONE;
@@ -122,6 +122,8 @@ impl Progress {
 #[derive(Debug)]
 pub struct Pipeline {
     input: Input,
+    /// Gaps found by whoever read the events (damage in a capture file), not in the events.
+    found_gaps: Vec<GapRecord>,
 }
 
 impl Pipeline {
@@ -130,7 +132,14 @@ impl Pipeline {
     pub fn new(host: &str, boot_id: &str) -> Self {
         Self {
             input: Input::new(host, boot_id),
+            found_gaps: Vec::new(),
         }
+    }
+
+    /// Adds a gap the reader of the events found (a damaged part of a capture file); it is
+    /// reported with the gaps the events record, in time order.
+    pub fn add_gap(&mut self, gap: GapRecord) {
+        self.found_gaps.push(gap);
     }
 
     /// Makes room for `additional` more events, when the caller knows how many will come (an
@@ -186,7 +195,9 @@ impl Pipeline {
         let mut processes = nodes::nodes(&mut folded.tasks, &grouped, &tree, &folded.containers);
 
         at(Step::Gaps, 0, 0);
-        let gaps = gaps::gaps(&recs);
+        let mut gaps = gaps::gaps(&recs);
+        gaps.extend(self.found_gaps);
+        gaps.sort_by_key(|g| (g.from, g.to));
 
         let task_node: Vec<u32> = grouped
             .task_proc

@@ -7,6 +7,7 @@
 pub mod details;
 pub mod error;
 pub mod files;
+pub mod gaps;
 pub mod help;
 pub mod loading;
 pub mod picker;
@@ -103,6 +104,11 @@ pub fn draw(frame: &mut Frame, app: &App) {
     status::draw_keys(frame, keys_line, app.context());
     match &app.overlay {
         Some(Overlay::Help(scroll)) => help::draw(frame, area, *scroll),
+        Some(Overlay::Gaps(scroll)) => {
+            if let Some(b) = app.browser() {
+                gaps::draw(frame, area, &b.inv.gaps, *scroll);
+            }
+        }
         Some(Overlay::Prompt(p)) => prompt::draw(frame, area, p),
         None => {}
     }

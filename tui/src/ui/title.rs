@@ -38,7 +38,10 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser) {
     if !inv.gaps.is_empty() {
         let lost: u64 = inv.gaps.iter().filter_map(|g| g.lost).sum();
         spans.push(Span::styled(
-            format!(" · {} gaps ({lost} events lost)", inv.gaps.len()),
+            format!(
+                " · {} gaps ({lost} events lost; ! lists them)",
+                inv.gaps.len()
+            ),
             Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
         ));
     }

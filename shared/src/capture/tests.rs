@@ -211,7 +211,7 @@ fn a_truncated_plain_tail_is_reported_once() {
 }
 
 #[test]
-fn corrupt_zstd_data_is_an_error_not_a_panic() {
+fn bytes_that_are_no_zstd_frame_are_skipped_and_reported() {
     let dir = tmp();
     let path = dir.path().join("junk.zst");
     let events = samples();
@@ -223,7 +223,15 @@ fn corrupt_zstd_data_is_an_error_not_a_panic() {
     assert_eq!(got, events[..4].to_vec());
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
-        matches!(errors[0], CaptureError::Read { after_line: 4, .. }),
+        matches!(
+            errors[0],
+            CaptureError::DamagedFrame {
+                after_line: 4,
+                bytes: 23,
+                lines: 0,
+                ..
+            }
+        ),
         "{:?}",
         errors[0]
     );
@@ -297,5 +305,147 @@ fn bson_and_json_have_identical_field_names_for_every_kind() {
         assert_eq!(jk, bk, "{}", event.kind.name());
         // Nested names are compared too (args[] of invalid UTF-8 are {text, hex} documents).
         assert!(jk.len() > 8, "{}: {jk:?}", event.kind.name());
+    }
+}
+
+/// The file offsets where each zstd frame of `bytes` starts.
+fn frame_starts(bytes: &[u8]) -> Vec<usize> {
+    let magic = [0x28, 0xb5, 0x2f, 0xfd];
+    bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == magic)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn three_frames(dir: &Path) -> (Vec<Event>, Vec<u8>) {
+    let events = many(3);
+    let path = dir.join("three.jsonl.zst");
+    let (a, rest) = events.split_at(15);
+    let (b, c) = rest.split_at(20);
+    write(&path, &[a, b, c]);
+    (events, std::fs::read(&path).expect("read"))
+}
+
+fn read_bytes(dir: &Path, name: &str, bytes: &[u8]) -> (Vec<Event>, Vec<CaptureError>) {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    read_all(&path).expect("open")
+}
+
+#[test]
+fn a_corrupt_frame_costs_that_frame_only_and_never_yields_altered_events() {
+    let dir = tmp();
+    let (events, bytes) = three_frames(dir.path());
+    let starts = frame_starts(&bytes);
+    assert_eq!(starts.len(), 3);
+    // Flip one byte at many places inside the middle frame (header, blocks, checksum).
+    for at in (starts[1] + 4..starts[2])
+        .step_by(13)
+        .chain([starts[2] - 1])
+    {
+        let mut bad = bytes.clone();
+        bad[at] ^= 0x5a;
+        let (got, errors) = read_bytes(dir.path(), "flip.zst", &bad);
+        let mut want = events[..15].to_vec();
+        want.extend_from_slice(&events[35..]);
+        assert_eq!(
+            got, want,
+            "flip at {at}: frames 1 and 3, nothing of frame 2"
+        );
+        assert_eq!(errors.len(), 1, "flip at {at}: {errors:?}");
+        match &errors[0] {
+            CaptureError::DamagedFrame {
+                offset, after_line, ..
+            } => {
+                assert_eq!(*offset, starts[1] as u64, "flip at {at}");
+                assert_eq!(*after_line, 15);
+            }
+            other => panic!("flip at {at}: {other:?}"),
+        }
+    }
+    // The first frame's magic number damaged: its bytes are skipped to the next frame.
+    let mut bad = bytes.clone();
+    bad[0] = 0;
+    let (got, errors) = read_bytes(dir.path(), "head.zst", &bad);
+    assert_eq!(got, events[15..].to_vec());
+    assert!(
+        matches!(errors[..], [CaptureError::DamagedFrame { offset: 0, .. }]),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_frame_cut_out_leaves_the_others_readable() {
+    let dir = tmp();
+    let (events, bytes) = three_frames(dir.path());
+    let starts = frame_starts(&bytes);
+    let mut cut = bytes[..starts[1]].to_vec();
+    cut.extend_from_slice(&bytes[starts[2]..]);
+    let (got, errors) = read_bytes(dir.path(), "cut.zst", &cut);
+    assert!(
+        errors.is_empty(),
+        "whole frames: the reader sees no damage ({errors:?})"
+    );
+    let mut want = events[..15].to_vec();
+    want.extend_from_slice(&events[35..]);
+    assert_eq!(got, want, "the seq jump is what shows the loss (see load)");
+    // Part of a frame cut out: that frame is damaged, the next one read.
+    let mut cut = bytes[..starts[1] + 40].to_vec();
+    cut.extend_from_slice(&bytes[starts[1] + 90..]);
+    let (got, errors) = read_bytes(dir.path(), "hole.zst", &cut);
+    assert_eq!(got, want);
+    assert!(
+        matches!(errors[..], [CaptureError::DamagedFrame { .. }]),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn an_overlong_line_is_skipped_as_it_streams_past() {
+    let dir = tmp();
+    let events = samples();
+    for name in ["long.jsonl", "long.jsonl.zst"] {
+        let path = dir.path().join(name);
+        let mut w = CaptureWriter::create(&path).expect("create");
+        w.write_batch(&events[..3]).expect("write");
+        w.finish().expect("finish");
+        let mut bytes = std::fs::read(&path).expect("read");
+        let mut long = vec![b'x'; 3 << 20];
+        long.push(b'\n');
+        if name.ends_with(".zst") {
+            bytes.extend_from_slice(&zstd::bulk::compress(&long, 1).expect("compress"));
+        } else {
+            bytes.extend_from_slice(&long);
+        }
+        std::fs::write(&path, bytes).expect("write");
+        let mut w = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .expect("open");
+        let tail = serde_json::to_vec(&events[3]).expect("json");
+        if name.ends_with(".zst") {
+            let mut line = tail.clone();
+            line.push(b'\n');
+            w.write_all(&zstd::bulk::compress(&line, 1).expect("compress"))
+                .expect("write");
+        } else {
+            w.write_all(&tail).expect("write");
+            w.write_all(b"\n").expect("write");
+        }
+        drop(w);
+        let reader = CaptureReader::open(&path)
+            .expect("open")
+            .with_max_line(1 << 20);
+        let items: Vec<_> = reader.collect();
+        let got: Vec<&Event> = items.iter().filter_map(|i| i.as_ref().ok()).collect();
+        assert_eq!(got.len(), 4, "{name}");
+        assert_eq!(got[3], &events[3], "{name}");
+        let errors: Vec<&CaptureError> = items.iter().filter_map(|i| i.as_ref().err()).collect();
+        assert!(
+            matches!(errors[..], [CaptureError::LineTooLong { line: 4, len }] if *len == 3 << 20),
+            "{name}: {errors:?}"
+        );
     }
 }

@@ -8,19 +8,28 @@
 //!   loses at most the batch being written; every earlier line stays intact. In a `.zst` file each
 //!   batch is its own complete zstd frame (with a content checksum), so a frame cut short by a
 //!   crash leaves the frames before it readable.
-//! * [`CaptureReader`] streams events back. A line that is not a valid event is reported as
-//!   [`CaptureError::BadLine`] with its line number and reading goes on ([`CaptureReader::skipped`]
-//!   counts them). A file that ends in the middle of a line or a zstd frame is reported once as
-//!   [`CaptureError::Truncated`], after every complete event before the cut.
+//! * [`CaptureReader`] streams events back, past damage: a line that is not a valid event
+//!   ([`CaptureError::BadLine`]) or too long to be one ([`CaptureError::LineTooLong`], skipped
+//!   as it is read), a zstd frame that does not decode or whose checksum does not match
+//!   ([`CaptureError::DamagedFrame`]: that frame is dropped whole and reading goes on at the next
+//!   one) are reported and reading goes on. A file that ends in the middle of a line or a zstd
+//!   frame is reported once as [`CaptureError::Truncated`], after every complete event before
+//!   the cut. The events of a `.zst` frame are handed out only once the frame's checksum
+//!   matched, so a damaged frame never yields altered events.
 //!
 //! The lines are the same documents as in MongoDB (same field names), without the `_id`.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::event::Event;
 use crate::output::OutputPolicy;
+
+mod frames;
+mod reader;
+
+pub use reader::{CaptureReader, MAX_LINE};
 
 /// zstd level used for `.zst` captures: fast, and about 10× smaller than plain JSON lines.
 const ZSTD_LEVEL: i32 = 3;
@@ -72,9 +81,40 @@ pub enum CaptureError {
     /// A line is not a valid event; it was skipped and reading goes on.
     #[error("line {line}: not a valid event, skipped: {message}")]
     BadLine {
-        /// 1-based line number in the (decompressed) file.
+        /// 1-based line number among the lines decoded.
         line: u64,
         /// What is wrong with it.
+        message: String,
+    },
+    /// A line is longer than any event can be; it was skipped as it was read (never held whole)
+    /// and reading goes on.
+    #[error("line {line}: {len} bytes, more than the {MAX_LINE} a line may have; skipped")]
+    LineTooLong {
+        /// 1-based line number among the lines decoded.
+        line: u64,
+        /// Its length in bytes.
+        len: u64,
+    },
+    /// A zstd frame could not be decoded (corrupt bytes, a checksum mismatch) or bytes between
+    /// frames are no frame: they were skipped up to the next frame, and reading goes on there.
+    /// What the frame held is lost, the lines decoded from it before the damage was found too.
+    #[error(
+        "capture file {}: damaged zstd data at byte {offset} ({bytes} bytes skipped, {lines} \
+         decoded lines dropped with them): {message}; reading goes on at the next frame",
+        path.display()
+    )]
+    DamagedFrame {
+        /// The file.
+        path: PathBuf,
+        /// Offset of the damaged frame in the compressed file.
+        offset: u64,
+        /// Compressed bytes skipped.
+        bytes: u64,
+        /// Lines decoded from the frame before the damage showed, dropped with it.
+        lines: u64,
+        /// The last line handed out before the frame.
+        after_line: u64,
+        /// The decoder's words.
         message: String,
     },
     /// The file ends in the middle of a line or a zstd frame (a writer crashed, or the file was
@@ -226,157 +266,6 @@ impl CaptureWriter {
     }
 }
 
-/// Streams the events of a capture file: an iterator of `Result<Event, CaptureError>`.
-///
-/// [`CaptureError::BadLine`] items can be skipped (reading goes on); after
-/// [`CaptureError::Truncated`] or [`CaptureError::Read`] the iterator ends.
-pub struct CaptureReader {
-    path: PathBuf,
-    input: Box<dyn BufRead + Send>,
-    line: Vec<u8>,
-    line_no: u64,
-    skipped: u64,
-    done: bool,
-}
-
-impl std::fmt::Debug for CaptureReader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaptureReader")
-            .field("path", &self.path)
-            .field("line_no", &self.line_no)
-            .field("skipped", &self.skipped)
-            .field("done", &self.done)
-            .finish_non_exhaustive()
-    }
-}
-
-impl CaptureReader {
-    /// Opens a capture file; decompresses it on the fly when the name ends in `.zst`.
-    pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let open_err = |source| CaptureError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let file = File::open(path).map_err(open_err)?;
-        let input: Box<dyn BufRead + Send> = if is_zstd(path) {
-            // The decoder reads frame after frame (one per batch) until the end of the file.
-            let decoder = zstd::stream::read::Decoder::new(file).map_err(open_err)?;
-            Box::new(BufReader::with_capacity(256 * 1024, decoder))
-        } else {
-            Box::new(BufReader::with_capacity(256 * 1024, file))
-        };
-        Ok(Self::from_reader(path, input))
-    }
-
-    /// Reads already-decompressed JSON lines from any source; `name` is used in messages.
-    pub fn from_reader(name: &Path, input: Box<dyn BufRead + Send>) -> Self {
-        Self {
-            path: name.to_owned(),
-            input,
-            line: Vec::new(),
-            line_no: 0,
-            skipped: 0,
-            done: false,
-        }
-    }
-
-    /// Lines skipped so far because they were not valid events (a truncated last line included).
-    pub fn skipped(&self) -> u64 {
-        self.skipped
-    }
-
-    /// Lines read so far (including blank and skipped ones).
-    pub fn lines_read(&self) -> u64 {
-        self.line_no
-    }
-
-    /// Reads the next line into `self.line` (without its newline): `None` at a clean end of the
-    /// file, else whether the line was complete (ended in a newline).
-    fn next_line(&mut self) -> io::Result<Option<bool>> {
-        self.line.clear();
-        match self.input.read_until(b'\n', &mut self.line) {
-            Ok(0) => Ok(None),
-            Ok(_) => {
-                let complete = self.line.last() == Some(&b'\n');
-                if complete {
-                    self.line.pop();
-                }
-                Ok(Some(complete))
-            }
-            Err(e) => Err(e),
-        }
-    }
-}
-
-impl Iterator for CaptureReader {
-    type Item = Result<Event, CaptureError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if self.done {
-                return None;
-            }
-            let complete = match self.next_line() {
-                Ok(None) => {
-                    self.done = true;
-                    return None;
-                }
-                Ok(Some(complete)) => complete,
-                Err(e) => {
-                    self.done = true;
-                    // A partial line before the error is lost with the rest of the frame.
-                    if !self.line.is_empty() {
-                        self.skipped += 1;
-                    }
-                    let after_line = self.line_no;
-                    return Some(Err(if is_truncation(&e) {
-                        CaptureError::Truncated {
-                            path: self.path.clone(),
-                            after_line,
-                            message: e.to_string(),
-                        }
-                    } else {
-                        CaptureError::Read {
-                            path: self.path.clone(),
-                            after_line,
-                            source: e,
-                        }
-                    }));
-                }
-            };
-            self.line_no += 1;
-            if self.line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            return Some(match serde_json::from_slice::<Event>(&self.line) {
-                Ok(event) => Ok(event),
-                Err(e) => {
-                    self.skipped += 1;
-                    if complete {
-                        Err(CaptureError::BadLine {
-                            line: self.line_no,
-                            message: e.to_string(),
-                        })
-                    } else {
-                        // The file ends without a newline in the middle of an event.
-                        self.done = true;
-                        Err(CaptureError::Truncated {
-                            path: self.path.clone(),
-                            after_line: self.line_no - 1,
-                            message: format!("the last line is incomplete ({e})"),
-                        })
-                    }
-                }
-            });
-        }
-    }
-}
-
-/// True when a read error means "the compressed data ends too early" rather than corruption.
-fn is_truncation(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::UnexpectedEof || e.to_string().contains("incomplete frame")
-}
-
 /// Reads a whole capture file, skipping bad lines. Returns the events and every error met (bad
 /// lines, and a truncation or read error at the end).
 pub fn read_all(path: &Path) -> Result<(Vec<Event>, Vec<CaptureError>), CaptureError> {
@@ -392,5 +281,4 @@ pub fn read_all(path: &Path) -> Result<(Vec<Event>, Vec<CaptureError>), CaptureE
 }
 
 #[cfg(test)]
-#[path = "capture_tests.rs"]
 mod tests;
