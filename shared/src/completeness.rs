@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
+use crate::capture::CaptureError;
 use crate::event::{Event, GapReason};
 use crate::investigation::GapRecord;
 use crate::time::Timestamp;
@@ -178,6 +179,17 @@ impl Completeness {
         }
         self.last = Some(mark);
         Seen::New
+    }
+
+    /// Records a capture reader's report of damage at this point of the stream (what the
+    /// loader does with every error item of a [`CaptureReader`](crate::capture::CaptureReader)
+    /// but failing to open the file).
+    pub fn reader_error(&mut self, error: &CaptureError) {
+        let lines = match error {
+            CaptureError::BadLine { .. } | CaptureError::LineTooLong { .. } => Some(1),
+            _ => None,
+        };
+        self.damage(error.to_string(), lines);
     }
 
     /// Records damage the reader met at this point of the stream: `detail` says what and where,

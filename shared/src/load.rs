@@ -243,15 +243,11 @@ pub fn from_capture_reader(
                 return Err(e.into());
             }
             Err(e) => {
-                let lines = match &e {
-                    CaptureError::BadLine { .. } | CaptureError::LineTooLong { .. } => Some(1),
-                    _ => None,
-                };
                 damage += 1;
                 if warnings.len() < WARNINGS_KEPT {
                     warnings.push(format!("{e} (recorded as a gap)"));
                 }
-                ledger.damage(e.to_string(), lines);
+                ledger.reader_error(&e);
                 continue;
             }
         };
