@@ -58,6 +58,16 @@ fn large() -> (Vec<Vec<u8>>, usize) {
     (lines, half)
 }
 
+/// The events of the whole large log, imported once for all the tests of this file.
+fn whole() -> &'static [Event] {
+    static WHOLE: std::sync::OnceLock<Vec<Event>> = std::sync::OnceLock::new();
+    WHOLE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let (lines, _) = large();
+        import(dir.path(), &[("whole.log", &lines, false)]).0
+    })
+}
+
 /// auditd's rotation names the newest log `audit.log` and the older `audit.log.1` (here
 /// gzipped): given in either order, or as the shell lists them, newest first, they give the
 /// events of the log they were cut from; and the newest-first concatenation the shell recipe
@@ -67,7 +77,7 @@ fn rotated_logs_give_the_same_events_in_either_order() {
     let dir = tempfile::tempdir().unwrap();
     let (lines, half) = large();
     let (older, newer) = lines.split_at(half);
-    let (whole, _) = import(dir.path(), &[("whole.log", &lines, false)]);
+    let whole = whole();
     let (given_newest_first, _) = import(
         dir.path(),
         &[("audit.log", newer, false), ("audit.log.1", older, true)],
@@ -78,7 +88,7 @@ fn rotated_logs_give_the_same_events_in_either_order() {
     );
     assert!(given_newest_first == whole, "newest first");
     assert!(given_oldest_first == whole, "oldest first");
-    let want = kinds(&whole);
+    let want = kinds(whole);
     assert_eq!(want.get("rename"), Some(&2500));
     assert_eq!(want.get("unlink"), Some(&2500));
     // One stream, newest half first: every event is still there, nothing reported lost.
@@ -97,7 +107,7 @@ fn rotated_logs_give_the_same_events_in_either_order() {
 fn a_clock_stepped_back_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (lines, half) = large();
-    let (whole, _) = import(dir.path(), &[("whole.log", &lines, false)]);
+    let whole = whole();
     for back in [30u64, 3600, 1_700_000_000] {
         let stepped: Vec<Vec<u8>> = lines
             .iter()
@@ -114,8 +124,41 @@ fn a_clock_stepped_back_loses_nothing() {
             })
             .collect();
         let (got, reboots) = import(dir.path(), &[("stepped.log", &stepped, false)]);
-        assert_eq!(kinds(&got), kinds(&whole), "stepped back {back} s");
+        assert_eq!(kinds(&got), kinds(whole), "stepped back {back} s");
         assert_eq!(reboots, 0);
+    }
+}
+
+/// Records stamped with impossible times (the epoch, or a time that overflows microseconds, as a
+/// hostile or damaged log can say) lose no event, and no time wraps negative: such an event
+/// keeps time 0 ("unknown"), which the pipeline replaces with its neighbour's.
+#[test]
+fn impossible_record_times_lose_nothing_and_never_wrap() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lines, half) = large();
+    let whole = whole();
+    for stamp in ["9223372036854.999", "0.000"] {
+        let damaged: Vec<Vec<u8>> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                if !(half..half + 300).contains(&i) {
+                    return l.clone();
+                }
+                let text = String::from_utf8_lossy(l);
+                let (head, rest) = text.split_once("msg=audit(").unwrap();
+                let (_, rest) = rest.split_once(':').unwrap();
+                format!("{head}msg=audit({stamp}:{rest}").into_bytes()
+            })
+            .collect();
+        let (got, reboots) = import(dir.path(), &[("damaged.log", &damaged, false)]);
+        assert_eq!(kinds(&got), kinds(whole), "stamped {stamp}");
+        assert_eq!(reboots, 0, "stamped {stamp}");
+        assert!(
+            got.iter().all(|e| e.time.0 >= 0),
+            "stamped {stamp}: a time wrapped"
+        );
+        assert!(got.iter().any(|e| e.time.0 == 0), "stamped {stamp}");
     }
 }
 
@@ -126,7 +169,7 @@ fn a_clock_stepped_back_loses_nothing() {
 fn one_damaged_serial_is_not_a_reboot() {
     let dir = tempfile::tempdir().unwrap();
     let (lines, half) = large();
-    let (whole, _) = import(dir.path(), &[("whole.log", &lines, false)]);
+    let whole = whole();
     let title = (half..lines.len())
         .find(|&i| lines[i].starts_with(b"type=PROCTITLE"))
         .unwrap();
@@ -145,7 +188,7 @@ fn one_damaged_serial_is_not_a_reboot() {
         assert_ne!(damaged[title], lines[title]);
         let (got, reboots) = import(dir.path(), &[("damaged.log", &damaged, false)]);
         assert_eq!(reboots, 0, "serial {real} logged as {bad}");
-        assert_eq!(kinds(&got), kinds(&whole), "serial {real} logged as {bad}");
+        assert_eq!(kinds(&got), kinds(whole), "serial {real} logged as {bad}");
         assert!(got.iter().all(|e| e.boot_id == "b"));
     }
 }

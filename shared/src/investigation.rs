@@ -223,4 +223,8 @@ pub struct Repairs {
     pub exit_from_leader: u64,
     /// Files never closed given their task's exit time.
     pub close_from_exit: u64,
+    /// Events whose time was impossible (at or before 1970-01-01, or beyond year 9999) given
+    /// the time of their neighbour in their run.
+    #[serde(default)]
+    pub times_from_neighbours: u64,
 }

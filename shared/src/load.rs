@@ -190,6 +190,7 @@ pub async fn from_store_boot(
         warnings.push(format!("{skipped} undecodable documents skipped in all"));
     }
     let investigation = pipeline.finish(generated_at, &mut |p| progress(LoadProgress::Pipeline(p)));
+    warn_repaired_times(&investigation, &mut warnings);
     Ok(Loaded {
         investigation,
         boot: chosen,
@@ -197,6 +198,17 @@ pub async fn from_store_boot(
         skipped,
         warnings,
     })
+}
+
+/// Says so when events had impossible times (the pipeline gave them their neighbour's).
+fn warn_repaired_times(inv: &Investigation, warnings: &mut Vec<String>) {
+    let n = inv.stats.repairs.times_from_neighbours;
+    if n > 0 {
+        warnings.push(format!(
+            "{n} events had impossible times (at or before 1970, or beyond year 9999): each was \
+             given the time of its neighbour in its run, keeping its place in the story"
+        ));
+    }
 }
 
 /// Investigates one boot from a capture file (plain or `.zst` JSON lines).
@@ -311,6 +323,7 @@ pub fn from_capture_reader(
     };
     drop(pipelines);
     let investigation = pipeline.finish(generated_at, &mut |p| progress(LoadProgress::Pipeline(p)));
+    warn_repaired_times(&investigation, &mut warnings);
     Ok(Loaded {
         investigation,
         boot: chosen,

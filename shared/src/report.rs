@@ -214,6 +214,13 @@ pub fn render_text(inv: &Investigation) -> String {
         "repairs: {} rootfs propagated, {} thread parents and {} exits from their leader, {} files closed at exit",
         r.rootfs_propagated, r.ppid_from_leader, r.exit_from_leader, r.close_from_exit
     );
+    if r.times_from_neighbours > 0 {
+        let _ = writeln!(
+            out,
+            "warning: {} events had impossible times (at or before 1970, or beyond 9999) and were given their neighbour's in their run",
+            r.times_from_neighbours
+        );
+    }
     if !inv.gaps.is_empty() {
         out.push_str("\nGaps (events lost; the tree and files may be incomplete there):\n");
         for g in &inv.gaps {

@@ -894,7 +894,7 @@ mod tests {
         assert_eq!(a.pending(), 2, "serial 2 gave up after the window");
         assert_eq!(a.counters().timed_out, 1);
         // Live, a quiet stream: what waited from before a time is completed.
-        a.flush_older_than(Timestamp::from_secs_millis(1001, 0), &mut out);
+        a.flush_older_than(Timestamp(1_001_000_000), &mut out);
         assert_eq!(a.pending(), 1, "the record stamped a day later still waits");
         a.finish(&mut out);
         assert_eq!(out.iter().filter(|e| e.kind.name() == "close").count(), 4);

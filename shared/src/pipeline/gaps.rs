@@ -8,13 +8,20 @@ use crate::pipeline::input::{Op, Rec};
 pub fn gaps(recs: &[Rec]) -> Vec<GapRecord> {
     recs.iter()
         .filter_map(|rec| match &rec.op {
-            Op::Gap(g) => Some(GapRecord {
-                reason: g.reason,
-                lost: g.lost,
-                from: g.from,
-                to: g.to,
-                detail: g.detail.clone(),
-            }),
+            Op::Gap(g) => {
+                // A recorded range with an impossible end is bounded by the gap event's time.
+                let from = Some(g.from)
+                    .filter(|t| t.is_plausible())
+                    .unwrap_or(rec.time);
+                let to = Some(g.to).filter(|t| t.is_plausible()).unwrap_or(rec.time);
+                Some(GapRecord {
+                    reason: g.reason,
+                    lost: g.lost,
+                    from: from.min(to),
+                    to: to.max(from),
+                    detail: g.detail.clone(),
+                })
+            }
             _ => None,
         })
         .collect()

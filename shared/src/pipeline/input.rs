@@ -507,6 +507,47 @@ impl Input {
         self.recs.push(rec);
     }
 
+    /// Gives every record whose time is impossible ([`Timestamp::is_plausible`]: at or before
+    /// the epoch, or beyond year 9999, which only damage or a hostile log makes) the time of the
+    /// record before it in its run's order, or after it when none is before. A run's seq order
+    /// is the order it recorded in, so the event keeps its place in the story (a fork stamped 0
+    /// still comes after its parent's exec). Returns how many events were given a time.
+    pub fn repair_times(&mut self) -> u64 {
+        if self.recs.iter().all(|r| r.time.is_plausible()) {
+            return 0;
+        }
+        let mut order: Vec<usize> = (0..self.recs.len()).collect();
+        order.sort_by_key(|&i| (self.recs[i].run, self.recs[i].seq));
+        let mut repaired = 0u64;
+        let mut last_event = None;
+        for &i in &order {
+            let r = &self.recs[i];
+            if !r.time.is_plausible() && last_event != Some((r.run, r.seq)) {
+                repaired += 1;
+                last_event = Some((r.run, r.seq));
+            }
+        }
+        let fill = |order: &mut dyn Iterator<Item = &usize>, recs: &mut [Rec]| {
+            let mut known: Option<(u32, Timestamp)> = None;
+            for &i in order {
+                let r = &mut recs[i];
+                if r.time.is_plausible() {
+                    known = Some((r.run, r.time));
+                } else if let Some((_, t)) = known.filter(|(run, _)| *run == r.run) {
+                    r.time = t;
+                }
+            }
+        };
+        fill(&mut order.iter(), &mut self.recs);
+        fill(&mut order.iter().rev(), &mut self.recs);
+        for r in &mut self.recs {
+            // A run with no plausible time at all keeps its order by seq at the epoch.
+            r.time = r.time.clamp_plausible();
+        }
+        self.in_order = false;
+        repaired
+    }
+
     /// The records in `(time, run, seq)` order (runs compared by name, as the store sorts).
     pub fn into_sorted(self) -> Vec<Rec> {
         let mut recs = self.recs;

@@ -165,7 +165,7 @@ impl Pipeline {
 
     /// Runs the steps on the events taken.
     pub fn finish(
-        self,
+        mut self,
         generated_at: Timestamp,
         progress: &mut dyn FnMut(Progress),
     ) -> Investigation {
@@ -175,6 +175,7 @@ impl Pipeline {
         let mut at = |step: Step, done: u64, total: u64| progress(Progress { step, done, total });
 
         at(Step::Sort, 0, 0);
+        let times_repaired = self.input.repair_times();
         let mut recs = self.input.into_sorted();
         let total = recs.len() as u64;
 
@@ -184,7 +185,10 @@ impl Pipeline {
         at(Step::Tree, 0, 0);
         let tree = tree::walk(&grouped, &folded.tasks);
         at(Step::Repair, 0, 0);
-        let mut repairs = Repairs::default();
+        let mut repairs = Repairs {
+            times_from_neighbours: times_repaired,
+            ..Repairs::default()
+        };
         repair::repair(
             &mut folded.tasks,
             &grouped,
@@ -196,7 +200,11 @@ impl Pipeline {
 
         at(Step::Gaps, 0, 0);
         let mut gaps = gaps::gaps(&recs);
-        gaps.extend(self.found_gaps);
+        gaps.extend(self.found_gaps.into_iter().map(|mut g| {
+            g.from = g.from.clamp_plausible();
+            g.to = g.to.clamp_plausible().max(g.from);
+            g
+        }));
         gaps.sort_by_key(|g| (g.from, g.to));
 
         let task_node: Vec<u32> = grouped

@@ -133,3 +133,52 @@ fn an_exec_sorted_before_its_fork_keeps_its_args() {
     assert_eq!(args, [&b"tr"[..], b"x", b"y"]);
     assert_eq!(tr.container_id.as_deref(), Some(CID));
 }
+
+#[test]
+fn events_with_impossible_times_keep_their_place_in_the_tree() {
+    use crate::pipeline::synthetic;
+    let events: Vec<Event> = synthetic::events(600).collect();
+    let whole = synthetic::investigate(events.clone());
+    let tree = |inv: &crate::investigation::Investigation| {
+        let mut pids: Vec<(crate::Pid, Option<crate::Pid>, usize)> = inv
+            .processes
+            .iter()
+            .map(|p| (p.pid, p.ppid, p.files.len()))
+            .collect();
+        pids.sort_unstable();
+        pids
+    };
+    assert!(whole.processes.len() > 20);
+    for bad in [
+        0,
+        -1,
+        -1_000_000_000,
+        i64::MIN,
+        i64::MAX,
+        Timestamp::LATEST.0 + 1,
+    ] {
+        let mut damaged = events.clone();
+        let mut hit = 0;
+        for (i, e) in damaged.iter_mut().enumerate() {
+            // Every fork, and every 5th other event: processes' first sightings included.
+            if matches!(e.kind, EventKind::Fork(_)) || i % 5 == 0 {
+                e.time = Timestamp(bad);
+                hit += 1;
+            }
+        }
+        let inv = synthetic::investigate(damaged);
+        assert_eq!(tree(&inv), tree(&whole), "times of {bad}");
+        assert_eq!(
+            inv.stats.repairs.times_from_neighbours, hit,
+            "times of {bad}"
+        );
+        for p in &inv.processes {
+            assert!(
+                p.start.is_none_or(Timestamp::is_plausible),
+                "{bad}: {:?}",
+                p.start
+            );
+        }
+    }
+    assert_eq!(whole.stats.repairs.times_from_neighbours, 0);
+}
