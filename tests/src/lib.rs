@@ -4,6 +4,7 @@
 //! The database helpers are the library's own (`dockwatch_shared::testing`), re-exported so that
 //! unit tests and end-to-end tests skip and fail by the same rule.
 
+pub mod chain;
 pub mod godo;
 
 pub use dockwatch_shared::testing::{MONGO_ENV, samples, test_mongo, test_store_config};

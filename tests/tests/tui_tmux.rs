@@ -336,3 +336,84 @@ fn empty_database_gets_a_clear_screen() {
     let screen = t.wait_text("END");
     assert!(screen.contains("EXIT=0"), "{screen}");
 }
+
+/// Peak resident memory (VmHWM) of a process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// CPU time (user + system) a process has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// A container forks a chain 20,000 deep (each process forks the next and exits) and one
+/// process has a 1 MB command line: the real binary, on the capture's real reading path, finds
+/// the deepest process, walks the chain, stays within 150 MB (the bound: the model holds a few
+/// dozen bytes per process, and a frame at most `MAX_INDENT` ancestors however deep the chain
+/// is), and uses no CPU while idle with the 1 MB line on screen.
+#[test]
+fn a_20000_deep_fork_chain_is_searched_and_walked_in_bounded_memory() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("chain.jsonl.zst");
+    let events = dockwatch_e2e::chain::events(20_000, 1 << 20);
+    let mut w = dockwatch_shared::capture::CaptureWriter::create(&capture).unwrap();
+    for batch in events.chunks(4096) {
+        w.write_batch(batch).unwrap();
+    }
+    w.finish().unwrap();
+    let command = format!("exec {} --replay {}", binary().display(), capture.display());
+    let t = Tmux::start(&command, 120, 40);
+    t.wait_for_within(Duration::from_secs(120), "the tree", |s| {
+        s.contains("Processes (")
+    });
+    let pid: u32 = t
+        .run(&["display-message", "-p", "-t", "t", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .unwrap();
+
+    // The deepest process wrote the file: search for it.
+    t.keys(&["/"]);
+    t.wait_text(" Search ");
+    t.text(dockwatch_e2e::chain::DEEPEST_FILE);
+    t.keys(&["Enter"]);
+    let deepest = dockwatch_e2e::chain::FIRST_PID + 19_999;
+    let screen = t.wait_text(&format!("[depth 20001] sh {deepest}"));
+    assert!(screen.contains("Processes (20004 shown)"), "{screen}");
+    // Up the chain a page at a time, to the top, and back to the end.
+    for _ in 0..20 {
+        t.keys(&["PageUp"]);
+    }
+    t.wait_text("[depth 19");
+    t.keys(&["End"]);
+    t.wait_text(&format!("[depth 20001] sh {deepest}"));
+    // Close a process a few levels up: the rest of the chain is hidden.
+    t.keys(&["Up", "Up", "Up", "Left"]);
+    t.wait_text(&format!("▸ [depth 19998] sh {}", deepest - 3));
+    let peak = peak_rss_kib(pid);
+    assert!(peak < 150 * 1024, "peak RSS {peak} KiB");
+
+    // The shell with the 1 MB command line: shown, then left idle.
+    t.keys(&["/"]);
+    t.wait_text(" Search ");
+    t.keys(&["C-u"]);
+    t.text("xxxxxxxxxxxxxxxx");
+    t.keys(&["Enter"]);
+    t.wait_text("hit 1/1 (args)");
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(3));
+    let used = cpu_ticks(pid) - before;
+    assert!(used <= 10, "{used} ticks of CPU in 3 s of idling");
+    t.keys(&["q"]);
+}

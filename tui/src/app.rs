@@ -468,6 +468,12 @@ impl App {
         std::mem::take(&mut self.commands)
     }
 
+    /// Whether the screen changes with time alone (the progress screen's animation), so ticks
+    /// must redraw it.
+    pub fn animating(&self) -> bool {
+        matches!(self.screen, Screen::Loading(_))
+    }
+
     /// The browser, when browsing (also under an overlay).
     pub fn browser(&self) -> Option<&Browser> {
         match &self.screen {

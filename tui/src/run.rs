@@ -58,6 +58,12 @@ fn perform(app: &mut App, job: &mut Option<JobHandle>, tx: &Sender<AppEvent>) {
     }
 }
 
+/// Whether `event` may change what is on screen: anything but a tick, and a tick while the
+/// progress screen animates.
+fn changes_screen(app: &App, event: &AppEvent) -> bool {
+    !matches!(event, AppEvent::Tick) || app.animating()
+}
+
 /// Runs the investigator on the terminal until the analyst quits.
 pub fn run(source: Source) -> anyhow::Result<()> {
     let (mut term, _guard) = terminal::enter().context("cannot set up the terminal")?;
@@ -66,17 +72,24 @@ pub fn run(source: Source) -> anyhow::Result<()> {
     input_thread(tx.clone());
     let mut app = App::new(source, (size.width, size.height));
     let mut job = None;
+    let mut redraw = true;
     loop {
         perform(&mut app, &mut job, &tx);
         if app.quit {
             break;
         }
-        term.draw(|frame| ui::draw(frame, &app))
-            .context("cannot draw on the terminal")?;
+        // Drawn only when something may have changed: an idle screen costs nothing, however
+        // much it shows.
+        if redraw {
+            term.draw(|frame| ui::draw(frame, &app))
+                .context("cannot draw on the terminal")?;
+        }
         let event = rx.recv().context("the input thread stopped")?;
+        redraw = changes_screen(&app, &event);
         app.update(event);
         // Take whatever else is already queued before drawing again (fast typing, wheel).
         while let Ok(event) = rx.try_recv() {
+            redraw |= changes_screen(&app, &event);
             app.update(event);
             perform(&mut app, &mut job, &tx);
             if app.quit {

@@ -372,6 +372,34 @@ pub fn hostile() -> Investigation {
     b.build()
 }
 
+/// A fork chain `depth` deep in one container (each process forks the next, as a container can
+/// do to blind an investigator): dockerd, containerd, a shim, the container's shell, then the
+/// chain. The deepest process is pid `10_000 + depth - 1` and wrote one file.
+pub fn chain(depth: usize) -> Investigation {
+    let mut b = Builder::new("chain-host", "chain-boot", t(3600.0));
+    let dockerd = b.process(None, 100, t(0.0), &[b"/usr/bin/dockerd"]);
+    b.node_mut(dockerd).star = true;
+    let containerd = b.process(Some(dockerd), 101, t(0.1), &[b"containerd"]);
+    b.node_mut(containerd).role = Some(DockerRole::Containerd);
+    let shim = b.process(Some(containerd), 102, t(0.2), &[b"containerd-shim-runc-v2"]);
+    b.node_mut(shim).role = Some(DockerRole::ContainerdShim);
+    let mut parent = b.process(Some(shim), 103, t(0.3), &[b"/bin/sh", b"-c", b"fork"]);
+    b.container(parent, &"c".repeat(64), "chain", "img");
+    for i in 0..depth {
+        let pid = 10_000 + i as i32;
+        parent = b.process(Some(parent), pid, t(1.0 + i as f64 * 0.001), &[b"sh"]);
+    }
+    b.file(
+        parent,
+        b"/tmp/deepest",
+        &[FileOp::Open, FileOp::Write],
+        t(2000.0),
+        3,
+        Some(t(2000.5)),
+    );
+    b.build()
+}
+
 /// A large tree: `containers` shims under containerd, each with `per_container` processes, and
 /// `files` file records spread over them (the benchmark's 100,000 / 1,000,000 case).
 pub fn large(containers: usize, per_container: usize, files: usize) -> Investigation {

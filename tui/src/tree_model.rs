@@ -3,8 +3,9 @@
 //!
 //! Nothing is materialised for closed subtrees: the visible rows are recomputed (depth first
 //! over open nodes) when a node opens or closes, and each frame hands tui-tree-widget only the
-//! rows on screen plus their ancestors (see `ui::tree`), so a frame costs the same for ten
-//! processes or a hundred thousand open ones.
+//! rows on screen plus at most [`MAX_INDENT`] ancestors (see `ui::tree`), so a frame costs the
+//! same for ten processes or a hundred thousand open ones, and for a chain 100,000 deep. Every
+//! operation on the model is linear in the number of visible rows or in a path's length.
 
 use std::collections::HashSet;
 
@@ -13,13 +14,26 @@ use dockwatch_shared::investigation::{Investigation, NodeId};
 /// Most rows opened automatically at start-up (the Docker daemon, containerd and the shims).
 const AUTO_OPEN_LIMIT: usize = 5_000;
 
+/// The deepest indentation the tree pane ever draws. Any container can fork a chain as deep as
+/// it likes (fork, parent exits, repeat); drawn with its true nesting, every frame would hand
+/// the widget the whole chain of ancestors. Rows deeper than the pane's limit (this, or less in
+/// a narrow pane: see [`indent_limit`]) are drawn at the limit, below their ancestor just above
+/// it, and say their true depth.
+pub const MAX_INDENT: usize = 48;
+
+/// The deepest indentation drawn in a pane `width` columns wide: each level takes two columns,
+/// and a row keeps about 28 for its name, pid and marks.
+pub fn indent_limit(width: u16) -> usize {
+    (usize::from(width).saturating_sub(28) / 2).clamp(4, MAX_INDENT)
+}
+
 /// One visible row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Row {
     /// The process.
     pub node: NodeId,
     /// Its depth (0 for a root).
-    pub depth: u16,
+    pub depth: u32,
 }
 
 /// Open nodes, visible rows, cursor and scroll offset of the tree pane.
@@ -97,11 +111,19 @@ impl TreeModel {
             }
         }
         if let Some(sel) = selected {
-            for id in path_to(inv, sel).into_iter().rev() {
-                if let Some(i) = self.visible.iter().position(|r| r.node == id) {
-                    self.cursor = i;
-                    return;
-                }
+            // The deepest of its ancestors (or itself) still shown: down from the root, each
+            // node is shown while its parent is open. One pass down the path, one over the rows.
+            let path = path_to(inv, sel);
+            let shown = path
+                .iter()
+                .skip(1)
+                .zip(&path)
+                .take_while(|&(_, parent)| self.open.contains(parent))
+                .count();
+            let target = path[shown];
+            if let Some(i) = self.visible.iter().position(|r| r.node == target) {
+                self.cursor = i;
+                return;
             }
         }
         self.cursor = self.cursor.min(self.visible.len().saturating_sub(1));
@@ -237,7 +259,7 @@ mod tests {
             .map(|r| {
                 format!(
                     "{}{}",
-                    " ".repeat(r.depth.into()),
+                    " ".repeat(r.depth as usize),
                     inv.processes[r.node].pid
                 )
             })

@@ -589,3 +589,70 @@ fn the_gaps_of_a_damaged_capture_are_listed_with_where_and_how_many() {
     let screen = text(&render(&mut app));
     assert!(!screen.contains("(capture_damaged)"), "closed: {screen}");
 }
+
+/// The work of one frame of the tree pane, whatever the depth: at most `MAX_INDENT` ancestors
+/// above the window, and the widget's open paths at most `MAX_INDENT + 1` ids each.
+fn assert_frame_bounded(app: &App, height: usize) {
+    use dockwatch_tui::tree_model::MAX_INDENT;
+    let b = app.browser().expect("browsing");
+    let start = b.tree.window_start(height);
+    let (items, state, prefix) = ui::tree::window_items(b, start, height, MAX_INDENT);
+    assert!(prefix <= MAX_INDENT, "{prefix} ancestors drawn");
+    assert!(items.len() <= MAX_INDENT + height);
+    let ids: usize = state.opened().iter().map(Vec::len).sum();
+    assert!(
+        ids <= (MAX_INDENT + height) * (MAX_INDENT + 1),
+        "{ids} ids in the open paths"
+    );
+}
+
+#[test]
+fn a_fork_chain_20000_deep_is_searched_and_navigated_with_bounded_work() {
+    let inv = synthetic::chain(20_000);
+    let processes = inv.processes.len();
+    let mut app = App::browsing(
+        Loaded {
+            inv,
+            origin: "chain".into(),
+            synthetic: true,
+            warnings: Vec::new(),
+        },
+        (120, 40),
+    );
+    // The deepest process wrote /tmp/deepest: search for it.
+    key(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "deepest");
+    key(&mut app, KeyCode::Enter);
+    let screen = text(&render(&mut app));
+    assert!(screen.contains("[depth 20003] sh 29999"), "{screen}");
+    assert_eq!(
+        app.browser().unwrap().tree.rows().len(),
+        processes,
+        "every ancestor opened"
+    );
+    assert_frame_bounded(&app, 38);
+    // Up through the chain, a page at a time, to the top and back down.
+    for _ in 0..5 {
+        key(&mut app, KeyCode::PageUp);
+        let screen = text(&render(&mut app));
+        assert!(screen.contains("[depth 19"), "{screen}");
+        assert_frame_bounded(&app, 38);
+    }
+    key(&mut app, KeyCode::Home);
+    let screen = text(&render(&mut app));
+    assert!(screen.contains("dockerd 100"), "{screen}");
+    key(&mut app, KeyCode::End);
+    let screen = text(&render(&mut app));
+    assert!(screen.contains("[depth 20003] sh 29999"), "{screen}");
+    // Closing a process deep in the chain hides the rest; the cursor stays on it.
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Up);
+    }
+    key(&mut app, KeyCode::Left);
+    let b = app.browser().unwrap();
+    assert_eq!(b.tree.rows().len(), processes - 10);
+    let closed = b.tree.selected().unwrap();
+    assert_eq!(b.inv.processes[closed].pid, 29_989);
+    let screen = text(&render(&mut app));
+    assert!(screen.contains("▸ [depth 19993] sh 29989"), "{screen}");
+}

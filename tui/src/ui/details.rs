@@ -23,19 +23,45 @@ fn opt(b: &Option<ByteString>) -> String {
         .map_or_else(|| "-".to_owned(), |v| v.display_safe().into_owned())
 }
 
-/// Arguments as one line, each sanitised; an argument with spaces (or empty) is quoted.
+/// Bytes of arguments shown in the pane; the rest is counted (the JSON export has them all).
+/// An argument can be megabytes long, and the pane is drawn again on every key.
+pub const ARGS_SHOWN: usize = 16 * 1024;
+
+/// Arguments as one line, each sanitised; an argument with spaces (or empty) is quoted. At
+/// most [`ARGS_SHOWN`] bytes of them are shown, then how many more there are.
 pub fn args_line(args: &[ByteString]) -> String {
-    args.iter()
-        .map(|a| {
-            let s = a.display_safe();
-            if s.is_empty() || s.contains(' ') {
-                format!("'{s}'")
-            } else {
-                s.into_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut budget = ARGS_SHOWN;
+    let mut shown = Vec::new();
+    let mut hidden = 0usize;
+    for a in args {
+        let bytes = a.as_bytes();
+        if budget == 0 {
+            hidden += bytes.len();
+            continue;
+        }
+        let cut = bytes.len().min(budget);
+        budget -= cut;
+        hidden += bytes.len() - cut;
+        let s = if cut < bytes.len() {
+            ByteString::from_bytes(bytes[..cut].to_vec())
+                .display_safe()
+                .into_owned()
+        } else {
+            a.display_safe().into_owned()
+        };
+        shown.push(if s.is_empty() || s.contains(' ') {
+            format!("'{s}'")
+        } else {
+            s
+        });
+    }
+    let mut line = shown.join(" ");
+    if hidden > 0 {
+        line.push_str(&format!(
+            " … ({hidden} more bytes; the export `e` has them all)"
+        ));
+    }
+    line
 }
 
 /// The pane's lines for a process.

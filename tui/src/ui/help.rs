@@ -62,6 +62,9 @@ pub fn lines() -> Vec<Line<'static>> {
         " dim     no activity in the time filter's window",
     ));
     out.push(Line::raw(
+        " [depth N] ▸/▾  a row deeper than the pane indents, its children hidden/shown below",
+    ));
+    out.push(Line::raw(
         " mouse   click selects / toggles, the wheel scrolls",
     ));
     out

@@ -1,9 +1,13 @@
 //! The process tree pane, drawn with tui-tree-widget.
 //!
 //! The widget flattens every open item on each frame, which with 100,000 open processes costs
-//! more than a frame. So each frame it gets only the rows on screen and their ancestors (a
-//! handful more rows), rendered into a scratch buffer tall enough for both, and the rows on
-//! screen are copied into the pane: the cost depends on the pane's height, not on the tree.
+//! more than a frame. So each frame it gets only the rows on screen and their ancestors,
+//! rendered into a scratch buffer tall enough for both, and the rows on screen are copied into
+//! the pane: the cost depends on the pane's height, not on the tree. Nesting is drawn down to
+//! [`MAX_INDENT`]; deeper rows are drawn at that depth and say their true one, so a chain
+//! 100,000 deep costs a frame at most `MAX_INDENT` ancestors (and the widget's open paths at
+//! most `MAX_INDENT` ids each): memory and time per frame are bounded by the pane's height and
+//! `MAX_INDENT`, whatever the depth.
 
 use dockwatch_shared::investigation::{Investigation, NodeId, ProcessNode};
 use dockwatch_shared::sanitize::for_terminal;
@@ -16,7 +20,7 @@ use ratatui::widgets::{Block, StatefulWidget};
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 use crate::app::Browser;
-use crate::tree_model::path_to;
+use crate::tree_model::{MAX_INDENT, indent_limit, path_to};
 
 /// The identifier of the stand-in child that makes a node draw as openable.
 const PLACEHOLDER: NodeId = NodeId::MAX;
@@ -35,7 +39,9 @@ pub fn container_label(node: &ProcessNode) -> Option<String> {
 }
 
 /// One process's line: comm, pid, container, marks; dimmed when inactive in the time window.
-pub fn label(node: &ProcessNode, active: bool) -> Line<'static> {
+/// A row drawn shallower than it is (deeper than the pane's `limit`, see [`indent_limit`])
+/// starts with its true depth.
+pub fn label(node: &ProcessNode, active: bool, depth: usize, limit: usize) -> Line<'static> {
     let comm = node
         .comm
         .as_ref()
@@ -48,7 +54,14 @@ pub fn label(node: &ProcessNode, active: bool) -> Line<'static> {
         Style::default().add_modifier(Modifier::DIM)
     };
     let bold = base.add_modifier(Modifier::BOLD);
-    let mut spans = vec![
+    let mut spans = Vec::new();
+    if depth > limit {
+        spans.push(Span::styled(
+            format!("[depth {depth}] "),
+            base.fg(Color::Magenta),
+        ));
+    }
+    spans.extend([
         Span::styled(
             comm,
             if node.star {
@@ -58,7 +71,7 @@ pub fn label(node: &ProcessNode, active: bool) -> Line<'static> {
             },
         ),
         Span::styled(format!(" {}", node.pid), base),
-    ];
+    ]);
     if let Some(container) = container_label(node) {
         spans.push(Span::styled(
             format!(" [{container}]"),
@@ -79,18 +92,28 @@ pub fn label(node: &ProcessNode, active: bool) -> Line<'static> {
     Line::from(spans)
 }
 
-/// An item under construction: its node, line and children so far.
+/// An item under construction: its node, true depth and children so far.
 struct Partial {
     node: NodeId,
+    depth: usize,
     children: Vec<TreeItem<'static, NodeId>>,
 }
 
-fn finish(inv: &Investigation, b: &Browser, p: Partial) -> TreeItem<'static, NodeId> {
+fn finish(inv: &Investigation, b: &Browser, p: Partial, limit: usize) -> TreeItem<'static, NodeId> {
     let node = &inv.processes[p.node];
     let active = b.active.get(p.node).copied().unwrap_or(true);
-    let text = label(node, active);
+    let mut text = label(node, active, p.depth, limit);
+    if p.depth >= limit && !node.children.is_empty() {
+        // Drawn without nesting: say whether its children are shown below it.
+        let mark = if b.tree.is_open(p.node) {
+            "▾ "
+        } else {
+            "▸ "
+        };
+        text.spans.insert(0, Span::raw(mark));
+    }
     let mut children = p.children;
-    if children.is_empty() && !node.children.is_empty() {
+    if children.is_empty() && !node.children.is_empty() && p.depth < limit {
         children.push(TreeItem::new_leaf(PLACEHOLDER, ""));
     }
     // Children are distinct processes (NodeIds are unique in the tree); fall back to a leaf
@@ -99,41 +122,41 @@ fn finish(inv: &Investigation, b: &Browser, p: Partial) -> TreeItem<'static, Nod
         .unwrap_or_else(|_| TreeItem::new_leaf(p.node, text))
 }
 
-/// The items for rows `start..start + height`, preceded by the ancestors of the first of them,
-/// and the widget state that opens and selects them as the model does. Returns the number of
-/// ancestor rows drawn before the window.
-fn window_items(
+/// The items for rows `start..start + height`, preceded by the ancestors of the first of them
+/// (at most `limit`, itself at most [`MAX_INDENT`]), and the widget state that opens and
+/// selects them as the model does. Returns the number of ancestor rows drawn before the window.
+pub fn window_items(
     b: &Browser,
     start: usize,
     height: usize,
+    limit: usize,
 ) -> (Vec<TreeItem<'static, NodeId>>, TreeState<NodeId>, usize) {
+    let limit = limit.min(MAX_INDENT);
     let inv = &b.inv;
     let rows = b.tree.rows();
     let end = (start + height).min(rows.len());
     let Some(first) = rows.get(start) else {
         return (Vec::new(), TreeState::default(), 0);
     };
-    let ancestors = path_to(inv, first.node);
-    let prefix = ancestors.len() - 1;
-    // Depth-first order: the ancestors, then the window rows.
-    let order = ancestors[..prefix]
+    let path = path_to(inv, first.node);
+    // The ancestors drawn above the window: those at the depths that are drawn.
+    let prefix = (path.len() - 1).min(limit);
+    // Depth-first order, each with its true depth: the ancestors, then the window rows.
+    let order = path[..prefix]
         .iter()
         .enumerate()
         .map(|(depth, &node)| (node, depth))
-        .chain(
-            rows[start..end]
-                .iter()
-                .map(|r| (r.node, usize::from(r.depth))),
-        );
+        .chain(rows[start..end].iter().map(|r| (r.node, r.depth as usize)));
     let mut state = TreeState::default();
     let mut roots = Vec::new();
     let mut stack: Vec<Partial> = Vec::new();
-    let mut path: Vec<NodeId> = Vec::new();
+    let mut ids: Vec<NodeId> = Vec::new();
     let selected = b.tree.selected();
     for (node, depth) in order {
-        while stack.len() > depth {
-            let done = stack.pop().map(|p| finish(inv, b, p));
-            path.pop();
+        let drawn = depth.min(limit);
+        while stack.len() > drawn {
+            let done = stack.pop().map(|p| finish(inv, b, p, limit));
+            ids.pop();
             if let Some(item) = done {
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(item),
@@ -141,20 +164,23 @@ fn window_items(
                 }
             }
         }
-        path.push(node);
-        if b.tree.is_open(node) {
-            state.open(path.clone());
+        ids.push(node);
+        // A row drawn at the deepest indentation shows no children of its own: the rows below
+        // it are drawn beside it.
+        if b.tree.is_open(node) && drawn < limit {
+            state.open(ids.clone());
         }
         if Some(node) == selected {
-            state.select(path.clone());
+            state.select(ids.clone());
         }
         stack.push(Partial {
             node,
+            depth,
             children: Vec::new(),
         });
     }
     while let Some(p) = stack.pop() {
-        let item = finish(inv, b, p);
+        let item = finish(inv, b, p, limit);
         match stack.last_mut() {
             Some(parent) => parent.children.push(item),
             None => roots.push(item),
@@ -175,7 +201,7 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
     }
     let height = usize::from(inner.height);
     let start = b.tree.window_start(height);
-    let (items, mut state, prefix) = window_items(b, start, height);
+    let (items, mut state, prefix) = window_items(b, start, height, indent_limit(inner.width));
     let Ok(tree) = Tree::new(&items) else {
         return; // roots are distinct processes; nothing sensible to draw otherwise
     };
