@@ -17,7 +17,7 @@
 # capture file (no database, so neither waits on a server).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
-static_godo=$here/../target/x86_64-unknown-linux-gnu/release/godo
+static_godo=$here/../target/x86_64-unknown-linux-gnu/dist/godo
 if [ -x "$static_godo" ]; then default_godo=$static_godo; else default_godo=$here/../target/release/godo; fi
 godo=${1:-$default_godo}
 laurel=${2:-$(command -v laurel || true)}

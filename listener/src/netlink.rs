@@ -168,8 +168,9 @@ impl NetlinkSocket {
     /// Makes `recv` return [`Received::Timeout`] after `timeout` without data.
     pub fn set_recv_timeout(&self, timeout: Duration) -> io::Result<()> {
         let tv = libc::timeval {
-            tv_sec: timeout.as_secs() as libc::time_t,
-            tv_usec: timeout.subsec_micros() as libc::suseconds_t,
+            // `as _`: the field types differ between C libraries (glibc and musl).
+            tv_sec: timeout.as_secs() as _,
+            tv_usec: timeout.subsec_micros() as _,
         };
         // SAFETY: `tv` is a valid timeval and the length matches it.
         let rc = unsafe {
@@ -280,7 +281,8 @@ impl NetlinkSocket {
                     self.fd.as_raw_fd(),
                     msgs.as_mut_ptr(),
                     msgs.len() as libc::c_uint,
-                    libc::MSG_DONTWAIT,
+                    // The flags are `int` in glibc's prototype and `unsigned` in musl's.
+                    libc::MSG_DONTWAIT as _,
                     std::ptr::null_mut(),
                 )
             };
