@@ -239,7 +239,10 @@ pub fn from_capture_reader(
     generated_at: Timestamp,
     progress: &mut dyn FnMut(LoadProgress),
 ) -> Result<Loaded, LoadError> {
-    let mut pipelines: FxHashMap<(String, String), (Pipeline, BootSummary)> = FxHashMap::default();
+    // By host, then boot: looked up by reference, as a key made for every event would cost two
+    // allocations each.
+    let mut pipelines: FxHashMap<String, FxHashMap<String, (Pipeline, BootSummary)>> =
+        FxHashMap::default();
     let mut ledger = Completeness::new();
     let mut warnings = Vec::new();
     let mut damage = 0u64;
@@ -267,9 +270,14 @@ pub fn from_capture_reader(
             continue;
         }
         let wanted = is_wanted(&event.host, &event.boot_id, host, boot);
-        let key = (event.host.clone(), event.boot_id.clone());
-        let (pipeline, summary) = pipelines.entry(key).or_insert_with(|| {
-            (
+        if !pipelines.contains_key(&event.host) {
+            pipelines.insert(event.host.clone(), FxHashMap::default());
+        }
+        let Some(of_host) = pipelines.get_mut(&event.host) else {
+            continue;
+        };
+        if !of_host.contains_key(&event.boot_id) {
+            let new = (
                 Pipeline::new(&event.host, &event.boot_id),
                 BootSummary {
                     host: event.host.clone(),
@@ -278,8 +286,12 @@ pub fn from_capture_reader(
                     first: event.time,
                     last: event.time,
                 },
-            )
-        });
+            );
+            of_host.insert(event.boot_id.clone(), new);
+        }
+        let Some((pipeline, summary)) = of_host.get_mut(&event.boot_id) else {
+            continue;
+        };
         summary.events += 1;
         summary.first = summary.first.min(event.time);
         summary.last = summary.last.max(event.time);
@@ -308,14 +320,22 @@ pub fn from_capture_reader(
         ));
     }
     for g in gaps {
-        if let Some((pipeline, _)) = pipelines.get_mut(&(g.host, g.boot_id)) {
+        if let Some((pipeline, _)) = pipelines
+            .get_mut(&g.host)
+            .and_then(|b| b.get_mut(&g.boot_id))
+        {
             pipeline.add_gap(g.gap);
         }
     }
-    let mut boots: Vec<BootSummary> = pipelines.values().map(|(_, s)| s.clone()).collect();
+    let mut boots: Vec<BootSummary> = pipelines
+        .values()
+        .flat_map(|of_host| of_host.values().map(|(_, s)| s.clone()))
+        .collect();
     sort_boots(&mut boots);
     let chosen = choose_boot(&boots, host, boot, source_name)?;
-    let Some((pipeline, _)) = pipelines.remove(&(chosen.host.clone(), chosen.boot_id.clone()))
+    let Some((pipeline, _)) = pipelines
+        .get_mut(&chosen.host)
+        .and_then(|of_host| of_host.remove(&chosen.boot_id))
     else {
         return Err(LoadError::Empty {
             source_name: source_name.to_owned(),

@@ -1,6 +1,6 @@
 //! The report and export formats of an [`Investigation`]: the JSON document of
 //! `dockwatch-tui report --format json` and of the TUI's export ([`export_json`], schema in
-//! `docs/report-schema.md`), and the plain text report ([`render_text`]).
+//! `docs/report-schema.md`), and the plain text report ([`write_text`]).
 //!
 //! Both are built without recursion (an attacker can fork a chain as deep as it likes), and the
 //! text report passes every attacker-chosen string (comm, args, paths, container names, gap
@@ -8,6 +8,7 @@
 //! byte strings in the model's lossless form (a string, or `{text, hex}` when not UTF-8).
 
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use serde_json::Value;
 
@@ -101,7 +102,7 @@ fn opt_time(t: Option<Timestamp>, none: &str) -> String {
     t.map_or_else(|| none.to_owned(), |t| t.to_rfc3339())
 }
 
-fn process_line(out: &mut String, n: &ProcessNode, depth: usize) {
+fn process_line(out: &mut dyn Write, n: &ProcessNode, depth: usize) -> io::Result<()> {
     let indent = "  ".repeat(depth.min(MAX_INDENT));
     let deep = if depth > MAX_INDENT {
         format!("[depth {depth}] ")
@@ -112,29 +113,25 @@ fn process_line(out: &mut String, n: &ProcessNode, depth: usize) {
     if let Some(name) = &n.container_name {
         let _ = write!(container, " {}", for_terminal(name));
     }
-    let _ = write!(
+    write!(
         out,
         "{indent}{deep}{pid} {comm} [{container}] {start} - {exit}",
         pid = n.pid,
         comm = safe(n.comm.as_ref()),
         start = opt_time(n.start, "?"),
         exit = opt_time(n.exit, "running"),
-    );
+    )?;
     match (n.exit_code, n.signal) {
-        (Some(code), _) => {
-            let _ = write!(out, " (exit {code})");
-        }
-        (None, Some(sig)) => {
-            let _ = write!(out, " (signal {sig})");
-        }
+        (Some(code), _) => write!(out, " (exit {code})")?,
+        (None, Some(sig)) => write!(out, " (signal {sig})")?,
         _ => {}
     }
     if n.star {
-        out.push_str(" *dockerd*");
+        out.write_all(b" *dockerd*")?;
     }
-    out.push('\n');
+    out.write_all(b"\n")?;
     let args: Vec<String> = n.args.iter().map(arg).collect();
-    let _ = writeln!(out, "{indent}    args: {}", args.join(" "));
+    writeln!(out, "{indent}    args: {}", args.join(" "))
 }
 
 fn ops_text(ops: &[FileOp]) -> String {
@@ -154,99 +151,99 @@ fn ops_text(ops: &[FileOp]) -> String {
         .join(",")
 }
 
-fn file_lines(out: &mut String, f: &FileRecord) {
-    let _ = write!(out, "    {}", f.path.display_safe());
+fn file_lines(out: &mut dyn Write, f: &FileRecord) -> io::Result<()> {
+    write!(out, "    {}", f.path.display_safe())?;
     if let Some(to) = &f.renamed_to {
-        let _ = write!(out, " -> {}", to.display_safe());
+        write!(out, " -> {}", to.display_safe())?;
     }
     if let Some(host) = f.host_path.as_ref().filter(|h| **h != f.path) {
-        let _ = write!(out, "  (host {})", host.display_safe());
+        write!(out, "  (host {})", host.display_safe())?;
     }
-    out.push('\n');
-    let _ = write!(out, "        {}", ops_text(&f.ops));
+    out.write_all(b"\n")?;
+    write!(out, "        {}", ops_text(&f.ops))?;
     if let Some(fd) = f.fd {
-        let _ = write!(out, " fd {fd}");
+        write!(out, " fd {fd}")?;
     }
     if f.pid != 0 {
-        let _ = write!(out, " by {}", f.pid);
+        write!(out, " by {}", f.pid)?;
     }
     if let Some(t) = f.opened {
-        let _ = write!(out, "; opened {t}");
+        write!(out, "; opened {t}")?;
     }
     if f.writes > 0 {
-        let _ = write!(
+        write!(
             out,
             "; {} write(s) {} .. {}",
             f.writes,
             opt_time(f.first_write, "?"),
             opt_time(f.last_write, "?")
-        );
+        )?;
     }
     if let Some(t) = f.closed {
         let how = if f.closed_at_exit { " (at exit)" } else { "" };
-        let _ = write!(out, "; closed {t}{how}");
+        write!(out, "; closed {t}{how}")?;
     }
-    out.push('\n');
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 /// The plain text report: a header with the counts and repairs, the gaps, the process tree
 /// (indented; one line per process with pid, comm, container short id and start - exit, then
 /// its args), then the changed files of each process with their times. Safe to print to a
-/// terminal.
-pub fn render_text(inv: &Investigation) -> String {
-    let mut out = String::new();
+/// terminal. Written as it is made, so a large investigation's report is never held whole.
+pub fn write_text(inv: &Investigation, out: &mut dyn Write) -> io::Result<()> {
     let s = &inv.stats;
     let r = &s.repairs;
-    let _ = writeln!(
+    writeln!(
         out,
         "dockwatch report: host {}, boot {}, generated {}",
         for_terminal(&inv.host),
         for_terminal(&inv.boot_id),
         inv.generated_at
-    );
-    let _ = writeln!(
+    )?;
+    writeln!(
         out,
         "{} events, {} tasks, {} processes ({} in the Docker tree), {} file records, {} gaps",
         s.events, s.tasks, s.processes, s.tree_processes, s.files, s.gaps
-    );
-    let _ = writeln!(
+    )?;
+    writeln!(
         out,
         "repairs: {} rootfs propagated, {} thread parents and {} exits from their leader, {} files closed at exit",
         r.rootfs_propagated, r.ppid_from_leader, r.exit_from_leader, r.close_from_exit
-    );
+    )?;
     if r.times_from_neighbours > 0 {
-        let _ = writeln!(
+        writeln!(
             out,
             "warning: {} events had impossible times (at or before 1970, or beyond 9999) and were given their neighbour's in their run",
             r.times_from_neighbours
-        );
+        )?;
     }
     if !inv.gaps.is_empty() {
-        out.push_str("\nGaps (events lost; the tree and files may be incomplete there):\n");
+        out.write_all(b"\nGaps (events lost; the tree and files may be incomplete there):\n")?;
         for g in &inv.gaps {
             let reason = serde_json::to_value(g.reason)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
             let lost = g.lost.map_or_else(|| "?".to_owned(), |n| n.to_string());
-            let _ = write!(out, "  {} .. {}  {reason}, {lost} lost", g.from, g.to);
+            write!(out, "  {} .. {}  {reason}, {lost} lost", g.from, g.to)?;
             if let Some(d) = &g.detail {
-                let _ = write!(out, " ({})", for_terminal(d));
+                write!(out, " ({})", for_terminal(d))?;
             }
-            out.push('\n');
+            out.write_all(b"\n")?;
         }
     }
 
-    out.push_str("\nProcess tree:\n");
+    out.write_all(b"\nProcess tree:\n")?;
     let order = preorder(inv, &inv.roots);
     if order.is_empty() {
-        out.push_str("  (no dockerd, containerd or containerd-shim process in the events)\n");
+        out.write_all(b"  (no dockerd, containerd or containerd-shim process in the events)\n")?;
     }
     for &(id, depth) in &order {
-        process_line(&mut out, &inv.processes[id], depth + 1);
+        process_line(out, &inv.processes[id], depth + 1)?;
     }
 
-    out.push_str("\nChanged files:\n");
+    out.write_all(b"\nChanged files:\n")?;
     let mut any = false;
     for &(id, _) in &order {
         let n = &inv.processes[id];
@@ -254,21 +251,29 @@ pub fn render_text(inv: &Investigation) -> String {
             continue;
         }
         any = true;
-        let _ = writeln!(
+        writeln!(
             out,
             "  {} {} [{}]",
             n.pid,
             safe(n.comm.as_ref()),
             short_container(n)
-        );
+        )?;
         for f in n.files.iter().filter_map(|&f| inv.files.get(f)) {
-            file_lines(&mut out, f);
+            file_lines(out, f)?;
         }
     }
     if !any {
-        out.push_str("  (none)\n");
+        out.write_all(b"  (none)\n")?;
     }
-    out
+    Ok(())
+}
+
+/// [`write_text`] into a string, for tests and small investigations.
+pub fn render_text(inv: &Investigation) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_text(inv, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use dockwatch_shared::cooked;
 use dockwatch_shared::investigation::{Investigation, NodeId};
 use dockwatch_shared::load::{self, LoadProgress, Loaded};
 use dockwatch_shared::output::{self, OutputPolicy};
-use dockwatch_shared::report::{ExportDoc, render_text, write_json};
+use dockwatch_shared::report::{ExportDoc, write_json, write_text};
 use dockwatch_shared::sanitize::{for_terminal, message_for_terminal};
 use dockwatch_shared::store::{Store, StoreConfig};
 use dockwatch_shared::{Pid, Timestamp};
@@ -306,7 +306,7 @@ async fn report(args: ReportArgs) -> Result<()> {
     }
     let pretty = args.output.pretty;
     emit(&args.output, &args.input, |out| match args.format {
-        Format::Text => out.write_all(render_text(inv).as_bytes()),
+        Format::Text => write_text(inv, out),
         Format::Json => write_doc(out, inv, None, pretty),
     })
 }

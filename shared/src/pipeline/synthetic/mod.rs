@@ -11,13 +11,25 @@
 //! Every container also gets a `docker exec` process (no pivot_root) and its Docker metadata,
 //! and a cron job outside Docker writes a file of its own. Pids are allocated like the kernel
 //! does with `pid_max = 32768`, so they wrap around and are reused within the boot.
+//!
+//! [`Shape`] sets how much each container does and how much of godo's detail each event
+//! carries: [`Shape::DEFAULT`] (what [`Synthetic::new`] and [`events`] give) is small containers
+//! with the fields the pipeline reads, [`Shape::CAPTURE`] is a capture file's worth of a busy
+//! host (about 500 containers and 51,000 processes per million events, with the audit context
+//! godo writes), for the benchmark of the report from a capture file.
 
 pub mod kind;
 pub mod measure;
 
 use std::collections::VecDeque;
 
-use crate::event::{DockerRole, Event, EventKind, OpenFd, Pid, ProcessInfo, Source};
+use rustc_hash::FxHashMap;
+
+use crate::capture::{CaptureError, CaptureWriter};
+use crate::event::{
+    ArgsSource, AuditOrigin, ContainerIdSource, DockerRole, Event, EventKind, FdFrom, Name, OpenFd,
+    Pid, ProcessInfo, Source, SyscallInfo,
+};
 use crate::investigation::Investigation;
 use crate::text::ByteString;
 use crate::time::Timestamp;
@@ -35,14 +47,65 @@ const START: i64 = 1_764_329_347_000_000;
 const PID_MAX: Pid = 32_768;
 const FIRST_DYNAMIC_PID: Pid = 1_000;
 
+/// How much each container does, and how much of what godo records each event carries.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Busybox children the container's shell forks, each writing a file through its stdout.
+    pub children: u32,
+    /// Files each child also opens, writes and closes itself.
+    pub files_per_child: u32,
+    /// Whether events carry what godo records beyond what the pipeline needs: audit events get
+    /// their audit origin (serial, record types, the syscall's context with the task's comm and
+    /// exe) and audit's millisecond time, execs their ppid, argc, argument source and uid, forks
+    /// their descriptor placement. Without it, events carry the pipeline's fields only.
+    pub recorder_detail: bool,
+}
+
+impl Shape {
+    /// Five children writing one file each, no recorder detail: about 90 events and 11
+    /// processes per container.
+    pub const DEFAULT: Shape = Shape {
+        children: 5,
+        files_per_child: 0,
+        recorder_detail: false,
+    };
+
+    /// A capture file of a busy host as godo writes it: 96 children writing five files each,
+    /// with recorder detail. About 1,970 events and 102 processes per container, so a million
+    /// events hold about 508 containers and 51,800 processes.
+    pub const CAPTURE: Shape = Shape {
+        children: 96,
+        files_per_child: 4,
+        recorder_detail: true,
+    };
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// What the recorder knows of a live process, for the audit context of its events.
+#[derive(Clone, Debug)]
+struct Known {
+    ppid: Pid,
+    comm: ByteString,
+    exe: ByteString,
+}
+
 /// An endless supply of events (take as many as needed).
 #[derive(Debug)]
 pub struct Synthetic {
+    shape: Shape,
     queue: VecDeque<Event>,
     time: i64,
     seq: u64,
     next_pid: Pid,
     container: u64,
+    /// With recorder detail: the next audit serial, and the live processes by tgid.
+    serial: u64,
+    known: FxHashMap<Pid, Known>,
 }
 
 impl Default for Synthetic {
@@ -75,14 +138,22 @@ pub(crate) fn info(args: &[&str], cid: Option<&str>) -> ProcessInfo {
 }
 
 impl Synthetic {
-    /// A new log; its first events are the start-up snapshot.
+    /// A new log of [`Shape::DEFAULT`]; its first events are the start-up snapshot.
     pub fn new() -> Self {
+        Self::with_shape(Shape::DEFAULT)
+    }
+
+    /// A new log of the given shape; its first events are the start-up snapshot.
+    pub fn with_shape(shape: Shape) -> Self {
         let mut s = Self {
+            shape,
             queue: VecDeque::new(),
             time: START,
             seq: 0,
             next_pid: FIRST_DYNAMIC_PID,
             container: 0,
+            serial: 1_000,
+            known: FxHashMap::default(),
         };
         s.snapshot(1, 0, &["/sbin/init"], vec![]);
         s.snapshot(300, 1, &["/usr/sbin/cron", "-f"], vec![]);
@@ -116,20 +187,163 @@ impl Synthetic {
         s
     }
 
-    fn push(&mut self, source: Source, kind: EventKind) {
+    fn push(&mut self, source: Source, mut kind: EventKind) {
         self.time += 37;
+        let mut time = Timestamp(self.time);
+        let mut audit = None;
+        if self.shape.recorder_detail {
+            self.detail(source, &mut kind);
+            if source == Source::Audit {
+                // Audit's clock has milliseconds: its events sort among the connector's by them.
+                time = Timestamp(self.time / 1_000 * 1_000);
+                audit = Some(self.audit_origin(&kind));
+            }
+        }
         let event = Event {
             host: HOST.to_owned(),
             boot_id: BOOT_ID.to_owned(),
             run: "5f3c2a1b0d9e8f70".to_owned(),
             seq: self.seq,
-            time: Timestamp(self.time),
+            time,
             source,
-            audit: None,
+            audit,
             kind,
         };
         self.seq += 1;
         self.queue.push_back(event);
+    }
+
+    /// The recorder's detail for `kind`, and what it learns of the processes from it.
+    fn detail(&mut self, source: Source, kind: &mut EventKind) {
+        match kind {
+            EventKind::Snapshot(s) => {
+                let known = Known {
+                    ppid: s.ppid,
+                    comm: s.process.comm.clone().unwrap_or_default(),
+                    exe: s.process.exe.clone().unwrap_or_default(),
+                };
+                self.known.insert(s.tgid, known);
+            }
+            EventKind::Fork(f) if f.child_pid == f.child_tgid => {
+                f.fd_from = Some(FdFrom::CloneCall);
+                f.clone_serial = Some(self.serial);
+                self.serial += 1;
+                let mut known = self.known.get(&f.parent_tgid).cloned().unwrap_or(Known {
+                    ppid: 0,
+                    comm: ByteString::default(),
+                    exe: ByteString::default(),
+                });
+                known.ppid = f.parent_tgid;
+                self.known.insert(f.child_tgid, known);
+            }
+            EventKind::Exec(e) if source == Source::Audit => {
+                let known = self.known.entry(e.tgid).or_insert(Known {
+                    ppid: 1,
+                    comm: ByteString::default(),
+                    exe: ByteString::default(),
+                });
+                known.comm = e.process.comm.clone().unwrap_or_default();
+                known.exe = e.process.exe.clone().unwrap_or_default();
+                e.ppid = Some(known.ppid);
+                let p = &mut e.process;
+                p.args_from = Some(ArgsSource::Execve);
+                p.argc = Some(p.args.len() as u32);
+                p.uid = Some(0);
+                if p.container_id.is_some() {
+                    p.container_id_from = Some(ContainerIdSource::Cgroup);
+                }
+            }
+            EventKind::Exit(e) if e.pid == e.tgid => {
+                self.known.remove(&e.tgid);
+            }
+            _ => {}
+        }
+    }
+
+    /// The audit origin godo gives an audit event: its serial, record types and syscall
+    /// context, with the name and executable of the process as they are at that moment.
+    fn audit_origin(&mut self, kind: &EventKind) -> AuditOrigin {
+        let (syscall, nr, records, exit): (&'static str, u32, &[&'static str], i64) = match kind {
+            EventKind::Exec(_) => (
+                "execve",
+                59,
+                &["SYSCALL", "EXECVE", "CWD", "PATH", "PATH", "PROCTITLE"],
+                0,
+            ),
+            EventKind::Open(o) => (
+                "openat",
+                257,
+                &["SYSCALL", "CWD", "PATH", "PATH", "PROCTITLE"],
+                o.fd.map_or(-2, i64::from),
+            ),
+            EventKind::Write(w) => (
+                "write",
+                1,
+                &["SYSCALL", "PROCTITLE"],
+                w.bytes.map_or(1, |b| (b / w.count.max(1)) as i64),
+            ),
+            EventKind::Close(_) => ("close", 3, &["SYSCALL", "PROCTITLE"], 0),
+            EventKind::Dup(d) => ("dup2", 33, &["SYSCALL", "PROCTITLE"], i64::from(d.new_fd)),
+            EventKind::Rename(_) => (
+                "rename",
+                82,
+                &[
+                    "SYSCALL",
+                    "CWD",
+                    "PATH",
+                    "PATH",
+                    "PATH",
+                    "PATH",
+                    "PROCTITLE",
+                ],
+                0,
+            ),
+            EventKind::Unlink(_) => (
+                "unlink",
+                87,
+                &["SYSCALL", "CWD", "PATH", "PATH", "PROCTITLE"],
+                0,
+            ),
+            EventKind::Chmod(_) => ("chmod", 90, &["SYSCALL", "CWD", "PATH", "PROCTITLE"], 0),
+            EventKind::PivotRoot(_) => (
+                "pivot_root",
+                155,
+                &["SYSCALL", "CWD", "PATH", "PATH", "PROCTITLE"],
+                0,
+            ),
+            _ => ("syscall", 0, &["SYSCALL"], 0),
+        };
+        let serial = self.serial;
+        self.serial += 1;
+        let known = match kind {
+            EventKind::Write(w) => self.known.get(&w.tgid),
+            EventKind::Exec(e) => self.known.get(&e.tgid),
+            EventKind::Open(o) => self.known.get(&o.tgid),
+            EventKind::Close(c) => self.known.get(&c.tgid),
+            EventKind::Dup(d) => self.known.get(&d.tgid),
+            EventKind::Rename(r) => self.known.get(&r.tgid),
+            EventKind::Unlink(u) => self.known.get(&u.tgid),
+            EventKind::Chmod(c) => self.known.get(&c.tgid),
+            EventKind::PivotRoot(p) => self.known.get(&p.tgid),
+            _ => None,
+        };
+        AuditOrigin {
+            serial,
+            records: records.iter().map(|&r| Name::Borrowed(r)).collect(),
+            syscall: Some(SyscallInfo {
+                name: Name::Borrowed(syscall),
+                nr,
+                arch: Name::Borrowed("x86_64"),
+                success: Some(true),
+                exit: Some(exit),
+                ppid: known.map(|k| k.ppid),
+                uid: Some(0),
+                auid: Some(u32::MAX),
+                ses: Some(u32::MAX),
+                comm: known.map(|k| k.comm.clone()),
+                exe: known.map(|k| k.exe.clone()),
+            }),
+        }
     }
 
     fn pid(&mut self) -> Pid {
@@ -257,14 +471,20 @@ impl Synthetic {
         // The shell keeps a log open until it exits.
         self.open(init, "/var/log/job.log", None, 5);
 
-        for i in 0..5 {
+        for i in 0..self.shape.children {
             let child = self.pid();
             self.fork(init, child, None);
             self.exec(child, &["echo", &i.to_string()], Some(cid), "/work");
             self.open(child, &format!("out-{i}"), Some("/work"), 3);
             self.push(Source::Audit, kind::dup(child, 3, 1));
             self.close(child, 3);
-            self.write(child, child, 1, 1 + i as u64);
+            self.write(child, child, 1, 1 + u64::from(i));
+            for f in 0..self.shape.files_per_child {
+                let path = format!("/work/data/{i}/part-{f}.log");
+                self.open(child, &path, None, 4);
+                self.write(child, child, 4, 1 + u64::from(f));
+                self.close(child, 4);
+            }
             self.exit(child, child);
             self.write(init, init, 5, 2);
         }
@@ -323,6 +543,34 @@ impl Iterator for Synthetic {
 /// The first `n` events of a [`Synthetic`] log.
 pub fn events(n: usize) -> impl Iterator<Item = Event> {
     Synthetic::new().take(n)
+}
+
+/// The first `n` events of a [`Synthetic`] log of [`Shape::CAPTURE`]: what godo would write to a
+/// capture file on a busy host.
+pub fn capture_events(n: usize) -> impl Iterator<Item = Event> {
+    Synthetic::with_shape(Shape::CAPTURE).take(n)
+}
+
+/// Events per batch in [`write_capture`]: godo writes each batch as one zstd frame.
+pub const CAPTURE_BATCH: usize = 4_096;
+
+/// Writes `events` to `writer` in batches of `batch` events (one zstd frame each in a `.zst`
+/// file), as godo does; returns how many were written. The caller finishes the writer.
+pub fn write_capture(
+    writer: &mut CaptureWriter,
+    events: impl IntoIterator<Item = Event>,
+    batch: usize,
+) -> Result<u64, CaptureError> {
+    let mut pending = Vec::with_capacity(batch.max(1));
+    for event in events {
+        pending.push(event);
+        if pending.len() >= batch.max(1) {
+            writer.write_batch(&pending)?;
+            pending.clear();
+        }
+    }
+    writer.write_batch(&pending)?;
+    Ok(writer.written())
 }
 
 /// The pipeline on `events` of the synthetic host and boot, with no progress reports: what the
