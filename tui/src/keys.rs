@@ -356,6 +356,25 @@ pub const BINDINGS: &[Binding] = &[
     },
 ];
 
+/// The key table of the README, made from [`BINDINGS`] (a test keeps the README's copy equal
+/// to it): one row per key and meaning, in the table's order.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| key | action |\n|---|---|\n");
+    let mut seen = Vec::new();
+    for b in BINDINGS {
+        if seen.contains(&(b.shown, b.help)) {
+            continue;
+        }
+        seen.push((b.shown, b.help));
+        out.push_str(&format!(
+            "| {} | {} |\n",
+            b.shown.replace('|', "\\|"),
+            b.help
+        ));
+    }
+    out
+}
+
 fn matches(key: &Key, event: &KeyEvent) -> bool {
     let relevant = KeyModifiers::CONTROL | KeyModifiers::ALT;
     key.code == event.code && key.mods == (event.modifiers & relevant)

@@ -16,7 +16,7 @@
 //!
 //! [`Pipeline`] takes events one at a time (so a caller streaming from MongoDB never holds the
 //! raw events), [`investigate`] runs it over any iterator. Memory is about 150 bytes per event
-//! plus its path strings; see the README's benchmark table for its speed on a million events.
+//! plus its path strings; see docs/benchmarks.md for its speed on a million events.
 
 pub mod files;
 pub mod fold;
