@@ -946,9 +946,8 @@ mod tests {
     /// and afterwards the rules and status are exactly as before.
     #[test]
     fn live_session_installs_and_restores() {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipping: audit control needs root");
+        use dockwatch_shared::testing::{Need, require};
+        if !require(&[Need::Root]) {
             return;
         }
         let _lock = dockwatch_shared::testing::AuditLock::take();

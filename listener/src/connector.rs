@@ -723,9 +723,8 @@ mod tests {
     /// Real kernel: needs root. Forks a child and sees its fork and exit with the exit code.
     #[test]
     fn live_connector_sees_a_child_exit_code() {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipping: the process connector needs root");
+        use dockwatch_shared::testing::{Need, require};
+        if !require(&[Need::Root]) {
             return;
         }
         let c = Connector::subscribe(4 << 20).unwrap();

@@ -122,8 +122,8 @@ mod tests {
     /// Real dockerd: a running container is described by name and image.
     #[tokio::test]
     async fn live_docker_names_a_running_container() {
-        if !std::path::Path::new(DOCKER_SOCKET).exists() {
-            eprintln!("skipping: no Docker socket at {DOCKER_SOCKET}");
+        use dockwatch_shared::testing::{Need, require};
+        if !require(&[Need::Docker]) {
             return;
         }
         let name = format!("dockwatch-unit-{}", std::process::id());
@@ -142,13 +142,11 @@ mod tests {
             ])
             .output()
             .expect("docker CLI");
-        if !out.status.success() {
-            eprintln!(
-                "skipping: docker run failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return;
-        }
+        assert!(
+            out.status.success(),
+            "docker run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let cid = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let id = HostIdentity {
             host: "h".into(),

@@ -824,23 +824,15 @@ mod tests {
     /// longer the old one); afterwards the rules are as before.
     #[test]
     fn a_restarted_database_server_is_excluded_again() {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipping: audit control needs root");
+        use dockwatch_shared::testing::{Need, require};
+        if !require(&[Need::Root, Need::Python3]) {
             return;
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap();
-        let Some(mut first) = listener(port) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "python3 is needed (a stand-in server)"
-            );
-            eprintln!("skipping: no python3 for a stand-in server");
-            return;
-        };
+        let mut first = listener(port).expect("python3 starts a stand-in server");
         let lock = dockwatch_shared::testing::AuditLock::take();
         let before = auditctl_rules();
         let me = std::process::id() as Pid;

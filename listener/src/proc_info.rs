@@ -809,13 +809,8 @@ mod tests {
     /// file or, on older kernels, its `NSpid`.
     #[test]
     fn a_host_pid_is_translated_into_a_nested_pid_namespace() {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI runs the tests as root"
-            );
-            eprintln!("skipping: a pid namespace needs root");
+        use dockwatch_shared::testing::{Need, require};
+        if !require(&[Need::Root]) {
             return;
         }
         let mut unshare = std::process::Command::new("unshare")

@@ -41,6 +41,104 @@ impl AuditLock {
     }
 }
 
+/// A real part a test needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Running as root (audit netlink, the process connector, namespaces).
+    Root,
+    /// dockerd answering, with the test image `dockwatch-busybox:latest`.
+    Docker,
+    /// The tmux terminal multiplexer (the TUI's end-to-end tests).
+    Tmux,
+    /// The MongoDB-wire server named by [`MONGO_ENV`].
+    Mongo,
+    /// `python3` (stand-in servers).
+    Python3,
+    /// `secantusd-py`, named by [`SECANTUSD_ENV`], for tests that stop and start a server.
+    Secantusd,
+    /// A program on `PATH`, with the Debian package that has it.
+    Program {
+        /// The program's name.
+        name: &'static str,
+        /// The Debian package to install.
+        package: &'static str,
+    },
+}
+
+impl Need {
+    /// Whether the part is here; else what is missing and how to get it.
+    fn check(self) -> Result<(), String> {
+        let runs = |program: &str, args: &[&str]| {
+            std::process::Command::new(program)
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let here = match self {
+            // SAFETY: geteuid has no preconditions.
+            Need::Root => (unsafe { libc::geteuid() }) == 0,
+            Need::Docker => runs("docker", &["image", "inspect", "dockwatch-busybox:latest"]),
+            Need::Tmux => runs("tmux", &["-V"]),
+            Need::Mongo => std::env::var(MONGO_ENV).is_ok_and(|a| !a.is_empty()),
+            Need::Python3 => runs("python3", &["--version"]),
+            Need::Secantusd => std::env::var_os(SECANTUSD_ENV).is_some_and(|p| !p.is_empty()),
+            Need::Program { name, .. } => on_path(name),
+        };
+        if here {
+            return Ok(());
+        }
+        Err(match self {
+            Need::Program { name, package } => {
+                return Err(format!("it needs {name} (apt-get install -y {package})"));
+            }
+            Need::Secantusd => {
+                "DOCKWATCH_SECANTUSD is not set (the path of secantusd-py, from PyPI's secantusdb; .ci/run sets it)"
+            }
+            Need::Root => "it needs root (run the tests as root, as .ci/run does)",
+            Need::Docker => {
+                "it needs dockerd with the image dockwatch-busybox:latest (.ci/run starts dockerd and imports it)"
+            }
+            Need::Tmux => "it needs tmux (apt-get install -y tmux)",
+            Need::Mongo => {
+                "DOCKWATCH_TEST_MONGO is not set (start a MongoDB-wire server and set it to host:port; .ci/run does)"
+            }
+            Need::Python3 => "it needs python3 (apt-get install -y python3)",
+        }
+        .to_owned())
+    }
+}
+
+/// Whether an executable `name` is in a directory of `PATH`.
+fn on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::metadata(dir.join(name))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// Whether every part in `needs` is here, for a test that uses real parts. Outside CI a missing
+/// part makes the test print why it skips and return `false`; under CI (`CI` set) it panics,
+/// because CI must run every test. The one rule for skipping: every test that needs a real part
+/// starts with `if !require(&[...]) { return; }`.
+pub fn require(needs: &[Need]) -> bool {
+    for &need in needs {
+        if let Err(why) = need.check() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "under CI this test must run, but {why}"
+            );
+            eprintln!("skipping: {why}");
+            return false;
+        }
+    }
+    true
+}
+
 /// The environment variable that holds the `host:port` of the MongoDB-wire server tests use.
 pub const MONGO_ENV: &str = "DOCKWATCH_TEST_MONGO";
 
@@ -48,17 +146,10 @@ pub const MONGO_ENV: &str = "DOCKWATCH_TEST_MONGO";
 /// [`MONGO_ENV`] is unset. Under CI (`CI` set) a missing database panics instead: CI must run
 /// every test.
 pub fn test_mongo() -> Option<String> {
-    match std::env::var(MONGO_ENV) {
-        Ok(addr) if !addr.is_empty() => Some(addr),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{MONGO_ENV} is not set under CI: .ci/run must start the MongoDB-wire server"
-            );
-            eprintln!("skipping: {MONGO_ENV} is not set (start a MongoDB-wire server, see README)");
-            None
-        }
+    if !require(&[Need::Mongo]) {
+        return None;
     }
+    std::env::var(MONGO_ENV).ok()
 }
 
 /// A store configuration for the test database with database names unique to this process and
@@ -98,19 +189,10 @@ impl SecantusServer {
     /// (after printing why) when the variable is unset outside CI; panics under CI or when the
     /// server does not come up (this is test support: a broken environment should fail loudly).
     pub fn launch() -> Option<Self> {
-        let bin = match std::env::var_os(SECANTUSD_ENV) {
-            Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
-            _ => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "{SECANTUSD_ENV} is not set under CI: .ci/run must set it"
-                );
-                eprintln!(
-                    "skipping: {SECANTUSD_ENV} is not set (path of secantusd-py, see README)"
-                );
-                return None;
-            }
-        };
+        if !require(&[Need::Secantusd]) {
+            return None;
+        }
+        let bin = std::path::PathBuf::from(std::env::var_os(SECANTUSD_ENV)?);
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -589,5 +671,33 @@ mod tests {
         assert!(b.as_bytes().contains(&0) && b.as_bytes().contains(&b'\n'));
         assert_eq!(long_arg().len(), 4096);
         assert!(long_arg().as_str().is_some());
+    }
+}
+
+#[cfg(test)]
+mod require_tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_program_names_its_package_and_a_present_one_passes() {
+        let missing = Need::Program {
+            name: "dockwatch-no-such-program",
+            package: "dockwatch-no-such-package",
+        };
+        let why = missing.check().expect_err("not on PATH");
+        assert!(
+            why.contains("apt-get install -y dockwatch-no-such-package"),
+            "{why}"
+        );
+        let sh = Need::Program {
+            name: "sh",
+            package: "dash",
+        };
+        assert_eq!(sh.check(), Ok(()));
+    }
+
+    #[test]
+    fn an_empty_list_of_needs_is_met() {
+        assert!(require(&[]));
     }
 }

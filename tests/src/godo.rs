@@ -9,35 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Whether the tests run under CI (`CI` is set): a missing part fails instead of skipping.
-pub fn in_ci() -> bool {
-    std::env::var_os("CI").is_some()
-}
-
-/// Skips a test, saying why; under CI, fails instead.
-pub fn skip(why: &str) {
-    assert!(!in_ci(), "under CI this test must run: {why}");
-    eprintln!("skipping: {why}");
-}
-
-/// Whether the tests run as root (audit netlink and the process connector need it).
-pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// The image every scenario runs.
 pub const IMAGE: &str = "dockwatch-busybox:latest";
-
-/// Whether dockerd answers and has [`IMAGE`].
-pub fn docker_ready() -> bool {
-    Command::new("docker")
-        .args(["image", "inspect", IMAGE])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 /// The `godo` binary of this build.
 pub fn godo_binary() -> PathBuf {
@@ -175,15 +148,6 @@ pub fn keep(file: &str, data: &[u8]) {
             Err(e) => eprintln!("could not keep {}: {e}", path.display()),
         }
     }
-}
-
-/// The path of `tool` on `PATH`.
-pub fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(tool))
-            .find(|p| p.is_file())
-    })
 }
 
 /// Sends SIGTERM, waits up to `grace`, then SIGKILL.

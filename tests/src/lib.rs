@@ -1,13 +1,16 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: where the real services are and how to
 //! skip, loudly, when one is missing outside CI.
 //!
-//! The database helpers are the library's own (`dockwatch_shared::testing`), re-exported so that
+//! The rule for skipping is the library's own (`dockwatch_shared::testing::require`: skip with
+//! the reason outside CI, fail under `CI`), as are the database helpers, re-exported here, so
 //! unit tests and end-to-end tests skip and fail by the same rule.
 
 pub mod chain;
 pub mod godo;
 
-pub use dockwatch_shared::testing::{MONGO_ENV, samples, test_mongo, test_store_config};
+pub use dockwatch_shared::testing::{
+    MONGO_ENV, Need, require, samples, test_mongo, test_store_config,
+};
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -25,13 +25,13 @@ use std::time::{Duration, Instant};
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::event::{DockerRole, Event, EventKind, Pid};
 use dockwatch_shared::store::{Store, StoreConfig};
-use dockwatch_shared::testing::AuditLock;
+use dockwatch_shared::testing::{AuditLock, Need, SECANTUSD_ENV, require};
 use futures_util::StreamExt;
 use serde_json::Value;
 
 use dockwatch_e2e::godo::{
-    Godo, IMAGE, args_of, audit_state, auditctl, docker_ready, files_of, godo_binary, has_op,
-    host_identity, is_root, keep, report_nodes, skip, stop_child, which,
+    Godo, IMAGE, args_of, audit_state, auditctl, files_of, godo_binary, has_op, host_identity,
+    keep, report_nodes, stop_child,
 };
 
 /// The container's shell: a pipeline, a write by redirection, a rename, a deletion, and an inner
@@ -80,11 +80,8 @@ impl Target {
 /// The scenario on the running dockerd, which started its own containerd.
 #[test]
 fn godo_records_a_container_and_restores_audit() {
-    if !is_root() {
-        return skip("godo needs root (audit netlink, process connector)");
-    }
-    if !docker_ready() {
-        return skip("dockerd with image dockwatch-busybox:latest is not available");
+    if !require(&[Need::Root, Need::Docker, Need::Mongo]) {
+        return;
     }
     let Some(mongo) = dockwatch_e2e::test_mongo() else {
         return;
@@ -99,15 +96,15 @@ fn godo_records_a_container_and_restores_audit() {
 /// The scenario on a private dockerd pointed at a containerd started first as its own service.
 #[test]
 fn godo_records_a_container_on_a_separate_containerd() {
-    if !is_root() {
-        return skip("godo needs root (audit netlink, process connector)");
-    }
-    for tool in ["containerd", "dockerd", "docker", "busybox"] {
-        if which(tool).is_none() {
-            return skip(&format!(
-                "{tool} is not installed (Debian packages containerd, docker.io, busybox-static)"
-            ));
-        }
+    let programs = [
+        ("containerd", "containerd"),
+        ("dockerd", "docker.io"),
+        ("docker", "docker.io"),
+        ("busybox", "busybox-static"),
+    ]
+    .map(|(name, package)| Need::Program { name, package });
+    if !require(&[Need::Root, Need::Mongo]) || !require(&programs) {
+        return;
     }
     let Some(mongo) = dockwatch_e2e::test_mongo() else {
         return;
@@ -778,15 +775,6 @@ fn check_report(doc: &Value, cid: &str, merged: &str, target: &Target) {
     );
 }
 
-/// The MongoDB-wire server binary for a private instance: `DOCKWATCH_SECANTUSD`, or the
-/// development venv's.
-fn secantusd() -> Option<PathBuf> {
-    std::env::var_os("DOCKWATCH_SECANTUSD")
-        .map(PathBuf::from)
-        .or_else(|| Some(PathBuf::from("/work/.venv-mongo/bin/secantusd-py")))
-        .filter(|p| p.exists())
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -818,12 +806,10 @@ fn start_db(bin: &PathBuf, port: u16, storage: &std::path::Path) -> Child {
 /// reaches it exactly once, in order, and matches the capture written at the same time.
 #[test]
 fn godo_keeps_events_while_the_database_is_down() {
-    if !is_root() {
-        return skip("godo needs root (audit netlink, process connector)");
+    if !require(&[Need::Root, Need::Secantusd]) {
+        return;
     }
-    let Some(db_bin) = secantusd() else {
-        return skip("no MongoDB-wire server binary (set DOCKWATCH_SECANTUSD)");
-    };
+    let db_bin = PathBuf::from(std::env::var_os(SECANTUSD_ENV).unwrap_or_default());
     // The lock first: this test's own database server must not start (and write, audited)
     // while the other test's godo is recording.
     let lock = AuditLock::take();

@@ -26,13 +26,13 @@ use std::time::Duration;
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::event::{Event, EventKind, FdFrom, Pid};
 use dockwatch_shared::store::{Store, StoreConfig};
-use dockwatch_shared::testing::AuditLock;
+use dockwatch_shared::testing::{AuditLock, Need, require};
 use futures_util::StreamExt;
 use serde_json::Value;
 
 use dockwatch_e2e::godo::{
-    Godo, IMAGE, args_of, audit_state, docker_ready, files_of, godo_binary, has_op, host_identity,
-    is_root, keep, report_nodes, skip, which,
+    Godo, IMAGE, args_of, audit_state, files_of, godo_binary, has_op, host_identity, keep,
+    report_nodes,
 };
 
 /// Forks per loop.
@@ -71,14 +71,12 @@ fn build_helper(dir: &Path) -> PathBuf {
 
 #[test]
 fn every_inherited_write_is_the_childs_and_every_process_has_a_name() {
-    if !is_root() {
-        return skip("godo needs root (audit netlink, process connector)");
-    }
-    if !docker_ready() {
-        return skip("dockerd with image dockwatch-busybox:latest is not available");
-    }
-    if which("cc").is_none() {
-        return skip("cc is not installed (Debian package build-essential) for the static helper");
+    let cc = Need::Program {
+        name: "cc",
+        package: "build-essential",
+    };
+    if !require(&[Need::Root, Need::Docker, Need::Mongo, cc]) {
+        return;
     }
     let Some(mongo) = dockwatch_e2e::test_mongo() else {
         return;

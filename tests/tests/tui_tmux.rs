@@ -18,18 +18,7 @@ fn binary() -> PathBuf {
 }
 
 fn have_tmux() -> bool {
-    let ok = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is missing under CI: install it (apt-get install -y tmux)"
-        );
-        eprintln!("skipping: tmux is not installed (apt-get install -y tmux)");
-    }
-    ok
+    dockwatch_shared::testing::require(&[dockwatch_shared::testing::Need::Tmux])
 }
 
 /// One tmux server with one session running a command.
