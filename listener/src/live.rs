@@ -31,22 +31,13 @@ use dockwatch_shared::Timestamp;
 use dockwatch_shared::capture::CaptureWriter;
 use dockwatch_shared::event::{Event, EventKind, Gap, GapReason, Pid, Source};
 use dockwatch_shared::output::OutputPolicy;
-use dockwatch_shared::store::{Store, StoreConfig};
-
-/// Where the database is.
-#[derive(Clone, Debug)]
-pub enum Database {
-    /// `host:port`.
-    HostPort(String),
-    /// A full URI.
-    Uri(String),
-}
+use dockwatch_shared::store::{MongoAddress, Store, StoreConfig};
 
 /// What the command line asked for.
 #[derive(Debug)]
 pub struct Config {
     /// The database, unless only a capture file is written.
-    pub database: Option<Database>,
+    pub database: Option<MongoAddress>,
     /// Raw event database name.
     pub db: String,
     /// Capture file.
@@ -139,10 +130,10 @@ fn init_tracing(verbose: u8) {
 }
 
 /// The local port of the database when it runs on this host (its server is excluded from audit).
-fn local_db_port(db: &Database) -> Option<u16> {
+fn local_db_port(db: &MongoAddress) -> Option<u16> {
     let authority = match db {
-        Database::HostPort(hp) => hp.as_str(),
-        Database::Uri(u) => {
+        MongoAddress::HostPort(hp) => hp.as_str(),
+        MongoAddress::Uri(u) => {
             let rest = u.split_once("://")?.1;
             let auth = rest.split(['/', '?']).next()?;
             auth.rsplit('@').next()?
@@ -217,10 +208,7 @@ pub fn run(cfg: Config) -> Result<()> {
         None => None,
     };
     let store = cfg.database.as_ref().map(|d| {
-        let mut c = match d {
-            Database::HostPort(hp) => StoreConfig::host_port(hp),
-            Database::Uri(u) => StoreConfig::uri(u),
-        };
+        let mut c = StoreConfig::with_address(d.clone());
         c.raw_db.clone_from(&cfg.db);
         MongoSink {
             config: c,
@@ -902,25 +890,25 @@ mod tests {
     #[test]
     fn local_database_ports() {
         assert_eq!(
-            local_db_port(&Database::HostPort("127.0.0.1:27017".into())),
+            local_db_port(&MongoAddress::HostPort("127.0.0.1:27017".into())),
             Some(27017)
         );
         assert_eq!(
-            local_db_port(&Database::HostPort("localhost".into())),
+            local_db_port(&MongoAddress::HostPort("localhost".into())),
             Some(27017)
         );
         assert_eq!(
-            local_db_port(&Database::HostPort("db.example:27017".into())),
+            local_db_port(&MongoAddress::HostPort("db.example:27017".into())),
             None
         );
         assert_eq!(
-            local_db_port(&Database::Uri(
+            local_db_port(&MongoAddress::Uri(
                 "mongodb://u:p@127.0.0.1:28000/?tls=false".into()
             )),
             Some(28000)
         );
         assert_eq!(
-            local_db_port(&Database::Uri("mongodb+srv://cluster.example/x".into())),
+            local_db_port(&MongoAddress::Uri("mongodb+srv://cluster.example/x".into())),
             None
         );
     }

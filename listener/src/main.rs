@@ -9,11 +9,9 @@ use std::process::ExitCode;
 use clap::{ArgAction, Parser};
 use dockwatch_shared::output::OutputPolicy;
 use dockwatch_shared::sanitize::message_for_terminal;
+use dockwatch_shared::store::MongoAddress;
 
 mod live;
-
-/// The MongoDB server used when neither --mongo, --uri nor --write is given.
-const DEFAULT_MONGO: &str = "127.0.0.1:27017";
 
 /// Records what runs in Docker and what it changes: kernel audit + process connector + /proc,
 /// into MongoDB or a capture file.
@@ -65,21 +63,28 @@ struct Cli {
     import: dockwatch_listener::import::ImportArgs,
 }
 
+impl Cli {
+    /// The database to write to: the one `--uri` or `--mongo` names, or the default one, unless
+    /// `--write` was given alone (a capture file and no database).
+    fn database(&self) -> Option<MongoAddress> {
+        (self.uri.is_some() || self.mongo.is_some() || self.write.is_none())
+            .then(|| MongoAddress::from_flags(self.uri.as_deref(), self.mongo.as_deref()))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let output = OutputPolicy {
         replace: cli.force,
         group_readable: cli.group_readable,
     };
+    let database = cli.database();
     if !cli.import.audit_log.is_empty() {
-        let mut dest = dockwatch_listener::import::Destinations::choose(
-            cli.mongo.as_deref().unwrap_or(DEFAULT_MONGO),
-            cli.mongo.is_some(),
-            cli.uri.as_deref(),
-            &cli.db,
-            cli.write.as_deref(),
-        );
-        dest.output = output;
+        let dest = dockwatch_listener::import::Destinations {
+            mongo: database.map(|address| (address, cli.db.clone())),
+            write: cli.write.clone(),
+            output,
+        };
         return match dockwatch_listener::import::run(&cli.import, dest) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -88,12 +93,6 @@ fn main() -> ExitCode {
             }
         };
     }
-    let database = match (&cli.uri, &cli.mongo, &cli.write) {
-        (Some(uri), _, _) => Some(live::Database::Uri(uri.clone())),
-        (None, Some(hp), _) => Some(live::Database::HostPort(hp.clone())),
-        (None, None, Some(_)) => None,
-        (None, None, None) => Some(live::Database::HostPort(DEFAULT_MONGO.into())),
-    };
     let cfg = live::Config {
         database,
         db: cli.db,
@@ -112,5 +111,34 @@ fn main() -> ExitCode {
             eprintln!("godo: {}", message_for_terminal(&format!("{e:#}")));
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockwatch_shared::store::DEFAULT_ADDRESS;
+
+    fn database(args: &[&str]) -> Option<MongoAddress> {
+        Cli::try_parse_from([&["godo"], args].concat())
+            .expect("valid flags")
+            .database()
+    }
+
+    #[test]
+    fn write_alone_needs_no_database() {
+        assert_eq!(database(&["--write", "x.jsonl"]), None);
+        assert_eq!(
+            database(&["--write", "x.jsonl", "--mongo", "h:1"]),
+            Some(MongoAddress::HostPort("h:1".into()))
+        );
+        assert_eq!(
+            database(&[]),
+            Some(MongoAddress::HostPort(DEFAULT_ADDRESS.into()))
+        );
+        assert_eq!(
+            database(&["--write", "x", "--mongo", "h:1", "--uri", "mongodb://u@h/"]),
+            Some(MongoAddress::Uri("mongodb://u@h/".into()))
+        );
     }
 }

@@ -47,6 +47,9 @@ const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// MongoDB's error code for a duplicate key.
 const DUPLICATE_KEY: i32 = 11000;
 
+/// The server used when the command line names none: `127.0.0.1:27017`.
+pub const DEFAULT_ADDRESS: &str = "127.0.0.1:27017";
+
 /// Where the MongoDB server is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MongoAddress {
@@ -58,6 +61,15 @@ pub enum MongoAddress {
 }
 
 impl MongoAddress {
+    /// The server the command line names: `--uri` over `--mongo`, else [`DEFAULT_ADDRESS`].
+    pub fn from_flags(uri: Option<&str>, host_port: Option<&str>) -> Self {
+        match (uri, host_port) {
+            (Some(uri), _) => MongoAddress::Uri(uri.to_owned()),
+            (None, Some(hp)) => MongoAddress::HostPort(hp.to_owned()),
+            (None, None) => MongoAddress::HostPort(DEFAULT_ADDRESS.to_owned()),
+        }
+    }
+
     /// The address for messages: a URI's password is replaced by `***`.
     pub fn display(&self) -> String {
         match self {
@@ -107,7 +119,8 @@ impl StoreConfig {
         Self::with_address(MongoAddress::Uri(uri.to_owned()))
     }
 
-    fn with_address(address: MongoAddress) -> Self {
+    /// `address` with the default database names and timeout.
+    pub fn with_address(address: MongoAddress) -> Self {
         Self {
             address,
             raw_db: DEFAULT_RAW_DB.to_owned(),

@@ -3,11 +3,9 @@
 
 mod report_cmd;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use dockwatch_shared::store::StoreConfig;
 use dockwatch_tui::loader::{MongoSource, ReplaySource, Source};
 
 /// Browse the Docker process tree of a host and the files it changed, from MongoDB or a capture.
@@ -28,31 +26,12 @@ enum Command {
     Report(report_cmd::Command),
 }
 
-/// Where the investigator reads from.
+/// Where the investigator reads from: the report's inputs, or the built-in demo.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("source").args(["mongo", "uri", "replay", "demo"])))]
 struct OpenArgs {
-    /// MongoDB server as host:port (default 127.0.0.1:27017).
-    #[arg(long, value_name = "HOST:PORT")]
-    mongo: Option<String>,
-    /// MongoDB connection string, e.g. mongodb://user:pass@host/?tls=true.
-    #[arg(long, value_name = "URI")]
-    uri: Option<String>,
-    /// Database with the raw events.
-    #[arg(long, default_value = "test", value_name = "NAME")]
-    db: String,
-    /// Database the cooked result is written to.
-    #[arg(long, default_value = "cooked", value_name = "NAME")]
-    cooked_db: String,
-    /// Host to investigate (asked when there are several).
-    #[arg(long)]
-    host: Option<String>,
-    /// Boot id to investigate (asked when there are several).
-    #[arg(long)]
-    boot: Option<String>,
-    /// Read a capture file written by `godo --write` instead of MongoDB.
-    #[arg(long, value_name = "FILE")]
-    replay: Option<PathBuf>,
+    #[command(flatten)]
+    input: report_cmd::InputArgs,
     /// Open the built-in demo (no database needed).
     #[arg(long)]
     demo: bool,
@@ -64,24 +43,19 @@ impl OpenArgs {
         if self.demo {
             return Source::Demo;
         }
-        if let Some(path) = self.replay {
+        let config = self.input.store_config();
+        let input = self.input;
+        if let Some(path) = input.replay {
             return Source::Replay(ReplaySource {
                 path,
-                host: self.host,
-                boot: self.boot,
+                host: input.host,
+                boot: input.boot,
             });
         }
-        let mut config = match (self.uri, self.mongo) {
-            (Some(uri), _) => StoreConfig::uri(&uri),
-            (None, Some(hp)) => StoreConfig::host_port(&hp),
-            (None, None) => StoreConfig::host_port("127.0.0.1:27017"),
-        };
-        config.raw_db = self.db;
-        config.cooked_db = self.cooked_db;
         Source::Mongo(MongoSource {
             config,
-            host: self.host,
-            boot: self.boot,
+            host: input.host,
+            boot: input.boot,
         })
     }
 }
@@ -107,7 +81,7 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockwatch_shared::store::MongoAddress;
+    use dockwatch_shared::store::{DEFAULT_ADDRESS, MongoAddress};
 
     fn source(args: &[&str]) -> Source {
         let mut argv = vec!["dockwatch-tui"];
@@ -143,7 +117,7 @@ mod tests {
         };
         assert_eq!(
             m.config.address,
-            MongoAddress::HostPort("127.0.0.1:27017".into())
+            MongoAddress::HostPort(DEFAULT_ADDRESS.into())
         );
     }
 

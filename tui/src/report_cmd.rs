@@ -17,7 +17,7 @@ use dockwatch_shared::load::{self, LoadProgress, Loaded};
 use dockwatch_shared::output::{self, OutputPolicy};
 use dockwatch_shared::report::{ExportDoc, write_json, write_text};
 use dockwatch_shared::sanitize::{for_terminal, message_for_terminal};
-use dockwatch_shared::store::{Store, StoreConfig};
+use dockwatch_shared::store::{MongoAddress, Store, StoreConfig};
 use dockwatch_shared::{Pid, Timestamp};
 
 /// The report subcommands.
@@ -48,12 +48,26 @@ pub struct InputArgs {
     /// Database the result is written to (MongoDB input only).
     #[arg(long, default_value = "cooked", value_name = "NAME")]
     pub cooked_db: String,
-    /// Host to investigate [default: the one with the newest events].
+    /// Host to investigate (the TUI asks when there are several; `report` takes the one with
+    /// the newest events).
     #[arg(long)]
     pub host: Option<String>,
-    /// Boot id to investigate [default: the one with the newest events].
+    /// Boot id or a prefix of one (the TUI asks when there are several; `report` takes the one
+    /// with the newest events).
     #[arg(long)]
     pub boot: Option<String>,
+}
+
+impl InputArgs {
+    /// The database to read: `--uri`, `--mongo` or the default server, with `--db` and
+    /// `--cooked-db`.
+    pub fn store_config(&self) -> StoreConfig {
+        let address = MongoAddress::from_flags(self.uri.as_deref(), self.mongo.as_deref());
+        let mut config = StoreConfig::with_address(address);
+        config.raw_db.clone_from(&self.db);
+        config.cooked_db.clone_from(&self.cooked_db);
+        config
+    }
 }
 
 /// Output format of `report`.
@@ -124,17 +138,6 @@ pub fn run(command: Command) -> Result<()> {
     })
 }
 
-fn store_config(input: &InputArgs) -> StoreConfig {
-    let mut config = match (&input.uri, &input.mongo) {
-        (Some(uri), _) => StoreConfig::uri(uri),
-        (None, Some(hp)) => StoreConfig::host_port(hp),
-        (None, None) => StoreConfig::host_port("127.0.0.1:27017"),
-    };
-    config.raw_db = input.db.clone();
-    config.cooked_db = input.cooked_db.clone();
-    config
-}
-
 /// Shows progress on stderr when it is a terminal.
 fn progress_printer() -> impl FnMut(LoadProgress) + Send {
     let tty = std::io::stderr().is_terminal();
@@ -174,7 +177,7 @@ async fn investigate(input: &InputArgs) -> Result<(Loaded, Option<Store>)> {
             (loaded, None)
         }
         None => {
-            let config = store_config(input);
+            let config = input.store_config();
             let store = Store::connect(&config).await.with_context(|| {
                 format!(
                     "cannot reach MongoDB at {} (start it, or pass --mongo/--uri, or --replay FILE)",

@@ -38,7 +38,7 @@ use dockwatch_shared::lines::Line;
 use input::Logs;
 
 pub use importer::{Importer, MAX_FD_TABLES, WRITE_IDLE_MICROS};
-pub use sinks::{Destinations, MongoTarget};
+pub use sinks::Destinations;
 
 /// Events per batch written to the sinks: large enough for efficient MongoDB inserts, small
 /// enough that the batches in flight stay around a megabyte.

@@ -1,14 +1,14 @@
 //! Where imported events go: MongoDB (the store) and/or a capture file.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use dockwatch_shared::Event;
 use dockwatch_shared::capture::CaptureWriter;
 use dockwatch_shared::output::OutputPolicy;
-use dockwatch_shared::store::{Store, StoreConfig};
+use dockwatch_shared::store::{MongoAddress, Store, StoreConfig};
 
 use super::input::Logs;
 use super::{BATCH, FILE_BATCH, ReadReport, read_log};
@@ -18,20 +18,11 @@ use crate::sink::Stamper;
 /// `run:seq`).
 const ATTEMPTS: u32 = 3;
 
-/// A MongoDB server to write to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MongoTarget {
-    /// `host:port`.
-    HostPort(String),
-    /// A full connection string.
-    Uri(String),
-}
-
 /// The outputs of an import.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Destinations {
     /// MongoDB server and database, when writing there.
-    pub mongo: Option<(MongoTarget, String)>,
+    pub mongo: Option<(MongoAddress, String)>,
     /// Capture file, when writing one.
     pub write: Option<PathBuf>,
     /// How the capture file is created (`--force`, `--group-readable`).
@@ -39,34 +30,13 @@ pub struct Destinations {
 }
 
 impl Destinations {
-    /// Chooses the outputs from `godo`'s flags: MongoDB when `--mongo` or `--uri` was given
-    /// explicitly or when there is no `--write`; the capture file when `--write` was given.
-    pub fn choose(
-        mongo: &str,
-        mongo_explicit: bool,
-        uri: Option<&str>,
-        db: &str,
-        write: Option<&Path>,
-    ) -> Self {
-        let use_db = mongo_explicit || uri.is_some() || write.is_none();
-        let target = match uri {
-            Some(u) => MongoTarget::Uri(u.to_owned()),
-            None => MongoTarget::HostPort(mongo.to_owned()),
-        };
-        Self {
-            mongo: use_db.then(|| (target, db.to_owned())),
-            write: write.map(Path::to_path_buf),
-            output: OutputPolicy::default(),
-        }
-    }
-
     /// For the start-up line.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some((t, db)) = &self.mongo {
             match t {
-                MongoTarget::HostPort(h) => parts.push(format!("MongoDB {h} database {db}")),
-                MongoTarget::Uri(_) => parts.push(format!("MongoDB (--uri) database {db}")),
+                MongoAddress::HostPort(h) => parts.push(format!("MongoDB {h} database {db}")),
+                MongoAddress::Uri(_) => parts.push(format!("MongoDB (--uri) database {db}")),
             }
         }
         if let Some(w) = &self.write {
@@ -168,11 +138,8 @@ impl fmt::Display for Summary {
     }
 }
 
-fn store_config(target: &MongoTarget, db: &str) -> StoreConfig {
-    let mut cfg = match target {
-        MongoTarget::HostPort(h) => StoreConfig::host_port(h),
-        MongoTarget::Uri(u) => StoreConfig::uri(u),
-    };
+fn store_config(target: &MongoAddress, db: &str) -> StoreConfig {
+    let mut cfg = StoreConfig::with_address(target.clone());
     cfg.raw_db = db.to_owned();
     cfg
 }
@@ -330,36 +297,5 @@ async fn insert(store: &Store, batch: &[Event]) -> anyhow::Result<(u64, u64)> {
             }
             Err(e) => return Err(anyhow::Error::new(e)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn write_alone_needs_no_database() {
-        let w = Path::new("/tmp/x.jsonl");
-        let d = Destinations::choose("127.0.0.1:27017", false, None, "test", Some(w));
-        assert_eq!(d.mongo, None);
-        assert_eq!(d.write.as_deref(), Some(w));
-        let d = Destinations::choose("h:1", true, None, "db", Some(w));
-        assert_eq!(
-            d.mongo,
-            Some((MongoTarget::HostPort("h:1".into()), "db".into()))
-        );
-        let d = Destinations::choose("127.0.0.1:27017", false, None, "test", None);
-        assert!(d.mongo.is_some() && d.write.is_none());
-        let d = Destinations::choose(
-            "127.0.0.1:27017",
-            false,
-            Some("mongodb://u@h/"),
-            "t",
-            Some(w),
-        );
-        assert_eq!(
-            d.mongo,
-            Some((MongoTarget::Uri("mongodb://u@h/".into()), "t".into()))
-        );
     }
 }
