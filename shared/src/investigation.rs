@@ -129,6 +129,36 @@ pub enum FileOp {
     Chown,
 }
 
+impl FileOp {
+    /// Every op, in the order of the enum.
+    pub const ALL: [FileOp; 9] = [
+        FileOp::Open,
+        FileOp::Create,
+        FileOp::Write,
+        FileOp::Close,
+        FileOp::Rename,
+        FileOp::Unlink,
+        FileOp::Truncate,
+        FileOp::Chmod,
+        FileOp::Chown,
+    ];
+
+    /// The op's name, as the JSON documents, the text report and the TUI show it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            FileOp::Open => "open",
+            FileOp::Create => "create",
+            FileOp::Write => "write",
+            FileOp::Close => "close",
+            FileOp::Rename => "rename",
+            FileOp::Unlink => "unlink",
+            FileOp::Truncate => "truncate",
+            FileOp::Chmod => "chmod",
+            FileOp::Chown => "chown",
+        }
+    }
+}
+
 /// One use of one file by one process: from open (or first sighting) to close.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileRecord {
@@ -227,4 +257,20 @@ pub struct Repairs {
     /// the time of their neighbour in their run.
     #[serde(default)]
     pub times_from_neighbours: u64,
+}
+
+#[cfg(test)]
+mod file_op_tests {
+    use super::FileOp;
+
+    #[test]
+    fn every_op_is_named_as_its_json_form() {
+        for op in FileOp::ALL {
+            assert_eq!(
+                serde_json::to_value(op).expect("an op encodes"),
+                op.name(),
+                "{op:?}"
+            );
+        }
+    }
 }

@@ -135,20 +135,7 @@ fn process_line(out: &mut dyn Write, n: &ProcessNode, depth: usize) -> io::Resul
 }
 
 fn ops_text(ops: &[FileOp]) -> String {
-    ops.iter()
-        .map(|op| match op {
-            FileOp::Open => "open",
-            FileOp::Create => "create",
-            FileOp::Write => "write",
-            FileOp::Close => "close",
-            FileOp::Rename => "rename",
-            FileOp::Unlink => "unlink",
-            FileOp::Truncate => "truncate",
-            FileOp::Chmod => "chmod",
-            FileOp::Chown => "chown",
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    ops.iter().map(|op| op.name()).collect::<Vec<_>>().join(",")
 }
 
 fn file_lines(out: &mut dyn Write, f: &FileRecord) -> io::Result<()> {

@@ -16,32 +16,18 @@ pub fn visible_rows(area: Rect) -> usize {
     area.height.saturating_sub(3) as usize
 }
 
-fn op_name(op: FileOp) -> &'static str {
-    match op {
-        FileOp::Open => "open",
-        FileOp::Create => "create",
-        FileOp::Write => "write",
-        FileOp::Close => "close",
-        FileOp::Rename => "rename",
-        FileOp::Unlink => "unlink",
-        FileOp::Truncate => "trunc",
-        FileOp::Chmod => "chmod",
-        FileOp::Chown => "chown",
-    }
-}
-
 /// The ops of a record, e.g. `create,write`; open and close are implied by the columns.
 pub fn ops(r: &FileRecord) -> String {
     let shown: Vec<&str> = r
         .ops
         .iter()
         .filter(|o| !matches!(o, FileOp::Open | FileOp::Close))
-        .map(|&o| op_name(o))
+        .map(|&o| o.name())
         .collect();
     if shown.is_empty() {
         r.ops
             .iter()
-            .map(|&o| op_name(o))
+            .map(|&o| o.name())
             .collect::<Vec<_>>()
             .join(",")
     } else {
