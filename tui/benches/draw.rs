@@ -24,7 +24,6 @@ fn bench(c: &mut Criterion) {
         Loaded {
             inv,
             origin: "bench".into(),
-            synthetic: true,
             warnings: Vec::new(),
         },
         size,

@@ -140,8 +140,6 @@ pub struct Browser {
     pub inv: Investigation,
     /// Where it came from.
     pub origin: String,
-    /// True for invented data.
-    pub synthetic: bool,
     /// The tree pane.
     pub tree: TreeModel,
     /// The file pane.
@@ -232,12 +230,7 @@ fn anchors(inv: &Investigation) -> Anchors {
 impl Browser {
     /// A browser over a freshly loaded investigation.
     pub fn new(loaded: Loaded) -> Self {
-        let Loaded {
-            inv,
-            origin,
-            synthetic,
-            ..
-        } = loaded;
+        let Loaded { inv, origin, .. } = loaded;
         let tree = TreeModel::new(&inv);
         let order = search::tree_order(&inv);
         let mut order_index = vec![usize::MAX; inv.processes.len()];
@@ -248,7 +241,6 @@ impl Browser {
         let mut browser = Self {
             inv,
             origin,
-            synthetic,
             tree,
             files: FileTable::default(),
             focus: Pane::Tree,
@@ -937,7 +929,6 @@ mod tests {
             Loaded {
                 inv: synthetic::demo(),
                 origin: "test".into(),
-                synthetic: true,
                 warnings: Vec::new(),
             },
             (120, 40),

@@ -135,8 +135,6 @@ pub struct Loaded {
     pub inv: Investigation,
     /// Where it came from, for the title bar.
     pub origin: String,
-    /// True for invented data (the synthetic demo): the title bar says so.
-    pub synthetic: bool,
     /// Things the analyst should know (skipped capture lines, cooked result not stored).
     pub warnings: Vec<String>,
 }
@@ -404,37 +402,19 @@ fn loaded_from(l: load::Loaded, origin: String) -> Read {
     Read::Loaded(Box::new(Loaded {
         inv: l.investigation,
         origin,
-        synthetic: false,
         warnings: l.warnings,
     }))
 }
 
-/// The demo: the real capture compiled into the binary when there is one, else the synthetic
-/// investigation (whose screens say so).
+/// The demo: the real capture compiled into the binary.
 fn demo(report: Report<'_>) -> Result<Read, Failure> {
-    let Some(bytes) = DEMO_CAPTURE else {
-        progress(
-            report,
-            Progress::Step {
-                name: "building the synthetic demo".to_owned(),
-                done: 0,
-                of: 1,
-            },
-        );
-        return Ok(Read::Loaded(Box::new(Loaded {
-            inv: crate::synthetic::demo(),
-            origin: "synthetic demo: invented data, not a recording".to_owned(),
-            synthetic: true,
-            warnings: Vec::new(),
-        })));
-    };
     let bad = |detail: String| Failure {
         kind: FailureKind::BadInput,
         detail,
         hint: "The demo capture built into this binary is damaged; rebuild dockwatch-tui."
             .to_owned(),
     };
-    let reader = embedded_capture("demo capture", bytes).map_err(|e| bad(e.to_string()))?;
+    let reader = embedded_capture("demo capture", DEMO_CAPTURE).map_err(|e| bad(e.to_string()))?;
     let mut throttle = Throttle::new(report);
     // The demo holds one boot.
     let loaded = load::from_capture_reader(
@@ -449,7 +429,6 @@ fn demo(report: Report<'_>) -> Result<Read, Failure> {
     Ok(Read::Loaded(Box::new(Loaded {
         inv: loaded.investigation,
         origin: "demo: real capture recorded with godo (assets/demo.jsonl.zst)".to_owned(),
-        synthetic: false,
         warnings: loaded.warnings,
     })))
 }
@@ -569,7 +548,6 @@ async fn from_mongo(
     let mut loaded = Loaded {
         inv: loaded.investigation,
         origin: format!("MongoDB {} db {}", config.address.display(), config.raw_db),
-        synthetic: false,
         warnings: loaded.warnings,
     };
     if !loaded.inv.roots.is_empty() {
@@ -594,7 +572,7 @@ pub fn embedded_capture(
 }
 
 /// The demo capture recorded with godo on a Docker host by `scripts/record-demo.sh`.
-const DEMO_CAPTURE: Option<&[u8]> = Some(include_bytes!("../../assets/demo.jsonl.zst"));
+const DEMO_CAPTURE: &[u8] = include_bytes!("../../assets/demo.jsonl.zst");
 
 #[cfg(test)]
 mod tests {
@@ -609,7 +587,6 @@ mod tests {
         let outcome = check(Loaded {
             inv,
             origin: String::new(),
-            synthetic: false,
             warnings: Vec::new(),
         });
         match outcome {
@@ -636,7 +613,7 @@ mod tests {
         // The recorded demo: real data, a Docker tree with containers in it.
         match finished {
             Some(Outcome::Loaded(l)) => {
-                assert!(!l.synthetic);
+                assert!(l.origin.contains("real capture"), "{}", l.origin);
                 assert!(!l.inv.roots.is_empty());
                 assert!(l.inv.processes.iter().any(|p| p.container_id.is_some()));
             }

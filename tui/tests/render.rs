@@ -56,7 +56,6 @@ fn demo_app(size: (u16, u16)) -> App {
         Loaded {
             inv: synthetic::demo(),
             origin: "synthetic demo".into(),
-            synthetic: true,
             warnings: Vec::new(),
         },
         size,
@@ -263,7 +262,6 @@ fn error_screens_say_what_to_do() {
     let Outcome::Failed(f) = dockwatch_tui::loader::check(Loaded {
         inv,
         origin: String::new(),
-        synthetic: false,
         warnings: Vec::new(),
     }) else {
         panic!("expected a failure");
@@ -277,7 +275,6 @@ fn hostile_names_never_reach_the_terminal_raw() {
         Loaded {
             inv: synthetic::hostile(),
             origin: "hostile\x1b]0;title\x07".into(),
-            synthetic: true,
             warnings: Vec::new(),
         },
         (120, 40),
@@ -314,7 +311,6 @@ fn a_deep_scroll_draws_only_the_window_with_the_right_indentation() {
         Loaded {
             inv: synthetic::large(50, 40, 0),
             origin: "large".into(),
-            synthetic: true,
             warnings: Vec::new(),
         },
         (80, 24),
@@ -614,7 +610,6 @@ fn a_fork_chain_20000_deep_is_searched_and_navigated_with_bounded_work() {
         Loaded {
             inv,
             origin: "chain".into(),
-            synthetic: true,
             warnings: Vec::new(),
         },
         (120, 40),

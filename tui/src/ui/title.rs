@@ -17,15 +17,6 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser) {
         " dockwatch ",
         bar.add_modifier(Modifier::BOLD),
     )];
-    if b.synthetic {
-        spans.push(Span::styled(
-            " SYNTHETIC DEMO ",
-            Style::default()
-                .bg(Color::Red)
-                .fg(Color::White)
-                .add_modifier(Modifier::BOLD),
-        ));
-    }
     let boot = for_terminal(&inv.boot_id);
     let boot_short: String = boot.chars().take(13).collect();
     spans.push(Span::raw(format!(
@@ -45,11 +36,9 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser) {
             Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
         ));
     }
-    if !b.synthetic {
-        spans.push(Span::styled(
-            format!(" · {}", for_terminal(&b.origin)),
-            Style::default().fg(Color::DarkGray),
-        ));
-    }
+    spans.push(Span::styled(
+        format!(" · {}", for_terminal(&b.origin)),
+        Style::default().fg(Color::DarkGray),
+    ));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
