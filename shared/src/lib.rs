@@ -30,6 +30,7 @@ pub mod pipeline;
 pub mod report;
 pub mod sanitize;
 pub mod store;
+#[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod text;
 pub mod time;

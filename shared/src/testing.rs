@@ -1,9 +1,9 @@
 //! Test support shared by the crates' tests and benches: sample events of every kind, awkward
-//! byte strings, and the test database's address.
+//! byte strings, the test database's address, a private server for outage tests, the audit lock,
+//! and the one rule for skipping a test whose real part is missing ([`require`]).
 //!
-//! Plain public code (not behind a feature) so that `listener`, `tui` and `tests` can use it from
-//! their own tests without feature plumbing; nothing here does I/O except reading an environment
-//! variable and taking the audit lock ([`AuditLock`]).
+//! Only with the `test-support` feature, which the workspace's tests, benches and examples turn
+//! on through their dev-dependencies; product builds do not have it.
 
 use crate::event::*;
 use crate::store::StoreConfig;

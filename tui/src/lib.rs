@@ -21,6 +21,7 @@ pub mod keys;
 pub mod loader;
 pub mod run;
 pub mod search;
+#[cfg(any(test, feature = "test-support"))]
 pub mod synthetic;
 pub mod terminal;
 pub mod timefilter;

@@ -1,8 +1,5 @@
-//! Hand-built [`Investigation`]s: for tests, for the benchmarks, and for the *synthetic* demo
-//! that `--demo` shows while no real recorded capture ships in `assets/`.
-//!
-//! Nothing here was recorded: every process and file below is invented, and the screens that show
-//! it say so.
+//! Hand-built [`Investigation`]s for the TUI's tests and benchmarks (the `test-support`
+//! feature). Nothing here was recorded: every process and file below is invented.
 
 use dockwatch_shared::ByteString;
 use dockwatch_shared::Timestamp;

@@ -26,6 +26,7 @@ pub mod input;
 pub mod nodes;
 pub mod paths;
 pub mod repair;
+#[cfg(any(test, feature = "test-support"))]
 pub mod synthetic;
 pub mod tree;
 

@@ -1,5 +1,6 @@
 //! Synthetic event logs shaped like what `godo` records on a busy Docker host, for the
-//! pipeline's benchmark and for tests of the tools built on it.
+//! pipeline's benchmark and for tests of the tools built on it (the `test-support` feature:
+//! not in product builds).
 //!
 //! The log starts with a start-up snapshot (init, dockerd with open fds, containerd under it,
 //! cron outside Docker), then runs containers one after another the way Docker starts them:
