@@ -14,7 +14,7 @@ pub const IMAGE: &str = "dockwatch-busybox:latest";
 
 /// The `godo` binary of this build.
 pub fn godo_binary() -> PathBuf {
-    crate::workspace_binary("dockwatch-listener", "godo")
+    crate::workspace_binary("godo")
 }
 
 /// What `auditctl ARG` prints.

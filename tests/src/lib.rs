@@ -15,14 +15,17 @@ pub use dockwatch_shared::testing::{
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The path of a workspace binary (`godo`, `dockwatch-tui`) in this test's target directory.
+/// The path of a workspace binary (`godo`, `dockwatch-tui`) in this test's target directory,
+/// built from the current tree.
 ///
-/// `cargo test --workspace` (the README's test command) has already built every binary with the
-/// workspace's features, so that one is used. Only when it is missing (for example
-/// `cargo test -p dockwatch-e2e` on a fresh target) is it built here: building it here when it
-/// exists would resolve features for that package alone and rebuild much of the dependency tree.
-/// After changing a binary's code, run the workspace test command so the binary is rebuilt.
-pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
+/// The first call in a test process runs `cargo build --workspace --bins` with the features the
+/// workspace's test build has (the TUI's `test-support` comes from its dev-dependencies), so
+/// after `cargo test --workspace` it finds everything fresh and builds nothing, and after a
+/// change to a binary's code (`cargo test -p dockwatch-e2e`) it rebuilds that binary: a test
+/// never runs a stale binary left in `target/`.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(build_workspace_binaries);
     let exe = std::env::current_exe().expect("the test executable's path");
     // target/<profile>/deps/<test>-HASH -> target/<profile>/<name>
     let dir = exe
@@ -30,9 +33,11 @@ pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
         .and_then(|d| d.parent())
         .expect("the target directory above the test executable");
     let bin = dir.join(name);
-    if bin.exists() {
-        return bin;
-    }
+    assert!(bin.exists(), "{name} not found at {}", bin.display());
+    bin
+}
+
+fn build_workspace_binaries() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // A clean environment: the test's own (CARGO_PKG_*, LD_LIBRARY_PATH, ...) would make build
     // scripts rerun.
@@ -44,17 +49,20 @@ pub fn workspace_binary(package: &str, name: &str) -> PathBuf {
         "RUSTUP_TOOLCHAIN",
         "CARGO_TARGET_DIR",
     ];
+    let args = [
+        "build",
+        "-q",
+        "--workspace",
+        "--bins",
+        "--features",
+        "dockwatch-tui/test-support",
+    ];
     let status = Command::new(cargo)
         .env_clear()
         .envs(std::env::vars().filter(|(k, _)| keep.contains(&k.as_str())))
-        .args(["build", "-q", "-p", package, "--bin", name])
+        .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .expect("running cargo build");
-    assert!(
-        status.success(),
-        "cargo build -p {package} --bin {name} failed"
-    );
-    assert!(bin.exists(), "{name} not found at {}", bin.display());
-    bin
+    assert!(status.success(), "cargo {} failed", args.join(" "));
 }

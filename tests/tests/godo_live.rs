@@ -433,7 +433,7 @@ fn record_a_container_and_restore_audit(mongo: &str, target: &Target) {
         keep(&format!("{name}.report.json"), doc.to_string().as_bytes());
         check_report(&doc, &cid, &merged, target);
         // The same document from the command line.
-        let tui = dockwatch_e2e::workspace_binary("dockwatch-tui", "dockwatch-tui");
+        let tui = dockwatch_e2e::workspace_binary("dockwatch-tui");
         let out = Command::new(tui)
             .args(["report", "--mongo", mongo, "--db", &db, "--host", &host])
             .args(["--boot", &boot, "--format", "json", "--no-cooked"])

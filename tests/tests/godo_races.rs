@@ -176,7 +176,7 @@ fn every_inherited_write_is_the_childs_and_every_process_has_a_name() {
         let doc = dockwatch_shared::report::export_json(&loaded.investigation, None);
         keep(&format!("{name}.report.json"), doc.to_string().as_bytes());
         story.check_report(&doc, &cid);
-        let tui = dockwatch_e2e::workspace_binary("dockwatch-tui", "dockwatch-tui");
+        let tui = dockwatch_e2e::workspace_binary("dockwatch-tui");
         let out = Command::new(tui)
             .args(["report", "--replay"])
             .arg(&capture)

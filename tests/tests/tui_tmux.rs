@@ -14,7 +14,7 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The `dockwatch-tui` binary of this build.
 fn binary() -> PathBuf {
-    dockwatch_e2e::workspace_binary("dockwatch-tui", "dockwatch-tui")
+    dockwatch_e2e::workspace_binary("dockwatch-tui")
 }
 
 fn have_tmux() -> bool {
