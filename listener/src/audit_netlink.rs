@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
+use crate::audit::syscalls::Arch;
 use crate::netlink::{
     NLM_F_ACK, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NetlinkSocket, NlHeader,
     Received,
@@ -52,9 +53,6 @@ const F_FILTERKEY: u32 = 210;
 const OP_EQUAL: u32 = 0x4000_0000;
 const OP_NOT_EQUAL: u32 = 0x3000_0000;
 const OP_BIT_MASK: u32 = 0x0800_0000;
-
-const ARCH_X86_64: u32 = 0xC000_003E;
-const ARCH_I386: u32 = 0x4000_0003;
 
 /// The key every rule of ours carries (`auditctl -l` shows `-k dockwatch`).
 pub const RULE_KEY: &str = "dockwatch";
@@ -245,49 +243,96 @@ impl Rule {
     }
 }
 
-/// Syscall numbers of one architecture, grouped by how the rules filter them.
+/// The syscalls audited on one architecture, by name (numbers come from the generated syscall
+/// tables), grouped by how the rules filter them.
 struct Table {
-    arch: u32,
-    exec: &'static [u32],
-    open: u32,
-    openat: u32,
-    create: &'static [u32],
-    fcntl: &'static [u32],
-    rest: &'static [u32],
+    arch: Arch,
+    exec: &'static [&'static str],
+    /// `open`, filtered on its flags in argument 1.
+    open: &'static str,
+    /// `openat`, filtered on its flags in argument 2.
+    openat: &'static str,
+    create: &'static [&'static str],
+    fcntl: &'static [&'static str],
+    rest: &'static [&'static str],
 }
 
+/// Audited on success on both architectures (beside their own names below).
+const REST: &[&str] = &[
+    "write",
+    "writev",
+    "pwrite64",
+    "pwritev",
+    "pwritev2",
+    "close",
+    "close_range",
+    "dup",
+    "dup2",
+    "dup3",
+    "rename",
+    "renameat",
+    "renameat2",
+    "unlink",
+    "unlinkat",
+    "rmdir",
+    "truncate",
+    "ftruncate",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "fchown",
+    "lchown",
+    "fchownat",
+    "pivot_root",
+    "clone",
+    "fork",
+    "vfork",
+    "clone3",
+];
+
 const X86_64: Table = Table {
-    arch: ARCH_X86_64,
-    exec: &[59, 322],
-    open: 2,
-    openat: 257,
-    create: &[85, 437],
-    fcntl: &[72],
-    // write writev pwrite64 pwritev pwritev2 close close_range dup dup2 dup3 rename renameat
-    // renameat2 unlink unlinkat rmdir truncate ftruncate chmod fchmod fchmodat fchmodat2 chown
-    // fchown lchown fchownat pivot_root clone fork vfork clone3
-    rest: &[
-        1, 20, 18, 296, 328, 3, 436, 32, 33, 292, 82, 264, 316, 87, 263, 84, 76, 77, 90, 91, 268,
-        452, 92, 93, 94, 260, 155, 56, 57, 58, 435,
-    ],
+    arch: Arch::X86_64,
+    exec: &["execve", "execveat"],
+    open: "open",
+    openat: "openat",
+    create: &["creat", "openat2"],
+    fcntl: &["fcntl"],
+    rest: &[],
 };
 
 const I386: Table = Table {
-    arch: ARCH_I386,
-    exec: &[11, 358],
-    open: 5,
-    openat: 295,
-    create: &[8, 437],
-    fcntl: &[55, 221],
-    // write writev pwrite64 pwritev pwritev2 close close_range dup dup2 dup3 rename renameat
-    // renameat2 unlink unlinkat rmdir truncate truncate64 ftruncate ftruncate64 chmod fchmod
-    // fchmodat fchmodat2 chown chown32 lchown lchown32 fchown fchown32 fchownat pivot_root
-    // clone fork vfork clone3
+    arch: Arch::I386,
+    exec: &["execve", "execveat"],
+    open: "open",
+    openat: "openat",
+    create: &["creat", "openat2"],
+    fcntl: &["fcntl", "fcntl64"],
+    // The 64-bit and 32-bit-id variants the i386 table has besides the common names.
     rest: &[
-        4, 146, 181, 334, 379, 6, 436, 41, 63, 330, 38, 302, 353, 10, 301, 40, 92, 193, 93, 194,
-        15, 94, 306, 452, 182, 212, 16, 198, 95, 207, 298, 217, 120, 2, 190, 435,
+        "truncate64",
+        "ftruncate64",
+        "chown32",
+        "lchown32",
+        "fchown32",
     ],
 };
+
+impl Table {
+    /// The numbers of `names` on this table's architecture. Every name is in the generated
+    /// tables (a test checks it); one that is not would only be left out of the rule.
+    fn numbers<'a>(&self, names: impl IntoIterator<Item = &'a &'a str>) -> Vec<u32> {
+        names
+            .into_iter()
+            .filter_map(|n| self.arch.syscall_number(n))
+            .collect()
+    }
+
+    fn rule(&self, names: &[&str]) -> Rule {
+        Rule::syscalls(self.arch.audit_value(), &self.numbers(names))
+    }
+}
 
 /// The rules the event model needs, for x86_64 and i386, excluding the processes in
 /// `exclude_pids` (godo itself and the local database server, so their own writes do not feed
@@ -298,14 +343,15 @@ pub fn rules(exclude_pids: &[u32]) -> Vec<Rule> {
     let mut out = Vec::new();
     for t in [&X86_64, &I386] {
         let ok = |r: Rule| r.field(F_SUCCESS, OP_EQUAL, 1);
+        let rest: Vec<&str> = REST.iter().chain(t.rest).copied().collect();
         let mut group = vec![
-            Rule::syscalls(t.arch, t.exec),
-            ok(Rule::syscalls(t.arch, &[t.open]).field(F_ARG1, OP_BIT_MASK, WRITE_INTENT)),
-            ok(Rule::syscalls(t.arch, &[t.openat]).field(F_ARG2, OP_BIT_MASK, WRITE_INTENT)),
-            ok(Rule::syscalls(t.arch, t.create)),
-            ok(Rule::syscalls(t.arch, t.fcntl).field(F_ARG1, OP_EQUAL, F_DUPFD)),
-            ok(Rule::syscalls(t.arch, t.fcntl).field(F_ARG1, OP_EQUAL, F_DUPFD_CLOEXEC)),
-            ok(Rule::syscalls(t.arch, t.rest)),
+            t.rule(t.exec),
+            ok(t.rule(&[t.open]).field(F_ARG1, OP_BIT_MASK, WRITE_INTENT)),
+            ok(t.rule(&[t.openat]).field(F_ARG2, OP_BIT_MASK, WRITE_INTENT)),
+            ok(t.rule(t.create)),
+            ok(t.rule(t.fcntl).field(F_ARG1, OP_EQUAL, F_DUPFD)),
+            ok(t.rule(t.fcntl).field(F_ARG1, OP_EQUAL, F_DUPFD_CLOEXEC)),
+            ok(t.rule(&rest)),
         ];
         for r in &mut group {
             for &pid in exclude_pids.iter().take(AUDIT_MAX_FIELDS - 8) {
@@ -845,6 +891,57 @@ mod tests {
             Some((42, 0))
         );
         assert_eq!(AuditStatus::parse(&[0; 8]), None);
+    }
+
+    const ARCH_X86_64: u32 = crate::audit::syscalls::AUDIT_ARCH_X86_64 as u32;
+    const ARCH_I386: u32 = crate::audit::syscalls::AUDIT_ARCH_I386 as u32;
+
+    #[test]
+    fn every_audited_syscall_is_in_the_generated_tables() {
+        for t in [&X86_64, &I386] {
+            let names = t
+                .exec
+                .iter()
+                .chain([&t.open, &t.openat])
+                .chain(t.create)
+                .chain(t.fcntl)
+                .chain(REST)
+                .chain(t.rest);
+            for name in names {
+                assert!(
+                    t.arch.syscall_number(name).is_some(),
+                    "{name} on {:?}",
+                    t.arch
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_rules_name_the_numbers_they_always_had() {
+        // x86_64 and i386 numbers from the kernel's syscall tables, as the rules listed them
+        // before they were built from names.
+        let x86_64: &[u32] = &[
+            59, 322, 2, 257, 85, 437, 72, 1, 20, 18, 296, 328, 3, 436, 32, 33, 292, 82, 264, 316,
+            87, 263, 84, 76, 77, 90, 91, 268, 452, 92, 93, 94, 260, 155, 56, 57, 58, 435,
+        ];
+        let i386: &[u32] = &[
+            11, 358, 5, 295, 8, 437, 55, 221, 4, 146, 181, 334, 379, 6, 436, 41, 63, 330, 38, 302,
+            353, 10, 301, 40, 92, 193, 93, 194, 15, 94, 306, 452, 182, 212, 16, 198, 95, 207, 298,
+            217, 120, 2, 190, 435,
+        ];
+        let rs = rules(&[]);
+        for (arch, want) in [(ARCH_X86_64, x86_64), (ARCH_I386, i386)] {
+            let mine: Vec<&Rule> = rs.iter().filter(|r| r.fields[0].2 == arch).collect();
+            let mut got: Vec<u32> = (0..1024)
+                .filter(|&nr| mine.iter().any(|r| r.has_syscall(nr)))
+                .collect();
+            let mut want = want.to_vec();
+            got.sort_unstable();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(got, want, "arch {arch:x}");
+        }
     }
 
     #[test]

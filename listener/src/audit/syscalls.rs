@@ -42,6 +42,26 @@ impl Arch {
         }
     }
 
+    /// The `AUDIT_ARCH_*` value of a known architecture (what audit rules filter on).
+    pub fn audit_value(self) -> u32 {
+        match self {
+            Arch::X86_64 => AUDIT_ARCH_X86_64 as u32,
+            Arch::I386 => AUDIT_ARCH_I386 as u32,
+            Arch::Other(v) => v as u32,
+        }
+    }
+
+    /// The number of syscall `name` on this architecture, if its table has it.
+    pub fn syscall_number(self, name: &str) -> Option<u32> {
+        let table: &[&str] = match self {
+            Arch::X86_64 => &X86_64,
+            Arch::I386 => &I386,
+            Arch::Other(_) => return None,
+        };
+        let nr = table.iter().position(|&n| n == name)?;
+        u32::try_from(nr).ok()
+    }
+
     /// The syscall's name, if this architecture's table has the number.
     pub fn syscall_name(self, nr: u32) -> Option<&'static str> {
         let table: &[&str] = match self {
