@@ -1,0 +1,284 @@
+//! The browser screen's state: the investigation, its tree and file panes, search, time window
+//! and details scroll, and what the analyst's actions do to them.
+
+use dockwatch_shared::Timestamp;
+use dockwatch_shared::investigation::{Investigation, NodeId};
+
+use super::Pane;
+use crate::file_table::FileTable;
+use crate::keys::Action;
+use crate::loader::Loaded;
+use crate::search::{self, Search};
+use crate::timefilter::{Anchors, TimeFilter};
+use crate::tree_model::TreeModel;
+use crate::ui;
+
+/// A loaded investigation and everything the panes show of it.
+#[derive(Debug)]
+pub struct Browser {
+    /// The investigation.
+    pub inv: Investigation,
+    /// Where it came from.
+    pub origin: String,
+    /// The tree pane.
+    pub tree: TreeModel,
+    /// The file pane.
+    pub files: FileTable,
+    /// The focused pane.
+    pub focus: Pane,
+    /// Lines the details pane is scrolled by.
+    pub details_scroll: u16,
+    /// The time filter.
+    pub filter: TimeFilter,
+    /// Per process: active in the filter window (itself or a descendant); empty when no filter.
+    pub active: Vec<bool>,
+    /// The last search.
+    pub search: Option<Search>,
+    /// Processes in tree order, and each process's place in it.
+    pub(super) order: Vec<NodeId>,
+    pub(super) order_index: Vec<usize>,
+    /// First and last recorded times (for relative time filters).
+    pub anchors: Anchors,
+}
+
+/// Which processes were active in the window: started, exited or touched a file in it, or have a
+/// descendant that did (so the path to an active process is never dimmed). Empty when no filter.
+pub fn activity(inv: &Investigation, filter: &TimeFilter) -> Vec<bool> {
+    if filter.is_empty() {
+        return Vec::new();
+    }
+    let mut active: Vec<bool> = inv
+        .processes
+        .iter()
+        .map(|p| {
+            p.start.is_some_and(|t| filter.contains(t))
+                || p.exit.is_some_and(|t| filter.contains(t))
+        })
+        .collect();
+    for f in &inv.files {
+        let overlaps = match (f.first_time(), f.last_time()) {
+            (Some(a), Some(b)) => filter.overlaps(a, b),
+            _ => false,
+        };
+        if let Some(slot) = active.get_mut(f.node).filter(|_| overlaps) {
+            *slot = true;
+        }
+    }
+    for id in 0..active.len() {
+        if active[id] {
+            let mut cur = inv.processes[id].parent;
+            let mut steps = 0;
+            while let Some(p) = cur {
+                if active[p] || steps > active.len() {
+                    break;
+                }
+                active[p] = true;
+                cur = inv.processes[p].parent;
+                steps += 1;
+            }
+        }
+    }
+    active
+}
+
+pub(super) fn anchors(inv: &Investigation) -> Anchors {
+    let times = inv
+        .processes
+        .iter()
+        .flat_map(|p| [p.start, p.exit])
+        .chain(
+            inv.files
+                .iter()
+                .flat_map(|f| [f.first_time(), f.last_time()]),
+        )
+        .flatten();
+    let (start, end) = times.fold(
+        (None, None),
+        |(lo, hi): (Option<Timestamp>, Option<Timestamp>), t| {
+            (
+                Some(lo.map_or(t, |l| l.min(t))),
+                Some(hi.map_or(t, |h| h.max(t))),
+            )
+        },
+    );
+    Anchors {
+        start: start.unwrap_or(inv.generated_at),
+        end: end.unwrap_or(inv.generated_at),
+    }
+}
+
+impl Browser {
+    /// A browser over a freshly loaded investigation.
+    pub fn new(loaded: Loaded) -> Self {
+        let Loaded { inv, origin, .. } = loaded;
+        let tree = TreeModel::new(&inv);
+        let order = search::tree_order(&inv);
+        let mut order_index = vec![usize::MAX; inv.processes.len()];
+        for (i, &n) in order.iter().enumerate() {
+            order_index[n] = i;
+        }
+        let anchors = anchors(&inv);
+        let mut browser = Self {
+            inv,
+            origin,
+            tree,
+            files: FileTable::default(),
+            focus: Pane::Tree,
+            details_scroll: 0,
+            filter: TimeFilter::default(),
+            active: Vec::new(),
+            search: None,
+            order,
+            order_index,
+            anchors,
+        };
+        browser.selection_changed();
+        browser
+    }
+
+    /// The selected process.
+    pub fn selected(&self) -> Option<NodeId> {
+        self.tree.selected()
+    }
+
+    pub(super) fn selection_changed(&mut self) {
+        self.details_scroll = 0;
+        let node = self.tree.selected();
+        self.files.recompute(&self.inv, node, &self.filter);
+    }
+
+    pub(super) fn refresh_files(&mut self) {
+        let node = self.tree.selected();
+        self.files.recompute(&self.inv, node, &self.filter);
+    }
+
+    /// Applies a time filter: dims inactive processes and filters the file table.
+    pub fn set_filter(&mut self, filter: TimeFilter) {
+        self.filter = filter;
+        self.active = activity(&self.inv, &self.filter);
+        self.refresh_files();
+    }
+
+    /// Runs a search and jumps to the first hit at or after the selection.
+    pub fn run_search(&mut self, query: &str, height: usize) -> String {
+        let mut s = search::search(&self.inv, &self.order, query);
+        if let Some(sel) = self.selected() {
+            let index = &self.order_index;
+            s.start_from(|n| index.get(n).copied().unwrap_or(usize::MAX), sel);
+        }
+        let hit = s.hit();
+        let msg = search_message(&s);
+        self.search = Some(s);
+        if let Some(hit) = hit {
+            self.jump_to(hit.node, height);
+        }
+        msg
+    }
+
+    pub(super) fn jump_to(&mut self, node: NodeId, height: usize) {
+        self.tree.reveal(&self.inv, node, height);
+        self.selection_changed();
+    }
+
+    pub(super) fn step_search(&mut self, forward: bool, height: usize) -> String {
+        let Some(s) = self.search.as_mut() else {
+            return "no search yet: press / to search".to_owned();
+        };
+        let hit = if forward { s.next_hit() } else { s.prev_hit() };
+        let msg = search_message(s);
+        if let Some(hit) = hit {
+            self.jump_to(hit.node, height);
+        }
+        msg
+    }
+
+    pub(super) fn tree_action(&mut self, action: Action, page: usize) -> bool {
+        let before = self.tree.selected();
+        let h = page.max(1);
+        let page = h as isize;
+        match action {
+            Action::Up => self.tree.move_by(-1, h),
+            Action::Down => self.tree.move_by(1, h),
+            Action::PageUp => self.tree.move_by(-page, h),
+            Action::PageDown => self.tree.move_by(page, h),
+            Action::Home => self.tree.home(h),
+            Action::End => self.tree.end(h),
+            Action::Left => self.tree.collapse(&self.inv, h),
+            Action::Right => self.tree.expand(&self.inv, h),
+            Action::Toggle => self.tree.toggle(&self.inv, h),
+            _ => return false,
+        }
+        if self.tree.selected() != before {
+            self.selection_changed();
+        }
+        true
+    }
+
+    pub(super) fn files_action(&mut self, action: Action, page: usize) -> bool {
+        let p = page.max(1) as isize;
+        match action {
+            Action::Up => self.files.move_by(-1, page),
+            Action::Down => self.files.move_by(1, page),
+            Action::PageUp => self.files.move_by(-p, page),
+            Action::PageDown => self.files.move_by(p, page),
+            Action::Home => self.files.move_by(isize::MIN, page),
+            Action::End => self.files.move_by(isize::MAX, page),
+            _ => return false,
+        }
+        true
+    }
+
+    pub(super) fn details_action(&mut self, action: Action, page: usize, width: u16) -> bool {
+        let max = self
+            .selected()
+            .map(|n| ui::details::content_height(&self.inv, n, width))
+            .unwrap_or(0)
+            .saturating_sub(page as u16);
+        let page = page as u16;
+        self.details_scroll = match action {
+            Action::Up => self.details_scroll.saturating_sub(1),
+            Action::Down => self.details_scroll.saturating_add(1),
+            Action::PageUp => self.details_scroll.saturating_sub(page),
+            Action::PageDown => self.details_scroll.saturating_add(page),
+            Action::Home => 0,
+            Action::End => max,
+            _ => return false,
+        }
+        .min(max);
+        true
+    }
+
+    /// The default export file name: `dockwatch-HOST-PID-COMM.json`, with anything unusual in
+    /// a file name replaced by `_`.
+    pub fn default_export_path(&self, node: NodeId) -> String {
+        let p = &self.inv.processes[node];
+        let comm = p
+            .comm
+            .as_ref()
+            .map(|c| c.to_str_lossy().into_owned())
+            .unwrap_or_default();
+        let raw = format!("dockwatch-{}-{}-{}.json", self.inv.host, p.pid, comm);
+        raw.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    }
+}
+
+pub(super) fn search_message(s: &Search) -> String {
+    match s.hit() {
+        Some(hit) => format!(
+            "search {:?}: hit {}/{} ({})",
+            s.query,
+            s.current + 1,
+            s.hits.len(),
+            hit.field.name()
+        ),
+        None => format!("search {:?}: no match", s.query),
+    }
+}

@@ -1,0 +1,294 @@
+//! Every key binding and event, tested on the state alone.
+
+use super::*;
+use crate::loader::{FailureKind, ReplaySource};
+use crate::synthetic;
+use dockwatch_shared::Timestamp;
+
+fn browsing() -> App {
+    App::browsing(
+        Loaded {
+            inv: synthetic::demo(),
+            origin: "test".into(),
+            warnings: Vec::new(),
+        },
+        (120, 40),
+    )
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.update(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn ctrl_c(app: &mut App) {
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+}
+
+fn typed(app: &mut App, s: &str) {
+    for c in s.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn selected_pid(app: &App) -> i32 {
+    let b = app.browser().unwrap();
+    b.inv.processes[b.selected().unwrap()].pid
+}
+
+#[test]
+fn arrows_and_vim_keys_move_and_open() {
+    let mut app = browsing();
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(selected_pid(&app), 1420);
+    press(&mut app, KeyCode::Char('l'));
+    press(&mut app, KeyCode::Down);
+    assert_eq!(selected_pid(&app), 1421);
+    press(&mut app, KeyCode::Char('h'));
+    assert_eq!(selected_pid(&app), 1420);
+    press(&mut app, KeyCode::Enter); // close
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(selected_pid(&app), 1402);
+    press(&mut app, KeyCode::Home);
+    assert_eq!(selected_pid(&app), 812);
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(selected_pid(&app), 1420, "a page is longer than the tree");
+}
+
+#[test]
+fn tab_cycles_panes_and_keys_follow_the_focus() {
+    let mut app = browsing();
+    app.update(AppEvent::Resize(80, 24)); // the details do not fit: they scroll
+    assert_eq!(app.context(), Context::Tree);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.context(), Context::Details);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.context(), Context::Files);
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::BackTab,
+        KeyModifiers::SHIFT,
+    )));
+    assert_eq!(app.context(), Context::Details);
+    // In the details pane, down scrolls instead of moving the tree's cursor.
+    press(&mut app, KeyCode::Down);
+    assert_eq!(selected_pid(&app), 812);
+    assert_eq!(app.browser().unwrap().details_scroll, 1);
+    press(&mut app, KeyCode::End);
+    press(&mut app, KeyCode::Down);
+    let end = app.browser().unwrap().details_scroll;
+    assert!(end > 1 && end < 20, "{end}");
+    app.update(AppEvent::Resize(120, 40));
+    press(&mut app, KeyCode::Up);
+    assert_eq!(
+        app.browser().unwrap().details_scroll,
+        0,
+        "fits again: no scrolling"
+    );
+}
+
+#[test]
+fn subtree_toggle_and_sort_recompute_the_file_rows() {
+    let mut app = browsing();
+    assert_eq!(app.browser().unwrap().files.rows().len(), 1);
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.browser().unwrap().files.rows().len(), 7);
+    press(&mut app, KeyCode::Char('o'));
+    let b = app.browser().unwrap();
+    let paths: Vec<_> = b
+        .files
+        .rows()
+        .iter()
+        .map(|&f| b.inv.files[f].path.clone())
+        .collect();
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(paths, sorted);
+}
+
+#[test]
+fn time_filter_prompt_refuses_nonsense_and_applies_a_window() {
+    let mut app = browsing();
+    press(&mut app, KeyCode::Char('s'));
+    press(&mut app, KeyCode::Char('t'));
+    assert_eq!(app.context(), Context::Prompt);
+    typed(&mut app, "soon");
+    press(&mut app, KeyCode::Enter);
+    let Some(Overlay::Prompt(p)) = &app.overlay else {
+        panic!()
+    };
+    assert!(p.error.as_deref().unwrap_or("").contains("-10m"));
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    typed(&mut app, "10:01:30..10:01:40"); // only the CGI hit
+    press(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    let b = app.browser().unwrap();
+    assert_eq!(b.files.rows().len(), 1);
+    let active: Vec<i32> = b
+        .inv
+        .processes
+        .iter()
+        .filter(|p| b.active[p.id])
+        .map(|p| p.pid)
+        .collect();
+    assert_eq!(
+        active,
+        [812, 830, 1201, 1220, 1301],
+        "the hit and its ancestors"
+    );
+    // An empty window clears the filter.
+    press(&mut app, KeyCode::Char('t'));
+    app.update(AppEvent::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    press(&mut app, KeyCode::Enter);
+    assert!(app.browser().unwrap().filter.is_empty());
+}
+
+#[test]
+fn search_jumps_and_n_walks_the_hits() {
+    let mut app = browsing();
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "root.txt");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(selected_pid(&app), 1420);
+    assert!(app.message.as_deref().unwrap().contains("1/3"));
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(selected_pid(&app), 1422);
+    press(&mut app, KeyCode::Char('N'));
+    press(&mut app, KeyCode::Char('N'));
+    assert_eq!(selected_pid(&app), 1423, "wraps to the last hit");
+    // q typed into the prompt is text, not quit.
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "q");
+    assert!(!app.quit);
+    press(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+}
+
+#[test]
+fn export_asks_for_a_path_with_a_default_and_queues_the_write() {
+    let mut app = browsing();
+    press(&mut app, KeyCode::Char('G'));
+    press(&mut app, KeyCode::Char('e'));
+    let Some(Overlay::Prompt(p)) = &app.overlay else {
+        panic!()
+    };
+    assert_eq!(p.text, "dockwatch-synthetic-host-1420-sh.json");
+    press(&mut app, KeyCode::Enter);
+    let node = app.browser().unwrap().selected().unwrap();
+    assert_eq!(
+        app.take_commands(),
+        [Command::Export {
+            node,
+            path: "dockwatch-synthetic-host-1420-sh.json".into()
+        }]
+    );
+    app.export_finished(Ok("/tmp/x.json".into()));
+    assert_eq!(app.message.as_deref(), Some("exported to /tmp/x.json"));
+}
+
+#[test]
+fn quit_while_loading_cancels_and_rerun_cancel_returns_to_the_old_result() {
+    let mut app = App::new(Source::Demo, (80, 24));
+    assert_eq!(app.take_commands(), [Command::StartJob(1, Source::Demo)]);
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+    assert_eq!(app.take_commands(), [Command::CancelJob]);
+
+    let mut app = browsing();
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.context(), Context::Loading);
+    assert!(matches!(
+        app.take_commands()[..],
+        [Command::StartJob(_, Source::Demo)]
+    ));
+    ctrl_c(&mut app);
+    assert!(!app.quit);
+    assert_eq!(app.context(), Context::Tree);
+    assert_eq!(app.message.as_deref(), Some("re-run cancelled"));
+}
+
+#[test]
+fn picker_choice_starts_a_job_for_that_boot_and_errors_offer_retry() {
+    let source = Source::Replay(ReplaySource {
+        path: "c.jsonl".into(),
+        host: None,
+        boot: None,
+    });
+    let mut app = App::new(source.clone(), (80, 24));
+    app.take_commands();
+    let boot = |id: &str| BootChoice {
+        host: "h".into(),
+        boot_id: id.into(),
+        events: 1,
+        first: Timestamp(0),
+        last: Timestamp(1),
+    };
+    app.update(AppEvent::Job {
+        job: 1,
+        msg: JobMsg::Finished(Outcome::Choose(vec![boot("a"), boot("b")])),
+    });
+    assert_eq!(app.context(), Context::Picker);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Enter);
+    let chosen = source.with_boot("h", "b");
+    assert_eq!(app.take_commands(), [Command::StartJob(2, chosen.clone())]);
+    // A late message from the first job is ignored.
+    app.update(AppEvent::Job {
+        job: 1,
+        msg: JobMsg::Finished(Outcome::Cancelled),
+    });
+    assert!(!app.quit);
+    app.update(AppEvent::Job {
+        job: 2,
+        msg: JobMsg::Finished(Outcome::Failed(Failure {
+            kind: FailureKind::BadInput,
+            detail: "x".into(),
+            hint: "y".into(),
+        })),
+    });
+    assert_eq!(app.context(), Context::Error);
+    press(&mut app, KeyCode::Char('r'));
+    assert_eq!(app.take_commands(), [Command::StartJob(3, chosen)]);
+}
+
+#[test]
+fn help_opens_from_anywhere_and_closes_with_esc() {
+    let mut app = browsing();
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.context(), Context::Help);
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.overlay, Some(Overlay::Help(1)));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.context(), Context::Tree);
+}
+
+#[test]
+fn mouse_wheel_scrolls_the_pane_under_the_pointer() {
+    let mut app = browsing();
+    let areas = ui::layout(Rect::new(0, 0, 120, 40));
+    let wheel = |kind, x, y| MouseEvent {
+        kind,
+        column: x,
+        row: y,
+        modifiers: KeyModifiers::NONE,
+    };
+    app.update(AppEvent::Mouse(wheel(
+        MouseEventKind::ScrollDown,
+        areas.tree.x + 2,
+        areas.tree.y + 2,
+    )));
+    assert_eq!(selected_pid(&app), 1220, "three rows down");
+    app.update(AppEvent::Mouse(wheel(
+        MouseEventKind::Down(MouseButton::Left),
+        areas.files.x + 2,
+        areas.files.y + 2,
+    )));
+    assert_eq!(app.context(), Context::Files);
+}
