@@ -1,5 +1,6 @@
 //! Tests of `audit_netlink`.
 
+use super::rules::*;
 use super::*;
 
 #[test]
