@@ -4,9 +4,9 @@
 //! Layout (database default `cooked`; every document carries `host` and `boot_id`):
 //!
 //! * `processes`: one document per process node, `_id` = `"<host>/<boot_id>/<node id>"`, with
-//!   `node` (its id) and every [`ProcessNode`] field (`parent`, `children` and `files` are node
+//!   `node` (its id) and every [`ProcessNode`](crate::investigation::ProcessNode) field (`parent`, `children` and `files` are node
 //!   and file ids of the same run);
-//! * `files`: one document per [`FileRecord`], `_id` = `"<host>/<boot_id>/<file id>"`, with
+//! * `files`: one document per [`FileRecord`](crate::investigation::FileRecord), `_id` = `"<host>/<boot_id>/<file id>"`, with
 //!   `file` (its id) and every field (`node` is the process's node id);
 //! * `runs`: one document per (host, boot), `_id` = `"<host>/<boot_id>"`: `generated_at`,
 //!   `written_at`, `roots`, `gaps`, and `stats` (counts and repairs).

@@ -11,7 +11,7 @@
 //! * [`loader`]: the background job that connects, reads events, runs the pipeline and reports
 //!   progress over a channel; [`export`]: writing a subtree to JSON;
 //! * [`terminal`]: entering and restoring the terminal (panic included); [`run`]: the loop.
-//! * [`synthetic`]: hand-built investigations for tests, benchmarks and the synthetic demo.
+//! * `synthetic` (the `test-support` feature): hand-built investigations for tests and benchmarks.
 
 pub mod app;
 pub mod event;

@@ -15,6 +15,7 @@
 //! tables shared between processes (`clone(CLONE_FILES)` without `CLONE_THREAD`), since audit
 //! does not show `clone3`'s flags and the connector does not report them.
 
+mod steps;
 pub mod table;
 mod tables;
 pub mod tracker;
@@ -22,10 +23,9 @@ pub mod tracker;
 #[cfg(test)]
 mod tests;
 
+pub use steps::{CloneCall, CloneKind, Done, ForkReport, Meta, Mode, Placement, Stats, Step};
 pub use table::{Duped, FdTable, Slot};
-pub use tracker::{
-    CloneCall, CloneKind, Done, FdTracker, ForkReport, Meta, Mode, Placement, Stats, Step,
-};
+pub use tracker::FdTracker;
 
 /// `O_CLOEXEC` on Linux (x86_64 and i386).
 pub const O_CLOEXEC: u32 = 0o2_000_000;
