@@ -7,6 +7,7 @@
 
 pub mod chain;
 pub mod godo;
+pub mod private_docker;
 
 pub use dockwatch_shared::testing::{
     MONGO_ENV, Need, require, samples, test_mongo, test_store_config,
