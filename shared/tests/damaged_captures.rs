@@ -1,6 +1,12 @@
 //! Fuzz-style property test over real captures (recorded with `godo --write` on a Docker host):
 //! random damage to the file, compressed or plain, never makes the reader or the loader panic,
 //! and every event of the original that is not read back is counted in a gap.
+//!
+//! One damage is out of reach, and the generator leaves it out: a file cut (or its end deleted)
+//! exactly at a line boundary, or for a `.zst` file at a zstd frame boundary, is a whole capture
+//! that is shorter, and the capture format has no end record to tell the two apart. Such a cut
+//! is moved into the last line (a last line without its newline still counts when it parses,
+//! so the cut takes its closing brace) or the last frame, where it is a detectable cut.
 
 use std::collections::HashSet;
 use std::io::Read as _;
@@ -75,7 +81,27 @@ fn damage() -> impl Strategy<Value = Damage> {
     ]
 }
 
-fn apply(bytes: &mut Vec<u8>, d: &Damage) {
+/// Where to cut `bytes` at `i` so that the cut can be seen: a cut that leaves a whole shorter
+/// capture (its last line whole, with or without its newline, or its last zstd frame whole) is
+/// moved into that last line or frame.
+fn visible_cut(bytes: &[u8], i: usize, zstd: bool) -> usize {
+    if i == 0 || i >= bytes.len() {
+        return i;
+    }
+    if zstd {
+        let clean = dockwatch_shared::testing::zstd_frame_starts(bytes).contains(&i);
+        return if clean { i - 1 } else { i };
+    }
+    match (bytes[i - 1], bytes[i]) {
+        // After a newline: cut the newline and the closing brace before it.
+        (b'\n', _) => i.saturating_sub(2),
+        // Right before a newline: the line is whole JSON; cut its closing brace.
+        (_, b'\n') => i - 1,
+        _ => i,
+    }
+}
+
+fn apply(bytes: &mut Vec<u8>, d: &Damage, zstd: bool) {
     let pos =
         |millionths: usize, len: usize| (millionths as u128 * len as u128 / 1_000_000) as usize;
     match d {
@@ -86,8 +112,11 @@ fn apply(bytes: &mut Vec<u8>, d: &Damage) {
             }
         }
         Damage::Delete { at, len } => {
-            let i = pos(*at, bytes.len());
+            let mut i = pos(*at, bytes.len());
             let end = (i + len).min(bytes.len());
+            if end == bytes.len() {
+                i = visible_cut(bytes, i, zstd);
+            }
             bytes.drain(i..end);
         }
         Damage::Insert { at, bytes: new } => {
@@ -101,7 +130,7 @@ fn apply(bytes: &mut Vec<u8>, d: &Damage) {
             bytes.splice(end..end, copy);
         }
         Damage::Truncate { at } => {
-            let i = pos(*at, bytes.len());
+            let i = visible_cut(bytes, pos(*at, bytes.len()), zstd);
             bytes.truncate(i);
         }
     }
@@ -196,7 +225,7 @@ proptest! {
     fn damage_to_a_compressed_capture_is_always_counted(damages in prop::collection::vec(damage(), 1..4)) {
         let mut bytes = real_capture().to_vec();
         for d in &damages {
-            apply(&mut bytes, d);
+            apply(&mut bytes, d, true);
         }
         check(original(), &bytes, true)?;
     }
@@ -205,7 +234,7 @@ proptest! {
     fn damage_to_a_plain_capture_is_always_counted(damages in prop::collection::vec(damage(), 1..4)) {
         let mut bytes = plain_capture().to_vec();
         for d in &damages {
-            apply(&mut bytes, d);
+            apply(&mut bytes, d, false);
         }
         check(original(), &bytes, false)?;
     }
