@@ -130,22 +130,13 @@ impl ProcReader {
         let mut info = ProcessInfo::default();
         let mut missing = Vec::new();
 
-        match std::fs::read(task.join("comm")) {
-            Ok(mut b) => {
-                if b.last() == Some(&b'\n') {
-                    b.pop();
-                }
-                info.comm = Some(ByteString::from_bytes(b));
-            }
-            Err(_) => missing.push("comm"),
+        info.comm = read_comm(&task);
+        if info.comm.is_none() {
+            missing.push("comm");
         }
-        match std::fs::read_link(dir.join("exe")) {
-            Ok(p) => {
-                info.exe = Some(ByteString::from_bytes(
-                    p.into_os_string().into_encoded_bytes(),
-                ))
-            }
-            Err(_) => missing.push("exe"),
+        info.exe = read_exe(&dir);
+        if info.exe.is_none() {
+            missing.push("exe");
         }
         match std::fs::read(dir.join("cmdline")) {
             Ok(b) => {
@@ -222,22 +213,13 @@ impl ProcReader {
         let dir = self.root.join(tgid.to_string());
         let mut info = ProcessInfo::default();
         let mut missing = Vec::new();
-        match std::fs::read(self.task_dir(tgid, tid).join("comm")) {
-            Ok(mut b) => {
-                if b.last() == Some(&b'\n') {
-                    b.pop();
-                }
-                info.comm = Some(ByteString::from_bytes(b));
-            }
-            Err(_) => missing.push("comm"),
+        info.comm = read_comm(&self.task_dir(tgid, tid));
+        if info.comm.is_none() {
+            missing.push("comm");
         }
-        match std::fs::read_link(dir.join("exe")) {
-            Ok(p) => {
-                info.exe = Some(ByteString::from_bytes(
-                    p.into_os_string().into_encoded_bytes(),
-                ))
-            }
-            Err(_) => missing.push("exe"),
+        info.exe = read_exe(&dir);
+        if info.exe.is_none() {
+            missing.push("exe");
         }
         match std::fs::read(dir.join("cgroup")) {
             Ok(b) => {
@@ -601,6 +583,23 @@ pub fn pids_listening_on(port: u16) -> Vec<Pid> {
         }
     }
     out
+}
+
+/// A task's name from its `comm` file, without the newline.
+fn read_comm(task: &Path) -> Option<ByteString> {
+    let mut b = std::fs::read(task.join("comm")).ok()?;
+    if b.last() == Some(&b'\n') {
+        b.pop();
+    }
+    Some(ByteString::from_bytes(b))
+}
+
+/// A process's executable, from the `exe` link of its `/proc` directory.
+fn read_exe(dir: &Path) -> Option<ByteString> {
+    let p = std::fs::read_link(dir.join("exe")).ok()?;
+    Some(ByteString::from_bytes(
+        p.into_os_string().into_encoded_bytes(),
+    ))
 }
 
 #[cfg(test)]

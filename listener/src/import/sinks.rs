@@ -144,6 +144,16 @@ fn store_config(target: &MongoAddress, db: &str) -> StoreConfig {
     cfg
 }
 
+/// The logs' paths, for messages.
+fn log_names(log: &Logs) -> String {
+    let names: Vec<String> = log
+        .paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    names.join(", ")
+}
+
 /// Reads the log on a thread of its own and writes its events, stamped, to the outputs.
 pub async fn import_to(
     log: Logs,
@@ -176,12 +186,7 @@ pub async fn import_to(
         None => None,
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Event>>(4);
-    let path = log
-        .paths()
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let path = log_names(&log);
     let reader = std::thread::Builder::new()
         .name("audit-log-reader".into())
         .spawn(move || {
@@ -251,12 +256,7 @@ pub fn import_to_file(
         .with_context(|| format!("creating the capture file {}", file.display()))?;
     let mut written = 0u64;
     let mut failure = None;
-    let path = log
-        .paths()
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let path = log_names(&log);
     let read = read_log(log, host, boot_id, true, FILE_BATCH, |mut batch| {
         stamper.stamp_all(&mut batch);
         match capture.write_batch(&batch) {
