@@ -188,17 +188,7 @@ impl ProcReader {
             Err(_) => missing.push("cgroup"),
         }
         classify(&mut info);
-        if info.container_id.is_none()
-            && matches!(
-                info.role,
-                Some(DockerRole::ContainerdShim | DockerRole::Runc)
-            )
-        {
-            if let Some(id) = container_id_from_args(&info.args) {
-                info.container_id = Some(id);
-                info.container_id_from = Some(ContainerIdSource::ShimArgs);
-            }
-        }
+        container_id_from_shim_args(&mut info);
         info.missing = missing.into_iter().map(String::from).collect();
         info
     }
@@ -239,17 +229,7 @@ impl ProcReader {
                 }
                 Err(_) => missing.push("args"),
             }
-            if info.container_id.is_none()
-                && matches!(
-                    info.role,
-                    Some(DockerRole::ContainerdShim | DockerRole::Runc)
-                )
-            {
-                if let Some(id) = container_id_from_args(&info.args) {
-                    info.container_id = Some(id);
-                    info.container_id_from = Some(ContainerIdSource::ShimArgs);
-                }
-            }
+            container_id_from_shim_args(&mut info);
         }
         info.missing = missing.into_iter().map(String::from).collect();
         info
@@ -583,6 +563,20 @@ pub fn pids_listening_on(port: u16) -> Vec<Pid> {
         }
     }
     out
+}
+
+/// A shim's or runc's container id from its `-id` argument, when the cgroup did not give one.
+fn container_id_from_shim_args(info: &mut ProcessInfo) {
+    let shim = matches!(
+        info.role,
+        Some(DockerRole::ContainerdShim | DockerRole::Runc)
+    );
+    if info.container_id.is_none() && shim {
+        if let Some(id) = container_id_from_args(&info.args) {
+            info.container_id = Some(id);
+            info.container_id_from = Some(ContainerIdSource::ShimArgs);
+        }
+    }
 }
 
 /// A task's name from its `comm` file, without the newline.
