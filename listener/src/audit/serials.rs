@@ -269,39 +269,29 @@ impl SerialTracker {
     /// Removes and returns the missing ranges noticed before input position `before` (all of
     /// them for `None`).
     pub fn expire(&mut self, before: Option<u64>) -> Vec<Missing> {
-        let mut out = Vec::new();
-        self.missing.retain(|&start, r| {
-            if before.is_none_or(|b| r.noticed_at < b) {
-                out.push(Missing {
-                    start,
-                    end: r.end,
-                    from: r.from,
-                    noticed: r.noticed,
-                });
-                false
-            } else {
-                true
-            }
-        });
-        out
+        self.take_missing(|r| before.is_none_or(|b| r.noticed_at < b))
     }
 
     /// Removes and returns the missing ranges noticed at a record time before `before` (live:
     /// the stream went quiet, and the wall clock says nothing more is coming).
     pub fn expire_older_than(&mut self, before: Timestamp) -> Vec<Missing> {
+        self.take_missing(|r| r.noticed < before)
+    }
+
+    /// Removes and returns the missing ranges `expired` picks.
+    fn take_missing(&mut self, expired: impl Fn(&Range) -> bool) -> Vec<Missing> {
         let mut out = Vec::new();
         self.missing.retain(|&start, r| {
-            if r.noticed < before {
-                out.push(Missing {
-                    start,
-                    end: r.end,
-                    from: r.from,
-                    noticed: r.noticed,
-                });
-                false
-            } else {
-                true
+            if !expired(r) {
+                return true;
             }
+            out.push(Missing {
+                start,
+                end: r.end,
+                from: r.from,
+                noticed: r.noticed,
+            });
+            false
         });
         out
     }
