@@ -8,9 +8,13 @@
 //!   make phantom processes;
 //! * events missing without a trace (a frame cut out of a `.zst` file, lines removed) leave a
 //!   hole in their run's seq numbers: a `capture_seq_jump` gap with the exact count;
-//! * damage the reader reported (a bad or overlong line, a corrupt frame, a cut) becomes a
-//!   `capture_damaged` gap between the events around it. When those events are of one run, the
-//!   seq numbers missing between them say exactly how many events the damage cost.
+//! * damage the reader reported (a bad or overlong line, a corrupt frame, a cut, a missing end
+//!   record) becomes a `capture_damaged` gap between the events around it. When those events are
+//!   of one run, the seq numbers missing between them say exactly how many events the damage
+//!   cost;
+//! * an end record whose count differs from the events read before it is a `capture_damaged`
+//!   gap for the events the holes in seq numbers do not already show (lines removed at the end
+//!   of a run leave no hole), and for lines added.
 //!
 //! Memory stays small whatever the size of the file: each run keeps its seq numbers as ranges
 //! (one range for an intact run).
@@ -66,6 +70,15 @@ struct Damage {
     lines: Option<u64>,
 }
 
+/// An end record that counted other than the events read before it.
+#[derive(Debug)]
+struct CountMismatch {
+    before: Option<Mark>,
+    written: u64,
+    read: u64,
+    detail: String,
+}
+
 /// A gap for one (host, boot).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BootGap {
@@ -87,6 +100,7 @@ pub struct Completeness {
     boots: Vec<(String, String)>,
     last: Option<Mark>,
     damage: Vec<Damage>,
+    count_mismatches: Vec<CountMismatch>,
     /// Whether the last damage entry still waits for the event after it.
     open: bool,
     duplicates: u64,
@@ -187,6 +201,15 @@ impl Completeness {
     pub fn reader_error(&mut self, error: &CaptureError) {
         let lines = match error {
             CaptureError::BadLine { .. } | CaptureError::LineTooLong { .. } => Some(1),
+            &CaptureError::CountMismatch { written, read, .. } => {
+                self.count_mismatches.push(CountMismatch {
+                    before: self.last,
+                    written,
+                    read,
+                    detail: error.to_string(),
+                });
+                return;
+            }
             _ => None,
         };
         self.damage(error.to_string(), lines);
@@ -261,6 +284,35 @@ impl Completeness {
             let boots: Vec<usize> = match (d.before, d.after) {
                 (None, None) => (0..self.boots.len()).collect(),
                 (a, b) => a.iter().chain(b.iter()).map(|m| m.boot).collect(),
+            };
+            self.push_for(&mut out, &boots, gap);
+        }
+        // Events an end record misses that no hole shows (and lines added): holes are reported
+        // below with their exact place, so only the rest is a gap of its own.
+        let mut shown_by_holes: u64 = holes
+            .iter()
+            .flatten()
+            .filter(|h| !h.explained)
+            .map(|h| h.end - h.start + 1)
+            .sum();
+        for m in &self.count_mismatches {
+            let missing = m.written.saturating_sub(m.read);
+            let shown = missing.min(shown_by_holes);
+            shown_by_holes -= shown;
+            if missing == shown && m.read <= m.written {
+                continue;
+            }
+            let at = m.before.map_or(Timestamp(0), |b| b.time);
+            let gap = GapRecord {
+                reason: GapReason::CaptureDamaged,
+                lost: Some(missing - shown),
+                from: at,
+                to: at,
+                detail: Some(m.detail.clone()),
+            };
+            let boots: Vec<usize> = match m.before {
+                Some(b) => vec![b.boot],
+                None => (0..self.boots.len()).collect(),
             };
             self.push_for(&mut out, &boots, gap);
         }
@@ -442,5 +494,50 @@ mod tests {
         assert_eq!(boots.len(), 2, "{gaps:?}");
         assert!(boots.contains(&"b2"));
         assert!(gaps.iter().all(|g| g.gap.lost == Some(4)));
+    }
+
+    fn count_mismatch(written: u64, read: u64) -> CaptureError {
+        CaptureError::CountMismatch {
+            path: "c.jsonl".into(),
+            line: read + 1,
+            written,
+            read,
+        }
+    }
+
+    #[test]
+    fn an_end_records_count_is_a_gap_only_for_what_no_hole_shows() {
+        // The last 5 events of the run removed: no hole, so the count is the only witness.
+        let mut c = Completeness::new();
+        feed(&mut c, "r", 0..10);
+        c.reader_error(&count_mismatch(15, 10));
+        let gaps = c.gaps();
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert_eq!(gaps[0].gap.reason, GapReason::CaptureDamaged);
+        assert_eq!(gaps[0].gap.lost, Some(5));
+        assert!(
+            gaps[0]
+                .gap
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("counts 15"))
+        );
+
+        // Events 3..=5 removed from the middle: the hole says where, the count adds nothing.
+        let mut c = Completeness::new();
+        feed(&mut c, "r", (0..3).chain(6..10));
+        c.reader_error(&count_mismatch(10, 7));
+        let gaps = c.gaps();
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert_eq!(gaps[0].gap.reason, GapReason::CaptureSeqJump);
+        assert_eq!(gaps[0].gap.lost, Some(3));
+
+        // A line added: nothing lost, but the capture was edited.
+        let mut c = Completeness::new();
+        feed(&mut c, "r", 0..10);
+        c.reader_error(&count_mismatch(9, 10));
+        let gaps = c.gaps();
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert_eq!(gaps[0].gap.lost, Some(0));
     }
 }

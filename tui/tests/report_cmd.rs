@@ -427,20 +427,25 @@ fn damage_in_a_capture_is_a_gap_in_both_reports() {
     let dir = tempfile::tempdir().unwrap();
     let (_, bytes) = framed_capture(dir.path(), "c.jsonl.zst", 5_000, 250);
     let starts = dockwatch_shared::testing::zstd_frame_starts(&bytes);
-    assert_eq!(starts.len(), 20);
+    assert_eq!(starts.len(), 21, "20 batches and the end record");
 
     // One corrupt frame in the middle: that frame's 250 events, the rest read.
     let mut flipped = bytes.clone();
     flipped[(starts[6] + starts[7]) / 2] ^= 0x40;
-    // A frame cut out cleanly: no damage to see, but the seq numbers jump by 250.
+    // A frame cut out cleanly: no damage to see, but the seq numbers jump by 250 (and the end
+    // record's count, short by as many, is not a second gap).
     let mut cut = bytes[..starts[9]].to_vec();
     cut.extend_from_slice(&bytes[starts[10]..]);
-    // The file cut in the middle of the last frame.
-    let truncated = bytes[..(starts[19] + bytes.len()) / 2].to_vec();
-    let cases: [(&str, Vec<u8>, &str, Option<u64>); 3] = [
+    // The file cut in the middle of the last frame of events.
+    let truncated = bytes[..(starts[19] + starts[20]) / 2].to_vec();
+    // The last frame of events and the end record cut off cleanly: only the missing end record
+    // tells, and how much is lost is unknown.
+    let clean_cut = bytes[..starts[19]].to_vec();
+    let cases: [(&str, Vec<u8>, &str, Option<u64>); 4] = [
         ("flipped.jsonl.zst", flipped, "capture_damaged", Some(250)),
         ("cut.jsonl.zst", cut, "capture_seq_jump", Some(250)),
         ("truncated.jsonl.zst", truncated, "capture_damaged", None),
+        ("clean-cut.jsonl.zst", clean_cut, "capture_damaged", None),
     ];
     for (name, data, reason, lost) in cases {
         let path = dir.path().join(name);

@@ -17,6 +17,15 @@
 //!   the cut. The events of a `.zst` frame are handed out only once the frame's checksum
 //!   matched, so a damaged frame never yields altered events.
 //!
+//! * A capture ends with an end record, `{"capture_end":{"events":N}}`, written by
+//!   [`CaptureWriter::finish`] when the recorder closes the file cleanly. Nothing else marks
+//!   where a capture ends: without it a file cut exactly at a line or frame boundary reads like a
+//!   shorter whole capture. So a capture without an end record is reported
+//!   ([`CaptureError::NoEnd`]: a recorder that crashed or was killed, a file still being
+//!   written, or a cut), and an end record whose count differs from the events read since the
+//!   start (or the previous end record, in captures joined with `cat`) is reported too
+//!   ([`CaptureError::CountMismatch`]: lines removed or added). Either becomes a gap.
+//!
 //! The lines are the same documents as in MongoDB (same field names), without the `_id`.
 
 use std::fs::File;
@@ -131,6 +140,38 @@ pub enum CaptureError {
         /// What the decoder saw.
         message: String,
     },
+    /// The capture has no end record after its last events: the recorder did not close it
+    /// (it crashed, was killed, or ran out of disk), it is still being written, or the file was
+    /// cut at a line or frame boundary. How much is missing after the last event is unknown.
+    #[error(
+        "capture file {} has no end record after line {after_line}: the recorder did not close it \
+         (crash, kill, full disk), it is still being written, or it was cut; events after that \
+         line may be missing",
+        path.display()
+    )]
+    NoEnd {
+        /// The file.
+        path: PathBuf,
+        /// The last line read.
+        after_line: u64,
+    },
+    /// An end record counts other than the events read since the capture's start (or the
+    /// previous end record): lines were removed from the capture, or added to it.
+    #[error(
+        "capture file {}: the end record at line {line} counts {written} events, {read} were read \
+         before it; lines were removed or added",
+        path.display()
+    )]
+    CountMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The end record's line.
+        line: u64,
+        /// Events the writer wrote, as the end record says.
+        written: u64,
+        /// Events read before the end record.
+        read: u64,
+    },
     /// Reading failed in a way reading cannot go past (corrupt compressed data, an I/O error).
     #[error("cannot read capture file {} after line {after_line}: {}", path.display(), io_reason(source))]
     Read {
@@ -152,6 +193,22 @@ fn io_reason(err: &io::Error) -> String {
         _ => err.to_string(),
     }
 }
+
+/// The last line of a capture that was closed cleanly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct EndRecord {
+    pub(crate) capture_end: EndInfo,
+}
+
+/// What an [`EndRecord`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct EndInfo {
+    /// Events the writer wrote into the capture.
+    pub(crate) events: u64,
+}
+
+/// How an end record's line starts; no event line starts so.
+pub(crate) const END_PREFIX: &[u8] = b"{\"capture_end\"";
 
 /// True for a path whose name ends in `.zst`.
 pub fn is_zstd(path: &Path) -> bool {
@@ -231,18 +288,12 @@ impl CaptureWriter {
             })?;
             self.lines.push(b'\n');
         }
-        let write_err = |source| CaptureError::Write {
-            path: self.path.clone(),
-            source,
-        };
-        match &mut self.compressor {
-            Some(c) => {
-                let frame = c.compress(&self.lines).map_err(write_err)?;
-                self.file.write_all(&frame).map_err(write_err)?;
-            }
-            None => self.file.write_all(&self.lines).map_err(write_err)?,
-        }
-        self.file.flush().map_err(write_err)?;
+        write_block(
+            &mut self.file,
+            self.compressor.as_mut(),
+            &self.path,
+            &self.lines,
+        )?;
         self.written += events.len() as u64;
         Ok(())
     }
@@ -257,13 +308,46 @@ impl CaptureWriter {
         &self.path
     }
 
-    /// Forces everything written to the disk and closes the file.
-    pub fn finish(self) -> Result<(), CaptureError> {
-        self.file.sync_all().map_err(|source| CaptureError::Write {
+    /// Writes the end record (in its own zstd frame for a `.zst` file), forces everything to
+    /// the disk and closes the file. A capture not closed this way is reported as such by
+    /// [`CaptureReader`].
+    pub fn finish(mut self) -> Result<(), CaptureError> {
+        let write_err = |source| CaptureError::Write {
             path: self.path.clone(),
             source,
-        })
+        };
+        let end = EndRecord {
+            capture_end: EndInfo {
+                events: self.written,
+            },
+        };
+        let mut line = serde_json::to_vec(&end).map_err(|e| write_err(e.into()))?;
+        line.push(b'\n');
+        write_block(&mut self.file, self.compressor.as_mut(), &self.path, &line)?;
+        self.file.sync_all().map_err(write_err)
     }
+}
+
+/// Writes whole lines with one `write_all` (as one zstd frame when compressing) and flushes
+/// them to the operating system.
+fn write_block(
+    file: &mut File,
+    compressor: Option<&mut zstd::bulk::Compressor<'static>>,
+    path: &Path,
+    lines: &[u8],
+) -> Result<(), CaptureError> {
+    let write_err = |source| CaptureError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    match compressor {
+        Some(c) => {
+            let frame = c.compress(lines).map_err(write_err)?;
+            file.write_all(&frame).map_err(write_err)?;
+        }
+        None => file.write_all(lines).map_err(write_err)?,
+    }
+    file.flush().map_err(write_err)
 }
 
 /// Reads a whole capture file, skipping bad lines. Returns the events and every error met (bad

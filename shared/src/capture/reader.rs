@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use super::frames::{Frames, Step};
-use super::{CaptureError, is_zstd};
+use super::{CaptureError, END_PREFIX, EndRecord, is_zstd};
 use crate::event::Event;
 use crate::lines::{Line, LineSplitter};
 
@@ -29,9 +29,10 @@ enum Source {
 
 /// Streams the events of a capture file: an iterator of `Result<Event, CaptureError>`.
 ///
-/// [`CaptureError::BadLine`], [`CaptureError::LineTooLong`] and [`CaptureError::DamagedFrame`]
-/// items are reported and reading goes on; after [`CaptureError::Truncated`] or
-/// [`CaptureError::Read`] the iterator ends. Memory is bounded whatever the file holds: one
+/// [`CaptureError::BadLine`], [`CaptureError::LineTooLong`], [`CaptureError::DamagedFrame`] and
+/// [`CaptureError::CountMismatch`] items are reported and reading goes on; after
+/// [`CaptureError::Truncated`], [`CaptureError::NoEnd`] or [`CaptureError::Read`] the iterator
+/// ends. End records are checked and not handed out. Memory is bounded whatever the file holds: one
 /// line of at most [`MAX_LINE`] bytes, one frame's events up to `HOLD_MAX`, and the buffers.
 pub struct CaptureReader {
     path: PathBuf,
@@ -48,6 +49,13 @@ pub struct CaptureReader {
     held: Vec<Result<Event, CaptureError>>,
     /// The line number before the frame being decoded.
     frame_after_line: u64,
+    /// Events decoded since the start or the last end record.
+    segment_events: u64,
+    /// Damage was reported since the start or the last end record (so the end record's count
+    /// cannot be checked: the damage is already reported).
+    segment_damaged: bool,
+    /// The last record read was an end record.
+    ended: bool,
     done: bool,
 }
 
@@ -91,6 +99,9 @@ impl CaptureReader {
             ready: VecDeque::new(),
             held: Vec::new(),
             frame_after_line: 0,
+            segment_events: 0,
+            segment_damaged: false,
+            ended: false,
             done: false,
         })
     }
@@ -114,6 +125,13 @@ impl CaptureReader {
 
     /// Where an item goes: held with its zstd frame, or ready.
     fn emit(&mut self, item: Result<Event, CaptureError>) {
+        match &item {
+            Ok(_) => {
+                self.segment_events += 1;
+                self.ended = false;
+            }
+            Err(_) => self.segment_damaged = true,
+        }
         if matches!(self.source, Source::Zstd(_)) {
             self.held.push(item);
             if self.held.len() >= HOLD_MAX {
@@ -133,6 +151,7 @@ impl CaptureReader {
     /// The held items and the line in progress are lost with their frame; returns how many
     /// lines that is.
     fn drop_frame(&mut self) -> u64 {
+        self.segment_damaged = true;
         let events = self.held.iter().filter(|i| i.is_ok()).count() as u64;
         self.skipped += events;
         let mut lines = self.held.len() as u64;
@@ -158,6 +177,12 @@ impl CaptureReader {
                 if text.iter().all(u8::is_ascii_whitespace) {
                     return;
                 }
+                if text.starts_with(END_PREFIX) {
+                    if let Ok(end) = serde_json::from_slice::<EndRecord>(text) {
+                        self.end_record(end);
+                        return;
+                    }
+                }
                 match serde_json::from_slice::<Event>(text) {
                     Ok(event) => Ok(event),
                     Err(e) => Err(CaptureError::BadLine {
@@ -173,6 +198,46 @@ impl CaptureReader {
         self.emit(item);
     }
 
+    /// An end record: checks its count against the events read since the last one, and starts
+    /// counting again (captures joined with `cat` hold one end record each).
+    fn end_record(&mut self, end: EndRecord) {
+        let written = end.capture_end.events;
+        if !self.segment_damaged && written != self.segment_events {
+            let mismatch = CaptureError::CountMismatch {
+                path: self.path.clone(),
+                line: self.line_no,
+                written,
+                read: self.segment_events,
+            };
+            self.skipped += written.saturating_sub(self.segment_events);
+            self.emit(Err(mismatch));
+        }
+        self.segment_events = 0;
+        self.segment_damaged = false;
+        self.ended = true;
+    }
+
+    /// True when the line the splitter holds is a whole record (an event or an end record).
+    fn is_whole_record(&self) -> bool {
+        let text = self.splitter.line();
+        if text.starts_with(END_PREFIX) {
+            serde_json::from_slice::<EndRecord>(text).is_ok()
+        } else {
+            serde_json::from_slice::<Event>(text).is_ok()
+        }
+    }
+
+    /// The input ended after whole records: it must have ended with an end record.
+    fn check_end(&mut self) {
+        self.release();
+        if !self.ended {
+            self.ready.push_back(Err(CaptureError::NoEnd {
+                path: self.path.clone(),
+                after_line: self.line_no,
+            }));
+        }
+    }
+
     /// Splits what was decoded into lines.
     fn split(&mut self) {
         while self.used < self.decoded.len() {
@@ -186,21 +251,19 @@ impl CaptureReader {
         self.used = 0;
     }
 
-    /// The input ended: a last line without its newline is an event if it parses, else the
-    /// sign of a cut.
+    /// The input ended: a last line without its newline is a record if it parses, else the
+    /// sign of a cut. A capture that ends after whole records must end with an end record.
     fn finish(&mut self) {
         self.done = true;
         let Some(line) = self.splitter.finish() else {
+            self.check_end();
             return;
         };
         let after_line = self.line_no;
-        if line == Line::Read {
-            if let Ok(event) = serde_json::from_slice::<Event>(self.splitter.line()) {
-                self.line_no += 1;
-                self.emit(Ok(event));
-                self.release();
-                return;
-            }
+        if line == Line::Read && self.is_whole_record() {
+            self.take_line(line);
+            self.check_end();
+            return;
         }
         self.line_no += 1;
         self.skipped += 1;

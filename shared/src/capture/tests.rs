@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use super::*;
 use crate::store::event_document;
-use crate::testing::samples;
+use crate::testing::{samples, zstd_frame_starts as frame_starts};
 
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
@@ -46,13 +46,14 @@ fn every_kind_round_trips_through_plain_and_zstd_files() {
         let back: Vec<Event> = reader.by_ref().map(|r| r.expect("valid")).collect();
         assert_eq!(back, events, "{name}");
         assert_eq!(reader.skipped(), 0);
-        assert_eq!(reader.lines_read(), events.len() as u64);
+        // The events and the end record.
+        assert_eq!(reader.lines_read(), events.len() as u64 + 1);
     }
-    // The .zst file really is compressed, one frame per non-empty batch.
+    // The .zst file really is compressed, one frame per non-empty batch and one for the end.
     let z = std::fs::read(dir.path().join("cap.jsonl.zst")).expect("read");
     let magic = [0x28, 0xb5, 0x2f, 0xfd];
     assert_eq!(z[..4], magic);
-    assert_eq!(z.windows(4).filter(|w| *w == magic).count(), 2);
+    assert_eq!(z.windows(4).filter(|w| *w == magic).count(), 3);
     let plain = std::fs::metadata(dir.path().join("cap.jsonl"))
         .expect("meta")
         .len();
@@ -66,15 +67,22 @@ fn each_line_is_one_event_even_with_newlines_in_text() {
     let events = samples();
     write(&path, &[&events]);
     let text = std::fs::read(&path).expect("read");
-    assert_eq!(text.iter().filter(|b| **b == b'\n').count(), events.len());
+    assert_eq!(
+        text.iter().filter(|b| **b == b'\n').count(),
+        events.len() + 1
+    );
     assert_eq!(text.last(), Some(&b'\n'));
+    let last = text[..text.len() - 1].rsplit(|b| *b == b'\n').next();
+    let want = format!("{{\"capture_end\":{{\"events\":{}}}}}", events.len());
+    assert_eq!(last, Some(want.as_bytes()));
 }
 
 #[test]
 fn a_corrupt_line_in_the_middle_is_reported_and_the_rest_is_read() {
     let dir = tmp();
     let events = samples();
-    // Plain: good lines, a broken line (line 6), an invalid UTF-8 line (line 7), good lines.
+    // Plain: good lines and their end record (line 6), then lines added to the closed capture:
+    // a broken line (line 7), an invalid UTF-8 line (line 8), a good line, and no end record.
     let path = dir.path().join("bad.jsonl");
     write(&path, &[&events[..5]]);
     {
@@ -92,6 +100,7 @@ fn a_corrupt_line_in_the_middle_is_reported_and_the_rest_is_read() {
     let mut reader = CaptureReader::open(&path).expect("open");
     let mut good = 0;
     let mut bad_lines = Vec::new();
+    let mut no_end = Vec::new();
     for item in reader.by_ref() {
         match item {
             Ok(_) => good += 1,
@@ -99,11 +108,13 @@ fn a_corrupt_line_in_the_middle_is_reported_and_the_rest_is_read() {
                 assert!(!message.is_empty());
                 bad_lines.push(line);
             }
+            Err(CaptureError::NoEnd { after_line, .. }) => no_end.push(after_line),
             Err(other) => panic!("unexpected {other}"),
         }
     }
     assert_eq!(good, 6);
-    assert_eq!(bad_lines, vec![6, 7]);
+    assert_eq!(bad_lines, vec![7, 8]);
+    assert_eq!(no_end, vec![9], "the added lines have no end record");
     assert_eq!(reader.skipped(), 2);
 
     // zstd: a frame holding one bad line between two good batches.
@@ -125,7 +136,12 @@ fn a_corrupt_line_in_the_middle_is_reported_and_the_rest_is_read() {
     }
     let (got, errors) = read_all(&zpath).expect("open");
     assert_eq!(got, events[..4].to_vec());
-    assert_eq!(errors.len(), 1);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        matches!(errors[1], CaptureError::NoEnd { after_line: 5, .. }),
+        "the writer was never finished: {:?}",
+        errors[1]
+    );
     assert!(
         matches!(errors[0], CaptureError::BadLine { line: 4, .. }),
         "{:?}",
@@ -150,12 +166,15 @@ fn a_truncated_zstd_tail_loses_only_the_last_batch() {
     w.write_batch(b).expect("b");
     let two_frames = std::fs::metadata(&path).expect("meta").len();
     w.write_batch(c).expect("c");
+    let three_frames = std::fs::metadata(&path).expect("meta").len() as usize;
     w.finish().expect("finish");
     let full = std::fs::read(&path).expect("read");
 
-    // Cut the last frame at many points, as a crash in the middle of its write would.
+    // Cut the last frames (the last batch, the end record) at many points, as a crash in the
+    // middle of a write would.
     let mut cuts: Vec<usize> = (two_frames as usize + 1..full.len()).step_by(7).collect();
     cuts.push(full.len() - 1);
+    cuts.retain(|cut| *cut != three_frames);
     for cut in cuts {
         let cut_path = dir.path().join(format!("cut{cut}.jsonl.zst"));
         std::fs::write(&cut_path, &full[..cut]).expect("write");
@@ -181,12 +200,17 @@ fn a_truncated_zstd_tail_loses_only_the_last_batch() {
         assert!(errors[0].to_string().contains("truncated"), "{}", errors[0]);
     }
 
-    // A cut exactly between frames is a clean, shorter file.
-    let clean = dir.path().join("clean.jsonl.zst");
-    std::fs::write(&clean, &full[..two_frames as usize]).expect("write");
-    let (got, errors) = read_all(&clean).expect("open");
-    assert_eq!(got, events[..20].to_vec());
-    assert!(errors.is_empty(), "{errors:?}");
+    // A cut exactly between frames leaves whole frames: only the missing end record shows it.
+    for (cut, kept) in [(two_frames as usize, 20), (three_frames, events.len())] {
+        let clean = dir.path().join(format!("clean{cut}.jsonl.zst"));
+        std::fs::write(&clean, &full[..cut]).expect("write");
+        let (got, errors) = read_all(&clean).expect("open");
+        assert_eq!(got, events[..kept].to_vec());
+        assert!(
+            matches!(errors[..], [CaptureError::NoEnd { after_line, .. }] if after_line == kept as u64),
+            "cut at {cut}: {errors:?}"
+        );
+    }
 }
 
 #[test]
@@ -196,7 +220,14 @@ fn a_truncated_plain_tail_is_reported_once() {
     let path = dir.path().join("cut.jsonl");
     write(&path, &[&events]);
     let full = std::fs::read(&path).expect("read");
-    std::fs::write(&path, &full[..full.len() - 10]).expect("cut");
+    // Ten bytes into the last event's line (the end record's line after it cut off too).
+    let end_line = full[..full.len() - 1]
+        .iter()
+        .rev()
+        .position(|b| *b == b'\n')
+        .expect("two lines")
+        + 1;
+    std::fs::write(&path, &full[..full.len() - end_line - 10]).expect("cut");
     let mut reader = CaptureReader::open(&path).expect("open");
     let items: Vec<_> = reader.by_ref().collect();
     assert_eq!(items.len(), events.len());
@@ -226,7 +257,7 @@ fn bytes_that_are_no_zstd_frame_are_skipped_and_reported() {
         matches!(
             errors[0],
             CaptureError::DamagedFrame {
-                after_line: 4,
+                after_line: 5,
                 bytes: 23,
                 lines: 0,
                 ..
@@ -308,17 +339,6 @@ fn bson_and_json_have_identical_field_names_for_every_kind() {
     }
 }
 
-/// The file offsets where each zstd frame of `bytes` starts.
-fn frame_starts(bytes: &[u8]) -> Vec<usize> {
-    let magic = [0x28, 0xb5, 0x2f, 0xfd];
-    bytes
-        .windows(4)
-        .enumerate()
-        .filter(|(_, w)| *w == magic)
-        .map(|(i, _)| i)
-        .collect()
-}
-
 fn three_frames(dir: &Path) -> (Vec<Event>, Vec<u8>) {
     let events = many(3);
     let path = dir.join("three.jsonl.zst");
@@ -339,7 +359,7 @@ fn a_corrupt_frame_costs_that_frame_only_and_never_yields_altered_events() {
     let dir = tmp();
     let (events, bytes) = three_frames(dir.path());
     let starts = frame_starts(&bytes);
-    assert_eq!(starts.len(), 3);
+    assert_eq!(starts.len(), 4, "three batches and the end record");
     // Flip one byte at many places inside the middle frame (header, blocks, checksum).
     for at in (starts[1] + 4..starts[2])
         .step_by(13)
@@ -385,12 +405,16 @@ fn a_frame_cut_out_leaves_the_others_readable() {
     cut.extend_from_slice(&bytes[starts[2]..]);
     let (got, errors) = read_bytes(dir.path(), "cut.zst", &cut);
     assert!(
-        errors.is_empty(),
-        "whole frames: the reader sees no damage ({errors:?})"
+        matches!(
+            errors[..],
+            [CaptureError::CountMismatch { written, read, .. }]
+                if written == events.len() as u64 && read == written - 20
+        ),
+        "whole frames: the end record's count shows the loss ({errors:?})"
     );
     let mut want = events[..15].to_vec();
     want.extend_from_slice(&events[35..]);
-    assert_eq!(got, want, "the seq jump is what shows the loss (see load)");
+    assert_eq!(got, want);
     // Part of a frame cut out: that frame is damaged, the next one read.
     let mut cut = bytes[..starts[1] + 40].to_vec();
     cut.extend_from_slice(&bytes[starts[1] + 90..]);
@@ -444,8 +468,122 @@ fn an_overlong_line_is_skipped_as_it_streams_past() {
         assert_eq!(got[3], &events[3], "{name}");
         let errors: Vec<&CaptureError> = items.iter().filter_map(|i| i.as_ref().err()).collect();
         assert!(
-            matches!(errors[..], [CaptureError::LineTooLong { line: 4, len }] if *len == 3 << 20),
+            matches!(
+                errors[..],
+                [CaptureError::LineTooLong { line: 5, len }, CaptureError::NoEnd { .. }]
+                    if *len == 3 << 20
+            ),
             "{name}: {errors:?}"
         );
     }
+}
+
+#[test]
+fn a_capture_without_its_end_record_is_reported_after_its_last_event() {
+    let dir = tmp();
+    let events = samples();
+    for name in ["open.jsonl", "open.jsonl.zst"] {
+        let path = dir.path().join(name);
+        // A recorder that stopped without closing the file (crash, kill, full disk).
+        let mut w = CaptureWriter::create(&path).expect("create");
+        w.write_batch(&events).expect("write");
+        drop(w);
+        let items: Vec<_> = CaptureReader::open(&path).expect("open").collect();
+        assert_eq!(items.len(), events.len() + 1, "{name}");
+        assert!(items[..events.len()].iter().all(Result::is_ok), "{name}");
+        match &items[events.len()] {
+            Err(e @ CaptureError::NoEnd { after_line, .. }) => {
+                assert_eq!(*after_line, events.len() as u64, "{name}");
+                assert!(e.to_string().contains("no end record"), "{e}");
+            }
+            other => panic!("{name}: expected a missing end, got {other:?}"),
+        }
+    }
+    // A plain capture cut exactly after a line.
+    let path = dir.path().join("whole.jsonl");
+    write(&path, &[&events]);
+    let full = std::fs::read(&path).expect("read");
+    let second_line = full.iter().position(|b| *b == b'\n').expect("a line") + 1;
+    std::fs::write(&path, &full[..second_line]).expect("cut");
+    let (got, errors) = read_all(&path).expect("open");
+    assert_eq!(got, events[..1].to_vec());
+    assert!(
+        matches!(errors[..], [CaptureError::NoEnd { after_line: 1, .. }]),
+        "{errors:?}"
+    );
+    // An empty file is no closed capture either.
+    std::fs::write(&path, b"").expect("empty");
+    let (got, errors) = read_all(&path).expect("open");
+    assert!(got.is_empty());
+    assert!(matches!(
+        errors[..],
+        [CaptureError::NoEnd { after_line: 0, .. }]
+    ));
+}
+
+#[test]
+fn captures_joined_with_cat_read_as_whole_captures() {
+    let dir = tmp();
+    let events = many(2);
+    let (a, b) = events.split_at(11);
+    for ext in ["jsonl", "jsonl.zst"] {
+        let first = dir.path().join(format!("a.{ext}"));
+        let second = dir.path().join(format!("b.{ext}"));
+        write(&first, &[a]);
+        write(&second, &[b, &[]]);
+        let mut joined = std::fs::read(&first).expect("read");
+        joined.extend(std::fs::read(&second).expect("read"));
+        let (got, errors) = read_bytes(dir.path(), &format!("joined.{ext}"), &joined);
+        assert_eq!(got, events, "{ext}");
+        assert!(errors.is_empty(), "{ext}: {errors:?}");
+    }
+}
+
+#[test]
+fn lines_removed_from_or_added_to_a_closed_capture_break_its_count() {
+    let dir = tmp();
+    let events = samples();
+    let path = dir.path().join("edited.jsonl");
+    write(&path, &[&events]);
+    let full = String::from_utf8(std::fs::read(&path).expect("read")).expect("utf-8");
+    let lines: Vec<&str> = full.lines().collect();
+    // One event line removed from the middle.
+    let mut removed = lines.clone();
+    removed.remove(2);
+    let (got, errors) = read_bytes(
+        dir.path(),
+        "removed.jsonl",
+        (removed.join("\n") + "\n").as_bytes(),
+    );
+    assert_eq!(got.len(), events.len() - 1);
+    match &errors[..] {
+        [
+            e @ CaptureError::CountMismatch {
+                written,
+                read,
+                line,
+                ..
+            },
+        ] => {
+            assert_eq!(
+                (*written, *read),
+                (events.len() as u64, events.len() as u64 - 1)
+            );
+            assert_eq!(*line, events.len() as u64);
+            assert!(e.to_string().contains("removed or added"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // One event line repeated before the end record.
+    let mut added = lines.clone();
+    added.insert(1, lines[0]);
+    let (_, errors) = read_bytes(
+        dir.path(),
+        "added.jsonl",
+        (added.join("\n") + "\n").as_bytes(),
+    );
+    assert!(
+        matches!(errors[..], [CaptureError::CountMismatch { written, read, .. }] if read == written + 1),
+        "{errors:?}"
+    );
 }
