@@ -129,26 +129,13 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
-/// The local port of the database when it runs on this host (its server is excluded from audit).
+/// The local port of the database when it runs on this host (its server is excluded from audit):
+/// the first server the address names, as the driver parses it.
 fn local_db_port(db: &MongoAddress) -> Option<u16> {
-    let authority = match db {
-        MongoAddress::HostPort(hp) => hp.as_str(),
-        MongoAddress::Uri(u) => {
-            let rest = u.split_once("://")?.1;
-            let auth = rest.split(['/', '?']).next()?;
-            auth.rsplit('@').next()?
-        }
-    };
-    let first = authority.split(',').next()?;
-    let (host, port) = match first.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (h, p.parse().ok()?),
-        _ => (first, 27017),
-    };
-    let local = matches!(
-        host,
-        "127.0.0.1" | "localhost" | "::1" | "[::1]" | "0.0.0.0"
-    ) || std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .is_ok_and(|h| h.trim() == host);
+    let (host, port) = db.tcp_servers().ok()?.into_iter().next()?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let local = matches!(host, "127.0.0.1" | "localhost" | "::1" | "0.0.0.0")
+        || std::fs::read_to_string("/proc/sys/kernel/hostname").is_ok_and(|h| h.trim() == host);
     local.then_some(port)
 }
 

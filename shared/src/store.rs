@@ -22,7 +22,7 @@ use std::time::Duration;
 use bson::{Bson, Document, RawDocumentBuf, doc};
 use futures_util::stream::{BoxStream, Stream, StreamExt, TryStreamExt};
 use mongodb::error::ErrorKind;
-use mongodb::options::{ClientOptions, ServerAddress};
+use mongodb::options::{ClientOptions, ConnectionString, HostInfo, ServerAddress};
 use mongodb::{Client, Collection, Database, IndexModel};
 use serde::Serialize;
 use tokio::sync::OnceCell;
@@ -47,6 +47,8 @@ const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// MongoDB's error code for a duplicate key.
 const DUPLICATE_KEY: i32 = 11000;
 
+/// The port of a server address that names none.
+pub const DEFAULT_PORT: u16 = 27017;
 /// The server used when the command line names none: `127.0.0.1:27017`.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:27017";
 
@@ -70,28 +72,54 @@ impl MongoAddress {
         }
     }
 
-    /// The address for messages: a URI's password is replaced by `***`.
-    pub fn display(&self) -> String {
-        match self {
-            MongoAddress::HostPort(hp) => hp.clone(),
-            MongoAddress::Uri(uri) => redact_uri(uri),
-        }
+    /// The TCP servers the address names, `(host, port)`, as the driver parses it. A
+    /// `mongodb+srv://` URI names a DNS record that is resolved only when connecting: it gives
+    /// no servers here, nor does a Unix socket path.
+    pub fn tcp_servers(&self) -> Result<Vec<(String, u16)>, mongodb::error::Error> {
+        let servers = match self {
+            MongoAddress::HostPort(hp) => vec![ServerAddress::parse(hp)?],
+            MongoAddress::Uri(uri) => match ConnectionString::parse(uri)?.host_info {
+                HostInfo::HostIdentifiers(hosts) => hosts,
+                // A DNS record, or a kind of address this driver version added.
+                _ => Vec::new(),
+            },
+        };
+        Ok(servers
+            .into_iter()
+            .filter_map(|server| match server {
+                ServerAddress::Tcp { host, port } => Some((host, port.unwrap_or(DEFAULT_PORT))),
+                _ => None,
+            })
+            .collect())
     }
-}
 
-/// Replaces the password of `scheme://user:password@host/...` with `***`.
-fn redact_uri(uri: &str) -> String {
-    let Some((scheme, rest)) = uri.split_once("://") else {
-        return uri.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let userinfo = &rest[..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***{}", &rest[at..])
+    /// The address for messages: a URI as the driver parses it, with its user but never its
+    /// password (`***`) nor its options.
+    pub fn display(&self) -> String {
+        let uri = match self {
+            MongoAddress::HostPort(hp) => return hp.clone(),
+            MongoAddress::Uri(uri) => uri,
+        };
+        let Ok(parsed) = ConnectionString::parse(uri) else {
+            return "the URI given (not shown: it is not a valid MongoDB URI and may hold a \
+                    password)"
+                .to_owned();
+        };
+        let user = parsed
+            .credential
+            .and_then(|c| c.username)
+            .map(|user| format!("{user}:***@"))
+            .unwrap_or_default();
+        match parsed.host_info {
+            HostInfo::HostIdentifiers(hosts) => {
+                let hosts: Vec<String> = hosts.iter().map(ToString::to_string).collect();
+                format!("mongodb://{user}{}", hosts.join(","))
+            }
+            HostInfo::DnsRecord(name) => format!("mongodb+srv://{user}{name}"),
+            _ => {
+                "the URI given (not shown: this version cannot show its kind of address)".to_owned()
+            }
         }
-        None => uri.to_owned(),
     }
 }
 
@@ -728,11 +756,22 @@ mod tests {
 
     #[test]
     fn uri_passwords_are_redacted_in_messages() {
+        let uri = |u: &str| MongoAddress::Uri(u.to_owned()).display();
         assert_eq!(
-            redact_uri("mongodb://ann:s3cret@db.example:27017/?tls=true"),
-            "mongodb://ann:***@db.example:27017/?tls=true"
+            uri("mongodb://ann:s3cret@db.example:27017/?tls=true"),
+            "mongodb://ann:***@db.example:27017"
         );
-        assert_eq!(redact_uri("mongodb://db:27017"), "mongodb://db:27017");
+        assert_eq!(uri("mongodb://db"), "mongodb://db:27017");
+        assert_eq!(
+            uri("mongodb://ann:s3cret@a:1,b:2/x?replicaSet=rs"),
+            "mongodb://ann:***@a:1,b:2"
+        );
+        assert_eq!(
+            uri("mongodb+srv://ann:s3cret@cluster.example/x"),
+            "mongodb+srv://ann:***@cluster.example"
+        );
+        let bad = uri("mongodb://ann:s3cret@/");
+        assert!(!bad.contains("s3cret"), "{bad}");
         assert_eq!(
             MongoAddress::HostPort("127.0.0.1:1".into()).display(),
             "127.0.0.1:1"

@@ -138,4 +138,14 @@ fn local_database_ports() {
         local_db_port(&MongoAddress::Uri("mongodb+srv://cluster.example/x".into())),
         None
     );
+    assert_eq!(
+        local_db_port(&MongoAddress::HostPort("[::1]:27018".into())),
+        Some(27018)
+    );
+    assert_eq!(
+        local_db_port(&MongoAddress::Uri(
+            "mongodb://localhost,db.example:1/".into()
+        )),
+        Some(dockwatch_shared::store::DEFAULT_PORT)
+    );
 }
