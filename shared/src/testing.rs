@@ -279,6 +279,20 @@ impl SecantusServer {
     }
 }
 
+impl SecantusServer {
+    /// Stops the server as an operator's restart does (SIGINT: a clean shutdown) and waits for
+    /// it to exit; its data stays for [`SecantusServer::start`].
+    pub fn shut_down(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                // SAFETY: kill(2) with the pid of our own child and a valid signal.
+                unsafe { libc::kill(pid, libc::SIGINT) };
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
 impl Drop for SecantusServer {
     fn drop(&mut self) {
         self.stop();

@@ -18,14 +18,13 @@
 //! `dockwatch-tui report --format json`), against what the container did.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::event::{DockerRole, Event, EventKind, Pid};
 use dockwatch_shared::store::{Store, StoreConfig};
-use dockwatch_shared::testing::{AuditLock, Need, SECANTUSD_ENV, require};
+use dockwatch_shared::testing::{AuditLock, Need, SecantusServer, require};
 use futures_util::StreamExt;
 use serde_json::Value;
 
@@ -578,33 +577,6 @@ fn check_report(doc: &Value, cid: &str, merged: &str, target: &Target) {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn start_db(bin: &PathBuf, port: u16, storage: &std::path::Path) -> Child {
-    let child = Command::new(bin)
-        .args(["--port", &port.to_string(), "--storage-path"])
-        .arg(storage)
-        .args(["--log-level", "WARNING"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the database server");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the database server did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    child
-}
-
 /// Stops the database in the middle of a run and starts it again: every event of the run
 /// reaches it exactly once, in order, and matches the capture written at the same time.
 #[test]
@@ -612,21 +584,18 @@ fn godo_keeps_events_while_the_database_is_down() {
     if !require(&[Need::Root, Need::Secantusd]) {
         return;
     }
-    let db_bin = PathBuf::from(std::env::var_os(SECANTUSD_ENV).unwrap_or_default());
     // The lock first: this test's own database server must not start (and write, audited)
     // while the other test's godo is recording.
     let lock = AuditLock::take();
     let bin = godo_binary();
-    let port = free_port();
     let dir = tempfile::tempdir().expect("tempdir");
-    let storage = dir.path().join("db");
-    std::fs::create_dir_all(&storage).expect("storage dir");
     let capture = dir.path().join("capture.jsonl");
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).expect("work dir");
-    let mut server = start_db(&db_bin, port, &storage);
-
-    let addr = format!("127.0.0.1:{port}");
+    let Some(mut server) = SecantusServer::launch() else {
+        return;
+    };
+    let addr = server.address();
     let mut godo = Godo::start(
         &bin,
         &[
@@ -654,11 +623,9 @@ fn godo_keeps_events_while_the_database_is_down() {
     // The database goes away as in an operator's restart (SIGINT: a clean shutdown). A SIGKILLed
     // SecantusDB can lose writes it had already acknowledged, which would test the server's
     // durability, not godo's.
-    // SAFETY: kill with a valid pid and signal.
-    unsafe { libc::kill(server.id() as i32, libc::SIGINT) };
-    let _ = server.wait();
+    server.shut_down();
     std::thread::sleep(Duration::from_secs(5));
-    let mut server = start_db(&db_bin, port, &storage);
+    server.start();
     let _ = workload.wait();
     std::thread::sleep(Duration::from_secs(3));
     let status = godo.terminate();
@@ -688,8 +655,7 @@ fn godo_keeps_events_while_the_database_is_down() {
         }
         v
     });
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 
     assert!(
         captured.len() > 100,
