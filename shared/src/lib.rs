@@ -33,6 +33,7 @@ pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod text;
+pub mod throttle;
 pub mod time;
 
 pub use event::{Event, EventKind, Pid, Source};

@@ -18,6 +18,7 @@ use crate::completeness::{Completeness, Seen};
 use crate::investigation::Investigation;
 use crate::pipeline::{Pipeline, Progress};
 use crate::store::{BootSummary, Store, StoreError, sort_boots};
+use crate::throttle::progress_due;
 use crate::time::Timestamp;
 
 /// What can stop a load.
@@ -178,7 +179,7 @@ pub async fn from_store_boot(
             Err(e) => return Err(e.into()),
         }
         let read = stream.read();
-        if read % 16_384 == 0 {
+        if progress_due(read) {
             progress(LoadProgress::Reading { read, total });
         }
     }
@@ -249,7 +250,7 @@ pub fn from_capture_reader(
     let mut read = 0u64;
     for item in reader.by_ref() {
         read += 1;
-        if read % 16_384 == 0 {
+        if progress_due(read) {
             progress(LoadProgress::Reading { read, total: 0 });
         }
         let event = match item {

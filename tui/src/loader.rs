@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::capture::CaptureReader;
@@ -18,6 +18,7 @@ use dockwatch_shared::investigation::Investigation;
 use dockwatch_shared::load::{self, LoadError, LoadProgress};
 use dockwatch_shared::pipeline::Step;
 use dockwatch_shared::store::{BootSummary, Store, StoreConfig, StoreError};
+use dockwatch_shared::throttle::Throttle;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{AppEvent, JobMsg};
@@ -277,17 +278,17 @@ fn progress(report: Report<'_>, p: Progress) {
 
 /// Turns the loader's progress into the screen's, at most every [`REPORT_EVERY`] (and at each
 /// new pipeline step).
-struct Throttle<'a> {
+struct ScreenProgress<'a> {
     report: Report<'a>,
-    last: Option<Instant>,
+    throttle: Throttle,
     step: Option<usize>,
 }
 
-impl<'a> Throttle<'a> {
+impl<'a> ScreenProgress<'a> {
     fn new(report: Report<'a>) -> Self {
         Self {
             report,
-            last: None,
+            throttle: Throttle::new(REPORT_EVERY),
             step: None,
         }
     }
@@ -311,8 +312,10 @@ impl<'a> Throttle<'a> {
             ),
         };
         let new_step = step.is_some() && step != self.step;
-        if new_step || self.last.is_none_or(|t| t.elapsed() >= REPORT_EVERY) {
-            self.last = Some(Instant::now());
+        if new_step {
+            self.throttle.reset();
+        }
+        if new_step || self.throttle.due() {
             if step.is_some() {
                 self.step = step;
             }
@@ -342,13 +345,13 @@ async fn run(source: Source, cancel: &CancellationToken, report: Report<'_>) -> 
                 )
                 .map(|l| (l, r))
             });
-            let mut throttle = Throttle::new(report);
+            let mut screen = ScreenProgress::new(report);
             let done = loop {
                 tokio::select! {
                     done = &mut reader => break done,
                     _ = tokio::time::sleep(REPORT_EVERY) => {
                         while let Ok(p) = rx.try_recv() {
-                            throttle.load(p);
+                            screen.load(p);
                         }
                     }
                 }
@@ -415,7 +418,7 @@ fn demo(report: Report<'_>) -> Result<Read, Failure> {
             .to_owned(),
     };
     let reader = embedded_capture("demo capture", DEMO_CAPTURE).map_err(|e| bad(e.to_string()))?;
-    let mut throttle = Throttle::new(report);
+    let mut screen = ScreenProgress::new(report);
     // The demo holds one boot.
     let loaded = load::from_capture_reader(
         reader,
@@ -423,7 +426,7 @@ fn demo(report: Report<'_>) -> Result<Read, Failure> {
         None,
         None,
         Timestamp::now(),
-        &mut |p| throttle.load(p),
+        &mut |p| screen.load(p),
     )
     .map_err(|e| bad(e.to_string()))?;
     Ok(Read::Loaded(Box::new(Loaded {
@@ -538,10 +541,10 @@ async fn from_mongo(
         Ok(one) => one,
         Err(several) => return Ok(Read::Choose(several)),
     };
-    let mut throttle = Throttle::new(report);
+    let mut screen = ScreenProgress::new(report);
     // The boots were just listed: read the chosen one without listing them again.
     let loaded = load::from_store_boot(&store, one, boots, generated_at, &mut |p| {
-        throttle.load(p);
+        screen.load(p);
     })
     .await
     .map_err(|e| load_failure(&Source::Mongo(m.clone()), e))?;
@@ -666,7 +669,7 @@ mod tests {
             .port();
         let mut config = StoreConfig::host_port(&format!("127.0.0.1:{port}"));
         config.timeout = Duration::from_millis(500);
-        let started = Instant::now();
+        let started = std::time::Instant::now();
         let f = failure(outcome_of(Source::Mongo(MongoSource {
             config,
             host: None,

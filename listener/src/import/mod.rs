@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use dockwatch_shared::Event;
 use dockwatch_shared::sanitize::{for_terminal, message_for_terminal};
+use dockwatch_shared::throttle::{Throttle, progress_due};
 
 use crate::audit::{Counters, ParseError, parse_log_line};
 use dockwatch_shared::lines::Line;
@@ -161,7 +162,7 @@ pub fn read_log(
         if !emit_batches(&mut out, batch, false, &mut emit) {
             return report;
         }
-        if report.lines % 8192 == 0 {
+        if progress_due(report.lines) {
             meter.tick(&logs, import.counters());
         }
     }
@@ -197,34 +198,31 @@ struct Progress {
     show: bool,
     tty: bool,
     start: Instant,
-    last: Instant,
+    /// A line per half second on a terminal, per 5 s in a log.
+    throttle: Throttle,
 }
 
 impl Progress {
     fn new(show: bool) -> Self {
-        let now = Instant::now();
+        let tty = std::io::stderr().is_terminal();
+        let mut throttle = Throttle::new(if tty {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(5)
+        });
+        throttle.reset();
         Self {
             show,
-            tty: std::io::stderr().is_terminal(),
-            start: now,
-            last: now,
+            tty,
+            start: Instant::now(),
+            throttle,
         }
     }
 
     fn tick(&mut self, reader: &Logs, c: &Counters) {
-        if !self.show {
-            return;
+        if self.show && self.throttle.due() {
+            self.print(reader, c, false);
         }
-        let every = if self.tty {
-            Duration::from_millis(500)
-        } else {
-            Duration::from_secs(5)
-        };
-        if self.last.elapsed() < every {
-            return;
-        }
-        self.last = Instant::now();
-        self.print(reader, c, false);
     }
 
     fn done(&mut self, reader: &Logs, c: &Counters) {

@@ -407,7 +407,7 @@ pub fn files(
     };
     let total = recs.len();
     for (i, rec) in recs.into_iter().enumerate() {
-        if i % 65_536 == 0 {
+        if crate::throttle::progress_due(i as u64) {
             progress(i as u64);
         }
         let task = rec_task[i];

@@ -634,7 +634,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
     let mut rec_task = Vec::with_capacity(recs.len());
     let mut containers: FxHashMap<String, ContainerMeta> = FxHashMap::default();
     for (i, rec) in recs.iter_mut().enumerate() {
-        if i % 65_536 == 0 {
+        if crate::throttle::progress_due(i as u64) {
             progress(i as u64);
         }
         let time = rec.time;
