@@ -15,7 +15,7 @@ use std::io;
 
 use dockwatch_shared::ByteString;
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::event::{
+use dockwatch_shared::model::event::{
     Comm, ContainerIdSource, Event, EventKind, Exec, Exit, Fork, Gap, GapReason, Pid, ProcessInfo,
     Source,
 };

@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use bollard::Docker;
-use dockwatch_shared::event::{Container, Event, EventKind, Source};
+use dockwatch_shared::model::event::{Container, Event, EventKind, Source};
 use dockwatch_shared::{ByteString, Timestamp};
 
 use crate::recorder::HostIdentity;

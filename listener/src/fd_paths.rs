@@ -2,7 +2,7 @@
 //! path of the file it touched, forks say how their child's descriptors were chosen, and writes
 //! to one fd are coalesced.
 //!
-//! The descriptor tables are [`dockwatch_shared::fds`]'s, the kernel's rules written once for
+//! The descriptor tables are [`dockwatch_shared::model::fds`]'s, the kernel's rules written once for
 //! the recorder, the offline import and the pipeline. Live, the tracker there places each forked
 //! child at its parent's audited clone call, whatever order the process connector and audit
 //! arrive in, and holds a child's steps until then; this stage maps events to its steps and
@@ -22,8 +22,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use dockwatch_shared::event::{Event, EventKind, FdFrom, Pid, Source, Write};
-use dockwatch_shared::fds::{
+use dockwatch_shared::model::event::{Event, EventKind, FdFrom, Pid, Source, Write};
+use dockwatch_shared::model::fds::{
     CloneCall, Done, FdTracker, ForkReport, Meta, O_CLOEXEC, Placement, Slot, Stats, Step,
 };
 use dockwatch_shared::{ByteString, Timestamp};

@@ -28,10 +28,10 @@ use dockwatch_listener::recorder::{HostIdentity, Input, Recorder, audit_decoder,
 use dockwatch_listener::sink::{self, CaptureOut, EventStore, SinkConfig, SinkStats, Stamper};
 use dockwatch_listener::snapshot;
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::capture::CaptureWriter;
-use dockwatch_shared::event::{Event, EventKind, Gap, GapReason, Pid, Source};
-use dockwatch_shared::output::OutputPolicy;
-use dockwatch_shared::store::{MongoAddress, Store, StoreConfig};
+use dockwatch_shared::model::event::{Event, EventKind, Gap, GapReason, Pid, Source};
+use dockwatch_shared::storage::capture::CaptureWriter;
+use dockwatch_shared::storage::output::OutputPolicy;
+use dockwatch_shared::storage::store::{MongoAddress, Store, StoreConfig};
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -204,7 +204,7 @@ pub fn run(cfg: Config) -> Result<()> {
     });
     let diag = match &cfg.diag {
         Some(p) => Some(
-            dockwatch_shared::output::create(p, cfg.output, &[])
+            dockwatch_shared::storage::output::create(p, cfg.output, &[])
                 .with_context(|| format!("creating the diag file {}", p.display()))?,
         ),
         None => None,
@@ -397,7 +397,7 @@ pub fn run(cfg: Config) -> Result<()> {
     if let Some(e) = summary.capture_error {
         eprintln!(
             "godo: the capture file is incomplete: {}",
-            dockwatch_shared::sanitize::message_for_terminal(&e.to_string())
+            dockwatch_shared::presentation::sanitize::message_for_terminal(&e.to_string())
         );
     }
     if let Some(Err(e)) = restore {

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgAction, Parser};
-use dockwatch_shared::output::OutputPolicy;
-use dockwatch_shared::sanitize::message_for_terminal;
-use dockwatch_shared::store::MongoAddress;
+use dockwatch_shared::presentation::sanitize::message_for_terminal;
+use dockwatch_shared::storage::output::OutputPolicy;
+use dockwatch_shared::storage::store::MongoAddress;
 
 mod live;
 
@@ -117,7 +117,7 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockwatch_shared::store::DEFAULT_ADDRESS;
+    use dockwatch_shared::storage::store::DEFAULT_ADDRESS;
 
     fn database(args: &[&str]) -> Option<MongoAddress> {
         Cli::try_parse_from([&["godo"], args].concat())

@@ -12,7 +12,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use dockwatch_shared::event::{ContainerIdSource, DockerRole, Pid, ProcessInfo};
+use dockwatch_shared::model::event::{ContainerIdSource, DockerRole, Pid, ProcessInfo};
 use dockwatch_shared::{ByteString, Timestamp};
 
 /// Reads processes from a `/proc` tree and converts their start times to wall-clock time.
@@ -141,7 +141,7 @@ impl ProcReader {
         match std::fs::read(dir.join("cmdline")) {
             Ok(b) => {
                 info.args = split_cmdline(&b);
-                info.args_from = Some(dockwatch_shared::event::ArgsSource::Procfs);
+                info.args_from = Some(dockwatch_shared::model::event::ArgsSource::Procfs);
             }
             Err(_) => missing.push("args"),
         }
@@ -225,7 +225,7 @@ impl ProcReader {
             match std::fs::read(dir.join("cmdline")) {
                 Ok(b) => {
                     info.args = split_cmdline(&b);
-                    info.args_from = Some(dockwatch_shared::event::ArgsSource::Procfs);
+                    info.args_from = Some(dockwatch_shared::model::event::ArgsSource::Procfs);
                 }
                 Err(_) => missing.push("args"),
             }

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::event::{ContainerIdSource, Event, EventKind, Pid, Source};
+use dockwatch_shared::model::event::{ContainerIdSource, Event, EventKind, Pid, Source};
 
 use crate::audit::Counters;
 use crate::audit_netlink::{RawRecord, RecordBatch};
@@ -298,7 +298,7 @@ impl Recorder {
 /// `pivot_root(".", ".")` from inside the new root, which audit then names `/`. The filesystem
 /// the new root is on (the device audit gives) is mounted on the host where the container's
 /// root filesystem is; while the container runs, the host's mount table says where.
-fn locate_new_root(p: &mut dockwatch_shared::event::PivotRoot) {
+fn locate_new_root(p: &mut dockwatch_shared::model::event::PivotRoot) {
     let named = p.new_root.as_bytes();
     if named.first() == Some(&b'/') && named != b"/" {
         return;
@@ -405,7 +405,7 @@ impl AuditDecoder for NoAudit {
 mod tests {
     use super::*;
     use crate::audit::Output;
-    use dockwatch_shared::event::{Exec, ProcessInfo, Write};
+    use dockwatch_shared::model::event::{Exec, ProcessInfo, Write};
 
     fn ev(source: Source, kind: EventKind) -> Event {
         Event {
@@ -424,7 +424,7 @@ mod tests {
     fn known(pid: Pid) -> Event {
         ev(
             Source::Procfs,
-            EventKind::Snapshot(dockwatch_shared::event::Snapshot {
+            EventKind::Snapshot(dockwatch_shared::model::event::Snapshot {
                 pid,
                 tgid: pid,
                 ppid: 1,

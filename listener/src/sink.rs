@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::event::{Event, EventKind, Gap, GapReason, Source};
+use dockwatch_shared::model::event::{Event, EventKind, Gap, GapReason, Source};
 use tokio::sync::{Notify, mpsc};
 
 /// Where stored events go: the database (or a test double that fails on demand).
@@ -421,7 +421,7 @@ async fn store_backlog<S: EventStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockwatch_shared::event::Exit;
+    use dockwatch_shared::model::event::Exit;
 
     fn ev(i: i64) -> Event {
         Event {

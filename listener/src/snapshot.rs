@@ -2,7 +2,7 @@
 //! and its open fds as [`Snapshot`] events, so a Docker daemon that was already running is known
 //! (and starred) and writes through fds opened before `godo` started can be attributed.
 
-use dockwatch_shared::event::{Event, EventKind, OpenFd, Pid, Snapshot, Source};
+use dockwatch_shared::model::event::{Event, EventKind, OpenFd, Pid, Snapshot, Source};
 use dockwatch_shared::{ByteString, Timestamp};
 
 use crate::proc_info::ProcReader;

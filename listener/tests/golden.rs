@@ -9,7 +9,7 @@ mod common;
 
 use common::{assemble, fixture_lines, fixtures};
 use dockwatch_shared::EventKind;
-use dockwatch_shared::event::{ArgsSource, GapReason};
+use dockwatch_shared::model::event::{ArgsSource, GapReason};
 
 fn golden(name: &str) -> Vec<dockwatch_shared::Event> {
     let (events, counters) = assemble(&fixture_lines(name));

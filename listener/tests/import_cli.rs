@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use bson::doc;
-use dockwatch_shared::capture::CaptureReader;
-use dockwatch_shared::store::Store;
+use dockwatch_shared::storage::capture::CaptureReader;
+use dockwatch_shared::storage::store::Store;
 use dockwatch_shared::{Event, EventKind};
 
 fn godo(args: &[&str]) -> Output {
@@ -194,7 +194,7 @@ fn write_alone_needs_no_database_and_bad_lines_are_reported_not_fatal() {
     let events = read_capture(&capture);
     let parse_gaps = events
         .iter()
-        .filter(|e| matches!(&e.kind, EventKind::Gap(g) if g.reason == dockwatch_shared::event::GapReason::ParseError))
+        .filter(|e| matches!(&e.kind, EventKind::Gap(g) if g.reason == dockwatch_shared::model::event::GapReason::ParseError))
         .count();
     assert_eq!(parse_gaps, 2, "one gap per run of bad lines");
     // Host: node= where the records have it, else the file name.
@@ -327,7 +327,7 @@ fn a_truncated_log_is_imported_up_to_the_damage_and_fails_loudly() {
             .collect();
         assert_eq!(
             gaps,
-            [dockwatch_shared::event::GapReason::InputUnreadable],
+            [dockwatch_shared::model::event::GapReason::InputUnreadable],
             "{name}"
         );
         // Piped in, the same: the boot id from what can be read, the events up to the damage.
@@ -446,10 +446,9 @@ fn the_capture_is_private_new_and_never_the_log_being_read() {
 /// C1 control, no bidirectional control.
 fn terminal_safe(bytes: &[u8]) -> Result<(), String> {
     let text = String::from_utf8_lossy(bytes);
-    match text
-        .chars()
-        .find(|&c| (c.is_control() && c != '\n') || dockwatch_shared::report::needs_escape(c))
-    {
+    match text.chars().find(|&c| {
+        (c.is_control() && c != '\n') || dockwatch_shared::presentation::report::needs_escape(c)
+    }) {
         Some(c) => Err(format!("raw {c:?} in {text:?}")),
         None => Ok(()),
     }

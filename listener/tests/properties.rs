@@ -165,7 +165,7 @@ proptest! {
         let parse_gaps: u64 = out
             .iter()
             .filter_map(|e| match &e.kind {
-                dockwatch_shared::EventKind::Gap(g) if g.reason == dockwatch_shared::event::GapReason::ParseError => g.lost,
+                dockwatch_shared::EventKind::Gap(g) if g.reason == dockwatch_shared::model::event::GapReason::ParseError => g.lost,
                 _ => None,
             })
             .sum();

@@ -23,9 +23,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dockwatch_shared::event::Event;
+use dockwatch_shared::model::event::Event;
 use dockwatch_shared::pipeline::synthetic::{self, measure};
-use dockwatch_shared::store::{EVENTS_COLLECTION, Store};
+use dockwatch_shared::storage::store::{EVENTS_COLLECTION, Store};
 use dockwatch_shared::testing::test_store_config;
 use futures_util::StreamExt;
 
@@ -114,7 +114,7 @@ fn read(c: &mut Criterion) {
         for chunk in events.chunks(5_000) {
             store.insert_events(chunk).await?;
         }
-        Ok::<_, dockwatch_shared::store::StoreError>(())
+        Ok::<_, dockwatch_shared::storage::store::StoreError>(())
     }) {
         println!("read benchmarks skipped: cannot store events: {e}");
         return;

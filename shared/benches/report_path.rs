@@ -26,11 +26,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dockwatch_shared::capture::CaptureWriter;
 use dockwatch_shared::load::{self, Loaded};
+use dockwatch_shared::model::time::Timestamp;
 use dockwatch_shared::pipeline::synthetic::{self, CAPTURE_BATCH, measure};
-use dockwatch_shared::report::{ExportDoc, write_json, write_text};
-use dockwatch_shared::time::Timestamp;
+use dockwatch_shared::presentation::report::{ExportDoc, write_json, write_text};
+use dockwatch_shared::storage::capture::CaptureWriter;
 
 #[global_allocator]
 static GLOBAL: measure::CountingAllocator = measure::CountingAllocator;

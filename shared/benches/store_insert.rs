@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use bson::Document;
 use criterion::{Criterion, SamplingMode, Throughput};
-use dockwatch_shared::event::{Event, EventKind};
-use dockwatch_shared::store::{Store, StoreConfig, event_document};
+use dockwatch_shared::model::event::{Event, EventKind};
+use dockwatch_shared::model::text::ByteString;
+use dockwatch_shared::storage::store::{Store, StoreConfig, event_document};
 use dockwatch_shared::testing::{MONGO_ENV, samples};
-use dockwatch_shared::text::ByteString;
 
 /// Events per insert call: about what `godo` sends per batch under load.
 const BATCH: usize = 1_000;
@@ -92,7 +92,7 @@ fn main() {
         rt.block_on(async {
             let s = Store::connect(&c).await?;
             s.ensure_indexes().await?;
-            Ok::<_, dockwatch_shared::store::StoreError>(s)
+            Ok::<_, dockwatch_shared::storage::store::StoreError>(s)
         })
     };
     let (store, plain) = match (connect("store"), connect("driver")) {
@@ -117,11 +117,13 @@ fn main() {
                 .insert_many(&docs)
                 .ordered(false)
                 .await
-                .map_err(|e| dockwatch_shared::store::StoreError::BadResult {
-                    operation: "warm-up insert",
-                    detail: e.to_string(),
-                })?;
-            Ok::<_, dockwatch_shared::store::StoreError>(())
+                .map_err(
+                    |e| dockwatch_shared::storage::store::StoreError::BadResult {
+                        operation: "warm-up insert",
+                        detail: e.to_string(),
+                    },
+                )?;
+            Ok::<_, dockwatch_shared::storage::store::StoreError>(())
         });
         if let Err(e) = warm {
             eprintln!("store_insert: {e}");
@@ -228,14 +230,16 @@ fn main() {
                         .ordered(false)
                         .await
                         .map(|_| ())
-                        .map_err(|e| dockwatch_shared::store::StoreError::BadResult {
-                            operation: "plain insert_many",
-                            detail: e.to_string(),
-                        })?;
+                        .map_err(
+                            |e| dockwatch_shared::storage::store::StoreError::BadResult {
+                                operation: "plain insert_many",
+                                detail: e.to_string(),
+                            },
+                        )?;
                 }
                 t[which] = start.elapsed();
             }
-            Ok::<_, dockwatch_shared::store::StoreError>(t)
+            Ok::<_, dockwatch_shared::storage::store::StoreError>(t)
         });
         match timed {
             Ok([s, d]) => {

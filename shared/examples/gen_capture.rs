@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use dockwatch_shared::capture::CaptureWriter;
-use dockwatch_shared::event::EventKind;
-use dockwatch_shared::output::OutputPolicy;
+use dockwatch_shared::model::event::EventKind;
 use dockwatch_shared::pipeline::synthetic::{self, CAPTURE_BATCH, Shape};
+use dockwatch_shared::storage::capture::CaptureWriter;
+use dockwatch_shared::storage::output::OutputPolicy;
 
 const USAGE: &str = "usage: gen_capture OUT.jsonl[.zst] [EVENTS] [--force]";
 

@@ -10,9 +10,9 @@
 
 use std::time::{Duration, Instant};
 
+use dockwatch_shared::model::time::Timestamp;
 use dockwatch_shared::pipeline::synthetic::{self, measure};
 use dockwatch_shared::pipeline::{Step, investigate};
-use dockwatch_shared::time::Timestamp;
 
 #[global_allocator]
 static GLOBAL: measure::CountingAllocator = measure::CountingAllocator;

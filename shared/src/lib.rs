@@ -1,44 +1,28 @@
-//! The library shared by `godo` (the recorder) and `dockwatch-tui` (the analyst's tool).
+//! The library shared by `godo` (the recorder) and `dockwatch-tui` (the analyst's tool), in four
+//! layers:
 //!
-//! * [`event`]: the append-only event log `godo` writes (the schema; see `docs/schema.md`);
-//! * [`fds`]: the kernel's file-descriptor rules, and fork placement across the kernel's streams;
-//! * [`lines`]: reading text lines with a length limit checked while reading;
-//! * [`output`]: creating output files privately, never through a link nor onto an input;
-//! * [`text`] and [`time`]: lossless byte strings and microsecond timestamps used by the model;
-//! * [`sanitize`]: making attacker-chosen text safe to show in a terminal;
-//! * [`completeness`]: what is missing from, or repeated in, an event stream read from a file;
-//! * [`investigation`]: what the filter pipeline makes of an event log: the Docker process tree
-//!   and the files it changed;
-//! * [`pipeline`]: the pure filter pipeline (events of one boot in, an investigation out);
-//! * [`load`]: feeding the pipeline from the store or a capture file, choosing the boot;
-//! * [`cooked`]: storing an investigation in the cooked database (and reading it back);
-//! * [`report`]: the JSON export and the text report of an investigation.
+//! * [`model`]: what is recorded and what is made of it: the event log `godo` writes (the
+//!   schema; see `docs/schema.md`), lossless byte strings and microsecond timestamps, the
+//!   kernel's file-descriptor rules, and the investigation (the Docker process tree and the
+//!   files it changed);
+//! * [`storage`]: where events live: the MongoDB store, capture files, the cooked database, and
+//!   the rules for reading lines and creating output files safely;
+//! * [`pipeline`]: the pure filter pipeline (events of one boot in, an investigation out), and
+//!   the ledger of what is missing from, or repeated in, an event stream;
+//! * [`presentation`]: the JSON export and the text report, making attacker-chosen text safe to
+//!   show, and the pace of progress reports.
 //!
-//! I/O lives at the edges (store, capture files); the pipeline is pure: events in, an
-//! investigation out.
+//! [`load`] is the seam: it feeds the pipeline from the store or a capture file. I/O lives at
+//! the edges (storage, load); the pipeline is pure: events in, an investigation out.
 
-pub mod capture;
-pub mod completeness;
-pub mod cooked;
-pub mod event;
-pub mod fds;
-pub mod investigation;
-pub mod lines;
 pub mod load;
-pub mod output;
+pub mod model;
 pub mod pipeline;
-pub mod report;
-pub mod sanitize;
-pub mod store;
+pub mod presentation;
+pub mod storage;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
-pub mod text;
-pub mod throttle;
-pub mod time;
 
-pub use event::{Event, EventKind, Pid, Source};
-pub use text::ByteString;
-pub use time::Timestamp;
-
-#[cfg(test)]
-mod serde_tests;
+pub use model::event::{Event, EventKind, Pid, Source};
+pub use model::text::ByteString;
+pub use model::time::Timestamp;

@@ -13,13 +13,13 @@ use std::path::Path;
 use futures_util::StreamExt;
 use rustc_hash::FxHashMap;
 
-use crate::capture::{CaptureError, CaptureReader};
-use crate::completeness::{Completeness, Seen};
-use crate::investigation::Investigation;
+use crate::model::investigation::Investigation;
+use crate::model::time::Timestamp;
+use crate::pipeline::completeness::{Completeness, Seen};
 use crate::pipeline::{Pipeline, Progress};
-use crate::store::{BootSummary, Store, StoreError, sort_boots};
-use crate::throttle::progress_due;
-use crate::time::Timestamp;
+use crate::presentation::throttle::progress_due;
+use crate::storage::capture::{CaptureError, CaptureReader};
+use crate::storage::store::{BootSummary, Store, StoreError, sort_boots};
 
 /// What can stop a load.
 #[derive(Debug, thiserror::Error)]
@@ -231,7 +231,7 @@ const WARNINGS_KEPT: usize = 5;
 /// Investigates one boot from an open capture. The capture is read once, past any damage:
 /// every loss (a bad or overlong line, a damaged zstd frame, a cut, events missing from a run)
 /// becomes a gap of the investigation, and events read twice are used once (see
-/// [`crate::completeness`]).
+/// [`crate::pipeline::completeness`]).
 pub fn from_capture_reader(
     mut reader: CaptureReader,
     source_name: &str,
@@ -357,10 +357,10 @@ pub fn from_capture_reader(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capture::CaptureWriter;
-    use crate::event::Event;
+    use crate::model::event::Event;
     use crate::pipeline::testkit::*;
-    use crate::store::StoreConfig;
+    use crate::storage::capture::CaptureWriter;
+    use crate::storage::store::StoreConfig;
     use crate::testing::test_store_config;
 
     fn summary(host: &str, boot: &str, first: i64, last: i64) -> BootSummary {

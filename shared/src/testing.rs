@@ -5,10 +5,10 @@
 //! Only with the `test-support` feature, which the workspace's tests, benches and examples turn
 //! on through their dev-dependencies; product builds do not have it.
 
-use crate::event::*;
-use crate::store::StoreConfig;
-use crate::text::ByteString;
-use crate::time::Timestamp;
+use crate::model::event::*;
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
+use crate::storage::store::StoreConfig;
 
 /// The machine-wide lock that tests hold while they are the audit daemon or change audit rules
 /// (both are global to the kernel): `flock /tmp/dockwatch-audit.lock`, the same lock scripts

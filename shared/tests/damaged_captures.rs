@@ -10,10 +10,10 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use dockwatch_shared::capture::CaptureReader;
-use dockwatch_shared::completeness::{Completeness, Seen};
 use dockwatch_shared::load::from_capture_reader;
-use dockwatch_shared::time::Timestamp;
+use dockwatch_shared::model::time::Timestamp;
+use dockwatch_shared::pipeline::completeness::{Completeness, Seen};
+use dockwatch_shared::storage::capture::CaptureReader;
 use proptest::prelude::*;
 
 fn real_capture() -> &'static [u8] {

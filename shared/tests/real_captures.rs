@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use dockwatch_shared::investigation::{Investigation, ProcessNode};
 use dockwatch_shared::load::from_capture;
-use dockwatch_shared::time::Timestamp;
+use dockwatch_shared::model::investigation::{Investigation, ProcessNode};
+use dockwatch_shared::model::time::Timestamp;
 
 fn busybox_scenario() -> Investigation {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,7 +35,7 @@ fn file_records<'a>(
     inv: &'a Investigation,
     container: &str,
     path: &str,
-) -> Vec<&'a dockwatch_shared::investigation::FileRecord> {
+) -> Vec<&'a dockwatch_shared::model::investigation::FileRecord> {
     inv.files
         .iter()
         .filter(|f| {

@@ -3,7 +3,7 @@
 //! the Docker daemon, containerd and a shim, then connector forks and exits, audit opens and
 //! writes), so it goes through the real capture reader and pipeline.
 
-use dockwatch_shared::event::{DockerRole, Event, EventKind, ProcessInfo, Source};
+use dockwatch_shared::model::event::{DockerRole, Event, EventKind, ProcessInfo, Source};
 use dockwatch_shared::pipeline::synthetic::kind;
 use dockwatch_shared::{ByteString, Pid, Timestamp};
 

@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dockwatch_shared::event::Pid;
+use dockwatch_shared::model::event::Pid;
 
 use crate::godo::{IMAGE, stop_child};
 

@@ -3,8 +3,8 @@
 
 use dockwatch_e2e::{samples, test_store_config};
 use dockwatch_shared::Event;
-use dockwatch_shared::capture::{CaptureReader, CaptureWriter};
-use dockwatch_shared::store::Store;
+use dockwatch_shared::storage::capture::{CaptureReader, CaptureWriter};
+use dockwatch_shared::storage::store::Store;
 
 /// Every sample kind on two boots of one host, 40 copies each, stamped with one run.
 fn recording() -> Vec<Event> {

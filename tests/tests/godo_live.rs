@@ -14,7 +14,7 @@
 //! containerd), and on a private dockerd pointed at a private containerd started first as its
 //! own service (`dockerd --containerd=SOCKET`), both with their own sockets and directories, so
 //! the shared daemon is never touched. Each run is checked twice: on the events godo stored,
-//! and on the report the pipeline makes of them (`dockwatch_shared::report::export_json` and
+//! and on the report the pipeline makes of them (`dockwatch_shared::presentation::report::export_json` and
 //! `dockwatch-tui report --format json`), against what the container did.
 
 use std::collections::{HashMap, HashSet};
@@ -22,8 +22,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::event::{DockerRole, Event, EventKind, Pid};
-use dockwatch_shared::store::{Store, StoreConfig};
+use dockwatch_shared::model::event::{DockerRole, Event, EventKind, Pid};
+use dockwatch_shared::storage::store::{Store, StoreConfig};
 use dockwatch_shared::testing::{AuditLock, Need, SecantusServer, require};
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -231,7 +231,7 @@ fn record_a_container_and_restore_audit(mongo: &str, target: &Target) {
                 &mut |_| {},
             ))
             .expect("the pipeline runs on the stored events");
-        let doc = dockwatch_shared::report::export_json(&loaded.investigation, None);
+        let doc = dockwatch_shared::presentation::report::export_json(&loaded.investigation, None);
         keep(&format!("{name}.report.json"), doc.to_string().as_bytes());
         check_report(&doc, &cid, &merged, target);
         // The same document from the command line.
@@ -421,7 +421,7 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path, target: 
 
     // The capture file has the same events.
     let (mut captured, errors) =
-        dockwatch_shared::capture::read_all(capture).expect("read the capture");
+        dockwatch_shared::storage::capture::read_all(capture).expect("read the capture");
     assert!(errors.is_empty(), "{errors:?}");
     let mut stored = events.to_vec();
     stored.sort_by_key(|e| e.seq);
@@ -633,7 +633,7 @@ fn godo_keeps_events_while_the_database_is_down() {
     assert!(status.success(), "godo exits 0: {status}");
 
     let (mut captured, errors) =
-        dockwatch_shared::capture::read_all(&capture).expect("read the capture");
+        dockwatch_shared::storage::capture::read_all(&capture).expect("read the capture");
     assert!(errors.is_empty(), "{errors:?}");
     captured.sort_by_key(|e| e.seq);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -676,7 +676,7 @@ fn godo_keeps_events_while_the_database_is_down() {
         "the database holds exactly the captured events"
     );
     assert!(
-        !stored.iter().any(|e| matches!(&e.kind, EventKind::Gap(g) if g.reason == dockwatch_shared::event::GapReason::BacklogFull)),
+        !stored.iter().any(|e| matches!(&e.kind, EventKind::Gap(g) if g.reason == dockwatch_shared::model::event::GapReason::BacklogFull)),
         "nothing dropped from the backlog"
     );
 }

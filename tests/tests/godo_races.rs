@@ -24,8 +24,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::event::{Event, EventKind, FdFrom, Pid};
-use dockwatch_shared::store::{Store, StoreConfig};
+use dockwatch_shared::model::event::{Event, EventKind, FdFrom, Pid};
+use dockwatch_shared::storage::store::{Store, StoreConfig};
 use dockwatch_shared::testing::{AuditLock, Need, require};
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -152,7 +152,7 @@ fn every_inherited_write_is_the_childs_and_every_process_has_a_name() {
     );
     let check = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let (mut captured, errors) =
-            dockwatch_shared::capture::read_all(&capture).expect("read the capture");
+            dockwatch_shared::storage::capture::read_all(&capture).expect("read the capture");
         assert!(errors.is_empty(), "{errors:?}");
         let mut stored = events.clone();
         stored.sort_by_key(|e| e.seq);
@@ -173,7 +173,7 @@ fn every_inherited_write_is_the_childs_and_every_process_has_a_name() {
                 &mut |_| {},
             ))
             .expect("the pipeline runs on the stored events");
-        let doc = dockwatch_shared::report::export_json(&loaded.investigation, None);
+        let doc = dockwatch_shared::presentation::report::export_json(&loaded.investigation, None);
         keep(&format!("{name}.report.json"), doc.to_string().as_bytes());
         story.check_report(&doc, &cid);
         let tui = dockwatch_e2e::workspace_binary("dockwatch-tui");

@@ -238,14 +238,14 @@ fn mongo_loaded_from_the_demo_capture() {
     };
     let bin = binary();
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/demo.jsonl.zst");
-    let (events, errors) = dockwatch_shared::capture::read_all(&demo).unwrap();
+    let (events, errors) = dockwatch_shared::storage::capture::read_all(&demo).unwrap();
     assert!(errors.is_empty(), "{errors:?}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let store = runtime
-        .block_on(dockwatch_shared::store::Store::connect(&config))
+        .block_on(dockwatch_shared::storage::store::Store::connect(&config))
         .unwrap();
     runtime.block_on(store.insert_events(&events)).unwrap();
-    let dockwatch_shared::store::MongoAddress::HostPort(addr) = &config.address else {
+    let dockwatch_shared::storage::store::MongoAddress::HostPort(addr) = &config.address else {
         panic!("test config is host:port");
     };
     let dir = tempfile::tempdir().unwrap();
@@ -263,7 +263,7 @@ fn mongo_loaded_from_the_demo_capture() {
     // The cooked result was stored.
     let boots = runtime.block_on(store.list_boots()).unwrap();
     let cooked = runtime
-        .block_on(dockwatch_shared::cooked::read_investigation(
+        .block_on(dockwatch_shared::storage::cooked::read_investigation(
             store.cooked_db(),
             &boots[0].host,
             &boots[0].boot_id,
@@ -355,7 +355,7 @@ fn a_20000_deep_fork_chain_is_searched_and_walked_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("chain.jsonl.zst");
     let events = dockwatch_e2e::chain::events(20_000, 1 << 20);
-    let mut w = dockwatch_shared::capture::CaptureWriter::create(&capture).unwrap();
+    let mut w = dockwatch_shared::storage::capture::CaptureWriter::create(&capture).unwrap();
     for batch in events.chunks(4096) {
         w.write_batch(batch).unwrap();
     }

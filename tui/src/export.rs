@@ -1,16 +1,16 @@
 //! `e`: writing the selected subtree to a JSON file, in the report's export schema
-//! (`dockwatch_shared::report::ExportDoc`, documented in `docs/report-schema.md`), compact.
+//! (`dockwatch_shared::presentation::report::ExportDoc`, documented in `docs/report-schema.md`), compact.
 //!
-//! The file is created as `dockwatch_shared::output` says: mode 0600, never through a symbolic
+//! The file is created as `dockwatch_shared::storage::output` says: mode 0600, never through a symbolic
 //! link and never over an existing file (the default name is predictable, so a planted link or
 //! file must not be written through); the analyst edits the name instead.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use dockwatch_shared::investigation::{Investigation, NodeId};
-use dockwatch_shared::output::{self, OutputError, OutputPolicy};
-use dockwatch_shared::report::{ExportDoc, write_json};
+use dockwatch_shared::model::investigation::{Investigation, NodeId};
+use dockwatch_shared::presentation::report::{ExportDoc, write_json};
+use dockwatch_shared::storage::output::{self, OutputError, OutputPolicy};
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]

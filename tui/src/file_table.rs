@@ -3,7 +3,7 @@
 //! The index vector is computed when its inputs change (selected process, subtree toggle, sort,
 //! time filter), never per frame; drawing reads only the rows on screen.
 
-use dockwatch_shared::investigation::{FileId, Investigation, NodeId};
+use dockwatch_shared::model::investigation::{FileId, Investigation, NodeId};
 
 use crate::timefilter::TimeFilter;
 

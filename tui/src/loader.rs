@@ -12,13 +12,13 @@ use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::capture::CaptureReader;
-use dockwatch_shared::cooked;
-use dockwatch_shared::investigation::Investigation;
 use dockwatch_shared::load::{self, LoadError, LoadProgress};
+use dockwatch_shared::model::investigation::Investigation;
 use dockwatch_shared::pipeline::Step;
-use dockwatch_shared::store::{BootSummary, Store, StoreConfig, StoreError};
-use dockwatch_shared::throttle::Throttle;
+use dockwatch_shared::presentation::throttle::Throttle;
+use dockwatch_shared::storage::capture::CaptureReader;
+use dockwatch_shared::storage::cooked;
+use dockwatch_shared::storage::store::{BootSummary, Store, StoreConfig, StoreError};
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{AppEvent, JobMsg};
@@ -747,7 +747,7 @@ mod tests {
     fn a_capture_with_two_boots_asks_which() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("two.jsonl.zst");
-        let mut w = dockwatch_shared::capture::CaptureWriter::create(&path).unwrap();
+        let mut w = dockwatch_shared::storage::capture::CaptureWriter::create(&path).unwrap();
         w.write_batch(&events_of("h", "b1", 4)).unwrap();
         w.write_batch(&events_of("h", "b2", 2)).unwrap();
         w.finish().unwrap();

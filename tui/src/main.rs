@@ -71,7 +71,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!(
                 "dockwatch-tui: {}",
-                dockwatch_shared::sanitize::message_for_terminal(&format!("{e:#}"))
+                dockwatch_shared::presentation::sanitize::message_for_terminal(&format!("{e:#}"))
             );
             ExitCode::FAILURE
         }
@@ -81,7 +81,7 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockwatch_shared::store::{DEFAULT_ADDRESS, MongoAddress};
+    use dockwatch_shared::storage::store::{DEFAULT_ADDRESS, MongoAddress};
 
     fn source(args: &[&str]) -> Source {
         let mut argv = vec!["dockwatch-tui"];

@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{ArgGroup, Args, Subcommand, ValueEnum};
-use dockwatch_shared::cooked;
-use dockwatch_shared::investigation::{Investigation, NodeId};
 use dockwatch_shared::load::{self, LoadProgress, Loaded};
-use dockwatch_shared::output::{self, OutputPolicy};
-use dockwatch_shared::report::{ExportDoc, write_json, write_text};
-use dockwatch_shared::sanitize::{for_terminal, message_for_terminal};
-use dockwatch_shared::store::{MongoAddress, Store, StoreConfig};
+use dockwatch_shared::model::investigation::{Investigation, NodeId};
+use dockwatch_shared::presentation::report::{ExportDoc, write_json, write_text};
+use dockwatch_shared::presentation::sanitize::{for_terminal, message_for_terminal};
+use dockwatch_shared::storage::cooked;
+use dockwatch_shared::storage::output::{self, OutputPolicy};
+use dockwatch_shared::storage::store::{MongoAddress, Store, StoreConfig};
 use dockwatch_shared::{Pid, Timestamp};
 
 /// The report subcommands.
@@ -317,7 +317,7 @@ async fn report(args: ReportArgs) -> Result<()> {
 /// The node of `pid` (or of the process that has `pid` as a thread); with pid reuse, the one
 /// that started last, and the others' start times for a note.
 fn find_pid(inv: &Investigation, pid: Pid) -> Option<(NodeId, Vec<Timestamp>)> {
-    let mut matches: Vec<&dockwatch_shared::investigation::ProcessNode> = inv
+    let mut matches: Vec<&dockwatch_shared::model::investigation::ProcessNode> = inv
         .processes
         .iter()
         .filter(|p| p.pid == pid || p.threads.contains(&pid))

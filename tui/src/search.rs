@@ -4,7 +4,7 @@
 //! Matching is a case-insensitive (ASCII) substring test on the raw bytes, so it also finds text
 //! next to invalid UTF-8.
 
-use dockwatch_shared::investigation::{Investigation, NodeId};
+use dockwatch_shared::model::investigation::{Investigation, NodeId};
 
 /// Where a process matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 
 use dockwatch_shared::ByteString;
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::event::DockerRole;
-use dockwatch_shared::investigation::{
+use dockwatch_shared::model::event::DockerRole;
+use dockwatch_shared::model::investigation::{
     FileId, FileOp, FileRecord, Investigation, NodeId, ProcessKey, ProcessNode,
 };
 

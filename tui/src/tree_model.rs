@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use dockwatch_shared::investigation::{Investigation, NodeId};
+use dockwatch_shared::model::investigation::{Investigation, NodeId};
 
 /// Most rows opened automatically at start-up (the Docker daemon, containerd and the shims).
 const AUTO_OPEN_LIMIT: usize = 5_000;

@@ -2,7 +2,7 @@
 //! with a stored snapshot (`cargo insta review` after an intended change).
 
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::store::StoreConfig;
+use dockwatch_shared::storage::store::StoreConfig;
 use dockwatch_tui::app::App;
 use dockwatch_tui::event::{AppEvent, JobMsg};
 use dockwatch_tui::keys::{Action, Context};
@@ -300,7 +300,8 @@ fn hostile_names_never_reach_the_terminal_raw() {
     app.act(Context::Details, Action::End);
     let _ = render(&mut app);
     // And the export of it is valid JSON keeping the exact bytes.
-    let doc = dockwatch_shared::report::export_json(&app.browser().unwrap().inv, Some(1));
+    let doc =
+        dockwatch_shared::presentation::report::export_json(&app.browser().unwrap().inv, Some(1));
     assert_eq!(doc["roots"][0]["args"][3]["hex"], "626164fffe75746638");
     let _ = Timestamp::default();
 }
@@ -338,7 +339,7 @@ fn a_deep_scroll_draws_only_the_window_with_the_right_indentation() {
 /// process whose comm, arguments, cwd, file name and container name carry escape sequences,
 /// newlines, a 10 KB argument and invalid UTF-8.
 fn hostile_events() -> Vec<dockwatch_shared::Event> {
-    use dockwatch_shared::event::*;
+    use dockwatch_shared::model::event::*;
     use dockwatch_shared::{ByteString, Event, EventKind, Source as EvSource};
     let cid = "ab".repeat(32);
     let hostile_path = ByteString::from("/tmp/evil\x1b[2Jname\n.txt");
@@ -465,7 +466,7 @@ fn hostile_events() -> Vec<dockwatch_shared::Event> {
 fn a_hostile_capture_goes_through_the_pipeline_and_is_shown_safely() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hostile.jsonl.zst");
-    let mut writer = dockwatch_shared::capture::CaptureWriter::create(&path).unwrap();
+    let mut writer = dockwatch_shared::storage::capture::CaptureWriter::create(&path).unwrap();
     writer.write_batch(&hostile_events()).unwrap();
     writer.finish().unwrap();
 
@@ -538,7 +539,7 @@ fn the_gaps_of_a_damaged_capture_are_listed_with_where_and_how_many() {
     let path = dir.path().join("damaged.jsonl.zst");
     let events: Vec<dockwatch_shared::Event> =
         dockwatch_shared::pipeline::synthetic::events(3_000).collect();
-    let mut writer = dockwatch_shared::capture::CaptureWriter::create(&path).unwrap();
+    let mut writer = dockwatch_shared::storage::capture::CaptureWriter::create(&path).unwrap();
     for chunk in events.chunks(300) {
         writer.write_batch(chunk).unwrap();
     }

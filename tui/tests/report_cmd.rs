@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use dockwatch_shared::capture::CaptureWriter;
-use dockwatch_shared::cooked;
-use dockwatch_shared::event::{Event, EventKind, ProcessInfo, Snapshot, Source};
+use dockwatch_shared::model::event::{Event, EventKind, ProcessInfo, Snapshot, Source};
 use dockwatch_shared::pipeline::synthetic;
-use dockwatch_shared::store::Store;
+use dockwatch_shared::storage::capture::CaptureWriter;
+use dockwatch_shared::storage::cooked;
+use dockwatch_shared::storage::store::Store;
 use dockwatch_shared::testing::test_store_config;
 use dockwatch_shared::{ByteString, Timestamp};
 use serde_json::Value;
@@ -329,10 +329,9 @@ fn out_files_are_private_never_replace_nor_follow_links_and_never_the_capture() 
 /// C1 control, no bidirectional control.
 fn assert_terminal_safe(bytes: &[u8]) {
     let text = String::from_utf8_lossy(bytes);
-    if let Some(c) = text
-        .chars()
-        .find(|&c| (c.is_control() && c != '\n') || dockwatch_shared::report::needs_escape(c))
-    {
+    if let Some(c) = text.chars().find(|&c| {
+        (c.is_control() && c != '\n') || dockwatch_shared::presentation::report::needs_escape(c)
+    }) {
         panic!("raw {c:?} in {text:?}");
     }
 }

@@ -33,8 +33,8 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use dockwatch_shared::event::{AuditOrigin, Fork, Gap, GapReason};
-use dockwatch_shared::fds::{self, CloneKind};
+use dockwatch_shared::model::event::{AuditOrigin, Fork, Gap, GapReason};
+use dockwatch_shared::model::fds::{self, CloneKind};
 use dockwatch_shared::{Event, EventKind, Pid, Source, Timestamp};
 
 use super::convert::{Converted, convert};
@@ -59,7 +59,7 @@ const EARLY_CHILD_MICROS: i64 = 1_000_000;
 
 /// Where the assembler puts what it makes: events, and the clone calls that fd tracking needs
 /// at their place among them (a child's descriptor table is its parent's as it stood at the
-/// call, see [`dockwatch_shared::fds`]). A `Vec<Event>` takes the events and drops the calls.
+/// call, see [`dockwatch_shared::model::fds`]). A `Vec<Event>` takes the events and drops the calls.
 pub trait Output {
     /// A finished event.
     fn event(&mut self, event: Event);

@@ -28,11 +28,11 @@
 
 use std::borrow::Cow;
 
-use dockwatch_shared::event::{
+use dockwatch_shared::model::event::{
     ArgsSource, AuditOrigin, Chmod, Chown, Close, CloseRange, Dup, EventKind, Exec, Exit, Open,
     PivotRoot, ProcessInfo, Rename, SyscallInfo, Truncate, Unlink, Write,
 };
-use dockwatch_shared::fds::{CLOSE_RANGE_CLOEXEC, CloneKind, O_CLOEXEC};
+use dockwatch_shared::model::fds::{CLOSE_RANGE_CLOEXEC, CloneKind, O_CLOEXEC};
 use dockwatch_shared::{ByteString, Pid, Timestamp};
 
 use super::record::{Record, Value, types};

@@ -274,7 +274,7 @@ impl Record {
     }
 
     /// The record type name, borrowed from the table when it is a known type.
-    pub fn type_name_owned(&self) -> dockwatch_shared::event::Name {
+    pub fn type_name_owned(&self) -> dockwatch_shared::model::event::Name {
         match &self.type_name {
             TypeName::Known(s) => (*s).into(),
             TypeName::Other(s) => String::from(&**s).into(),

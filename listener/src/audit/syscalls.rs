@@ -34,7 +34,7 @@ impl Arch {
     }
 
     /// The name stored in events: `x86_64`, `i386`, or the raw hex value.
-    pub fn name(self) -> dockwatch_shared::event::Name {
+    pub fn name(self) -> dockwatch_shared::model::event::Name {
         match self {
             Arch::X86_64 => "x86_64".into(),
             Arch::I386 => "i386".into(),

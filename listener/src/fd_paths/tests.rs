@@ -2,7 +2,7 @@
 
 use super::*;
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::event::{Close, Dup, Exec, Exit, Fork, Open, OpenFd, Snapshot};
+use dockwatch_shared::model::event::{Close, Dup, Exec, Exit, Fork, Open, OpenFd, Snapshot};
 
 fn ev(t: i64, kind: EventKind) -> Event {
     Event {
@@ -192,8 +192,8 @@ fn audit_records_arriving_after_the_exit_still_find_the_table() {
 }
 
 fn from_child_of(mut ev: Event, ppid: Pid) -> Event {
-    ev.audit = Some(dockwatch_shared::event::AuditOrigin {
-        syscall: Some(dockwatch_shared::event::SyscallInfo {
+    ev.audit = Some(dockwatch_shared::model::event::AuditOrigin {
+        syscall: Some(dockwatch_shared::model::event::SyscallInfo {
             ppid: Some(ppid),
             ..Default::default()
         }),
@@ -246,7 +246,7 @@ fn live_a_childs_records_before_its_fork_report_and_clone_call_keep_their_paths(
             caller: 50,
             ret: 60,
             serial: 99,
-            kind: dockwatch_shared::fds::CloneKind::Process,
+            kind: dockwatch_shared::model::fds::CloneKind::Process,
         },
         &mut out,
     );

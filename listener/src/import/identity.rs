@@ -41,7 +41,7 @@ pub fn boot_id_from_file(path: &Path) -> Result<String, InputError> {
     while hashed < HASHED
         && reader
             .next_line(&mut line)
-            .is_ok_and(|l| l != dockwatch_shared::lines::Line::End)
+            .is_ok_and(|l| l != dockwatch_shared::storage::lines::Line::End)
     {
         line.push(b'\n');
         let take = line.len().min(HASHED - hashed);

@@ -178,7 +178,7 @@ impl Importer {
 mod tests {
     use super::*;
     use crate::audit::parse_log_line;
-    use dockwatch_shared::event::EventKind;
+    use dockwatch_shared::model::event::EventKind;
 
     /// The records of one `openat` of `path` as fd 3 and one `write` to it, by pid 700 of `node`
     /// (serials from `serial`, times from `sec`), each event ended by its EOE.

@@ -7,7 +7,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::lines::{Line, read_line};
+use dockwatch_shared::storage::lines::{Line, read_line};
 
 use crate::audit::parse_log_line;
 use crate::audit::record::MAX_RECORD_LEN;

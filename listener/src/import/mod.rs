@@ -31,11 +31,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use dockwatch_shared::Event;
-use dockwatch_shared::sanitize::{for_terminal, message_for_terminal};
-use dockwatch_shared::throttle::{Throttle, progress_due};
+use dockwatch_shared::presentation::sanitize::{for_terminal, message_for_terminal};
+use dockwatch_shared::presentation::throttle::{Throttle, progress_due};
 
 use crate::audit::{Counters, ParseError, parse_log_line};
-use dockwatch_shared::lines::Line;
+use dockwatch_shared::storage::lines::Line;
 use input::Logs;
 
 pub use importer::{Importer, MAX_FD_TABLES, WRITE_IDLE_MICROS};
@@ -520,7 +520,7 @@ mod tests {
         // Every event of the readable part, and one gap that says where the rest went.
         let gap = got
             .iter()
-            .position(|e| matches!(&e.kind, EventKind::Gap(g) if g.reason == dockwatch_shared::event::GapReason::InputUnreadable))
+            .position(|e| matches!(&e.kind, EventKind::Gap(g) if g.reason == dockwatch_shared::model::event::GapReason::InputUnreadable))
             .expect("an input_unreadable gap");
         let gap = got.remove(gap);
         let EventKind::Gap(g) = &gap.kind else {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use dockwatch_shared::Event;
-use dockwatch_shared::capture::CaptureWriter;
-use dockwatch_shared::output::OutputPolicy;
-use dockwatch_shared::store::{MongoAddress, Store, StoreConfig};
+use dockwatch_shared::storage::capture::CaptureWriter;
+use dockwatch_shared::storage::output::OutputPolicy;
+use dockwatch_shared::storage::store::{MongoAddress, Store, StoreConfig};
 
 use super::input::Logs;
 use super::{BATCH, FILE_BATCH, ReadReport, read_log};

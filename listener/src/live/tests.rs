@@ -146,6 +146,6 @@ fn local_database_ports() {
         local_db_port(&MongoAddress::Uri(
             "mongodb://localhost,db.example:1/".into()
         )),
-        Some(dockwatch_shared::store::DEFAULT_PORT)
+        Some(dockwatch_shared::storage::store::DEFAULT_PORT)
     );
 }

@@ -1,7 +1,7 @@
 //! Step 6, `files`: what the processes of the tree did to files, as [`FileRecord`]s.
 //!
 //! Processes use descriptors, not names, so the step replays each process's descriptor table
-//! with the kernel's rules of [`crate::fds`] (the same the recorder follows): an open adds
+//! with the kernel's rules of [`crate::model::fds`] (the same the recorder follows): an open adds
 //! `fd → file`, a write looks the fd up, a close removes it, a fork copies the parent's table,
 //! an exec closes the close-on-exec fds; descriptors from the start-up snapshot
 //! (`/proc/PID/fd` of processes that existed before the recorder) enter the table too. When a
@@ -18,17 +18,17 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::event::DockerRole;
-use crate::fds::{FdTable, O_ACCMODE, O_CLOEXEC, Slot};
-use crate::investigation::{FileOp, FileRecord, ProcessNode};
+use crate::model::event::DockerRole;
+use crate::model::fds::{FdTable, O_ACCMODE, O_CLOEXEC, Slot};
+use crate::model::investigation::{FileOp, FileRecord, ProcessNode};
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
 use crate::pipeline::fold::{NONE, Task, TaskId};
 use crate::pipeline::input::{Op, Rec};
 use crate::pipeline::paths::{absolute, host_path, split_host_path};
-use crate::text::ByteString;
-use crate::time::Timestamp;
 
 /// An open file (the kernel's open file description) that several fds and processes may share:
-/// what the process tables of [`crate::fds`] point to here.
+/// what the process tables of [`crate::model::fds`] point to here.
 #[derive(Debug)]
 enum Ofd {
     /// Opened by a process of the tree: its record holds the path and host path.
@@ -407,7 +407,7 @@ pub fn files(
     };
     let total = recs.len();
     for (i, rec) in recs.into_iter().enumerate() {
-        if crate::throttle::progress_due(i as u64) {
+        if crate::presentation::throttle::progress_due(i as u64) {
             progress(i as u64);
         }
         let task = rec_task[i];

@@ -34,10 +34,10 @@ use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{DockerRole, Pid, ProcessInfo};
+use crate::model::event::{DockerRole, Pid, ProcessInfo};
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
 use crate::pipeline::input::{Op, Rec};
-use crate::text::ByteString;
-use crate::time::Timestamp;
 
 /// Index of a task in [`Folded::tasks`].
 pub type TaskId = u32;
@@ -565,7 +565,7 @@ impl Folder {
         id
     }
 
-    fn snapshot(&mut self, time: Timestamp, snap: &mut crate::event::Snapshot) -> TaskId {
+    fn snapshot(&mut self, time: Timestamp, snap: &mut crate::model::event::Snapshot) -> TaskId {
         let start = snap.process.start_time.unwrap_or(time);
         let adopted = self.live(snap.pid).filter(|&t| {
             (self.tasks[t as usize].start.as_micros() - start.as_micros()).abs() <= SNAPSHOT_SLACK
@@ -634,7 +634,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
     let mut rec_task = Vec::with_capacity(recs.len());
     let mut containers: FxHashMap<String, ContainerMeta> = FxHashMap::default();
     for (i, rec) in recs.iter_mut().enumerate() {
-        if crate::throttle::progress_due(i as u64) {
+        if crate::presentation::throttle::progress_due(i as u64) {
             progress(i as u64);
         }
         let time = rec.time;

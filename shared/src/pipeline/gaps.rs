@@ -1,7 +1,7 @@
 //! Step 7, `gaps`: events the recorder or the kernel lost, carried into the result with the time
 //! range they cover, so the analyst knows where the tree and the files may be incomplete.
 
-use crate::investigation::GapRecord;
+use crate::model::investigation::GapRecord;
 use crate::pipeline::input::{Op, Rec};
 
 /// The gap records of the log, in time order (the order of `recs`).
@@ -30,7 +30,7 @@ pub fn gaps(recs: &[Rec]) -> Vec<GapRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::GapReason;
+    use crate::model::event::GapReason;
     use crate::pipeline::testkit::*;
 
     #[test]

@@ -9,7 +9,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::event::Pid;
+use crate::model::event::Pid;
 use crate::pipeline::fold::{NONE, Task, TaskId};
 
 /// Index of a process in [`Grouped::procs`].
@@ -106,7 +106,7 @@ mod tests {
     use crate::pipeline::fold::fold;
     use crate::pipeline::testkit::*;
 
-    fn grouped(events: Vec<crate::event::Event>) -> (Vec<Task>, Grouped) {
+    fn grouped(events: Vec<crate::model::event::Event>) -> (Vec<Task>, Grouped) {
         let mut recs = recs_of(events);
         let folded = fold(&mut recs, &mut |_| {});
         let g = group(&folded.tasks);

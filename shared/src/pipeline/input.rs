@@ -10,12 +10,12 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::event::{
+use crate::model::event::{
     Container, Event, EventKind, Gap, Pid, ProcessInfo, Snapshot, Source, SyscallInfo,
 };
-use crate::investigation::FileOp;
-use crate::text::ByteString;
-use crate::time::Timestamp;
+use crate::model::investigation::FileOp;
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
 
 /// One event of the log, reduced to what the pipeline reads.
 #[derive(Debug)]

@@ -9,7 +9,7 @@
 //! 4. [`tree`]: the roots (dockerd, then containerd and shims not below it) and a breadth-first
 //!    walk along fork lineage;
 //! 5. [`repair`]: rootfs per container, threads' parent and exit from their leader, counted;
-//! 6. [`nodes`]: the tree's processes become [`ProcessNode`](crate::investigation::ProcessNode)s;
+//! 6. [`nodes`]: the tree's processes become [`ProcessNode`](crate::model::investigation::ProcessNode)s;
 //! 7. [`gaps`]: lost events carried with their time range;
 //! 8. [`files`]: descriptor tables replayed into file records (dup, inheritance, snapshot fds,
 //!    close at exit, cwd and rootfs paths).
@@ -18,6 +18,7 @@
 //! raw events), [`investigate`] runs it over any iterator. Memory is about 150 bytes per event
 //! plus its path strings; see docs/benchmarks.md for its speed on a million events.
 
+pub mod completeness;
 pub mod files;
 pub mod fold;
 pub mod gaps;
@@ -33,9 +34,9 @@ pub mod tree;
 #[cfg(test)]
 pub(crate) mod testkit;
 
-use crate::event::Event;
-use crate::investigation::{GapRecord, Investigation, Repairs, Stats};
-use crate::time::Timestamp;
+use crate::model::event::Event;
+use crate::model::investigation::{GapRecord, Investigation, Repairs, Stats};
+use crate::model::time::Timestamp;
 
 use self::fold::NONE;
 use self::input::Input;

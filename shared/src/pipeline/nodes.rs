@@ -4,7 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::investigation::{NodeId, ProcessKey, ProcessNode};
+use crate::model::investigation::{NodeId, ProcessKey, ProcessNode};
 use crate::pipeline::fold::{ContainerMeta, Task};
 use crate::pipeline::group::Grouped;
 use crate::pipeline::tree::{Tree, role_of};

@@ -3,7 +3,7 @@
 //! bytes, and the files they name are long gone when the analyst looks, so nothing here touches
 //! the file system (and `..` is resolved lexically).
 
-use crate::text::ByteString;
+use crate::model::text::ByteString;
 
 fn is_clean_absolute(p: &[u8]) -> bool {
     if p.first() != Some(&b'/') {

@@ -13,13 +13,13 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::event::DockerRole;
-use crate::investigation::Repairs;
+use crate::model::event::DockerRole;
+use crate::model::investigation::Repairs;
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
 use crate::pipeline::fold::{ContainerMeta, Inherited, Task};
 use crate::pipeline::group::Grouped;
 use crate::pipeline::tree::Tree;
-use crate::text::ByteString;
-use crate::time::Timestamp;
 
 /// Repairs the tasks of the tree's processes in place and counts what it did into `repairs`.
 pub fn repair(
@@ -106,13 +106,13 @@ pub fn repair(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Pid;
+    use crate::model::event::Pid;
     use crate::pipeline::fold::fold;
     use crate::pipeline::group::group;
     use crate::pipeline::testkit::*;
     use crate::pipeline::tree::walk;
 
-    fn repaired(events: Vec<crate::event::Event>) -> (Vec<Task>, Repairs) {
+    fn repaired(events: Vec<crate::model::event::Event>) -> (Vec<Task>, Repairs) {
         let mut recs = recs_of(events);
         let mut folded = fold(&mut recs, &mut |_| {});
         let g = group(&folded.tasks);

@@ -1,10 +1,10 @@
 //! Hand-built events for the pipeline's unit tests: short constructors so a test reads like the
 //! scenario it checks. Times are microseconds after a fixed base.
 
-use crate::event::{Event, EventKind, Gap, GapReason, OpenFd, Pid, ProcessInfo, Source};
+use crate::model::event::{Event, EventKind, Gap, GapReason, OpenFd, Pid, ProcessInfo, Source};
+use crate::model::time::Timestamp;
 use crate::pipeline::input::{Input, Rec};
 use crate::pipeline::synthetic::kind;
-use crate::time::Timestamp;
 
 pub const HOST: &str = "host-a";
 pub const BOOT: &str = "boot-1";

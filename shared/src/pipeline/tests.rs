@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::EventKind;
-use crate::investigation::Investigation;
+use crate::model::investigation::Investigation;
 use crate::pipeline::testkit::*;
 
 fn run(events: Vec<Event>) -> Investigation {
@@ -139,7 +139,7 @@ fn events_with_impossible_times_keep_their_place_in_the_tree() {
     use crate::pipeline::synthetic;
     let events: Vec<Event> = synthetic::events(600).collect();
     let whole = synthetic::investigate(events.clone());
-    let tree = |inv: &crate::investigation::Investigation| {
+    let tree = |inv: &crate::model::investigation::Investigation| {
         let mut pids: Vec<(crate::Pid, Option<crate::Pid>, usize)> = inv
             .processes
             .iter()

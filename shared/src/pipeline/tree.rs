@@ -10,11 +10,11 @@
 
 use std::collections::VecDeque;
 
-use crate::event::DockerRole;
-use crate::investigation::NodeId;
+use crate::model::event::DockerRole;
+use crate::model::investigation::NodeId;
+use crate::model::text::ByteString;
 use crate::pipeline::fold::{Info, NONE, Task};
 use crate::pipeline::group::{Grouped, ProcId};
-use crate::text::ByteString;
 
 /// The processes of the Docker tree.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -121,12 +121,12 @@ pub fn walk(grouped: &Grouped, tasks: &[Task]) -> Tree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Pid;
+    use crate::model::event::Pid;
     use crate::pipeline::fold::fold;
     use crate::pipeline::group::group;
     use crate::pipeline::testkit::*;
 
-    fn walked(events: Vec<crate::event::Event>) -> (Vec<Task>, Grouped, Tree) {
+    fn walked(events: Vec<crate::model::event::Event>) -> (Vec<Task>, Grouped, Tree) {
         let mut recs = recs_of(events);
         let folded = fold(&mut recs, &mut |_| {});
         let g = group(&folded.tasks);

@@ -2,7 +2,7 @@
 //! and details scroll, and what the analyst's actions do to them.
 
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::investigation::{Investigation, NodeId};
+use dockwatch_shared::model::investigation::{Investigation, NodeId};
 
 use super::Pane;
 use crate::file_table::FileTable;

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use dockwatch_shared::investigation::NodeId;
+use dockwatch_shared::model::investigation::NodeId;
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };

@@ -1,8 +1,8 @@
 //! The details pane: everything known about the selected process.
 
 use dockwatch_shared::ByteString;
-use dockwatch_shared::investigation::{Investigation, NodeId};
-use dockwatch_shared::sanitize::for_terminal;
+use dockwatch_shared::model::investigation::{Investigation, NodeId};
+use dockwatch_shared::presentation::sanitize::for_terminal;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -181,7 +181,7 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockwatch_shared::investigation::ProcessNode;
+    use dockwatch_shared::model::investigation::ProcessNode;
 
     fn text(lines: &[Line<'_>]) -> Vec<String> {
         lines

@@ -1,6 +1,6 @@
 //! The error screens: what went wrong and what to do about it.
 
-use dockwatch_shared::sanitize::for_terminal;
+use dockwatch_shared::presentation::sanitize::for_terminal;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};

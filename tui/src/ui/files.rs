@@ -1,6 +1,6 @@
 //! The file table pane: only the rows on screen are built each frame.
 
-use dockwatch_shared::investigation::{FileOp, FileRecord};
+use dockwatch_shared::model::investigation::{FileOp, FileRecord};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};

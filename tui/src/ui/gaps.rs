@@ -8,8 +8,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use dockwatch_shared::investigation::GapRecord;
-use dockwatch_shared::sanitize::for_terminal;
+use dockwatch_shared::model::investigation::GapRecord;
+use dockwatch_shared::presentation::sanitize::for_terminal;
 
 /// Lines the list has for `gaps` gaps (for scrolling).
 pub fn line_count(gaps: usize) -> usize {

@@ -1,6 +1,6 @@
 //! The progress screen of a running job.
 
-use dockwatch_shared::sanitize::for_terminal;
+use dockwatch_shared::presentation::sanitize::for_terminal;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};

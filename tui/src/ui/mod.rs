@@ -2,7 +2,7 @@
 //! (scroll offsets live in the models and are updated by `App::update`).
 //!
 //! Every string that came from outside (names, arguments, paths, error texts) goes through
-//! `dockwatch_shared::sanitize` before it reaches a cell.
+//! `dockwatch_shared::presentation::sanitize` before it reaches a cell.
 
 pub mod details;
 pub mod error;

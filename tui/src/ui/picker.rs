@@ -1,6 +1,6 @@
 //! The (host, boot) picker.
 
-use dockwatch_shared::sanitize::for_terminal;
+use dockwatch_shared::presentation::sanitize::for_terminal;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};

@@ -1,7 +1,7 @@
 //! The two status lines: the message or the active filters, and the keys that work here (from
 //! the binding table).
 
-use dockwatch_shared::sanitize::for_terminal;
+use dockwatch_shared::presentation::sanitize::for_terminal;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};

@@ -1,6 +1,6 @@
 //! The title bar: which host and boot, how much data, gaps, and where it came from.
 
-use dockwatch_shared::sanitize::for_terminal;
+use dockwatch_shared::presentation::sanitize::for_terminal;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};

@@ -9,8 +9,8 @@
 //! most `MAX_INDENT` ids each): memory and time per frame are bounded by the pane's height and
 //! `MAX_INDENT`, whatever the depth.
 
-use dockwatch_shared::investigation::{Investigation, NodeId, ProcessNode};
-use dockwatch_shared::sanitize::for_terminal;
+use dockwatch_shared::model::investigation::{Investigation, NodeId, ProcessNode};
+use dockwatch_shared::presentation::sanitize::for_terminal;
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

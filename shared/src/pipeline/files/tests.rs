@@ -1,7 +1,7 @@
 //! Tests of `files`.
 
-use crate::event::Event;
-use crate::investigation::{FileOp, FileRecord, Investigation};
+use crate::model::event::Event;
+use crate::model::investigation::{FileOp, FileRecord, Investigation};
 use crate::pipeline::investigate;
 use crate::pipeline::testkit::*;
 
@@ -104,7 +104,7 @@ fn a_write_through_an_inherited_fd_is_the_childs_use_of_the_file() {
 #[test]
 fn the_recorders_path_wins_over_a_replay_by_time() {
     let mut w = write(12, 300, 300, 3, 1);
-    if let crate::event::EventKind::Write(w) = &mut w.kind {
+    if let crate::model::event::EventKind::Write(w) = &mut w.kind {
         w.path = Some("/out/a-0".into());
     }
     let inv = run(vec![
@@ -142,11 +142,11 @@ fn a_write_through_an_fd_from_the_start_up_snapshot_is_attributed() {
 #[test]
 fn writes_to_pipes_and_sockets_named_by_the_recorder_are_not_files() {
     let mut w = write(20, 100, 100, 6, 1);
-    if let crate::event::EventKind::Write(w) = &mut w.kind {
+    if let crate::model::event::EventKind::Write(w) = &mut w.kind {
         w.path = Some("pipe:[17645]".into());
     }
     let mut named = write(21, 100, 100, 7, 1);
-    if let crate::event::EventKind::Write(w) = &mut named.kind {
+    if let crate::model::event::EventKind::Write(w) = &mut named.kind {
         w.path = Some("/var/lib/docker/volumes/metadata.db".into());
     }
     let inv = run(vec![with_cwd(dockerd(), "/srv"), w, named]);
@@ -278,7 +278,7 @@ fn a_shim_carrying_a_container_id_writes_host_paths() {
         files_of(&inv, 200)[0]
             .host_path
             .as_ref()
-            .map(crate::text::ByteString::as_bytes),
+            .map(crate::model::text::ByteString::as_bytes),
         Some(&b"/run/containerd/s/abc"[..])
     );
 }
@@ -327,7 +327,7 @@ fn files_of_processes_outside_the_tree_are_dropped() {
 #[test]
 fn close_on_exec_fds_close_at_exec_and_others_survive_it() {
     let mut cloexec = open(11, 200, 200, "/tmp/lock", 3);
-    if let crate::event::EventKind::Open(o) = &mut cloexec.kind {
+    if let crate::model::event::EventKind::Open(o) = &mut cloexec.kind {
         o.flags = Some(0o2_000_101);
     }
     let inv = run(vec![

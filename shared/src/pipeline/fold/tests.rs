@@ -3,7 +3,7 @@
 use super::*;
 use crate::pipeline::testkit::*;
 
-fn run(events: Vec<crate::event::Event>) -> (Vec<Rec>, Folded) {
+fn run(events: Vec<crate::model::event::Event>) -> (Vec<Rec>, Folded) {
     let mut recs = recs_of(events);
     let folded = fold(&mut recs, &mut |_| {});
     (recs, folded)
@@ -170,7 +170,7 @@ fn a_fork_long_after_a_lost_exit_is_pid_reuse() {
 #[test]
 fn snapshot_tasks_start_at_their_start_time() {
     let mut snap = snapshot(1_000_000, 100, 1, &["/usr/bin/dockerd"]);
-    if let crate::event::EventKind::Snapshot(s) = &mut snap.kind {
+    if let crate::model::event::EventKind::Snapshot(s) = &mut snap.kind {
         s.process.start_time = Some(t(42));
         s.threads = vec![101, 102];
     }
@@ -231,7 +231,7 @@ fn file_records_are_attributed_to_the_task_alive_at_their_time() {
 #[test]
 fn a_duplicate_exit_keeps_the_first_time_and_fills_the_code() {
     let mut second = exit(20_500, 500);
-    if let crate::event::EventKind::Exit(e) = &mut second.kind {
+    if let crate::model::event::EventKind::Exit(e) = &mut second.kind {
         e.exit_code = Some(3);
     }
     let (_, folded) = run(vec![

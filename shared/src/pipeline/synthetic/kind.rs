@@ -1,14 +1,14 @@
 //! One-line builders of the event kinds the synthetic log and the pipeline's unit tests are made
 //! of, with the fields a recorder leaves empty already empty. Each builds only the
-//! [`EventKind`]; the caller wraps it in an [`Event`](crate::event::Event) with its time and
+//! [`EventKind`]; the caller wraps it in an [`Event`](crate::model::event::Event) with its time and
 //! source.
 
-use crate::event::{
+use crate::model::event::{
     Chmod, Close, Container, Dup, EventKind, Exec, Exit, Fork, Open, OpenFd, Pid, PivotRoot,
     ProcessInfo, Rename, Snapshot, Unlink, Write,
 };
-use crate::text::ByteString;
-use crate::time::Timestamp;
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
 
 /// `parent` (task and process) forked `child_pid` of process `child_tgid` (a thread when they
 /// differ); `child` is what `/proc` said of it.

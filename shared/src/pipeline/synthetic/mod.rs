@@ -26,14 +26,14 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use crate::capture::{CaptureError, CaptureWriter};
-use crate::event::{
+use crate::model::event::{
     ArgsSource, AuditOrigin, ContainerIdSource, DockerRole, Event, EventKind, FdFrom, Name, OpenFd,
     Pid, ProcessInfo, Source, SyscallInfo,
 };
-use crate::investigation::Investigation;
-use crate::text::ByteString;
-use crate::time::Timestamp;
+use crate::model::investigation::Investigation;
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
+use crate::storage::capture::{CaptureError, CaptureWriter};
 
 /// Host name of the synthetic log.
 pub const HOST: &str = "synthetic-host";

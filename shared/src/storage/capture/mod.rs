@@ -32,8 +32,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::event::Event;
-use crate::output::OutputPolicy;
+use crate::model::event::Event;
+use crate::storage::output::OutputPolicy;
 
 mod frames;
 mod reader;
@@ -66,7 +66,7 @@ pub enum CaptureError {
     },
     /// The file was refused as an output (exists, is a link, is an input).
     #[error(transparent)]
-    Output(#[from] crate::output::OutputError),
+    Output(#[from] crate::storage::output::OutputError),
     /// Writing (or compressing, or syncing) failed; the batch may be partly written.
     #[error("cannot write capture file {}: {}", path.display(), io_reason(source))]
     Write {
@@ -237,13 +237,13 @@ impl std::fmt::Debug for CaptureWriter {
 }
 
 impl CaptureWriter {
-    /// Creates a new file (never an existing one, see [`crate::output`]); zstd-compressed when
+    /// Creates a new file (never an existing one, see [`crate::storage::output`]); zstd-compressed when
     /// the name ends in `.zst`.
     pub fn create(path: &Path) -> Result<Self, CaptureError> {
         Self::create_with(path, OutputPolicy::default(), &[])
     }
 
-    /// Creates the file as `policy` says, refusing any of `inputs` (see [`crate::output`]).
+    /// Creates the file as `policy` says, refusing any of `inputs` (see [`crate::storage::output`]).
     pub fn create_with(
         path: &Path,
         policy: OutputPolicy,
@@ -261,7 +261,7 @@ impl CaptureWriter {
         } else {
             None
         };
-        let file = crate::output::create(path, policy, inputs)?;
+        let file = crate::storage::output::create(path, policy, inputs)?;
         Ok(Self {
             path: path.to_owned(),
             file,

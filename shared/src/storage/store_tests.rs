@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::{FutureExt, StreamExt};
 
 use super::*;
-use crate::event::{Event, EventKind, Exit, Source};
+use crate::model::event::{Event, EventKind, Exit, Source};
 use crate::testing::{samples, test_store_config};
 
 /// Runs `body` with a fresh store on unique databases, then drops them, even when `body` panics.

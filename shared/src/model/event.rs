@@ -17,8 +17,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::ByteString;
-use crate::time::Timestamp;
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
 
 /// Kernel process or thread id (`pid_t`).
 pub type Pid = i32;

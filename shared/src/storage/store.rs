@@ -27,8 +27,8 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
-use crate::event::Event;
-use crate::time::Timestamp;
+use crate::model::event::Event;
+use crate::model::time::Timestamp;
 
 /// Name of the collection, in the raw database, that holds the event log.
 pub const EVENTS_COLLECTION: &str = "events";

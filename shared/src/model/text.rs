@@ -38,7 +38,7 @@ impl ByteString {
     }
 
     /// The text, with invalid UTF-8 replaced by U+FFFD. Not safe for a terminal as it is: control
-    /// characters are kept (see `crate::sanitize`).
+    /// characters are kept (see `crate::presentation::sanitize`).
     pub fn to_str_lossy(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.0)
     }

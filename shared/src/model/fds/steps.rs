@@ -3,8 +3,8 @@
 //! file behind its descriptor and how the process's table was placed.
 
 use super::table::Slot;
-use crate::event::Pid;
-use crate::time::Timestamp;
+use crate::model::event::Pid;
+use crate::model::time::Timestamp;
 
 /// How the tracker is fed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

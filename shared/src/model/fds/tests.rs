@@ -2,8 +2,8 @@
 //! in: the files behind each use, and the placement of each fork, must not change.
 
 use super::*;
-use crate::event::Pid;
-use crate::time::Timestamp;
+use crate::model::event::Pid;
+use crate::model::time::Timestamp;
 use proptest::prelude::*;
 
 /// One input of a scenario: which stream it belongs to and what it is.

@@ -4,7 +4,7 @@
 //!
 //! Both are built without recursion (an attacker can fork a chain as deep as it likes), and the
 //! text report passes every attacker-chosen string (comm, args, paths, container names, gap
-//! details) through [`crate::sanitize`], so it is safe to print to a terminal. The JSON keeps
+//! details) through [`crate::presentation::sanitize`], so it is safe to print to a terminal. The JSON keeps
 //! byte strings in the model's lossless form (a string, or `{text, hex}` when not UTF-8).
 
 use std::fmt::Write as _;
@@ -15,10 +15,10 @@ use serde_json::Value;
 mod json;
 pub use json::{ExportDoc, needs_escape, write_json};
 
-use crate::investigation::{FileOp, FileRecord, Investigation, NodeId, ProcessNode};
-use crate::sanitize::for_terminal;
-use crate::text::ByteString;
-use crate::time::Timestamp;
+use crate::model::investigation::{FileOp, FileRecord, Investigation, NodeId, ProcessNode};
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
+use crate::presentation::sanitize::for_terminal;
 
 /// The nodes below `roots` (themselves included) in depth-first pre-order, with their depth.
 /// With `limit`, nodes at depth `limit - 1` are leaves here and their children are appended to

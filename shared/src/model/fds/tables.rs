@@ -6,7 +6,7 @@ use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 use super::table::FdTable;
-use crate::event::Pid;
+use crate::model::event::Pid;
 
 /// The per-process tables, each with the tick of its last use, and at most `max` of them.
 ///

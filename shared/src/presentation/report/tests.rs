@@ -1,8 +1,8 @@
 //! Tests of the report and export formats.
 
 use super::*;
-use crate::event::{Event, EventKind};
-use crate::investigation::{ProcessKey, Stats};
+use crate::model::event::{Event, EventKind};
+use crate::model::investigation::{ProcessKey, Stats};
 use crate::pipeline::investigate;
 use crate::pipeline::testkit::*;
 

@@ -3,9 +3,9 @@
 
 use proptest::prelude::*;
 
-use crate::event::{Event, EventKind, Exec};
+use crate::model::event::{Event, EventKind, Exec};
+use crate::model::text::ByteString;
 use crate::testing::{awkward_bytes, long_arg, samples};
-use crate::text::ByteString;
 
 fn via_json(e: &Event) -> Event {
     let text = serde_json::to_string(e).expect("encode JSON");

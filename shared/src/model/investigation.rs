@@ -3,13 +3,13 @@
 //! It is flat and indexed for the analyst's tool: processes live in one `Vec` and point to each
 //! other by [`NodeId`]; files live in another and point to their process. The nested JSON of the
 //! report and the export (`{host, boot_id, generated_at, roots: [node], gaps, stats}`) is built
-//! from it by `crate::report`.
+//! from it by `crate::presentation::report`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{DockerRole, GapReason, Pid};
-use crate::text::ByteString;
-use crate::time::Timestamp;
+use crate::model::event::{DockerRole, GapReason, Pid};
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
 
 /// Index of a process in [`Investigation::processes`].
 pub type NodeId = usize;

@@ -17,9 +17,9 @@ use serde::{Serialize, Serializer};
 use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 use super::MAX_JSON_DEPTH;
-use crate::investigation::{FileOp, FileRecord, GapRecord, Investigation, NodeId};
-use crate::text::ByteString;
-use crate::time::Timestamp;
+use crate::model::investigation::{FileOp, FileRecord, GapRecord, Investigation, NodeId};
+use crate::model::text::ByteString;
+use crate::model::time::Timestamp;
 
 /// Whether `c` is escaped as `\uXXXX` beyond what JSON requires (see the module docs).
 pub fn needs_escape(c: char) -> bool {

@@ -1,5 +1,5 @@
 //! [`CaptureReader`]: the events of a capture file, read past damage (see the module docs of
-//! [`crate::capture`]).
+//! [`crate::storage::capture`]).
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::frames::{Frames, Step};
 use super::{CaptureError, END_PREFIX, EndRecord, is_zstd};
-use crate::event::Event;
-use crate::lines::{Line, LineSplitter};
+use crate::model::event::Event;
+use crate::storage::lines::{Line, LineSplitter};
 
 /// The longest line a capture may hold (64 MiB). The largest event godo writes is an exec with
 /// the kernel's maximum argument space (a few MiB) in its most expanded JSON form; a longer line

@@ -4,9 +4,9 @@
 //! Layout (database default `cooked`; every document carries `host` and `boot_id`):
 //!
 //! * `processes`: one document per process node, `_id` = `"<host>/<boot_id>/<node id>"`, with
-//!   `node` (its id) and every [`ProcessNode`](crate::investigation::ProcessNode) field (`parent`, `children` and `files` are node
+//!   `node` (its id) and every [`ProcessNode`](crate::model::investigation::ProcessNode) field (`parent`, `children` and `files` are node
 //!   and file ids of the same run);
-//! * `files`: one document per [`FileRecord`](crate::investigation::FileRecord), `_id` = `"<host>/<boot_id>/<file id>"`, with
+//! * `files`: one document per [`FileRecord`](crate::model::investigation::FileRecord), `_id` = `"<host>/<boot_id>/<file id>"`, with
 //!   `file` (its id) and every field (`node` is the process's node id);
 //! * `runs`: one document per (host, boot), `_id` = `"<host>/<boot_id>"`: `generated_at`,
 //!   `written_at`, `roots`, `gaps`, and `stats` (counts and repairs).
@@ -21,8 +21,8 @@ use futures_util::TryStreamExt;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
-use crate::investigation::{GapRecord, Investigation, NodeId, Stats};
-use crate::time::Timestamp;
+use crate::model::investigation::{GapRecord, Investigation, NodeId, Stats};
+use crate::model::time::Timestamp;
 
 /// Collection of process nodes.
 pub const PROCESSES: &str = "processes";
@@ -279,7 +279,7 @@ mod tests {
     use super::*;
     use crate::pipeline::investigate;
     use crate::pipeline::testkit::*;
-    use crate::store::Store;
+    use crate::storage::store::Store;
     use crate::testing::test_store_config;
 
     fn sample(generated: i64) -> Investigation {

@@ -38,8 +38,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::steps::{CloneCall, Done, ForkReport, Meta, Mode, Placement, Stats, Step};
 use super::table::FdTable;
 use super::tables::Tables;
-use crate::event::Pid;
-use crate::time::Timestamp;
+use crate::model::event::Pid;
+use crate::model::time::Timestamp;
 
 /// How far (record time) audit must have gone past a fork report before its clone call is
 /// taken as lost: a clone call's record carries the time the call started, which is before the

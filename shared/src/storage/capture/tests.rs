@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::io::Write as _;
 
 use super::*;
-use crate::store::event_document;
+use crate::storage::store::event_document;
 use crate::testing::{samples, zstd_frame_starts as frame_starts};
 
 fn tmp() -> tempfile::TempDir {

@@ -23,10 +23,10 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use crate::capture::CaptureError;
-use crate::event::{Event, GapReason};
-use crate::investigation::GapRecord;
-use crate::time::Timestamp;
+use crate::model::event::{Event, GapReason};
+use crate::model::investigation::GapRecord;
+use crate::model::time::Timestamp;
+use crate::storage::capture::CaptureError;
 
 /// Damage details kept per gap (the count is kept whatever the number).
 const DETAILS_PER_GAP: usize = 3;
@@ -196,7 +196,7 @@ impl Completeness {
     }
 
     /// Records a capture reader's report of damage at this point of the stream (what the
-    /// loader does with every error item of a [`CaptureReader`](crate::capture::CaptureReader)
+    /// loader does with every error item of a [`CaptureReader`](crate::storage::capture::CaptureReader)
     /// but failing to open the file).
     pub fn reader_error(&mut self, error: &CaptureError) {
         let lines = match error {
