@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dockwatch_listener::audit::{Assembler, parse_log_line};
 use dockwatch_listener::import::Importer;
+use dockwatch_listener::recording::audit::{Assembler, parse_log_line};
 
 /// CPU time of the calling thread.
 struct ThreadCpuTime;

@@ -8,9 +8,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dockwatch_listener::audit::{Assembler, parse_log_line};
-use dockwatch_listener::connector::parse_datagram;
-use dockwatch_listener::fd_paths::{Assembled, FdPaths};
+use dockwatch_listener::enrich::fd_paths::{Assembled, FdPaths};
+use dockwatch_listener::kernel::connector::parse_datagram;
+use dockwatch_listener::recording::audit::{Assembler, parse_log_line};
 
 fn fixture_events() -> Vec<Assembled> {
     let path = concat!(

@@ -1,20 +1,20 @@
-//! The recorder behind `godo`: the kernel sources (audit netlink, the process connector, the
-//! start-up walk of `/proc`), what turns them into [`dockwatch_shared::Event`]s (audit record
-//! parsing and assembly, process enrichment, fd tracking), and the output stage (MongoDB and
-//! capture file with a bounded backlog). [`import`] is the offline path: an auditd log file
-//! instead of the kernel.
+//! The recorder behind `godo`, in four layers:
 //!
-//! Pure parts ([`audit`], [`proc_info`]'s parsers, [`fd_paths`]) have no I/O and are tested with
-//! plain data; the sockets live in [`connector`] and [`audit_netlink`].
+//! * [`kernel`]: the sockets: netlink, the audit netlink session and its rules, the process
+//!   connector;
+//! * [`enrich`]: what `/proc`, Docker and the fd tables add to a process: args, cwd, rootfs,
+//!   container, the paths of fds, the start-up walk of `/proc`;
+//! * [`recording`]: what turns kernel messages into [`dockwatch_shared::Event`]s (audit record
+//!   parsing and assembly, syscall tables) and the recorder that orders and numbers them;
+//! * [`output`]: MongoDB and the capture file, with a bounded backlog.
+//!
+//! Two ways to run it: [`live`] records this host from the kernel; [`import`] reads auditd log
+//! files instead. Pure parts (audit parsing and assembly, `/proc` parsers, fd paths) have no
+//! I/O and are tested with plain data.
 
-pub mod audit;
-pub mod audit_netlink;
-pub mod connector;
-pub mod docker;
-pub mod fd_paths;
+pub mod enrich;
 pub mod import;
-pub mod netlink;
-pub mod proc_info;
-pub mod recorder;
-pub mod sink;
-pub mod snapshot;
+pub mod kernel;
+pub mod live;
+pub mod output;
+pub mod recording;

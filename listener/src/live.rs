@@ -15,18 +15,18 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
-use dockwatch_listener::audit::Counters;
-use dockwatch_listener::audit_netlink::{
+use crate::enrich::docker::{DOCKER_SOCKET, DockerLookup};
+use crate::enrich::proc_info::{ProcReader, pids_listening_on};
+use crate::enrich::snapshot;
+use crate::kernel::audit_netlink::{
     AuditControl, AuditReader, AuditSession, RECORD_SLOT, RecordBatch, SessionConfig,
 };
-use dockwatch_listener::connector::{Connector, ConnectorReader};
-use dockwatch_listener::docker::{DOCKER_SOCKET, DockerLookup};
-use dockwatch_listener::netlink::Received;
-use dockwatch_listener::proc_info::{ProcReader, pids_listening_on};
-use dockwatch_listener::recorder::{HostIdentity, Input, Recorder, audit_decoder, container_of};
-use dockwatch_listener::sink::{self, CaptureOut, EventStore, SinkConfig, SinkStats, Stamper};
-use dockwatch_listener::snapshot;
+use crate::kernel::connector::{Connector, ConnectorReader};
+use crate::kernel::netlink::Received;
+use crate::output::sink::{self, CaptureOut, EventStore, SinkConfig, SinkStats, Stamper};
+use crate::recording::audit::Counters;
+use crate::recording::recorder::{HostIdentity, Input, Recorder, audit_decoder, container_of};
+use anyhow::{Context, Result, bail};
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::model::event::{Event, EventKind, Gap, GapReason, Pid, Source};
 use dockwatch_shared::storage::capture::CaptureWriter;

@@ -11,7 +11,7 @@ use dockwatch_shared::presentation::sanitize::message_for_terminal;
 use dockwatch_shared::storage::output::OutputPolicy;
 use dockwatch_shared::storage::store::MongoAddress;
 
-mod live;
+use dockwatch_listener::live;
 
 /// Records what runs in Docker and what it changes: kernel audit + process connector + /proc,
 /// into MongoDB or a capture file.

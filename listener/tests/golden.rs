@@ -250,7 +250,7 @@ fn handwritten_edge_cases() {
 fn events_of(lines: &[Vec<u8>]) -> Vec<Vec<Vec<u8>>> {
     let mut groups: Vec<(u64, Vec<Vec<u8>>)> = Vec::new();
     for l in lines {
-        let serial = dockwatch_listener::audit::parse_log_line(l)
+        let serial = dockwatch_listener::recording::audit::parse_log_line(l)
             .unwrap()
             .serial();
         match groups.last_mut() {

@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::LazyLock;
 
-use dockwatch_listener::audit::{Assembler, parse_log_line, parse_netlink};
+use dockwatch_listener::recording::audit::{Assembler, parse_log_line, parse_netlink};
 use dockwatch_shared::Timestamp;
 use proptest::prelude::*;
 
@@ -19,7 +19,7 @@ static REAL: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
 });
 
 /// Touches every accessor of a parsed record, so lazy decoding is exercised too.
-fn touch(r: &dockwatch_listener::audit::Record) {
+fn touch(r: &dockwatch_listener::recording::audit::Record) {
     let _ = (
         r.type_name(),
         r.time(),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates listener/src/audit/tables.rs: syscall names (x86_64, i386) and audit record type names.
+"""Generates listener/src/recording/audit/tables.rs: syscall names (x86_64, i386) and audit record type names.
 
 Sources (Debian package linux-libc-dev):
   /usr/include/x86_64-linux-gnu/asm/unistd_64.h   x86_64 syscall numbers
@@ -12,7 +12,7 @@ the kernels this runs on:
   * the user-space record types auditd and PAM write (libaudit's audit-records.h), which the
     kernel header does not list.
 
-Run from the repository root:  python3 listener/tools/gen-audit-tables.py > listener/src/audit/tables.rs
+Run from the repository root:  python3 listener/tools/gen-audit-tables.py > listener/src/recording/audit/tables.rs
 """
 import re
 import sys

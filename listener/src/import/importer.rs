@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use dockwatch_shared::{Event, Timestamp};
 
-use crate::audit::{Assembler, Counters, ParseError, Record};
-use crate::fd_paths::{Assembled, FdPaths};
+use crate::enrich::fd_paths::{Assembled, FdPaths};
+use crate::recording::audit::{Assembler, Counters, ParseError, Record};
 
 /// A run of coalesced writes to one fd that has seen no write for this long (record time) is
 /// recorded. The live recorder flushes every run every 2 s of wall time instead; an import has
@@ -177,7 +177,7 @@ impl Importer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::parse_log_line;
+    use crate::recording::audit::parse_log_line;
     use dockwatch_shared::model::event::EventKind;
 
     /// The records of one `openat` of `path` as fd 3 and one `write` to it, by pid 700 of `node`

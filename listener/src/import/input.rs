@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::storage::lines::{Line, read_line};
 
-use crate::audit::parse_log_line;
-use crate::audit::record::MAX_RECORD_LEN;
+use crate::recording::audit::parse_log_line;
+use crate::recording::audit::record::MAX_RECORD_LEN;
 
 /// Buffer size for reading: a 100 MB log takes 1,600 reads, which cost nothing next to parsing,
 /// and the buffer (two of them for a compressed log) stays small beside the import's tables.

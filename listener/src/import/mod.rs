@@ -2,7 +2,7 @@
 //! listening to the kernel. No root needed.
 //!
 //! The log is read line by line (RAW or ENRICHED format; plain, gzip or zstd, detected from the
-//! content), parsed and assembled by [`crate::audit`], stamped with a run id and sequence numbers,
+//! content), parsed and assembled by [`crate::recording::audit`], stamped with a run id and sequence numbers,
 //! and written in batches to MongoDB and/or a capture file:
 //!
 //! * `--write FILE` alone writes only the capture file (no database is needed or contacted);
@@ -34,7 +34,7 @@ use dockwatch_shared::Event;
 use dockwatch_shared::presentation::sanitize::{for_terminal, message_for_terminal};
 use dockwatch_shared::presentation::throttle::{Throttle, progress_due};
 
-use crate::audit::{Counters, ParseError, parse_log_line};
+use crate::recording::audit::{Counters, ParseError, parse_log_line};
 use dockwatch_shared::storage::lines::Line;
 use input::Logs;
 
@@ -281,7 +281,7 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    let stamper = crate::sink::Stamper::new(crate::sink::new_run_id());
+    let stamper = crate::output::sink::Stamper::new(crate::output::sink::new_run_id());
     eprintln!(
         "godo: importing {} as host {}, boot {}, run {} -> {}",
         for_terminal(&names),
@@ -313,9 +313,9 @@ pub fn run(args: &ImportArgs, destinations: Destinations) -> anyhow::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{Assembler, parse_log_line};
-    use crate::fd_paths::{Assembled, FdPaths};
+    use crate::enrich::fd_paths::{Assembled, FdPaths};
     use crate::import::input::LogReader;
+    use crate::recording::audit::{Assembler, parse_log_line};
     use dockwatch_shared::EventKind;
     use std::path::Path;
 

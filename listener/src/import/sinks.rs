@@ -12,7 +12,7 @@ use dockwatch_shared::storage::store::{MongoAddress, Store, StoreConfig};
 
 use super::input::Logs;
 use super::{BATCH, FILE_BATCH, ReadReport, read_log};
-use crate::sink::Stamper;
+use crate::output::sink::Stamper;
 
 /// Attempts per batch when MongoDB fails (a retried batch is never stored twice: event ids are
 /// `run:seq`).

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use dockwatch_listener::audit::{Assembler, Counters, parse_log_line};
+use dockwatch_listener::recording::audit::{Assembler, Counters, parse_log_line};
 use dockwatch_shared::Event;
 
 /// The fixtures directory.

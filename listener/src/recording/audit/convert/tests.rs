@@ -1,7 +1,7 @@
 //! Tests of `convert`.
 
 use super::*;
-use crate::audit::record::parse_log_line;
+use crate::recording::audit::record::parse_log_line;
 
 fn recs(lines: &[&str]) -> Vec<Record> {
     lines

@@ -1,7 +1,7 @@
 //! The rule policy: which syscalls godo audits and how each is filtered, and the
 //! `struct audit_rule_data` layout the kernel takes them in.
 
-use crate::audit::syscalls::Arch;
+use crate::recording::audit::syscalls::Arch;
 
 pub(super) const AUDIT_FILTER_EXIT: u32 = 0x04;
 pub(super) const AUDIT_ALWAYS: u32 = 2;

@@ -5,8 +5,8 @@
 use dockwatch_shared::model::event::{Event, EventKind, OpenFd, Pid, Snapshot, Source};
 use dockwatch_shared::{ByteString, Timestamp};
 
-use crate::proc_info::ProcReader;
-use crate::recorder::HostIdentity;
+use crate::enrich::proc_info::ProcReader;
+use crate::recording::recorder::HostIdentity;
 
 /// Reads the open fds of a process from `/proc/PID/fd` (link targets) and `/proc/PID/fdinfo`
 /// (open flags). A process that is gone, or whose fds cannot be read, has none.

@@ -28,7 +28,7 @@ use dockwatch_shared::model::fds::{
 };
 use dockwatch_shared::{ByteString, Timestamp};
 
-use crate::audit::Output;
+use crate::recording::audit::Output;
 
 /// A file as the descriptor tables hold it: its path, shared by every descriptor that refers to
 /// it (a fork copies its parent's descriptors, and a shell's pipeline children all share the

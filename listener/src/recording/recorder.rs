@@ -16,9 +16,9 @@ use std::io::Write as _;
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::model::event::{ContainerIdSource, Event, EventKind, Pid, Source};
 
-use crate::audit::Counters;
-use crate::audit_netlink::{RawRecord, RecordBatch};
-use crate::fd_paths::{Assembled, FdPaths};
+use crate::enrich::fd_paths::{Assembled, FdPaths};
+use crate::kernel::audit_netlink::{RawRecord, RecordBatch};
+use crate::recording::audit::Counters;
 
 /// The host and boot every event of this run is stamped with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl HostIdentity {
     }
 }
 
-/// Turns raw audit records into events (the parser and assembler of `crate::audit`).
+/// Turns raw audit records into events (the parser and assembler of `crate::recording::audit`).
 pub trait AuditDecoder: Send {
     /// Takes one record; appends finished events (and clone calls) to `out`.
     fn push(&mut self, record: RawRecord<'_>, out: &mut Vec<Assembled>);
@@ -248,7 +248,7 @@ impl Recorder {
                         .or_else(|| {
                             let cg = std::fs::read(format!("/proc/{}/cgroup", e.tgid)).ok()?;
                             Some((
-                                crate::proc_info::container_id_from_cgroup(&cg)?,
+                                crate::enrich::proc_info::container_id_from_cgroup(&cg)?,
                                 ContainerIdSource::Cgroup,
                             ))
                         })
@@ -306,7 +306,7 @@ fn locate_new_root(p: &mut dockwatch_shared::model::event::PivotRoot) {
     let mount = p
         .new_root_dev
         .as_deref()
-        .and_then(|dev| crate::proc_info::ProcReader::new().mount_point(dev));
+        .and_then(|dev| crate::enrich::proc_info::ProcReader::new().mount_point(dev));
     if let Some(mount) = mount.filter(|m| m.as_bytes() != b"/") {
         p.new_root = mount;
     }
@@ -345,22 +345,23 @@ pub fn container_of(ev: &Event) -> Option<&str> {
     }
 }
 
-/// The audit decoder for live records: [`crate::audit::parse_netlink`] then the
-/// [`crate::audit::Assembler`] (which also reports serial-number jumps as gaps).
+/// The audit decoder for live records: [`crate::recording::audit::parse_netlink`] then the
+/// [`crate::recording::audit::Assembler`] (which also reports serial-number jumps as gaps).
 pub fn audit_decoder(id: &HostIdentity) -> Box<dyn AuditDecoder> {
     Box::new(LiveAudit(
-        crate::audit::Assembler::new(id.host.clone(), id.boot_id.clone()).without_forks(),
+        crate::recording::audit::Assembler::new(id.host.clone(), id.boot_id.clone())
+            .without_forks(),
     ))
 }
 
 /// Live audit decoding: parse each datagram, assemble events by serial.
 ///
-/// The assembler infers no forks ([`crate::audit::Assembler::without_forks`]): live, the process
+/// The assembler infers no forks ([`crate::recording::audit::Assembler::without_forks`]): live, the process
 /// connector reports every fork with the parent at fork time (and its losses as gaps), while an
 /// inferred fork names the parent at the child's first audited syscall, which for an orphan is
 /// the reaper. Such a false fork named the wrong parent, reset the orphan's fd table to the
 /// reaper's and cleared its container.
-pub struct LiveAudit(crate::audit::Assembler);
+pub struct LiveAudit(crate::recording::audit::Assembler);
 
 impl std::fmt::Debug for LiveAudit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -370,7 +371,7 @@ impl std::fmt::Debug for LiveAudit {
 
 impl AuditDecoder for LiveAudit {
     fn push(&mut self, record: RawRecord<'_>, out: &mut Vec<Assembled>) {
-        match crate::audit::parse_netlink(record.rtype, record.body) {
+        match crate::recording::audit::parse_netlink(record.rtype, record.body) {
             Ok(r) => self.0.push(r, out),
             Err(e) => self
                 .0
@@ -404,7 +405,7 @@ impl AuditDecoder for NoAudit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Output;
+    use crate::recording::audit::Output;
     use dockwatch_shared::model::event::{Exec, ProcessInfo, Write};
 
     fn ev(source: Source, kind: EventKind) -> Event {
@@ -511,11 +512,11 @@ mod tests {
             "the orphan's write: {out:#?}"
         );
         // The assembler on its own (offline import) does infer the forks.
-        let mut a = crate::audit::Assembler::new("h", "b");
+        let mut a = crate::recording::audit::Assembler::new("h", "b");
         let mut raw: Vec<Event> = Vec::new();
         for (t, b) in records {
             a.push(
-                crate::audit::parse_netlink(t, b.as_bytes()).unwrap(),
+                crate::recording::audit::parse_netlink(t, b.as_bytes()).unwrap(),
                 &mut raw,
             );
         }

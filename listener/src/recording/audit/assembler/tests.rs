@@ -1,7 +1,7 @@
 //! Tests of `assembler`.
 
 use super::*;
-use crate::audit::record::parse_log_line;
+use crate::recording::audit::record::parse_log_line;
 
 fn rec(serial: u64, ms: u64, rest: &str) -> Record {
     let line = format!("type={rest}");

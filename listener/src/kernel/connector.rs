@@ -1,6 +1,6 @@
 //! The netlink process connector (cn_proc): fork, exec and exit of every task on the host.
 //!
-//! Hand-written over [`crate::netlink`] rather than the `proc-connector` crate (0.3, young and
+//! Hand-written over [`crate::kernel::netlink`] rather than the `proc-connector` crate (0.3, young and
 //! single-maintained): the wire format is three fixed C structs (`nlmsghdr`, `cn_msg`,
 //! `proc_event`), the recorder needs the per-CPU sequence numbers and `ENOBUFS` as loss signals,
 //! and the decoder below is pure and tested with byte fixtures.
@@ -20,9 +20,9 @@ use dockwatch_shared::model::event::{
     Source,
 };
 
-use crate::netlink::{NLMSG_DONE, NLMSG_HDRLEN, NetlinkSocket, NlHeader, Received};
-use crate::proc_info::{PidNamespaces, ProcReader};
-use crate::recorder::HostIdentity;
+use crate::enrich::proc_info::{PidNamespaces, ProcReader};
+use crate::kernel::netlink::{NLMSG_DONE, NLMSG_HDRLEN, NetlinkSocket, NlHeader, Received};
+use crate::recording::recorder::HostIdentity;
 
 const NETLINK_CONNECTOR: libc::c_int = 11;
 const CN_IDX_PROC: u32 = 1;
@@ -226,7 +226,7 @@ impl Connector {
     }
 
     /// Every queued datagram that fits, without waiting (see
-    /// [`NetlinkSocket::try_recv_many`](crate::netlink::NetlinkSocket::try_recv_many)).
+    /// [`NetlinkSocket::try_recv_many`](crate::kernel::netlink::NetlinkSocket::try_recv_many)).
     pub fn try_recv_many(
         &self,
         buf: &mut [u8],

@@ -1,6 +1,6 @@
 //! The kernel audit netlink interface: status, settings, our rules, and the record stream.
 //!
-//! Written over [`crate::netlink`] (libc) rather than `netlink-packet-audit` 0.7 + `netlink-sys`:
+//! Written over [`crate::kernel::netlink`] (libc) rather than `netlink-packet-audit` 0.7 + `netlink-sys`:
 //! that crate encodes the `exe=` rule field wrongly (a number instead of a path), its framing
 //! trusts `nlmsg_len`, which the kernel's audit records do not fill reliably (here every datagram
 //! is one record and its length is the truth), and the recorder needs `ENOBUFS` as a loss signal.
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use crate::netlink::{
+use crate::kernel::netlink::{
     NLM_F_ACK, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NetlinkSocket, NlHeader,
     Received,
 };

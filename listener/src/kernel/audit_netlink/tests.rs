@@ -22,8 +22,8 @@ fn status_round_trip_and_short_struct() {
     assert_eq!(AuditStatus::parse(&[0; 8]), None);
 }
 
-const ARCH_X86_64: u32 = crate::audit::syscalls::AUDIT_ARCH_X86_64 as u32;
-const ARCH_I386: u32 = crate::audit::syscalls::AUDIT_ARCH_I386 as u32;
+const ARCH_X86_64: u32 = crate::recording::audit::syscalls::AUDIT_ARCH_X86_64 as u32;
+const ARCH_I386: u32 = crate::recording::audit::syscalls::AUDIT_ARCH_I386 as u32;
 
 #[test]
 fn every_audited_syscall_is_in_the_generated_tables() {

@@ -9,7 +9,7 @@ use bollard::Docker;
 use dockwatch_shared::model::event::{Container, Event, EventKind, Source};
 use dockwatch_shared::{ByteString, Timestamp};
 
-use crate::recorder::HostIdentity;
+use crate::recording::recorder::HostIdentity;
 
 /// The Docker daemon's default socket.
 pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
