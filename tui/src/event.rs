@@ -3,7 +3,7 @@
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::loader::{Outcome, Progress};
+use crate::loader::JobMsg;
 
 /// Something happened; `App::update` decides what it means.
 #[derive(Debug)]
@@ -23,13 +23,4 @@ pub enum AppEvent {
         /// What it said.
         msg: JobMsg,
     },
-}
-
-/// A background job's report.
-#[derive(Debug)]
-pub enum JobMsg {
-    /// How far it got.
-    Progress(Progress),
-    /// It ended.
-    Finished(Outcome),
 }

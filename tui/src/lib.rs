@@ -14,10 +14,12 @@
 //! * `synthetic` (the `test-support` feature): hand-built investigations for tests and benchmarks.
 
 pub mod app;
+pub mod content;
 pub mod event;
 pub mod export;
 pub mod file_table;
 pub mod keys;
+pub mod layout;
 pub mod loader;
 pub mod run;
 pub mod search;

@@ -40,7 +40,11 @@ fn perform(app: &mut App, job: &mut Option<JobHandle>, tx: &Sender<AppEvent>) {
     for command in app.take_commands() {
         match command {
             Command::StartJob(id, source) => {
-                *job = Some(loader::spawn(id, source, tx.clone()));
+                let tx = tx.clone();
+                *job = Some(loader::spawn(source, move |msg| {
+                    // The receiver is gone only when the app is quitting; nothing to tell then.
+                    let _ = tx.send(AppEvent::Job { job: id, msg });
+                }));
             }
             Command::CancelJob => {
                 if let Some(j) = job.take() {

@@ -4,8 +4,9 @@
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::storage::store::StoreConfig;
 use dockwatch_tui::app::App;
-use dockwatch_tui::event::{AppEvent, JobMsg};
+use dockwatch_tui::event::AppEvent;
 use dockwatch_tui::keys::{Action, Context};
+use dockwatch_tui::loader::JobMsg;
 use dockwatch_tui::loader::{
     BootChoice, Failure, FailureKind, Loaded, MongoSource, Outcome, Progress, ReplaySource, Source,
 };
@@ -473,22 +474,20 @@ fn a_hostile_capture_goes_through_the_pipeline_and_is_shown_safely() {
     // The real loading path: capture reader, pipeline, checks.
     let (tx, rx) = std::sync::mpsc::channel();
     let _job = dockwatch_tui::loader::spawn(
-        1,
         Source::Replay(ReplaySource {
             path,
             host: None,
             boot: None,
         }),
-        tx,
+        move |msg| {
+            let _ = tx.send(msg);
+        },
     );
     let loaded = rx
         .iter()
-        .find_map(|event| match event {
-            AppEvent::Job {
-                job: 1,
-                msg: JobMsg::Finished(outcome),
-            } => Some(outcome),
-            _ => None,
+        .find_map(|msg| match msg {
+            JobMsg::Finished(outcome) => Some(outcome),
+            JobMsg::Progress(_) => None,
         })
         .expect("the loader finishes");
     let Outcome::Loaded(loaded) = loaded else {
@@ -551,22 +550,20 @@ fn the_gaps_of_a_damaged_capture_are_listed_with_where_and_how_many() {
 
     let (tx, rx) = std::sync::mpsc::channel();
     let _job = dockwatch_tui::loader::spawn(
-        1,
         Source::Replay(ReplaySource {
             path,
             host: None,
             boot: None,
         }),
-        tx,
+        move |msg| {
+            let _ = tx.send(msg);
+        },
     );
     let outcome = rx
         .iter()
-        .find_map(|event| match event {
-            AppEvent::Job {
-                job: 1,
-                msg: JobMsg::Finished(outcome),
-            } => Some(outcome),
-            _ => None,
+        .find_map(|msg| match msg {
+            JobMsg::Finished(outcome) => Some(outcome),
+            JobMsg::Progress(_) => None,
         })
         .expect("the loader finishes");
     let Outcome::Loaded(loaded) = outcome else {

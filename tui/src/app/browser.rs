@@ -11,7 +11,6 @@ use crate::loader::Loaded;
 use crate::search::{self, Search};
 use crate::timefilter::{Anchors, TimeFilter};
 use crate::tree_model::TreeModel;
-use crate::ui;
 
 /// A loaded investigation and everything the panes show of it.
 #[derive(Debug)]
@@ -231,7 +230,7 @@ impl Browser {
     pub(super) fn details_action(&mut self, action: Action, page: usize, width: u16) -> bool {
         let max = self
             .selected()
-            .map(|n| ui::details::content_height(&self.inv, n, width))
+            .map(|n| crate::content::details::content_height(&self.inv, n, width))
             .unwrap_or(0)
             .saturating_sub(page as u16);
         let page = page as u16;

@@ -13,12 +13,12 @@ use ratatui::crossterm::event::{
 };
 use ratatui::layout::{Position, Rect};
 
-use crate::event::{AppEvent, JobMsg};
+use crate::event::AppEvent;
 use crate::file_table::{Scope, SortKey};
 use crate::keys::{self, Action, Context};
+use crate::loader::JobMsg;
 use crate::loader::{BootChoice, Failure, Loaded, Outcome, Progress, Source};
 use crate::timefilter::TimeFilter;
-use crate::ui;
 
 /// The panes of the browser.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -356,7 +356,7 @@ impl App {
                 let gaps = self.browser().map_or(0, |b| b.inv.gaps.len());
                 let (scroll, max) = match &mut self.overlay {
                     Some(Overlay::Help(scroll)) => (scroll, keys::BINDINGS.len()),
-                    Some(Overlay::Gaps(scroll)) => (scroll, crate::ui::gaps::line_count(gaps)),
+                    Some(Overlay::Gaps(scroll)) => (scroll, crate::content::gaps::line_count(gaps)),
                     _ => return,
                 };
                 let max = u16::try_from(max).unwrap_or(u16::MAX);
@@ -389,10 +389,10 @@ impl App {
     }
 
     fn pages(&self) -> (usize, usize, usize, u16) {
-        let areas = ui::layout(Rect::new(0, 0, self.size.0, self.size.1));
+        let areas = crate::layout::layout(Rect::new(0, 0, self.size.0, self.size.1));
         (
             areas.tree.height.saturating_sub(2) as usize,
-            ui::files::visible_rows(areas.files),
+            crate::layout::visible_rows(areas.files),
             areas.details.height.saturating_sub(2) as usize,
             areas.details.width.saturating_sub(2),
         )
@@ -570,7 +570,7 @@ impl App {
         if self.overlay.is_some() {
             return;
         }
-        let areas = ui::layout(Rect::new(0, 0, self.size.0, self.size.1));
+        let areas = crate::layout::layout(Rect::new(0, 0, self.size.0, self.size.1));
         let pos = Position::new(mouse.column, mouse.row);
         let (tree_page, files_page, details_page, details_width) = self.pages();
         let Screen::Browse(b) = &mut self.screen else {

@@ -272,7 +272,7 @@ fn help_opens_from_anywhere_and_closes_with_esc() {
 #[test]
 fn mouse_wheel_scrolls_the_pane_under_the_pointer() {
     let mut app = browsing();
-    let areas = ui::layout(Rect::new(0, 0, 120, 40));
+    let areas = crate::layout::layout(Rect::new(0, 0, 120, 40));
     let wheel = |kind, x, y| MouseEvent {
         kind,
         column: x,

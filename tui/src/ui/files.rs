@@ -9,12 +9,8 @@ use ratatui::widgets::{Block, Cell, Row, Table, TableState};
 
 use crate::app::Browser;
 use crate::file_table::{Scope, SortKey};
+use crate::layout::visible_rows;
 use crate::timefilter::short_time;
-
-/// Table rows that fit in the pane's area (borders and header excluded).
-pub fn visible_rows(area: Rect) -> usize {
-    area.height.saturating_sub(3) as usize
-}
 
 /// The ops of a record, e.g. `create,write`; open and close are implied by the columns.
 pub fn ops(r: &FileRecord) -> String {

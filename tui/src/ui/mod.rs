@@ -18,49 +18,11 @@ pub mod tree;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+
+use crate::layout::layout;
 use ratatui::style::{Color, Style};
 
 use crate::app::{App, Overlay, Pane, Screen};
-
-/// Where each part of the browser goes on a screen of a given size.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Areas {
-    /// The title bar.
-    pub title: Rect,
-    /// The process tree.
-    pub tree: Rect,
-    /// The details of the selected process.
-    pub details: Rect,
-    /// The file table.
-    pub files: Rect,
-    /// The message / filter line.
-    pub message: Rect,
-    /// The key hints line.
-    pub keys: Rect,
-}
-
-/// The browser's layout (pure: `App::update` uses it for paging and mouse hits too).
-pub fn layout(area: Rect) -> Areas {
-    let [title, body, message, keys] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    let [top, files] =
-        Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
-    let [tree, details] =
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
-    Areas {
-        title,
-        tree,
-        details,
-        files,
-        message,
-        keys,
-    }
-}
 
 /// The border style of a pane: highlighted when focused.
 pub fn border(focused: bool) -> Style {

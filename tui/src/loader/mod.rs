@@ -8,20 +8,22 @@
 //! database, no Docker daemon in the events, unreadable capture).
 
 use std::path::PathBuf;
-use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use dockwatch_shared::Timestamp;
-use dockwatch_shared::load::{self, LoadError, LoadProgress};
+use dockwatch_shared::load::{self, LoadProgress};
 use dockwatch_shared::model::investigation::Investigation;
 use dockwatch_shared::pipeline::Step;
 use dockwatch_shared::presentation::throttle::Throttle;
 use dockwatch_shared::storage::capture::CaptureReader;
 use dockwatch_shared::storage::cooked;
-use dockwatch_shared::storage::store::{BootSummary, Store, StoreConfig, StoreError};
+use dockwatch_shared::storage::store::{BootSummary, Store, StoreConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::event::{AppEvent, JobMsg};
+mod failure;
+
+pub use failure::{Failure, FailureKind};
+use failure::{load_failure, store_failure};
 
 /// How often progress is reported while reading.
 const REPORT_EVERY: Duration = Duration::from_millis(50);
@@ -140,49 +142,13 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// Why loading failed; each kind gets its own screen text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailureKind {
-    /// The database did not answer.
-    Unreachable,
-    /// No events at all.
-    EmptyDatabase,
-    /// Events, but no Docker daemon or containerd among them.
-    NoDocker,
-    /// The named host/boot is not there.
-    NoSuchBoot,
-    /// The capture file could not be read.
-    BadInput,
-    /// The database answered, but reading from it failed.
-    DatabaseError,
-    /// This build lacks what the source needs.
-    NotAvailable,
-}
-
-/// A failed load, explained.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    /// Which kind.
-    pub kind: FailureKind,
-    /// What happened (may contain data from outside: sanitised when shown).
-    pub detail: String,
-    /// What to do about it.
-    pub hint: String,
-}
-
-impl Failure {
-    /// The screen's title.
-    pub fn title(&self) -> &'static str {
-        match self.kind {
-            FailureKind::Unreachable => "Cannot reach the database",
-            FailureKind::EmptyDatabase => "No events recorded",
-            FailureKind::NoDocker => "No Docker daemon in these events",
-            FailureKind::NoSuchBoot => "No such host or boot",
-            FailureKind::BadInput => "Cannot read the capture",
-            FailureKind::DatabaseError => "Reading the database failed",
-            FailureKind::NotAvailable => "Not available in this build",
-        }
-    }
+/// A background job's report.
+#[derive(Debug)]
+pub enum JobMsg {
+    /// How far it got.
+    Progress(Progress),
+    /// It ended.
+    Finished(Outcome),
 }
 
 /// How a job ended.
@@ -240,15 +206,11 @@ pub fn check(loaded: Loaded) -> Outcome {
     Outcome::Loaded(Box::new(loaded))
 }
 
-/// Starts job `id` for `source`, reporting on `tx`.
-pub fn spawn(id: u64, source: Source, tx: Sender<AppEvent>) -> JobHandle {
+/// Starts a job for `source` on a thread of its own; it reports through `report`.
+pub fn spawn(source: Source, report: impl Fn(JobMsg) + Send + Sync + 'static) -> JobHandle {
     let cancel = CancellationToken::new();
     let token = cancel.clone();
     std::thread::spawn(move || {
-        let report = |msg: JobMsg| {
-            // The receiver is gone only when the app is quitting; nothing to tell then.
-            let _ = tx.send(AppEvent::Job { job: id, msg });
-        };
         let outcome = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -465,50 +427,6 @@ fn choose(
     }
 }
 
-fn store_failure(config: &StoreConfig, e: &StoreError) -> Failure {
-    let unreachable = matches!(
-        e,
-        StoreError::Unreachable { .. } | StoreError::Timeout { .. } | StoreError::BadAddress { .. }
-    );
-    Failure {
-        kind: if unreachable {
-            FailureKind::Unreachable
-        } else {
-            FailureKind::BadInput
-        },
-        detail: e.to_string(),
-        hint: format!(
-            "Start MongoDB at {} or point --mongo HOST:PORT / --uri at it, then press r to retry. \
-             Without a database: --replay FILE or --demo.",
-            config.address.display()
-        ),
-    }
-}
-
-fn load_failure(source: &Source, e: LoadError) -> Failure {
-    match (source, e) {
-        (Source::Mongo(m), LoadError::Store(e)) => store_failure(&m.config, &e),
-        (_, LoadError::Empty { source_name }) => Failure {
-            kind: FailureKind::EmptyDatabase,
-            detail: format!("no events in {source_name}"),
-            hint: "Record with godo on the Docker host (--mongo or --write FILE), check --db, or try --demo."
-                .to_owned(),
-        },
-        (_, LoadError::NoSuchBoot { wanted, source_name, present }) => Failure {
-            kind: FailureKind::NoSuchBoot,
-            detail: format!("no events for {wanted} in {source_name}; there are: {present}"),
-            hint: "Use one of the host names and boot ids listed, or leave --host/--boot out to choose."
-                .to_owned(),
-        },
-        (_, e) => Failure {
-            kind: FailureKind::BadInput,
-            detail: e.to_string(),
-            hint: "Check the path; captures are written by `godo --write FILE` (JSON lines, .zst for zstd)."
-                .to_owned(),
-        },
-    }
-}
-
 async fn from_mongo(
     m: &MongoSource,
     generated_at: Timestamp,
@@ -575,199 +493,10 @@ pub fn embedded_capture(
 }
 
 /// The demo capture recorded with godo on a Docker host by `scripts/record-demo.sh`.
-const DEMO_CAPTURE: &[u8] = include_bytes!("../../assets/demo.jsonl.zst");
+const DEMO_CAPTURE: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../assets/demo.jsonl.zst"
+));
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use dockwatch_shared::Event;
-
-    #[test]
-    fn an_investigation_without_roots_is_explained() {
-        let mut inv = crate::synthetic::demo();
-        inv.roots.clear();
-        inv.stats.events = 10;
-        let outcome = check(Loaded {
-            inv,
-            origin: String::new(),
-            warnings: Vec::new(),
-        });
-        match outcome {
-            Outcome::Failed(f) => assert_eq!(f.kind, FailureKind::NoDocker),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn the_demo_job_reports_and_finishes() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let _job = spawn(7, Source::Demo, tx);
-        let mut finished = None;
-        for event in rx.iter() {
-            if let AppEvent::Job {
-                job: 7,
-                msg: JobMsg::Finished(outcome),
-            } = event
-            {
-                finished = Some(outcome);
-                break;
-            }
-        }
-        // The recorded demo: real data, a Docker tree with containers in it.
-        match finished {
-            Some(Outcome::Loaded(l)) => {
-                assert!(l.origin.contains("real capture"), "{}", l.origin);
-                assert!(!l.inv.roots.is_empty());
-                assert!(l.inv.processes.iter().any(|p| p.container_id.is_some()));
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    /// Runs a job to its end and returns how it ended.
-    fn outcome_of(source: Source) -> Outcome {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let _job = spawn(1, source, tx);
-        for event in rx.iter() {
-            if let AppEvent::Job {
-                msg: JobMsg::Finished(outcome),
-                ..
-            } = event
-            {
-                return outcome;
-            }
-        }
-        panic!("the job ended without a result");
-    }
-
-    fn failure(outcome: Outcome) -> Failure {
-        match outcome {
-            Outcome::Failed(f) => f,
-            other => panic!("expected a failure, got {other:?}"),
-        }
-    }
-
-    fn events_of(host: &str, boot: &str, n: usize) -> Vec<Event> {
-        let mut events = dockwatch_shared::testing::samples();
-        events.truncate(n);
-        for (i, e) in events.iter_mut().enumerate() {
-            e.host = host.to_owned();
-            e.boot_id = boot.to_owned();
-            e.run = format!("run-{host}-{boot}");
-            e.seq = i as u64;
-        }
-        events
-    }
-
-    #[test]
-    fn an_unreachable_database_is_explained_within_the_timeout() {
-        // Nothing listens on a port we just bound and released.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut config = StoreConfig::host_port(&format!("127.0.0.1:{port}"));
-        config.timeout = Duration::from_millis(500);
-        let started = std::time::Instant::now();
-        let f = failure(outcome_of(Source::Mongo(MongoSource {
-            config,
-            host: None,
-            boot: None,
-        })));
-        assert_eq!(f.kind, FailureKind::Unreachable, "{f:?}");
-        assert!(f.hint.contains("--mongo"), "{}", f.hint);
-        assert!(started.elapsed() < Duration::from_secs(10));
-    }
-
-    #[test]
-    fn empty_database_then_picker_then_one_boot_read() {
-        let Some(config) = dockwatch_shared::testing::test_store_config("tui_loader") else {
-            return;
-        };
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let store = runtime.block_on(Store::connect(&config)).unwrap();
-        let source = |host: Option<&str>, boot: Option<&str>| {
-            Source::Mongo(MongoSource {
-                config: config.clone(),
-                host: host.map(str::to_owned),
-                boot: boot.map(str::to_owned),
-            })
-        };
-        let f = failure(outcome_of(source(None, None)));
-        assert_eq!(f.kind, FailureKind::EmptyDatabase, "{f:?}");
-
-        runtime
-            .block_on(store.insert_events(&events_of("web-1", "boot-a", 5)))
-            .unwrap();
-        runtime
-            .block_on(store.insert_events(&events_of("web-1", "boot-b", 3)))
-            .unwrap();
-        match outcome_of(source(None, None)) {
-            Outcome::Choose(boots) => {
-                let pairs: Vec<_> = boots
-                    .iter()
-                    .map(|b| (b.boot_id.as_str(), b.events))
-                    .collect();
-                assert_eq!(pairs, [("boot-a", 5), ("boot-b", 3)]);
-            }
-            other => panic!("expected the picker, got {other:?}"),
-        }
-        let f = failure(outcome_of(source(Some("db-9"), None)));
-        assert_eq!(f.kind, FailureKind::NoSuchBoot);
-        assert!(f.detail.contains("host web-1 boot boot-a"), "{}", f.detail);
-        // One boot named: its events go through the pipeline, and the result is stored.
-        match outcome_of(source(Some("web-1"), Some("boot-b"))) {
-            Outcome::Loaded(l) => {
-                assert_eq!(
-                    (l.inv.host.as_str(), l.inv.boot_id.as_str()),
-                    ("web-1", "boot-b")
-                );
-                assert!(l.inv.processes[l.inv.roots[0]].star);
-                assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-                let cooked = runtime
-                    .block_on(cooked::read_investigation(
-                        store.cooked_db(),
-                        "web-1",
-                        "boot-b",
-                    ))
-                    .unwrap()
-                    .expect("the cooked result was stored");
-                assert_eq!(cooked.processes.len(), l.inv.processes.len());
-            }
-            other => panic!("expected an investigation, got {other:?}"),
-        }
-        runtime.block_on(async {
-            let _ = store.raw_db().drop().await;
-            let _ = store.cooked_db().drop().await;
-        });
-    }
-
-    #[test]
-    fn a_capture_with_two_boots_asks_which() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("two.jsonl.zst");
-        let mut w = dockwatch_shared::storage::capture::CaptureWriter::create(&path).unwrap();
-        w.write_batch(&events_of("h", "b1", 4)).unwrap();
-        w.write_batch(&events_of("h", "b2", 2)).unwrap();
-        w.finish().unwrap();
-        let replay = |boot: Option<&str>| {
-            Source::Replay(ReplaySource {
-                path: path.clone(),
-                host: None,
-                boot: boot.map(str::to_owned),
-            })
-        };
-        match outcome_of(replay(None)) {
-            Outcome::Choose(boots) => assert_eq!(boots.len(), 2),
-            other => panic!("expected the picker, got {other:?}"),
-        }
-        let f = failure(outcome_of(Source::Replay(ReplaySource {
-            path: dir.path().join("missing.jsonl"),
-            host: None,
-            boot: None,
-        })));
-        assert_eq!(f.kind, FailureKind::BadInput);
-        assert!(f.detail.contains("missing.jsonl"), "{}", f.detail);
-    }
-}
+mod tests;
