@@ -29,9 +29,9 @@ use crate::recording::recorder::{HostIdentity, Input, Recorder, audit_decoder, c
 use anyhow::{Context, Result, bail};
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::model::event::{Event, EventKind, Gap, GapReason, Pid, Source};
-use dockwatch_shared::storage::capture::CaptureWriter;
+use dockwatch_shared::storage::capture::{CaptureError, CaptureWriter};
 use dockwatch_shared::storage::output::OutputPolicy;
-use dockwatch_shared::storage::store::{MongoAddress, Store, StoreConfig};
+use dockwatch_shared::storage::store::{MongoAddress, Store, StoreConfig, StoreError};
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -76,21 +76,18 @@ struct MongoSink {
 }
 
 impl EventStore for MongoSink {
-    async fn insert(&mut self, events: &[Event]) -> Result<(), String> {
-        if self.store.is_none() {
-            self.store = Some(
-                Store::connect(&self.config)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            );
-            tracing::info!("connected to MongoDB at {}", self.config.address.display());
-        }
-        let store = self.store.as_ref().ok_or("not connected")?;
-        store
-            .insert_events(events)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    type Error = StoreError;
+
+    async fn insert(&mut self, events: &[Event]) -> Result<(), StoreError> {
+        let store = match &mut self.store {
+            Some(store) => store,
+            unconnected => {
+                let store = Store::connect(&self.config).await?;
+                tracing::info!("connected to MongoDB at {}", self.config.address.display());
+                unconnected.insert(store)
+            }
+        };
+        store.insert_events(events).await.map(|_| ())
     }
 
     async fn close(self) {
@@ -105,11 +102,11 @@ impl EventStore for MongoSink {
 struct CaptureFile(CaptureWriter);
 
 impl CaptureOut for CaptureFile {
-    fn write_batch(&mut self, events: &[Event]) -> Result<(), String> {
-        self.0.write_batch(events).map_err(|e| e.to_string())
+    fn write_batch(&mut self, events: &[Event]) -> Result<(), CaptureError> {
+        self.0.write_batch(events)
     }
-    fn finish(self: Box<Self>) -> Result<(), String> {
-        self.0.finish().map_err(|e| e.to_string())
+    fn finish(self: Box<Self>) -> Result<(), CaptureError> {
+        self.0.finish()
     }
 }
 

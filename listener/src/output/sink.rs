@@ -22,13 +22,17 @@ use std::time::Duration;
 
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::model::event::{Event, EventKind, Gap, GapReason, Source};
+use dockwatch_shared::storage::capture::CaptureError;
 use tokio::sync::{Notify, mpsc};
 
 /// Where stored events go: the database (or a test double that fails on demand).
 pub trait EventStore: Send + 'static {
+    /// Why an insert failed (logged; the insert is tried again).
+    type Error: std::fmt::Display + Send;
+
     /// Stores `events` (idempotently: the same event twice is stored once). An error means
     /// "try again later"; the events stay in the backlog.
-    fn insert(&mut self, events: &[Event]) -> impl Future<Output = Result<(), String>> + Send;
+    fn insert(&mut self, events: &[Event]) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
     /// Closes the connection once the output stage is done with it.
     fn close(self) -> impl Future<Output = ()> + Send
@@ -42,9 +46,9 @@ pub trait EventStore: Send + 'static {
 /// Where the capture goes (JSON lines); written synchronously by the intake.
 pub trait CaptureOut: Send + 'static {
     /// Appends a batch.
-    fn write_batch(&mut self, events: &[Event]) -> Result<(), String>;
+    fn write_batch(&mut self, events: &[Event]) -> Result<(), CaptureError>;
     /// Flushes and closes.
-    fn finish(self: Box<Self>) -> Result<(), String>;
+    fn finish(self: Box<Self>) -> Result<(), CaptureError>;
 }
 
 /// Counters shared with the status line.
@@ -225,7 +229,7 @@ impl Default for SinkConfig {
 }
 
 /// What the output stage did, at the end.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct SinkSummary {
     /// Events stamped.
     pub accepted: u64,
@@ -236,7 +240,7 @@ pub struct SinkSummary {
     /// Events still in the backlog when the drain timeout ran out.
     pub unstored: u64,
     /// The first capture error, if the capture file failed.
-    pub capture_error: Option<String>,
+    pub capture_error: Option<CaptureError>,
 }
 
 struct Shared {
@@ -449,10 +453,12 @@ mod tests {
     }
 
     impl EventStore for Flaky {
-        async fn insert(&mut self, events: &[Event]) -> Result<(), String> {
+        type Error = &'static str;
+
+        async fn insert(&mut self, events: &[Event]) -> Result<(), Self::Error> {
             if self.fail > 0 {
                 self.fail -= 1;
-                return Err("down".into());
+                return Err("down");
             }
             let mut g = self.got.lock().unwrap();
             for e in events {
@@ -466,11 +472,11 @@ mod tests {
 
     struct Mem(Arc<Mutex<Vec<Event>>>);
     impl CaptureOut for Mem {
-        fn write_batch(&mut self, events: &[Event]) -> Result<(), String> {
+        fn write_batch(&mut self, events: &[Event]) -> Result<(), CaptureError> {
             self.0.lock().unwrap().extend_from_slice(events);
             Ok(())
         }
-        fn finish(self: Box<Self>) -> Result<(), String> {
+        fn finish(self: Box<Self>) -> Result<(), CaptureError> {
             Ok(())
         }
     }
@@ -552,15 +558,15 @@ mod tests {
             "the capture has the same events"
         );
         assert_eq!(
-            summary,
-            SinkSummary {
-                accepted: 500,
-                stored: 500,
-                dropped: 0,
-                unstored: 0,
-                capture_error: None
-            }
+            (
+                summary.accepted,
+                summary.stored,
+                summary.dropped,
+                summary.unstored
+            ),
+            (500, 500, 0, 0)
         );
+        assert!(summary.capture_error.is_none(), "{summary:?}");
         assert!(stats.store_errors.load(Ordering::Relaxed) >= 20);
     }
 
