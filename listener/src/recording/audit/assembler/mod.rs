@@ -15,17 +15,13 @@
 //!   short); or at [`Assembler::finish`]. Live, [`Assembler::flush_older_than`] also
 //!   completes what waited while the stream was quiet.
 //!
-//! It also watches each node's serial numbers ([`super::serials`]): a serial that is skipped
-//! and does not turn up is reported as a [`Gap`] (`audit_serial_jump`), consecutive unparsable
-//! lines are reported as one `parse_error` gap, and a serial far from the counter is held with
-//! the records after it until they say whether it is a reboot, a large loss or a damaged
-//! serial. After a reboot the node's later events get a boot id of their own (`-2`, `-3`...
-//! appended) and its process tree starts afresh. And it builds the process tree from what
-//! audit says: each process that appears (a SYSCALL record with a pid not seen before, or with a new parent that
-//! just forked) gets a [`Fork`] event. The fork-family call's return value is the child's pid in
-//! the caller's pid namespace, which differs from the host pid audit reports inside a container,
-//! so the fork is emitted when the child's first record shows up with `ppid=` the caller, taking
-//! the time and serial of the clone call when there was one.
+//! Two concerns have files of their own: `serial_watch.rs` watches each node's serial numbers
+//! ([`super::serials`]): a serial that is skipped and does not turn up is reported as a gap
+//! (`audit_serial_jump`), and a serial far from the counter is held with the records after it
+//! until they say whether it is a reboot, a large loss or a damaged serial; after a reboot the
+//! node's later events get a boot id of their own (`-2`, `-3`... appended). `lineage.rs` infers
+//! forks from the records' pid/ppid fields and fork-family calls. Consecutive unparsable lines
+//! are reported as one `parse_error` gap.
 //!
 //! Events come out with `run` empty and `seq` 0: the output stage stamps them.
 
@@ -33,13 +29,17 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use dockwatch_shared::model::event::{AuditOrigin, Fork, Gap, GapReason};
-use dockwatch_shared::model::fds::{self, CloneKind};
-use dockwatch_shared::{Event, EventKind, Pid, Source, Timestamp};
+use dockwatch_shared::model::event::{Fork, GapReason};
+use dockwatch_shared::model::fds;
+use dockwatch_shared::{Event, EventKind, Source, Timestamp};
 
-use super::convert::{Converted, convert};
+use super::convert::convert;
 use super::record::{ParseError, Record, types};
-use super::serials::{Missing, Seen, SerialTracker, Verdict};
+use super::serials::{Seen, SerialTracker, Verdict};
+use lineage::Lineage;
+
+mod lineage;
+mod serial_watch;
 
 /// Records after which an event still waiting for more of its records is completed anyway.
 /// Records of concurrent events interleave a few hundred apart at most; counting input
@@ -48,15 +48,6 @@ use super::serials::{Missing, Seen, SerialTracker, Verdict};
 pub const EVENT_WINDOW: u64 = 10_000;
 /// Records held at most while a serial is suspect before it is taken as damaged.
 const HOLD_MAX: usize = 256;
-/// How far back a clone call is matched to a child appearing (record time).
-const CLONE_MATCH_MICROS: i64 = 10_000_000;
-/// Clone calls remembered per parent (clone3 calls that made threads are never matched, and go
-/// when this many newer ones came or after [`CLONE_MATCH_MICROS`]).
-const CLONES_PER_PARENT: usize = 32;
-/// A child that logs before its parent's clone call returns is matched to that call when the
-/// call comes at most this long (record time) after the child's first record.
-const EARLY_CHILD_MICROS: i64 = 1_000_000;
-
 /// Where the assembler puts what it makes: events, and the clone calls that fd tracking needs
 /// at their place among them (a child's descriptor table is its parent's as it stood at the
 /// call, see [`dockwatch_shared::model::fds`]). A `Vec<Event>` takes the events and drops the calls.
@@ -118,24 +109,6 @@ struct Pending {
 struct Held {
     node: u64,
     records: Vec<Record>,
-}
-
-struct CloneSeen {
-    time: Timestamp,
-    child_in_ns: Pid,
-    maybe_thread: bool,
-    origin: AuditOrigin,
-}
-
-/// Process lineage from pid/ppid fields and clone calls.
-#[derive(Default)]
-struct Lineage {
-    /// Parent of each process seen, by node: an entry for every pid of the log (exits are
-    /// rarely audited), so kept small (8 bytes, not 24 with the node in the key).
-    parent_of: HashMap<u64, HashMap<Pid, Pid>>,
-    clones: HashMap<(u64, Pid), VecDeque<CloneSeen>>,
-    /// Children given a fork before any clone call of their parent was seen: parent → times.
-    early: HashMap<(u64, Pid), VecDeque<Timestamp>>,
 }
 
 /// Groups audit records into events; see the module documentation.
@@ -245,36 +218,6 @@ impl Assembler {
         }
         if verdict != Verdict::Undecided {
             self.resolve(verdict, out);
-        }
-    }
-
-    /// Decides a suspect serial and takes the records held with it.
-    fn resolve(&mut self, verdict: Verdict, out: &mut dyn Output) {
-        let Some(held) = self.held.take() else {
-            return;
-        };
-        let node = held.node;
-        let first = held.records.first().map(Record::serial);
-        match verdict {
-            Verdict::Confirmed { reboot: true } => {
-                if first.is_some() {
-                    self.reboot(node, out);
-                }
-            }
-            Verdict::Confirmed { reboot: false } => {
-                let at = self.counters.records;
-                if let Some(t) = self.serials.get_mut(&node) {
-                    t.confirm(at);
-                }
-            }
-            Verdict::Refuted | Verdict::Undecided => {
-                if let Some(t) = self.serials.get_mut(&node) {
-                    t.refute();
-                }
-            }
-        }
-        for r in held.records {
-            self.take(r, out);
         }
     }
 
@@ -468,121 +411,6 @@ impl Assembler {
         self.report_missing(expired, out);
     }
 
-    fn report_missing(&mut self, mut expired: Vec<(u64, Missing)>, out: &mut dyn Output) {
-        expired.sort_unstable_by_key(|&(node, m)| (node, m.start));
-        for (node, m) in expired {
-            self.serial_gap(node, m.start, m.end, m.from, m.noticed, out);
-        }
-    }
-
-    /// The records of `node` show a reboot: what was open belongs to the old boot. Its
-    /// incomplete events are completed, its missing serials reported, its process tree
-    /// forgotten (pids start again), and the node's later events get a boot id of their own:
-    /// the first one's with `-2`, `-3`... appended (the same for every import of the log).
-    fn reboot(&mut self, node: u64, out: &mut dyn Output) {
-        self.counters.reboots += 1;
-        let keys: Vec<Key> = self
-            .pending
-            .keys()
-            .filter(|k| k.node == node)
-            .copied()
-            .collect();
-        let mut open: Vec<(Key, Pending)> = keys
-            .into_iter()
-            .filter_map(|k| self.pending.remove(&k).map(|p| (k, p)))
-            .collect();
-        open.sort_by_key(|(k, p)| (p.at, k.serial));
-        for (key, p) in open {
-            self.complete(key, p.records, true, out);
-        }
-        let ranges = self
-            .serials
-            .get_mut(&node)
-            .map(|t| t.expire(None))
-            .unwrap_or_default();
-        self.report_missing(ranges.into_iter().map(|m| (node, m)).collect(), out);
-        if let Some(t) = self.serials.get_mut(&node) {
-            t.restart();
-        }
-        self.lineage.parent_of.remove(&node);
-        self.lineage.clones.retain(|k, _| k.0 != node);
-        self.lineage.early.retain(|k, _| k.0 != node);
-        let boot = self.boots.get(&node).map_or(1, |(n, _)| *n) + 1;
-        self.boots
-            .insert(node, (boot, format!("{}-{boot}", self.boot_id)));
-    }
-
-    fn boot_of(&self, node: u64) -> String {
-        self.boots
-            .get(&node)
-            .map_or_else(|| self.boot_id.clone(), |(_, id)| id.clone())
-    }
-
-    fn serial_gap(
-        &mut self,
-        node: u64,
-        start: u64,
-        end: u64,
-        from: Timestamp,
-        to: Timestamp,
-        out: &mut dyn Output,
-    ) {
-        let lost = end - start + 1;
-        self.counters.lost_serials += lost;
-        let detail = if start == end {
-            format!("audit serial {start} never arrived")
-        } else {
-            format!("audit serials {start}..={end} never arrived")
-        };
-        self.emit_gap(
-            node,
-            GapReason::AuditSerialJump,
-            Some(lost),
-            from,
-            to,
-            detail,
-            out,
-        );
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn emit_gap(
-        &mut self,
-        node: u64,
-        reason: GapReason,
-        lost: Option<u64>,
-        from: Timestamp,
-        to: Timestamp,
-        detail: String,
-        out: &mut dyn Output,
-    ) {
-        self.counters.gaps += 1;
-        self.counters.events += 1;
-        out.event(Event {
-            host: self.host_of(node),
-            boot_id: self.boot_of(node),
-            run: String::new(),
-            seq: 0,
-            time: to,
-            source: Source::Audit,
-            audit: None,
-            kind: EventKind::Gap(Gap {
-                reason,
-                lost,
-                from: from.min(to),
-                to,
-                detail: Some(detail),
-            }),
-        });
-    }
-
-    fn host_of(&self, node: u64) -> String {
-        self.nodes
-            .get(&node)
-            .cloned()
-            .unwrap_or_else(|| self.host.clone())
-    }
-
     fn complete(&mut self, key: Key, records: Vec<Record>, timed_out: bool, out: &mut dyn Output) {
         if records.is_empty() {
             return;
@@ -592,8 +420,32 @@ impl Assembler {
             self.counters.timed_out += 1;
         }
         let conv = convert(&records);
-        if self.infer_forks {
-            self.lineage(key.node, &conv, out);
+        let fork = if self.infer_forks {
+            self.lineage.observe(key.node, &conv)
+        } else {
+            None
+        };
+        if let Some(fork) = fork {
+            self.counters.forks += 1;
+            self.counters.events += 1;
+            out.event(Event {
+                host: self.host_of(key.node),
+                boot_id: self.boot_of(key.node),
+                run: String::new(),
+                seq: 0,
+                time: fork.time,
+                source: Source::Audit,
+                audit: Some(fork.origin),
+                kind: EventKind::Fork(Fork {
+                    parent_pid: fork.parent,
+                    parent_tgid: fork.parent,
+                    child_pid: fork.child,
+                    child_tgid: fork.child,
+                    child: None,
+                    fd_from: None,
+                    clone_serial: fork.clone_serial,
+                }),
+            });
         }
         if let Some(call) = conv.clone {
             let (host, boot) = (self.host_of(key.node), self.boot_of(key.node));
@@ -610,13 +462,7 @@ impl Assembler {
             );
         }
         if let Some(EventKind::Exit(x)) = &conv.kind {
-            // The process is gone: its pid may come back as a new process of the same parent.
-            let k = (key.node, x.tgid);
-            if let Some(m) = self.lineage.parent_of.get_mut(&key.node) {
-                m.remove(&x.tgid);
-            }
-            self.lineage.clones.remove(&k);
-            self.lineage.early.remove(&k);
+            self.lineage.exited(key.node, x.tgid);
         }
         if let Some(kind) = conv.kind {
             self.counters.events += 1;
@@ -631,141 +477,6 @@ impl Assembler {
                 kind,
             });
         }
-    }
-
-    /// Emits a Fork when a process shows up for the first time, or with a new parent that had
-    /// just called a fork-family syscall (pid reuse); remembers clone calls to match them.
-    fn lineage(&mut self, node: u64, conv: &Converted, out: &mut dyn Output) {
-        if let Some(task) = conv.task {
-            let known = self
-                .lineage
-                .parent_of
-                .get(&node)
-                .and_then(|m| m.get(&task.pid))
-                .copied();
-            let clone = self.take_clone(node, task.ppid, task.pid, conv.time);
-            let new_process = match known {
-                None => true,
-                Some(parent) => parent != task.ppid && clone.is_some(),
-            };
-            if new_process {
-                let clone_serial = clone.as_ref().map(|c| c.origin.serial);
-                let (time, origin) = match clone {
-                    Some(c) => (c.time, c.origin),
-                    None => {
-                        let q = self.lineage.early.entry((node, task.ppid)).or_default();
-                        if q.len() >= CLONES_PER_PARENT {
-                            q.pop_front();
-                        }
-                        q.push_back(conv.time);
-                        (conv.time, conv.origin.clone())
-                    }
-                };
-                self.counters.forks += 1;
-                self.counters.events += 1;
-                out.event(Event {
-                    host: self.host_of(node),
-                    boot_id: self.boot_of(node),
-                    run: String::new(),
-                    seq: 0,
-                    time,
-                    source: Source::Audit,
-                    audit: Some(origin),
-                    kind: EventKind::Fork(Fork {
-                        parent_pid: task.ppid,
-                        parent_tgid: task.ppid,
-                        child_pid: task.pid,
-                        child_tgid: task.pid,
-                        child: None,
-                        fd_from: None,
-                        clone_serial,
-                    }),
-                });
-            } else if let Some(c) = clone {
-                // Not a new process after all: put the clone back for its real child.
-                self.put_clone(node, task.ppid, c);
-            }
-            if known != Some(task.ppid) {
-                self.lineage
-                    .parent_of
-                    .entry(node)
-                    .or_default()
-                    .insert(task.pid, task.ppid);
-            }
-        }
-        if let Some(call) = conv.clone.filter(|c| c.kind != CloneKind::Thread) {
-            // A child that already showed up (it can run and log before its parent's clone
-            // returns) was given its fork then; only remember clones no child has claimed.
-            if !self.claimed_early(node, call.parent, conv.time) {
-                self.put_clone(
-                    node,
-                    call.parent,
-                    CloneSeen {
-                        time: conv.time,
-                        child_in_ns: call.child_in_ns,
-                        maybe_thread: call.kind == CloneKind::Either,
-                        origin: conv.origin.clone(),
-                    },
-                );
-            }
-        }
-    }
-
-    fn claimed_early(&mut self, node: u64, parent: Pid, now: Timestamp) -> bool {
-        let Some(q) = self.lineage.early.get_mut(&(node, parent)) else {
-            return false;
-        };
-        while q.front().is_some_and(|&t| now.0 - t.0 > EARLY_CHILD_MICROS) {
-            q.pop_front();
-        }
-        let claimed = q.pop_front().is_some();
-        if q.is_empty() {
-            self.lineage.early.remove(&(node, parent));
-        }
-        claimed
-    }
-
-    /// The clone call of `parent` that made `child`: the one that returned `child` itself (a
-    /// parent outside any pid namespace), else the oldest one not yet matched that surely made a
-    /// process (children of one parent get increasing pids in every namespace, so they show up
-    /// in clone order), else the latest clone3 call made before the child's first record.
-    fn take_clone(
-        &mut self,
-        node: u64,
-        parent: Pid,
-        child: Pid,
-        now: Timestamp,
-    ) -> Option<CloneSeen> {
-        let q = self.lineage.clones.get_mut(&(node, parent))?;
-        while q
-            .front()
-            .is_some_and(|c| now.0 - c.time.0 > CLONE_MATCH_MICROS)
-        {
-            q.pop_front();
-        }
-        // A clone3 call may have made a thread, which never shows up: when guessing, take it
-        // only when no call that surely made a process is left. Then take the latest one: the
-        // clone3 calls left over are mostly threads (glibc's pthread_create), while a process
-        // made by clone3 (glibc's posix_spawn, a vfork) shows up at once.
-        let i = q
-            .iter()
-            .position(|c| c.child_in_ns == child)
-            .or_else(|| q.iter().position(|c| !c.maybe_thread))
-            .or_else(|| q.iter().rposition(|c| c.time <= now))
-            .unwrap_or(0);
-        let c = q.remove(i);
-        if q.is_empty() {
-            self.lineage.clones.remove(&(node, parent));
-        }
-        c
-    }
-
-    fn put_clone(&mut self, node: u64, parent: Pid, c: CloneSeen) {
-        let q = self.lineage.clones.entry((node, parent)).or_default();
-        if q.len() >= CLONES_PER_PARENT {
-            q.pop_front();
-        }
-        q.push_back(c);
     }
 }
 
