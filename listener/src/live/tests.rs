@@ -66,11 +66,23 @@ fn a_restarted_database_server_is_excluded_again() {
     .unwrap();
     let session = Arc::new(Mutex::new(Some(session)));
     let (tx, rx) = sync_channel(16);
-    let stop = Arc::new(AtomicBool::new(false));
-    let watcher = std::thread::spawn({
-        let (session, stop) = (session.clone(), stop.clone());
-        move || exclude_loop(port, server, session, tx, stop)
-    });
+    let cancel = CancellationToken::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let chores = housekeeping::Housekeeping {
+        recorder: tx,
+        lost: None,
+        exclusion: Some(housekeeping::DatabaseExclusion {
+            port,
+            server,
+            session: session.clone(),
+        }),
+        status: None,
+    };
+    let watcher = rt.spawn(housekeeping::run(chores, cancel.clone()));
 
     first.kill().unwrap();
     first.wait().unwrap();
@@ -89,8 +101,8 @@ fn a_restarted_database_server_is_excluded_again() {
         }
     }
     let rules = auditctl_rules();
-    stop.store(true, Ordering::SeqCst);
-    watcher.join().unwrap();
+    cancel.cancel();
+    rt.block_on(watcher).unwrap();
     let restored = session.lock().unwrap().take().map(AuditSession::restore);
     drop(reader);
     second.kill().unwrap();

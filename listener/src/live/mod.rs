@@ -2,14 +2,16 @@
 //! and runs the life cycle (start-up checks, signals, orderly shutdown that restores the
 //! kernel's audit state).
 //!
-//! Threads: one per kernel socket (process connector, audit records), one polling the audit
-//! `lost` counter, one timer, and the recorder thread; all feed one bounded queue, so a slow
-//! consumer makes the kernel sockets overflow (recorded as gaps) instead of stalling audited
-//! processes. The output stage and the Docker lookups run on a small tokio runtime.
+//! Threads: one per kernel socket (process connector, audit records, see `readers.rs`) and the
+//! recorder thread; they and the periodic duties (`housekeeping.rs`: the recorder's tick, the
+//! kernel's lost counter, the local database's exclusion, the status line) feed one bounded
+//! queue, so a slow consumer makes the kernel sockets overflow (recorded as gaps) instead of
+//! stalling audited processes. The output stage, the Docker lookups and the duties run on a
+//! small tokio runtime. One cancellation token stops them all.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -18,11 +20,8 @@ use std::time::{Duration, Instant};
 use crate::enrich::docker::{DOCKER_SOCKET, DockerLookup};
 use crate::enrich::proc_info::{ProcReader, pids_listening_on};
 use crate::enrich::snapshot;
-use crate::kernel::audit_netlink::{
-    AuditControl, AuditReader, AuditSession, RECORD_SLOT, RecordBatch, SessionConfig,
-};
+use crate::kernel::audit_netlink::{AuditReader, AuditSession, SessionConfig};
 use crate::kernel::connector::{Connector, ConnectorReader};
-use crate::kernel::netlink::Received;
 use crate::output::sink::{self, CaptureOut, EventStore, SinkConfig, SinkStats, Stamper};
 use crate::recording::audit::Counters;
 use crate::recording::recorder::{HostIdentity, Input, Recorder, audit_decoder, container_of};
@@ -32,6 +31,11 @@ use dockwatch_shared::model::event::{Event, EventKind, Gap, GapReason, Pid, Sour
 use dockwatch_shared::storage::capture::{CaptureError, CaptureWriter};
 use dockwatch_shared::storage::output::OutputPolicy;
 use dockwatch_shared::storage::store::{MongoAddress, Store, StoreConfig, StoreError};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio_util::sync::CancellationToken;
+
+mod housekeeping;
+mod readers;
 
 /// What the command line asked for.
 #[derive(Debug)]
@@ -67,6 +71,8 @@ const BACKLOG_WAIT_TIME: u32 = 0;
 const SOCKET_BUFFER: usize = 64 << 20;
 /// Inputs queued between the readers and the recorder thread.
 const INPUT_QUEUE: usize = 65_536;
+/// Container lookups waiting for the Docker API at most; more are recorded without names.
+const CONTAINER_LOOKUPS: usize = 1024;
 /// Coalesced writes are flushed every this many seconds.
 const WRITE_FLUSH_SECS: u64 = 2;
 
@@ -253,41 +259,26 @@ pub fn run(cfg: Config) -> Result<()> {
     }
     tracing::info!(processes = snap.len(), "start-up snapshot taken");
 
-    let stop = Arc::new(AtomicBool::new(false));
+    let cancel = CancellationToken::new();
     let (in_tx, in_rx) = sync_channel::<Input>(INPUT_QUEUE);
     in_tx
         .send(Input::Events(snap))
         .context("queueing the snapshot")?;
     let (sink_tx, sink_rx) = tokio::sync::mpsc::channel::<Vec<Event>>(1024);
-    let (cid_tx, cid_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (cid_tx, cid_rx) = tokio::sync::mpsc::channel::<String>(CONTAINER_LOOKUPS);
     let stats = Arc::new(SinkStats::default());
     let kernel_lost = Arc::new(AtomicU64::new(0));
     let audit_overflows = Arc::new(AtomicU64::new(0));
 
     let mut readers: Vec<JoinHandle<()>> = Vec::new();
     readers.push(spawn("godo-connector", {
-        let (tx, stop, id) = (in_tx.clone(), stop.clone(), id.clone());
-        move || connector_loop(connector, conn_reader, tx, stop, id)
+        let (tx, cancel, id) = (in_tx.clone(), cancel.clone(), id.clone());
+        move || readers::connector_loop(connector, conn_reader, tx, cancel, id)
     })?);
     readers.push(spawn("godo-audit", {
-        let (tx, stop, id) = (in_tx.clone(), stop.clone(), id.clone());
+        let (tx, cancel, id) = (in_tx.clone(), cancel.clone(), id.clone());
         let overflows = audit_overflows.clone();
-        move || audit_loop(audit_reader, tx, stop, id, overflows)
-    })?);
-    readers.push(spawn("godo-lost", {
-        let (tx, stop, id, lost) = (in_tx.clone(), stop.clone(), id.clone(), kernel_lost.clone());
-        move || lost_loop(tx, stop, id, lost)
-    })?);
-    readers.push(spawn("godo-timer", {
-        let (tx, stop) = (in_tx.clone(), stop.clone());
-        move || {
-            while !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_secs(1));
-                if tx.send(Input::Tick).is_err() {
-                    return;
-                }
-            }
-        }
+        move || readers::audit_loop(audit_reader, tx, cancel, id, overflows)
     })?);
 
     let recorder = Recorder::new(
@@ -313,23 +304,37 @@ pub fn run(cfg: Config) -> Result<()> {
         sink_cfg,
         stats.clone(),
     ));
-    let docker_stop = Arc::new(AtomicBool::new(false));
     rt.spawn(docker_loop(
         DockerLookup::connect(DOCKER_SOCKET, id.clone()),
         cid_rx,
         in_tx.clone(),
-        docker_stop.clone(),
+        cancel.clone(),
     ));
-    if let Some(port) = db_port {
-        let (tx, stop, session) = (in_tx.clone(), stop.clone(), session.clone());
-        spawn("godo-exclude", move || {
-            exclude_loop(port, server, session, tx, stop)
-        })?;
-    }
-    if let Some(secs) = cfg.status_interval.filter(|&s| s > 0) {
-        let (stats, lost, stop) = (stats.clone(), kernel_lost.clone(), stop.clone());
-        spawn("godo-status", move || status_loop(secs, stats, lost, stop))?;
-    }
+    let lost = match housekeeping::LostCounter::open(id.clone(), kernel_lost.clone()) {
+        Ok(counter) => Some(counter),
+        Err(e) => {
+            tracing::error!("cannot poll the audit lost counter: {e}");
+            None
+        }
+    };
+    let chores = housekeeping::Housekeeping {
+        recorder: in_tx.clone(),
+        lost,
+        exclusion: db_port.map(|port| housekeeping::DatabaseExclusion {
+            port,
+            server,
+            session: session.clone(),
+        }),
+        status: cfg
+            .status_interval
+            .filter(|&s| s > 0)
+            .map(|secs| housekeeping::StatusLine {
+                every: Duration::from_secs(secs),
+                stats: stats.clone(),
+                lost: kernel_lost.clone(),
+            }),
+    };
+    let chores = rt.spawn(housekeeping::run(chores, cancel.clone()));
 
     // Wait for the first signal; a second one restores the audit state and exits at once.
     rt.block_on(async {
@@ -350,17 +355,17 @@ pub fn run(cfg: Config) -> Result<()> {
     })
     .context("waiting for signals")?;
 
-    stop.store(true, Ordering::SeqCst);
+    cancel.cancel();
     for r in readers {
         let _ = r.join();
     }
+    let _ = rt.block_on(chores);
     // The readers are stopped: take our rules out and put the audit settings back. The lock is
     // held while restoring, so a second signal waits for it instead of exiting half-way.
     let restore = session
         .lock()
         .ok()
         .and_then(|mut g| g.take().map(|s| s.restore()));
-    docker_stop.store(true, Ordering::SeqCst);
     let _ = in_tx.send(Input::Stop);
     drop(in_tx);
     let audit = handler.join().unwrap_or_default();
@@ -412,241 +417,6 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
         .with_context(|| format!("starting thread {name}"))
 }
 
-/// Connector datagrams taken in one go before their events are handed to the recorder (see
-/// [`AUDIT_BATCH`]).
-const CONNECTOR_BATCH: usize = 64;
-/// Room for one connector datagram (a `proc_event` with its headers is under 100 bytes).
-const CONNECTOR_SLOT: usize = 512;
-
-fn connector_loop(
-    c: Connector,
-    mut r: ConnectorReader,
-    tx: SyncSender<Input>,
-    stop: Arc<AtomicBool>,
-    _id: HostIdentity,
-) {
-    let mut buf = vec![0u8; 65536];
-    // As the audit reader: rounds DRAIN_PAUSE apart while forks keep coming.
-    let mut pause = false;
-    let mut many = vec![0u8; 32 * CONNECTOR_SLOT];
-    let mut lens = Vec::new();
-    while !stop.load(Ordering::SeqCst) {
-        let mut out = Vec::with_capacity(2 * CONNECTOR_BATCH);
-        let mut taken = 0;
-        if pause {
-            std::thread::sleep(DRAIN_PAUSE);
-        } else {
-            match c.recv(&mut buf) {
-                Ok(Received::Datagram(n)) => {
-                    r.handle(&buf[..n], &mut out);
-                    taken += 1;
-                }
-                Ok(Received::Overflow) => out.push(r.overflow_gap()),
-                // Quiet for a while: no exec is coming for the held name changes.
-                Ok(Received::Timeout) => r.flush(&mut out),
-                Err(e) => {
-                    tracing::error!("process connector read failed: {e}");
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-        }
-        // What the socket already holds goes in the same hand-over, taken in few calls.
-        while taken < CONNECTOR_BATCH {
-            match c.try_recv_many(&mut many, CONNECTOR_SLOT, &mut lens) {
-                Ok(Received::Datagram(n)) => {
-                    for (i, &len) in lens.iter().enumerate() {
-                        let at = i * CONNECTOR_SLOT;
-                        r.handle(&many[at..at + len], &mut out);
-                    }
-                    taken += n;
-                }
-                Ok(Received::Overflow) => out.push(r.overflow_gap()),
-                Ok(Received::Timeout) | Err(_) => break,
-            }
-        }
-        pause = taken > 0 && taken < CONNECTOR_BATCH;
-        if !out.is_empty() && tx.send(Input::Events(out)).is_err() {
-            return;
-        }
-    }
-    let mut out = Vec::new();
-    r.flush(&mut out);
-    if !out.is_empty() {
-        let _ = tx.send(Input::Events(out));
-    }
-}
-
-/// Audit records handed to the recorder in one message at most: after each wake-up the reader
-/// drains what the socket already holds, so a busy stream costs one queue hand-over (and one
-/// thread wake-up) per batch instead of per record.
-const AUDIT_BATCH: usize = 256;
-
-fn audit_loop(
-    r: AuditReader,
-    tx: SyncSender<Input>,
-    stop: Arc<AtomicBool>,
-    id: HostIdentity,
-    overflows: Arc<AtomicU64>,
-) {
-    let mut buf = vec![0u8; 1 << 16];
-    let overflow_gap = || {
-        let now = Timestamp::now();
-        gap(
-            &id,
-            Source::Audit,
-            GapReason::SocketOverflow,
-            None,
-            now,
-            "audit socket overflowed (ENOBUFS)".into(),
-        )
-    };
-    // While records keep coming, the reader drains the socket in rounds DRAIN_PAUSE apart
-    // instead of being woken by each datagram (see DRAIN_PAUSE); a full batch goes on at once.
-    let mut pause = false;
-    let mut many = vec![0u8; 32 * RECORD_SLOT];
-    let mut lens = Vec::new();
-    while !stop.load(Ordering::SeqCst) {
-        let mut batch = RecordBatch::with_capacity(AUDIT_BATCH);
-        let mut overflowed = false;
-        if pause {
-            std::thread::sleep(DRAIN_PAUSE);
-        } else {
-            match r.recv(&mut buf) {
-                Ok(Ok(Some(rec))) => batch.push(rec),
-                Ok(Ok(None)) => continue,
-                Ok(Err(_overflow)) => overflowed = true,
-                Err(e) => {
-                    tracing::error!("audit read failed: {e}");
-                    std::thread::sleep(Duration::from_millis(100));
-                    continue;
-                }
-            }
-        }
-        while !overflowed && batch.len() < AUDIT_BATCH {
-            match r.try_recv_many(&mut many, &mut lens, &mut batch) {
-                Ok(Ok(0)) => break,
-                Ok(Ok(_)) => {}
-                Ok(Err(_overflow)) => overflowed = true,
-                // An error the next blocking read reports: hand on what we have.
-                Err(_) => break,
-            }
-        }
-        pause = !batch.is_empty() && batch.len() < AUDIT_BATCH;
-        if !batch.is_empty() && tx.send(Input::Audit(batch)).is_err() {
-            return;
-        }
-        if overflowed {
-            overflows.fetch_add(1, Ordering::Relaxed);
-            if tx.send(Input::Events(vec![overflow_gap()])).is_err() {
-                return;
-            }
-        }
-    }
-}
-
-/// Polls the kernel's audit `lost` counter on its own socket; a rise becomes a gap.
-fn lost_loop(
-    tx: SyncSender<Input>,
-    stop: Arc<AtomicBool>,
-    id: HostIdentity,
-    total: Arc<AtomicU64>,
-) {
-    let mut ctl = match AuditControl::open() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("cannot poll the audit lost counter: {e}");
-            return;
-        }
-    };
-    let mut last = ctl.status().map(|s| s.lost).ok();
-    let mut since = Timestamp::now();
-    while !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_secs(1));
-        let Ok(s) = ctl.status() else { continue };
-        if let Some(prev) = last {
-            let lost = s.lost.wrapping_sub(prev);
-            if lost > 0 && lost < u32::MAX / 2 {
-                total.fetch_add(u64::from(lost), Ordering::Relaxed);
-                let detail = format!(
-                    "kernel audit lost counter {prev} -> {} (backlog {} of {})",
-                    s.lost, s.backlog, s.backlog_limit
-                );
-                let g = gap(
-                    &id,
-                    Source::Audit,
-                    GapReason::AuditLost,
-                    Some(u64::from(lost)),
-                    since,
-                    detail,
-                );
-                if tx.send(Input::Events(vec![g])).is_err() {
-                    return;
-                }
-            }
-        }
-        last = Some(s.lost);
-        since = Timestamp::now();
-    }
-}
-
-/// How often the local database server's pids are checked.
-const EXCLUDE_CHECK: Duration = Duration::from_secs(2);
-
-/// Keeps the local database server excluded from audit across its restarts: while the pids
-/// listening on `port` live, only checks that they do (cheap); when one is gone, looks for the
-/// listener again (`/proc/net/tcp`, then the fds of every process only when the port is
-/// listened on) and swaps the rules and the recorder's exclusion set to the new pids (dead pids
-/// are dropped too: a reused pid must not hide another program).
-fn exclude_loop(
-    port: u16,
-    mut server: Vec<Pid>,
-    session: Arc<Mutex<Option<AuditSession>>>,
-    tx: SyncSender<Input>,
-    stop: Arc<AtomicBool>,
-) {
-    let alive = |p: &Pid| std::path::Path::new(&format!("/proc/{p}")).exists();
-    let mut next = Instant::now() + EXCLUDE_CHECK;
-    while !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(200));
-        if Instant::now() < next {
-            continue;
-        }
-        next = Instant::now() + EXCLUDE_CHECK;
-        if !server.is_empty() && server.iter().all(alive) {
-            continue;
-        }
-        let mut now = pids_listening_on(port);
-        now.sort_unstable();
-        if now == server {
-            continue;
-        }
-        tracing::info!(old = ?server, new = ?now, port, "the local database server changed: updating the audit exclusions");
-        let godo = std::process::id() as Pid;
-        let pids: Vec<u32> = std::iter::once(godo)
-            .chain(now.iter().copied())
-            .map(|p| p as u32)
-            .collect();
-        let updated = match session.lock() {
-            Ok(mut g) => match g.as_mut() {
-                Some(s) => s.set_exclusions(&pids),
-                None => return,
-            },
-            Err(_) => return,
-        };
-        let set = std::iter::once(godo).chain(now.iter().copied()).collect();
-        if tx.send(Input::Exclude(set)).is_err() {
-            return;
-        }
-        match updated {
-            Ok(()) => server = now,
-            // Tried again at the next check.
-            Err(e) => {
-                tracing::warn!("could not update the audit rules for the new database server: {e}")
-            }
-        }
-    }
-}
-
 /// How long the readers and the recorder thread wait between draining rounds while their
 /// input keeps coming.
 ///
@@ -663,7 +433,7 @@ fn recorder_loop(
     mut rec: Recorder,
     rx: Receiver<Input>,
     sink: tokio::sync::mpsc::Sender<Vec<Event>>,
-    cids: tokio::sync::mpsc::UnboundedSender<String>,
+    cids: tokio::sync::mpsc::Sender<String>,
 ) -> Counters {
     let mut new_cids = Vec::new();
     let mut out = Vec::new();
@@ -694,7 +464,11 @@ fn recorder_loop(
             }
         }
         for c in new_cids.drain(..) {
-            let _ = cids.send(c);
+            if let Err(TrySendError::Full(c)) = cids.try_send(c) {
+                tracing::warn!(
+                    "too many container lookups waiting; container {c} recorded without its name"
+                );
+            }
         }
         // Batch what is ready: at most 1000 events, at most 100 ms old.
         if out.len() >= 1000
@@ -719,39 +493,26 @@ fn recorder_loop(
     rec.audit_counters()
 }
 
+/// Looks up the containers the recorder names, and hands their names and images to it.
 async fn docker_loop(
     mut lookup: DockerLookup,
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<String>,
+    mut rx: tokio::sync::mpsc::Receiver<String>,
     tx: SyncSender<Input>,
-    stop: Arc<AtomicBool>,
+    cancel: CancellationToken,
 ) {
-    while let Some(cid) = rx.recv().await {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
+    loop {
+        let cid = tokio::select! {
+            () = cancel.cancelled() => return,
+            cid = rx.recv() => match cid {
+                Some(cid) => cid,
+                None => return,
+            },
+        };
         if let Some(ev) = lookup.lookup(&cid).await {
             if tx.try_send(Input::Events(vec![ev])).is_err() {
                 tracing::warn!("recorder queue full; container {cid} recorded without its name");
             }
         }
-    }
-}
-
-fn status_loop(secs: u64, stats: Arc<SinkStats>, lost: Arc<AtomicU64>, stop: Arc<AtomicBool>) {
-    let mut prev = stats.accepted.load(Ordering::Relaxed);
-    while !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_secs(secs));
-        let now = stats.accepted.load(Ordering::Relaxed);
-        eprintln!(
-            "godo: {:.0} events/s, stored {}, backlog {} events ({} bytes), lost {} (kernel) {} (backlog full)",
-            (now - prev) as f64 / secs as f64,
-            stats.stored.load(Ordering::Relaxed),
-            stats.backlog_events.load(Ordering::Relaxed),
-            stats.backlog_bytes.load(Ordering::Relaxed),
-            lost.load(Ordering::Relaxed),
-            stats.dropped.load(Ordering::Relaxed),
-        );
-        prev = now;
     }
 }
 
