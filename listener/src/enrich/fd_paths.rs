@@ -47,11 +47,11 @@ pub enum Assembled {
     Clone {
         /// The host the call was made on.
         host: String,
-        /// Its boot.
+        /// The boot of that host.
         boot_id: String,
-        /// When.
+        /// When the call returned (the record's time).
         time: Timestamp,
-        /// The call.
+        /// Who called, what it returned and what it made (process or thread).
         call: CloneCall,
     },
 }

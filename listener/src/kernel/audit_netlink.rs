@@ -92,7 +92,7 @@ pub struct AuditStatus {
     pub lost: u32,
     /// Records queued now.
     pub backlog: u32,
-    /// Feature bitmap.
+    /// The audit features the kernel has (`AUDIT_FEATURE_BITMAP_*` bits).
     pub feature_bitmap: u32,
     /// How long (jiffies) a task waits when the backlog is full.
     pub backlog_wait_time: u32,

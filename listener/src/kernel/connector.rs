@@ -88,7 +88,7 @@ pub struct ConnectorMsg {
     pub cpu: u32,
     /// `CLOCK_MONOTONIC` nanoseconds.
     pub timestamp_ns: u64,
-    /// The event.
+    /// What happened to which task.
     pub event: ProcEvent,
 }
 

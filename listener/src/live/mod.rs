@@ -44,21 +44,22 @@ pub struct Config {
     pub database: Option<MongoAddress>,
     /// Raw event database name.
     pub db: String,
-    /// Capture file.
+    /// The capture file to write the events to (`--write`), beside or instead of the database.
     pub write: Option<PathBuf>,
-    /// Backlog bytes.
+    /// Bytes of events held in memory while the database is away; beyond, events go to the
+    /// capture only and a gap says how many.
     pub backlog: u64,
     /// Kernel audit backlog limit.
     pub kernel_backlog: u32,
     /// Multicast (beside auditd).
     pub multicast: bool,
-    /// Raw record file.
+    /// A file for every raw audit record and connector message as received (`--diag`).
     pub diag: Option<PathBuf>,
     /// How the capture and raw record files are created.
     pub output: OutputPolicy,
-    /// Status line interval.
+    /// Seconds between status lines on stderr (`--status-interval`); none when absent or 0.
     pub status_interval: Option<u64>,
-    /// Verbosity.
+    /// How much to log: 0 warnings, 1 info, 2 debug, more trace (`-v` given that often).
     pub verbose: u8,
 }
 

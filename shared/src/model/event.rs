@@ -227,7 +227,7 @@ pub struct ProcessInfo {
     /// Real user id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
-    /// A Docker daemon process (`dockerd`): the seed's "star", the root of the process tree.
+    /// A Docker daemon process (`dockerd`): the "star" the process tree is rooted at.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub star: bool,
     /// The process's part in Docker, when it has one.

@@ -20,9 +20,10 @@ pub type FileId = usize;
 /// The Docker process tree of one boot of one host and the files it changed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Investigation {
-    /// Host name.
+    /// The recording host's name, as godo saw it (or as `--host` named it).
     pub host: String,
-    /// Boot id.
+    /// The host's boot the events are of (the kernel's `boot_id`, with `-2`, `-3`... for
+    /// reboots found inside one audit log).
     pub boot_id: String,
     /// When the pipeline ran.
     pub generated_at: Timestamp,
@@ -49,7 +50,7 @@ pub struct ProcessKey {
     pub start: Timestamp,
 }
 
-/// One process (a tgid node of the seed) with its threads.
+/// One process (a thread group, keyed by its tgid) with its threads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProcessNode {
     /// Its index in [`Investigation::processes`].
@@ -64,7 +65,7 @@ pub struct ProcessNode {
     pub ppid: Option<Pid>,
     /// Thread ids other than the leader.
     pub threads: Vec<Pid>,
-    /// `comm`.
+    /// The kernel's short name of the task (`comm`, at most 15 bytes).
     pub comm: Option<ByteString>,
     /// Executable path.
     pub exe: Option<ByteString>,
@@ -74,7 +75,7 @@ pub struct ProcessNode {
     pub cwd: Option<ByteString>,
     /// Root filesystem as the host sees it (propagated within a container).
     pub rootfs: Option<ByteString>,
-    /// Container id.
+    /// The Docker container the process ran in (from its cgroup), when it did.
     pub container_id: Option<String>,
     /// Container name, from Docker metadata.
     pub container_name: Option<String>,
@@ -176,9 +177,9 @@ pub struct FileRecord {
     pub ops: Vec<FileOp>,
     /// When it was opened.
     pub opened: Option<Timestamp>,
-    /// First write.
+    /// When the first write to the file was seen.
     pub first_write: Option<Timestamp>,
-    /// Last write.
+    /// When the last write to the file was seen.
     pub last_write: Option<Timestamp>,
     /// Number of write calls.
     pub writes: u64,
@@ -211,15 +212,15 @@ impl FileRecord {
 /// Lost events in the input.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GapRecord {
-    /// Why.
+    /// What lost the events (the kernel, the recorder, a damaged capture...).
     pub reason: GapReason,
     /// How many, when known.
     pub lost: Option<u64>,
-    /// From.
+    /// The time of the last event known before the loss.
     pub from: Timestamp,
-    /// To.
+    /// The time of the first event known after it (`from` when nothing came after).
     pub to: Timestamp,
-    /// Details.
+    /// Where and how, in words (a serial range, a byte offset of a capture...).
     pub detail: Option<String>,
 }
 

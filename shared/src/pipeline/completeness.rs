@@ -82,11 +82,11 @@ struct CountMismatch {
 /// A gap for one (host, boot).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BootGap {
-    /// Host.
+    /// The host whose events are missing.
     pub host: String,
-    /// Boot id.
+    /// The boot of that host they belong to.
     pub boot_id: String,
-    /// The gap.
+    /// How many are missing, where, and why.
     pub gap: GapRecord,
 }
 

@@ -77,7 +77,7 @@ pub enum Origin {
 pub struct Inherited(u8);
 
 impl Inherited {
-    /// `comm`.
+    /// The kernel's short name of the task (`comm`, at most 15 bytes).
     pub const COMM: u8 = 1;
     /// `exe`.
     pub const EXE: u8 = 1 << 1;
@@ -162,7 +162,7 @@ impl Inherited {
 /// What is known of a process's program; kept on the leader task of each process.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Info {
-    /// `comm`.
+    /// The kernel's short name of the task (`comm`, at most 15 bytes).
     pub comm: Option<ByteString>,
     /// Executable path.
     pub exe: Option<ByteString>,

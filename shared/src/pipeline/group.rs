@@ -1,4 +1,4 @@
-//! Step 2, `group`: tasks become processes (the seed's tgid nodes), each with its threads, its
+//! Step 2, `group`: tasks become processes (thread groups, keyed by tgid), each with its threads, its
 //! parent process and its child processes.
 //!
 //! A process is its leader task's life; threads join the leader that was alive when they

@@ -160,7 +160,7 @@ pub enum Op {
         pid: Pid,
         /// Process id.
         tgid: Pid,
-        /// `comm`.
+        /// The kernel's short name of the task (`comm`, at most 15 bytes).
         comm: Option<ByteString>,
         /// Executable, from audit records.
         exe: Option<ByteString>,

@@ -1,7 +1,7 @@
 //! The filter pipeline: the event log of one (host, boot) in, an [`Investigation`] out.
 //!
-//! Pure: no I/O, no clock (the caller passes `generated_at`). The steps are the original design's
-//! filter module split into stages, each a function of its own module with its own tests:
+//! Pure: no I/O, no clock (the caller passes `generated_at`). The filter is split into
+//! stages, each a function of its own module with its own tests:
 //!
 //! 1. [`input`]: events become compact records, sorted by `(time, run, seq)` when needed;
 //! 2. [`fold`]: records become one task per task life (pid reuse gives two tasks);

@@ -1,5 +1,5 @@
-//! The cooked database: where an [`Investigation`] is stored for the analyst's tools (the seed's
-//! step 6), and read back.
+//! The cooked database: where an [`Investigation`] is stored for the analyst's tools (the
+//! pipeline's last step), and read back.
 //!
 //! Layout (database default `cooked`; every document carries `host` and `boot_id`):
 //!
@@ -44,7 +44,7 @@ pub enum CookedError {
     Command {
         /// What was being done.
         operation: &'static str,
-        /// The collection.
+        /// The cooked collection it was done on.
         collection: &'static str,
         /// The driver's error.
         #[source]
@@ -67,9 +67,9 @@ pub struct RunRecord {
     /// `"<host>/<boot_id>"`.
     #[serde(rename = "_id")]
     pub id: String,
-    /// Host name.
+    /// The recording host's name.
     pub host: String,
-    /// Boot id.
+    /// The boot of that host the investigation is of.
     pub boot_id: String,
     /// When the pipeline ran.
     pub generated_at: Timestamp,

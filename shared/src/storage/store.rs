@@ -32,7 +32,8 @@ use crate::model::time::Timestamp;
 
 /// Name of the collection, in the raw database, that holds the event log.
 pub const EVENTS_COLLECTION: &str = "events";
-/// Default name of the raw database (the original tool's name).
+/// Default name of the raw database (`test`, kept so that recordings of earlier versions are
+/// found where they are).
 pub const DEFAULT_RAW_DB: &str = "test";
 /// Default name of the database the pipeline writes its results to.
 pub const DEFAULT_COOKED_DB: &str = "cooked";
@@ -238,9 +239,9 @@ pub enum StoreError {
     Unstamped {
         /// Position of the event in the batch.
         index: usize,
-        /// Its kind.
+        /// The event's kind (`exec`, `open`...), to find it.
         kind: &'static str,
-        /// Its seq.
+        /// The seq it has (0 when never stamped).
         seq: u64,
     },
     /// An event could not be turned into a BSON document.

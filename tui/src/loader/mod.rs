@@ -105,7 +105,7 @@ pub enum Progress {
     },
     /// A pipeline step.
     Step {
-        /// Its name.
+        /// The step's label, as the progress screen shows it.
         name: String,
         /// Steps finished.
         done: usize,
@@ -119,9 +119,9 @@ pub enum Progress {
 /// One (host, boot) pair in the database.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootChoice {
-    /// Host name.
+    /// The recording host's name.
     pub host: String,
-    /// Boot id.
+    /// One boot of that host.
     pub boot_id: String,
     /// Events recorded.
     pub events: u64,
