@@ -1,5 +1,5 @@
-//! Step 4, `repair`: data cleaning (missing names, args and working directories filled in from
-//! what is known), applied to the processes of the tree and counted.
+//! Step 4, `repair`: data cleaning (a rootfs, a thread's parent, an exit time filled in from what
+//! the rest of the tree knows), applied to the processes of the tree and counted.
 //!
 //! * **rootfs**: only one process per container does pivot_root (the container's first
 //!   process); every other process of that container id (a `docker exec`, say) gets its rootfs.
