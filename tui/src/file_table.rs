@@ -3,18 +3,32 @@
 //! The index vector is computed when its inputs change (selected process, subtree toggle, sort,
 //! time filter), never per frame; drawing reads only the rows on screen.
 
+use dockwatch_shared::ByteString;
 use dockwatch_shared::model::investigation::{FileId, Investigation, NodeId};
 
 use crate::timefilter::TimeFilter;
 
 /// Whose files are shown.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Scope {
     /// The selected process only.
     #[default]
     Process,
     /// The selected process and every descendant.
     Subtree,
+    /// Who touched this path: every record of it in the whole tree (renames to it included),
+    /// whatever process is selected.
+    Path(ByteString),
+}
+
+impl Scope {
+    /// The scope `s` toggles to: process ⇄ subtree (a path's list goes back to the process).
+    pub fn toggled(&self) -> Scope {
+        match self {
+            Scope::Process => Scope::Subtree,
+            Scope::Subtree | Scope::Path(_) => Scope::Process,
+        }
+    }
 }
 
 /// The order of the rows.
@@ -46,16 +60,24 @@ impl FileTable {
     pub fn recompute(&mut self, inv: &Investigation, node: Option<NodeId>, filter: &TimeFilter) {
         self.rows.clear();
         self.unfiltered = 0;
-        if let Some(node) = node {
-            match self.scope {
-                Scope::Process => self.rows.extend_from_slice(&inv.processes[node].files),
-                Scope::Subtree => {
-                    let mut stack = vec![node];
-                    while let Some(n) = stack.pop() {
-                        let p = &inv.processes[n];
-                        self.rows.extend_from_slice(&p.files);
-                        stack.extend_from_slice(&p.children);
-                    }
+        match (&self.scope, node) {
+            (Scope::Path(path), _) => {
+                self.rows.extend(
+                    inv.files
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, f)| f.path == *path || f.renamed_to.as_ref() == Some(path))
+                        .map(|(id, _)| id),
+                );
+            }
+            (_, None) => {}
+            (Scope::Process, Some(node)) => self.rows.extend_from_slice(&inv.processes[node].files),
+            (Scope::Subtree, Some(node)) => {
+                let mut stack = vec![node];
+                while let Some(n) = stack.pop() {
+                    let p = &inv.processes[n];
+                    self.rows.extend_from_slice(&p.files);
+                    stack.extend_from_slice(&p.children);
                 }
             }
         }
@@ -86,6 +108,23 @@ impl FileTable {
         }
         self.cursor = 0;
         self.offset = 0;
+    }
+
+    /// Puts the cursor on record `file` when it is shown; false when it is not.
+    pub fn select(&mut self, file: FileId, height: usize) -> bool {
+        match self.rows.iter().position(|&f| f == file) {
+            Some(row) => {
+                self.cursor = row;
+                self.scroll_into_view(height);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The record under the cursor.
+    pub fn current(&self) -> Option<FileId> {
+        self.rows.get(self.cursor).copied()
     }
 
     /// The shown records, in order.

@@ -24,6 +24,10 @@ pub enum Action {
     End,
     /// Open or close the node.
     Toggle,
+    /// Go to the process that touched the file under the cursor.
+    Writer,
+    /// List every operation on the path under the cursor, in the whole tree.
+    WhoTouched,
     /// Open the chosen (host, boot).
     Choose,
     /// Focus the next pane.
@@ -201,6 +205,22 @@ pub const BINDINGS: &[Binding] = &[
         hint: "Enter toggle",
         help: "open or close the node",
         contexts: &[Tree],
+    },
+    Binding {
+        action: Action::Writer,
+        keys: &[k(KeyCode::Enter)],
+        shown: "Enter",
+        hint: "Enter writer",
+        help: "go to the process that touched the file, in the tree",
+        contexts: &[Files],
+    },
+    Binding {
+        action: Action::WhoTouched,
+        keys: &[ch('w')],
+        shown: "w",
+        hint: "w who touched",
+        help: "who touched this path: every operation on it in the whole tree, in time order",
+        contexts: &[Files],
     },
     Binding {
         action: Action::Choose,

@@ -1,10 +1,13 @@
 //! `/` search: which processes match a query in their comm, arguments, container (id, name,
-//! image) or the paths of the files they changed; hits in tree order, walked with `n`/`N`.
+//! image) or the paths of the files they changed. Hits on a file path come first (the process
+//! that touched the file is the answer; the shells whose script text names it are not), then the
+//! others, each in tree order; `n`/`N` walk them. A file-path hit names the file record, so the
+//! file table can show its row.
 //!
 //! Matching is a case-insensitive (ASCII) substring test on the raw bytes, so it also finds text
 //! next to invalid UTF-8.
 
-use dockwatch_shared::model::investigation::{Investigation, NodeId};
+use dockwatch_shared::model::investigation::{FileId, Investigation, NodeId};
 
 /// Where a process matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,8 +39,10 @@ impl Field {
 pub struct Hit {
     /// The process.
     pub node: NodeId,
-    /// The first field that matched.
+    /// The field that matched (a file path before the others).
     pub field: Field,
+    /// For a file-path hit, the first of its file records whose path matched.
+    pub file: Option<FileId>,
 }
 
 /// A finished search and the hit the cursor is on.
@@ -75,11 +80,20 @@ pub fn tree_order(inv: &Investigation) -> Vec<NodeId> {
 /// Searches `order` (see [`tree_order`]) for `query`.
 pub fn search(inv: &Investigation, order: &[NodeId], query: &str) -> Search {
     let needle = query.as_bytes();
-    let hits = order
+    let mut hits: Vec<Hit> = order
         .iter()
         .filter_map(|&node| {
             let p = &inv.processes[node];
-            let field = if p
+            let file = p.files.iter().copied().find(|&f| {
+                let r = &inv.files[f];
+                contains(r.path.as_bytes(), needle)
+                    || r.renamed_to
+                        .as_ref()
+                        .is_some_and(|t| contains(t.as_bytes(), needle))
+            });
+            let field = if file.is_some() {
+                Field::Path
+            } else if p
                 .comm
                 .as_ref()
                 .is_some_and(|c| contains(c.as_bytes(), needle))
@@ -98,20 +112,14 @@ pub fn search(inv: &Investigation, order: &[NodeId], query: &str) -> Search {
                 .any(|c| contains(c.as_bytes(), needle))
             {
                 Field::Container
-            } else if p.files.iter().any(|&f| {
-                let r = &inv.files[f];
-                contains(r.path.as_bytes(), needle)
-                    || r.renamed_to
-                        .as_ref()
-                        .is_some_and(|t| contains(t.as_bytes(), needle))
-            }) {
-                Field::Path
             } else {
                 return None;
             };
-            Some(Hit { node, field })
+            Some(Hit { node, field, file })
         })
         .collect();
+    // File-path hits first; the sort is stable, so each group stays in tree order.
+    hits.sort_by_key(|h| h.field != Field::Path);
     Search {
         query: query.to_owned(),
         hits,
@@ -143,8 +151,13 @@ impl Search {
         self.hit()
     }
 
-    /// Starts at the first hit at or after `node` in tree order.
+    /// Starts at the first file-path hit when there is one (the process that touched the file
+    /// is what was asked for), else at the first hit at or after `node` in tree order.
     pub fn start_from(&mut self, order_index: impl Fn(NodeId) -> usize, node: NodeId) {
+        if self.hits.first().is_some_and(|h| h.field == Field::Path) {
+            self.current = 0;
+            return;
+        }
         let here = order_index(node);
         self.current = self
             .hits
@@ -176,10 +189,24 @@ mod tests {
         let s = search(&inv, &order, "batch-job");
         assert_eq!(s.hits.len(), 7, "every process of the container");
         assert_eq!(s.hits[0].field, Field::Container);
+        // The process that wrote the file comes first, with its record; then the shell whose
+        // script text names it.
         let s = search(&inv, &order, "report.txt");
-        assert_eq!(pids(&inv, &s), [(1420, Field::Args), (1423, Field::Args)]);
+        assert_eq!(pids(&inv, &s), [(1423, Field::Path), (1420, Field::Args)]);
+        let file = s.hits[0].file.expect("a file-path hit names its record");
+        let r = &inv.files[file];
+        let names = [Some(&r.path), r.renamed_to.as_ref()];
+        assert!(
+            names
+                .iter()
+                .flatten()
+                .any(|p| p.to_str_lossy().ends_with("report.txt")),
+            "{r:?}"
+        );
+        assert_eq!(inv.files[file].node, s.hits[0].node);
+        assert_eq!(s.hits[1].file, None);
         let s = search(&inv, &order, "hits");
-        assert_eq!(pids(&inv, &s), [(1301, Field::Args)]);
+        assert_eq!(pids(&inv, &s), [(1301, Field::Path)], "it wrote /tmp/hits");
         let s = search(&inv, &order, "httpd.log");
         assert_eq!(pids(&inv, &s), [(1220, Field::Path)]);
         assert!(search(&inv, &order, "no such thing").hits.is_empty());

@@ -158,8 +158,8 @@ impl Browser {
         self.refresh_files();
     }
 
-    /// Runs a search and jumps to the first hit at or after the selection.
-    pub fn run_search(&mut self, query: &str, height: usize) -> String {
+    /// Runs a search and jumps to its first hit (see [`Search::start_from`]).
+    pub fn run_search(&mut self, query: &str, height: usize, files_page: usize) -> String {
         let mut s = search::search(&self.inv, &self.order, query);
         if let Some(sel) = self.selected() {
             let index = &self.order_index;
@@ -169,7 +169,7 @@ impl Browser {
         let msg = search_message(&s);
         self.search = Some(s);
         if let Some(hit) = hit {
-            self.jump_to(hit.node, height);
+            self.show_hit(hit, height, files_page);
         }
         msg
     }
@@ -179,14 +179,28 @@ impl Browser {
         self.selection_changed();
     }
 
-    pub(super) fn step_search(&mut self, forward: bool, height: usize) -> String {
+    /// Shows a search hit: its process in the tree and, for a file-path hit, the file's row in
+    /// the file table (the focus stays where it is).
+    fn show_hit(&mut self, hit: search::Hit, tree_page: usize, files_page: usize) {
+        self.jump_to(hit.node, tree_page);
+        if let Some(file) = hit.file {
+            self.files.select(file, files_page);
+        }
+    }
+
+    pub(super) fn step_search(
+        &mut self,
+        forward: bool,
+        height: usize,
+        files_page: usize,
+    ) -> String {
         let Some(s) = self.search.as_mut() else {
             return "no search yet: press / to search".to_owned();
         };
         let hit = if forward { s.next_hit() } else { s.prev_hit() };
         let msg = search_message(s);
         if let Some(hit) = hit {
-            self.jump_to(hit.node, height);
+            self.show_hit(hit, height, files_page);
         }
         msg
     }
@@ -213,9 +227,24 @@ impl Browser {
         true
     }
 
-    pub(super) fn files_action(&mut self, action: Action, page: usize) -> bool {
+    pub(super) fn files_action(&mut self, action: Action, page: usize, tree_page: usize) -> bool {
         let p = page.max(1) as isize;
         match action {
+            Action::Writer => {
+                if let Some(file) = self.files.current() {
+                    self.jump_to(self.inv.files[file].node, tree_page);
+                    self.files.select(file, page);
+                    self.focus = Pane::Tree;
+                }
+            }
+            Action::WhoTouched => {
+                if let Some(file) = self.files.current() {
+                    let path = self.inv.files[file].path.clone();
+                    self.files.scope = crate::file_table::Scope::Path(path);
+                    self.refresh_files();
+                    self.files.select(file, page);
+                }
+            }
             Action::Up => self.files.move_by(-1, page),
             Action::Down => self.files.move_by(1, page),
             Action::PageUp => self.files.move_by(-p, page),

@@ -14,7 +14,7 @@ use ratatui::crossterm::event::{
 use ratatui::layout::{Position, Rect};
 
 use crate::event::AppEvent;
-use crate::file_table::{Scope, SortKey};
+use crate::file_table::SortKey;
 use crate::keys::{self, Action, Context};
 use crate::loader::JobMsg;
 use crate::loader::{BootChoice, Failure, Loaded, Outcome, Progress, Source};
@@ -434,7 +434,7 @@ impl App {
         };
         let handled = match context {
             Context::Tree => b.tree_action(action, tree_page),
-            Context::Files => b.files_action(action, files_page),
+            Context::Files => b.files_action(action, files_page, tree_page),
             Context::Details => b.details_action(action, details_page, details_width),
             _ => false,
         };
@@ -456,8 +456,8 @@ impl App {
                     error: None,
                 }));
             }
-            Action::NextMatch => self.message = Some(b.step_search(true, tree_page)),
-            Action::PrevMatch => self.message = Some(b.step_search(false, tree_page)),
+            Action::NextMatch => self.message = Some(b.step_search(true, tree_page, files_page)),
+            Action::PrevMatch => self.message = Some(b.step_search(false, tree_page, files_page)),
             Action::TimeFilter => {
                 let text = if b.filter.is_empty() {
                     String::new()
@@ -471,10 +471,7 @@ impl App {
                 }));
             }
             Action::Subtree => {
-                b.files.scope = match b.files.scope {
-                    Scope::Process => Scope::Subtree,
-                    Scope::Subtree => Scope::Process,
-                };
+                b.files.scope = b.files.scope.toggled();
                 b.refresh_files();
             }
             Action::Sort => {
@@ -508,7 +505,7 @@ impl App {
     }
 
     fn submit_prompt(&mut self) {
-        let tree_page = self.pages().0;
+        let (tree_page, files_page, ..) = self.pages();
         let Some(Overlay::Prompt(prompt)) = self.overlay.clone() else {
             return;
         };
@@ -522,7 +519,7 @@ impl App {
                     b.search = None;
                     self.message = Some("search cleared".to_owned());
                 } else {
-                    self.message = Some(b.run_search(&prompt.text, tree_page));
+                    self.message = Some(b.run_search(&prompt.text, tree_page, files_page));
                 }
                 self.overlay = None;
             }

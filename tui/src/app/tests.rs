@@ -1,6 +1,7 @@
 //! Every key binding and event, tested on the state alone.
 
 use super::*;
+use crate::file_table::Scope;
 use crate::loader::{FailureKind, ReplaySource};
 use crate::synthetic;
 use dockwatch_shared::Timestamp;
@@ -150,25 +151,96 @@ fn time_filter_prompt_refuses_nonsense_and_applies_a_window() {
     assert!(app.browser().unwrap().filter.is_empty());
 }
 
+/// The path of the file row under the cursor, with the focused pane.
+fn file_row(app: &App) -> (Option<String>, Pane) {
+    let b = app.browser().unwrap();
+    let path = b
+        .files
+        .current()
+        .map(|f| b.inv.files[f].path.to_str_lossy().into_owned());
+    (path, b.focus)
+}
+
 #[test]
 fn search_jumps_and_n_walks_the_hits() {
     let mut app = browsing();
     press(&mut app, KeyCode::Char('/'));
     typed(&mut app, "root.txt");
     press(&mut app, KeyCode::Enter);
-    assert_eq!(selected_pid(&app), 1420);
+    // First the processes that touched the file, each with the file's row selected.
+    assert_eq!(selected_pid(&app), 1422);
+    assert_eq!(
+        file_row(&app),
+        (Some("/out/root.txt".to_owned()), Pane::Tree)
+    );
     assert!(app.message.as_deref().unwrap().contains("1/3"));
     press(&mut app, KeyCode::Char('n'));
-    assert_eq!(selected_pid(&app), 1422);
+    assert_eq!(selected_pid(&app), 1423);
+    assert_eq!(file_row(&app).0.as_deref(), Some("/out/root.txt"));
+    // Then the shell whose script names it.
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(selected_pid(&app), 1420);
+    press(&mut app, KeyCode::Char('n'));
     press(&mut app, KeyCode::Char('N'));
-    press(&mut app, KeyCode::Char('N'));
-    assert_eq!(selected_pid(&app), 1423, "wraps to the last hit");
+    assert_eq!(selected_pid(&app), 1420, "wraps back to the last hit");
     // q typed into the prompt is text, not quit.
     press(&mut app, KeyCode::Char('/'));
     typed(&mut app, "q");
     assert!(!app.quit);
     press(&mut app, KeyCode::Esc);
     assert!(app.overlay.is_none());
+}
+
+#[test]
+fn enter_on_a_file_goes_to_its_writer_and_w_lists_who_touched_the_path() {
+    let mut app = browsing();
+    // The subtree of the batch job's shell holds its children's files.
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "grep");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(selected_pid(&app), 1420);
+    press(&mut app, KeyCode::Char('s'));
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(
+        file_row(&app),
+        (Some("/out/root.txt".to_owned()), Pane::Files)
+    );
+    let writer = {
+        let b = app.browser().unwrap();
+        b.inv.processes[b.inv.files[b.files.current().unwrap()].node].pid
+    };
+    assert_ne!(writer, 1420, "the file is a child's");
+    // w: every operation on the path in the whole tree, whoever is selected.
+    press(&mut app, KeyCode::Char('w'));
+    {
+        let b = app.browser().unwrap();
+        assert!(matches!(&b.files.scope, Scope::Path(p) if p.to_str_lossy() == "/out/root.txt"));
+        let writers: Vec<i32> = b
+            .files
+            .rows()
+            .iter()
+            .map(|&f| b.inv.processes[b.inv.files[f].node].pid)
+            .collect();
+        assert_eq!(writers, [1422, 1423], "in time order");
+        let all = b
+            .inv
+            .files
+            .iter()
+            .filter(|f| f.path.to_str_lossy() == "/out/root.txt")
+            .count();
+        assert_eq!(b.files.rows().len(), all);
+    }
+    // Enter: to the writer in the tree, the file row kept.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(selected_pid(&app), writer);
+    assert_eq!(
+        file_row(&app),
+        (Some("/out/root.txt".to_owned()), Pane::Tree)
+    );
+    // s goes back to the selected process's own files.
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.browser().unwrap().files.scope, Scope::Process);
 }
 
 #[test]

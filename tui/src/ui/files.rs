@@ -38,19 +38,105 @@ fn path_text(r: &FileRecord) -> String {
     }
 }
 
+/// A column of the file table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    Time,
+    Pid,
+    Process,
+    Op,
+    Path,
+    HostPath,
+    Writes,
+    Closed,
+}
+
+impl Column {
+    /// The columns that fit `width` cells: who and what always; the host path (also shown under
+    /// the table for the selected row), the write count and the close time when there is room.
+    fn fitting(width: u16) -> Vec<Column> {
+        use Column::*;
+        match width {
+            0..100 => vec![Time, Pid, Process, Op, Path],
+            100..140 => vec![Time, Pid, Process, Op, Path, Writes, Closed],
+            _ => vec![Time, Pid, Process, Op, Path, HostPath, Writes, Closed],
+        }
+    }
+
+    fn header(self) -> &'static str {
+        match self {
+            Column::Time => "time",
+            Column::Pid => "pid",
+            Column::Process => "process",
+            Column::Op => "op",
+            Column::Path => "path",
+            Column::HostPath => "host path",
+            Column::Writes => "writes",
+            Column::Closed => "closed",
+        }
+    }
+
+    fn width(self) -> Constraint {
+        match self {
+            Column::Time => Constraint::Length(12),
+            Column::Pid => Constraint::Length(7),
+            Column::Process => Constraint::Length(15),
+            Column::Op => Constraint::Length(12),
+            Column::Path => Constraint::Fill(3),
+            Column::HostPath => Constraint::Fill(2),
+            Column::Writes => Constraint::Length(6),
+            Column::Closed => Constraint::Length(13),
+        }
+    }
+
+    /// The cell of record `r` (sanitised: paths and names come from the recorded host).
+    fn text(self, b: &Browser, r: &FileRecord) -> String {
+        match self {
+            Column::Time => r
+                .first_time()
+                .map(short_time)
+                .unwrap_or_else(|| "-".to_owned()),
+            // The task that made the operation (a thread's tid when it was not the leader).
+            Column::Pid => r.pid.to_string(),
+            Column::Process => b.inv.processes[r.node]
+                .comm
+                .as_ref()
+                .map(|c| c.display_safe().into_owned())
+                .unwrap_or_else(|| "?".to_owned()),
+            Column::Op => ops(r),
+            Column::Path => path_text(r),
+            Column::HostPath => r
+                .host_path
+                .as_ref()
+                .map(|h| h.display_safe().into_owned())
+                .unwrap_or_else(|| "-".to_owned()),
+            Column::Writes => r.writes.to_string(),
+            Column::Closed => match (r.closed, r.closed_at_exit) {
+                (Some(c), false) => short_time(c),
+                (Some(c), true) => format!("{}*", short_time(c)),
+                (None, _) => "open".to_owned(),
+            },
+        }
+    }
+}
+
 /// Draws the file table.
 pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
     let table = &b.files;
     let rows = table.rows();
-    let scope = match table.scope {
-        Scope::Process => "process",
-        Scope::Subtree => "subtree",
-    };
     let sort = match table.sort {
         SortKey::Time => "time",
         SortKey::Path => "path",
     };
-    let mut title = format!(" Files of the {scope}: {} ", rows.len());
+    let mut title = match &table.scope {
+        Scope::Process => format!(" Files of the process: {} ", rows.len()),
+        Scope::Subtree => format!(" Files of the subtree: {} ", rows.len()),
+        Scope::Path(path) => format!(
+            " Who touched {}: {} (s: back) ",
+            path.display_safe(),
+            rows.len()
+        ),
+    };
     if !b.filter.is_empty() {
         title.push_str(&format!(
             "of {} in {} ",
@@ -77,41 +163,14 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
     let height = visible_rows(area);
     let start = table.offset().min(rows.len());
     let end = (start + height).min(rows.len());
+    let columns = Column::fitting(area.width);
     let body = rows[start..end].iter().map(|&f| {
         let r = &b.inv.files[f];
-        let t = r
-            .first_time()
-            .map(short_time)
-            .unwrap_or_else(|| "-".to_owned());
-        let closed = match (r.closed, r.closed_at_exit) {
-            (Some(c), false) => short_time(c),
-            (Some(c), true) => format!("{}*", short_time(c)),
-            (None, _) => "open".to_owned(),
-        };
-        let host = r
-            .host_path
-            .as_ref()
-            .map(|h| h.display_safe().into_owned())
-            .unwrap_or_else(|| "-".to_owned());
-        Row::new(vec![
-            Cell::from(t),
-            Cell::from(ops(r)),
-            Cell::from(path_text(r)),
-            Cell::from(host),
-            Cell::from(r.writes.to_string()),
-            Cell::from(closed),
-        ])
+        Row::new(columns.iter().map(|c| Cell::from(c.text(b, r))))
     });
-    let header = Row::new(["time", "op", "path", "host path", "writes", "closed"])
+    let header = Row::new(columns.iter().map(|c| c.header()))
         .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
-    let widths = [
-        Constraint::Length(12),
-        Constraint::Length(12),
-        Constraint::Fill(3),
-        Constraint::Fill(2),
-        Constraint::Length(6),
-        Constraint::Length(13),
-    ];
+    let widths: Vec<Constraint> = columns.iter().map(|c| c.width()).collect();
     let widget = Table::new(body, widths)
         .header(header)
         .block(block)

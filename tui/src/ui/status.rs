@@ -36,8 +36,10 @@ pub fn draw_message(frame: &mut Frame, area: Rect, app: &App, b: Option<&Browser
                 s.hits.len()
             ));
         }
-        if b.files.scope == Scope::Subtree {
-            filters.push("files: subtree".to_owned());
+        match &b.files.scope {
+            Scope::Process => {}
+            Scope::Subtree => filters.push("files: subtree".to_owned()),
+            Scope::Path(_) => filters.push("files: who touched the path".to_owned()),
         }
         if b.files.sort == SortKey::Path {
             filters.push("files by path".to_owned());
