@@ -129,8 +129,8 @@ fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line with {needle:?}:\n{screen}"))
 }
 
-/// What both walks do, on the demo capture (from the binary or from MongoDB): find the batch
-/// job's shell by a file it renamed, read its arguments, list its subtree's file writes, narrow
+/// What both walks do, on the demo capture (from the binary or from MongoDB): find the process
+/// that renamed a file and the batch job's shell that ran it, read its arguments, list its subtree's file writes, narrow
 /// them with time filters, search, export the subtree, resize, quit.
 fn walk_the_demo(t: &Tmux, export: &Path) {
     // Loading reads, folds and (from MongoDB) stores the cooked result: give it time.
@@ -138,12 +138,36 @@ fn walk_the_demo(t: &Tmux, export: &Path) {
         s.contains("Processes (")
     });
 
-    // Search by a file name from the job's command line: the cursor lands on its shell.
+    // Search by a file name from the job's command line: first the process that renamed the
+    // file, with the file's row (its pid and process beside the operation)...
     t.keys(&["/"]);
     t.wait_text(" Search ");
     t.text("report.txt");
     t.keys(&["Enter"]);
     let screen = t.wait_text("hit 1/");
+    assert!(screen.contains("(file path)"), "{screen}");
+    let row = line_with(&screen, "rename ");
+    assert!(row.contains("/out/report.txt"), "{screen}");
+    let pid = line_with(&screen, "pid ")
+        .split("pid")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("the details name a pid:\n{screen}"))
+        .to_owned();
+    assert!(
+        row.split_whitespace().nth(1) == Some(pid.as_str()),
+        "the file row names the selected process {pid}:\n{screen}"
+    );
+    // ... then, after the other processes that touched it, the shell whose script names it.
+    let mut screen = screen;
+    for _ in 0..5 {
+        if screen.contains("(args)") {
+            break;
+        }
+        t.keys(&["n"]);
+        let before = screen.clone();
+        screen = t.wait_for("the next hit", |s| s != before);
+    }
     assert!(screen.contains("(args)"), "{screen}");
     // The details pane shows the container's shell and its full arguments.
     let args = line_with(&screen, "args ");
