@@ -36,6 +36,19 @@ pub enum LoadError {
         /// The database or file.
         source_name: String,
     },
+    /// Nothing in the file is an event: it is not a capture (or not one this version reads).
+    #[error(
+        "{source_name} is not a dockwatch capture: line {line} is not a dockwatch event \
+         ({message}); captures are written by `godo --write FILE`"
+    )]
+    NotACapture {
+        /// The file.
+        source_name: String,
+        /// The first line that is not an event.
+        line: u64,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The requested host or boot is not in the input.
     #[error("no events for {wanted} in {source_name}; present: {present}")]
     NoSuchBoot {
@@ -248,6 +261,8 @@ pub fn from_capture_reader(
     let mut warnings = Vec::new();
     let mut damage = 0u64;
     let mut read = 0u64;
+    // The first line that was no event, for a file with no events at all.
+    let mut first_bad: Option<(u64, String)> = None;
     for item in reader.by_ref() {
         read += 1;
         if progress_due(read) {
@@ -260,6 +275,15 @@ pub fn from_capture_reader(
             }
             Err(e) => {
                 damage += 1;
+                if first_bad.is_none() {
+                    first_bad = match &e {
+                        CaptureError::BadLine { line, message } => Some((*line, message.clone())),
+                        CaptureError::LineTooLong { line, len } => {
+                            Some((*line, format!("{len} bytes long")))
+                        }
+                        _ => None,
+                    };
+                }
                 if warnings.len() < WARNINGS_KEPT {
                     warnings.push(format!("{e} (recorded as a gap)"));
                 }
@@ -333,6 +357,13 @@ pub fn from_capture_reader(
         .flat_map(|of_host| of_host.values().map(|(_, s)| s.clone()))
         .collect();
     sort_boots(&mut boots);
+    if let (true, Some((line, message))) = (boots.is_empty(), first_bad) {
+        return Err(LoadError::NotACapture {
+            source_name: source_name.to_owned(),
+            line,
+            message,
+        });
+    }
     let chosen = choose_boot(&boots, host, boot, source_name)?;
     let Some((pipeline, _)) = pipelines
         .get_mut(&chosen.host)
@@ -467,6 +498,21 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         let err = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap_err();
         assert!(err.to_string().contains("no events"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_no_capture_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.jsonl");
+        std::fs::write(&path, "\n{\"hello\": 1}\nplain text\n").unwrap();
+        let err = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(err, LoadError::NotACapture { line: 2, .. }),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("line 2 is not a dockwatch event"), "{msg}");
+        assert!(msg.contains("notes.jsonl"), "{msg}");
     }
 
     #[tokio::test]

@@ -173,17 +173,15 @@ async fn investigate(input: &InputArgs) -> Result<(Loaded, Option<Store>)> {
                 now,
                 &mut progress,
             )
-            .with_context(|| format!("cannot investigate capture file {}", path.display()))?;
+            .context("cannot investigate the capture")?;
             (loaded, None)
         }
         None => {
             let config = input.store_config();
-            let store = Store::connect(&config).await.with_context(|| {
-                format!(
-                    "cannot reach MongoDB at {} (start it, or pass --mongo/--uri, or --replay FILE)",
-                    config.address.display()
-                )
-            })?;
+            // The store's error names the address and the cause; this says what else to do.
+            let store = Store::connect(&config)
+                .await
+                .context("reading the recorded events (or investigate a capture: --replay FILE)")?;
             let loaded = load::from_store(
                 &store,
                 input.host.as_deref(),

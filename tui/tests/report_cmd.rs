@@ -176,9 +176,28 @@ fn an_unreachable_database_fails_fast_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("cannot reach MongoDB at 127.0.0.1:1"),
+        stderr.contains("cannot reach the MongoDB server at 127.0.0.1:1: connection refused"),
         "{stderr}"
     );
+    // One line, the cause said once, no driver topology dump.
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("127.0.0.1:1").count(), 1, "{stderr}");
+    assert!(!stderr.contains("Topology"), "{stderr}");
+}
+
+#[test]
+fn a_file_that_is_no_capture_says_which_line_is_no_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "just some notes\n").unwrap();
+    let out = run(&["report", "--replay", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("is not a dockwatch capture: line 1 is not a dockwatch event"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("notes.txt").count(), 1, "{stderr}");
 }
 
 #[tokio::test]

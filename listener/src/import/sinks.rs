@@ -162,22 +162,24 @@ pub async fn import_to(
     mut stamper: Stamper,
     dest: Destinations,
 ) -> anyhow::Result<Summary> {
-    let store = match &dest.mongo {
-        Some((target, db)) => {
-            let store = Store::connect(&store_config(target, db)).await.with_context(|| {
+    let store =
+        match &dest.mongo {
+            Some((target, db)) => {
+                // The store's error names the address and the cause; this says what else to do.
+                let store = Store::connect(&store_config(target, db)).await.with_context(|| {
                 format!(
-                    "connecting to MongoDB ({}); give --write FILE alone to import without a database",
-                    dest.describe()
+                    "storing the import in database {db} (give --write FILE alone to import \
+                     without a database)"
                 )
             })?;
-            store
-                .ensure_indexes()
-                .await
-                .context("creating the event indexes in MongoDB")?;
-            Some(store)
-        }
-        None => None,
-    };
+                store
+                    .ensure_indexes()
+                    .await
+                    .context("creating the event indexes in MongoDB")?;
+                Some(store)
+            }
+            None => None,
+        };
     let mut capture = match &dest.write {
         Some(p) => Some(
             CaptureWriter::create_with(p, dest.output, &log.paths())

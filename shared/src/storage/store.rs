@@ -173,22 +173,21 @@ pub enum StoreError {
         #[source]
         source: Box<mongodb::error::Error>,
     },
-    /// No server answered within the timeout.
+    /// No server could be reached: every address refused the connection, or none answered
+    /// within the timeout.
     #[error(
-        "cannot reach the MongoDB server at {address} within {}s ({reason}); check that the \
-         server is running, that the address and port are right, and that no firewall blocks it",
-        timeout.as_secs_f32()
+        "cannot reach the MongoDB server at {address}: {reason}; check that the server is \
+         running, that the address and port are right, and that no firewall blocks it"
     )]
     Unreachable {
         /// The address tried (password redacted).
         address: String,
-        /// The timeout that ran out.
-        timeout: Duration,
-        /// A short reason (`connection refused`, `no answer`).
-        reason: &'static str,
-        /// What the driver saw.
-        #[source]
-        source: Box<mongodb::error::Error>,
+        /// What happened, in a few words (`connection refused: nothing listens on that port`,
+        /// `no answer within 5 s`).
+        reason: String,
+        /// The driver's full report (its view of every server), for logs: it is not part of the
+        /// message.
+        driver: Option<String>,
     },
     /// The server accepted the connection but did not answer in time.
     #[error(
@@ -411,6 +410,7 @@ impl Store {
         if options.app_name.is_none() {
             options.app_name = Some("dockwatch".to_owned());
         }
+        refuse_fast(&address, &config.address).await?;
         let client = Client::with_options(options).map_err(|source| StoreError::BadAddress {
             address: address.clone(),
             source: Box::new(source),
@@ -429,9 +429,8 @@ impl Store {
             Ok(Err(source)) => Err(match *source.kind {
                 ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) => StoreError::Unreachable {
                     address: store.address.clone(),
-                    timeout,
-                    reason: unreachable_reason(&source),
-                    source: Box::new(source),
+                    reason: unreachable_reason(&source, timeout),
+                    driver: Some(source.to_string()),
                 },
                 _ => StoreError::command("ping", source),
             }),
@@ -643,9 +642,9 @@ impl Store {
 
 /// A few words on why a server could not be reached, for the first line of the message (the
 /// driver's full report, with its topology description, stays in the error's source).
-fn unreachable_reason(err: &mongodb::error::Error) -> &'static str {
+fn unreachable_reason(err: &mongodb::error::Error, timeout: Duration) -> String {
     let text = err.to_string();
-    if text.contains("Connection refused") {
+    let reason = if text.contains("Connection refused") {
         "connection refused: nothing listens on that port"
     } else if text.contains("failed to lookup") || text.contains("resolve") {
         "the host name does not resolve"
@@ -654,8 +653,37 @@ fn unreachable_reason(err: &mongodb::error::Error) -> &'static str {
     } else if text.contains("Authentication") {
         "authentication failed"
     } else {
-        "no answer"
+        return format!("no answer within {} s", timeout.as_secs_f32());
+    };
+    reason.to_owned()
+}
+
+/// Fails at once when every server the address names refuses the connection (nothing listens
+/// there), instead of after the driver's whole server-selection timeout. Anything else (an
+/// answer, a timeout, a name to resolve, a `mongodb+srv://` record) is left to the driver.
+async fn refuse_fast(shown: &str, address: &MongoAddress) -> Result<(), StoreError> {
+    // A refusal comes back within a round trip; a server that does not answer at all is the
+    // driver's to wait for, with its own timeout.
+    const PROBE: Duration = Duration::from_secs(1);
+    let Ok(servers) = address.tcp_servers() else {
+        return Ok(());
+    };
+    if servers.is_empty() {
+        return Ok(());
     }
+    for (host, port) in &servers {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let probe = tokio::net::TcpStream::connect((host, *port));
+        match tokio::time::timeout(PROBE, probe).await {
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+            _ => return Ok(()),
+        }
+    }
+    Err(StoreError::Unreachable {
+        address: shown.to_owned(),
+        reason: "connection refused: nothing listens on that port".to_owned(),
+        driver: None,
+    })
 }
 
 /// Decodes one stored document into an event.
