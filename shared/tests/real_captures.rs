@@ -238,3 +238,27 @@ fn the_demo_has_one_row_per_process_life() {
         assert_eq!(commands.len(), n, "the same runc {verb} command twice");
     }
 }
+
+/// Cause before effect: in both real recordings, no file operation of a process reads earlier
+/// than that process's start (audit's coarse clock is reconciled with the connector's).
+#[test]
+fn no_file_operation_precedes_its_process() {
+    for inv in [busybox_scenario(), demo()] {
+        let early: Vec<String> = inv
+            .files
+            .iter()
+            .filter_map(|f| {
+                let start = inv.processes[f.node].start?;
+                let first = f.first_time()?;
+                (first < start).then(|| {
+                    format!(
+                        "{} of pid {}: {first} < {start}",
+                        f.path.to_str_lossy(),
+                        inv.processes[f.node].pid
+                    )
+                })
+            })
+            .collect();
+        assert!(early.is_empty(), "{}: {early:?}", inv.host);
+    }
+}

@@ -206,3 +206,28 @@ pub fn has_op(f: &Value, op: &str) -> bool {
         .as_array()
         .is_some_and(|o| o.iter().any(|x| x == op))
 }
+
+/// Every file record of the report whose first time (opened, first write, or closed) is earlier
+/// than the start of the process it belongs to: cause after effect. Times are RFC 3339 in UTC
+/// with microseconds, so they compare as text.
+pub fn files_before_their_process(doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for (n, _) in report_nodes(doc) {
+        let Some(start) = n["start"].as_str() else {
+            continue;
+        };
+        for f in files_of(n) {
+            let first = ["opened", "first_write", "closed"]
+                .iter()
+                .filter_map(|k| f[*k].as_str())
+                .min();
+            if let Some(first) = first.filter(|t| *t < start) {
+                out.push(format!(
+                    "pid {} started {start}, {} at {first}",
+                    n["pid"], f["path"]
+                ));
+            }
+        }
+    }
+    out
+}

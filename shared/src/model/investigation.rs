@@ -258,6 +258,10 @@ pub struct Repairs {
     /// the time of their neighbour in their run.
     #[serde(default)]
     pub times_from_neighbours: u64,
+    /// File records whose audit time was up to a clock tick before their process's start
+    /// (audit's coarse clock behind the process connector's precise one), moved to the start.
+    #[serde(default)]
+    pub file_times_to_start: u64,
 }
 
 #[cfg(test)]

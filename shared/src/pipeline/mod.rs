@@ -220,7 +220,7 @@ impl Pipeline {
                 }
             })
             .collect();
-        let (files, closed_at_exit) = files::files(
+        let (mut files, closed_at_exit) = files::files(
             recs,
             &folded.rec_task,
             &folded.tasks,
@@ -229,6 +229,7 @@ impl Pipeline {
             &mut |done| at(Step::Files, done, total),
         );
         repairs.close_from_exit = closed_at_exit;
+        repairs.file_times_to_start = repair::file_times_after_start(&mut files, &processes);
         at(Step::Done, 0, 0);
 
         let stats = Stats {

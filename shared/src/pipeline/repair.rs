@@ -10,17 +10,56 @@
 //!   reports the adopting init as its parent; every thread takes the parent of its tgid leader.
 //! * **exit**: a task without an exit record takes the exit time of its tgid leader.
 //!
-//! The fourth count of [`Repairs`], files closed at exit, is made by the `files` step.
+//! * **file times**: audit stamps records with the kernel's coarse clock (updated once per
+//!   tick, 1 to 10 ms, and cut to milliseconds), the process connector stamps forks and execs
+//!   with its precise one. So a child's first record can read up to a tick *before* its own
+//!   fork. A file record's times earlier than its process's start by at most
+//!   [`AUDIT_CLOCK_SLACK`] are moved to the start (the better estimate: the operation cannot
+//!   precede the process); larger differences are left as recorded.
+//!
+//! The count of files closed at exit is made by the `files` step.
 
 use rustc_hash::FxHashMap;
 
 use crate::model::event::DockerRole;
-use crate::model::investigation::Repairs;
+use crate::model::investigation::{FileRecord, ProcessNode, Repairs};
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
 use crate::pipeline::fold::{ContainerMeta, Inherited, Task};
 use crate::pipeline::group::Grouped;
 use crate::pipeline::tree::Tree;
+
+/// How far audit's coarse clock can run behind the process connector's: one tick at the lowest
+/// common `HZ` (100: 10 ms), the millisecond cut, and margin.
+pub const AUDIT_CLOCK_SLACK: Timestamp = Timestamp(20_000);
+
+/// Moves the times of file records that read up to [`AUDIT_CLOCK_SLACK`] before their
+/// process's start to that start; returns how many records were moved.
+pub fn file_times_after_start(files: &mut [FileRecord], processes: &[ProcessNode]) -> u64 {
+    let mut moved = 0;
+    for f in files.iter_mut() {
+        let Some(start) = processes.get(f.node).and_then(|p| p.start) else {
+            continue;
+        };
+        let mut changed = false;
+        for t in [
+            &mut f.opened,
+            &mut f.first_write,
+            &mut f.last_write,
+            &mut f.closed,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if *t < start && start.0 - t.0 <= AUDIT_CLOCK_SLACK.0 {
+                *t = start;
+                changed = true;
+            }
+        }
+        moved += u64::from(changed);
+    }
+    moved
+}
 
 /// Repairs the tasks of the tree's processes in place and counts what it did into `repairs`.
 pub fn repair(

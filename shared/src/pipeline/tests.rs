@@ -182,3 +182,47 @@ fn events_with_impossible_times_keep_their_place_in_the_tree() {
     }
     assert_eq!(whole.stats.repairs.times_from_neighbours, 0);
 }
+
+#[test]
+fn file_times_a_clock_tick_before_their_process_start_are_moved_to_it() {
+    // Audit's coarse clock reads the child's records up to a tick before the connector's
+    // precise fork time; 50 ms before is no clock effect and stays as recorded.
+    let inv = run(vec![
+        snapshot(1, 100, 1, &["/usr/bin/dockerd"]),
+        fork(20_000, 100, 100, 130),
+        open(17_000, 130, 130, "/tmp/early", 3),
+        write(18_000, 130, 130, 3, 1),
+        close(19_000, 130, 130, 3),
+        open(25_000, 130, 130, "/tmp/later", 4),
+        fork(100_000, 100, 100, 140),
+        rename(50_000, 140, "/tmp/a", "/tmp/b"),
+    ]);
+    let file = |path: &str| {
+        inv.files
+            .iter()
+            .find(|f| f.path.as_bytes() == path.as_bytes())
+            .unwrap_or_else(|| panic!("{path} in {:?}", inv.files))
+    };
+    let early = file("/tmp/early");
+    assert_eq!(
+        (
+            early.opened,
+            early.first_write,
+            early.last_write,
+            early.closed
+        ),
+        (
+            Some(t(20_000)),
+            Some(t(20_000)),
+            Some(t(20_000)),
+            Some(t(20_000))
+        )
+    );
+    assert_eq!(file("/tmp/later").opened, Some(t(25_000)), "untouched");
+    assert_eq!(
+        file("/tmp/a").opened,
+        Some(t(50_000)),
+        "too far: as recorded"
+    );
+    assert_eq!(inv.stats.repairs.file_times_to_start, 1);
+}

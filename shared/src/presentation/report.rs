@@ -195,8 +195,13 @@ pub fn write_text(inv: &Investigation, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "repairs: {} rootfs propagated, {} thread parents and {} exits from their leader, {} files closed at exit",
-        r.rootfs_propagated, r.ppid_from_leader, r.exit_from_leader, r.close_from_exit
+        "repairs: {} rootfs propagated, {} thread parents and {} exits from their leader, {} files closed at exit, \
+         {} file times moved to their process's start (audit's coarse clock)",
+        r.rootfs_propagated,
+        r.ppid_from_leader,
+        r.exit_from_leader,
+        r.close_from_exit,
+        r.file_times_to_start
     )?;
     if r.times_from_neighbours > 0 {
         writeln!(
