@@ -35,13 +35,15 @@ use dockwatch_e2e::godo::{
     has_op, host_identity, keep, report_nodes,
 };
 
-/// The container's shell: a pipeline, a write by redirection, a rename, a deletion, and an inner
+/// The container's shell: a pipeline, a write by redirection, a rename, a deletion, an inner
 /// shell that leaves a background child running after it exits (the child writes `/tmp/late` a
-/// second later, as an orphan); then it exits 3.
+/// second later, as an orphan), and a process that execs twice (a shell that writes
+/// `/tmp/twice`, then becomes `sleep`); then it exits 3.
 const SCRIPT: &str = "echo one two | tr o 0 > /tmp/piped; \
      echo hello > /tmp/a.txt; mv /tmp/a.txt /tmp/b.txt; \
      echo bye > /tmp/gone; rm /tmp/gone; \
      sh -c '(sleep 1; echo late > /tmp/late) & exit 0'; \
+     sh -c 'echo twice > /tmp/twice; exec sleep 0.2'; \
      sleep 4; exit 3";
 
 fn exec_args(e: &Event) -> Option<(Pid, Vec<String>, Option<&str>)> {
@@ -553,6 +555,26 @@ fn check_report(doc: &Value, cid: &str, merged: &str, target: &Target) {
         .find(|f| f["path"] == "/tmp/gone" && has_op(f, "unlink"))
         .expect("the deletion");
     assert_eq!(gone["host_path"], host("/tmp/gone"));
+    // The process that ran sh, then sleep: both programs kept, the write is the shell's.
+    let twice = nodes
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| files_of(n).iter().any(|f| f["path"] == "/tmp/twice"))
+        .expect("the writer of /tmp/twice");
+    let programs: Vec<String> = twice["execs"]
+        .as_array()
+        .expect("execs")
+        .iter()
+        .map(|e| e["args"][0].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(programs, ["sh", "sleep"], "{twice}");
+    assert_eq!(
+        args_of(twice),
+        ["sleep", "0.2"],
+        "it shows its last program"
+    );
+    let f = file(twice, "/tmp/twice").expect("the write");
+    assert_eq!(f["exec"], 0, "written by the shell, not by sleep: {f}");
     // sleep 4 exits 0.
     let sleep = node(&["sleep", "4"]);
     assert_eq!(sleep.len(), 1, "one sleep 4");

@@ -104,6 +104,22 @@ pub struct ProcessNode {
     pub children: Vec<NodeId>,
     /// The files this process changed, by time.
     pub files: Vec<FileId>,
+    /// Every program the process ran, in order: one entry per exec (a process that never
+    /// exec'd, such as a forked busybox applet, has none and runs its parent's program).
+    #[serde(default)]
+    pub execs: Vec<ExecRecord>,
+}
+
+/// One exec of a process: the program it ran from then on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecRecord {
+    /// When the exec happened (the earliest of its reports: audit's coarse clock is the one
+    /// its file operations are stamped with).
+    pub time: Timestamp,
+    /// The program's path, when a report named it.
+    pub exe: Option<ByteString>,
+    /// Its arguments, `argv[0]` first (empty when no report had them).
+    pub args: Vec<ByteString>,
 }
 
 /// What was done to a file.
@@ -189,6 +205,10 @@ pub struct FileRecord {
     pub closed_at_exit: bool,
     /// New name, for a rename.
     pub renamed_to: Option<ByteString>,
+    /// The program that made the operation: an index into its process's `execs`; `None`
+    /// before the process's first exec (the program it was forked or found running with).
+    #[serde(default)]
+    pub exec: Option<usize>,
 }
 
 impl FileRecord {

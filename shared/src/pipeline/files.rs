@@ -51,6 +51,8 @@ struct Files<'a> {
     uses: FxHashMap<(u32, u32), u32>,
     records: Vec<FileRecord>,
     owners: Vec<TaskId>,
+    /// Each node's program now: an index into its `execs` (`None` before its first exec).
+    program: Vec<Option<usize>>,
 }
 
 /// True when the process sees a container's filesystem, not the host's: it has a container id
@@ -89,6 +91,7 @@ impl Files<'_> {
             node,
             pid: self.tasks[task as usize].pid,
             fd,
+            exec: self.program[node],
             ..FileRecord::default()
         });
         self.owners.push(task);
@@ -390,6 +393,7 @@ impl Files<'_> {
 pub fn files(
     recs: Vec<Rec>,
     rec_task: &[TaskId],
+    exec_entry: &FxHashMap<usize, usize>,
     tasks: &[Task],
     task_node: &[u32],
     nodes: &mut [ProcessNode],
@@ -399,6 +403,7 @@ pub fn files(
         tasks,
         task_node,
         tables: vec![FdTable::new(); nodes.len()],
+        program: vec![None; nodes.len()],
         nodes,
         ofds: Vec::new(),
         uses: FxHashMap::default(),
@@ -417,6 +422,12 @@ pub fn files(
         let node = task_node[task as usize];
         if node == NONE {
             continue;
+        }
+        if let Some(&entry) = exec_entry.get(&i) {
+            // The program the node runs from this exec on. A late second report of an earlier
+            // exec (see `fold::record_exec`) does not take the node back to it.
+            let program = &mut f.program[node as usize];
+            *program = Some(program.map_or(entry, |p| p.max(entry)));
         }
         f.apply(task, node as usize, rec.time, rec.op);
     }

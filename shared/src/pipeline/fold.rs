@@ -35,6 +35,7 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 
 use crate::model::event::{DockerRole, Pid, ProcessInfo};
+use crate::model::investigation::ExecRecord;
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
 use crate::pipeline::input::{Op, Rec};
@@ -325,6 +326,54 @@ impl Info {
     }
 }
 
+/// Adds an exec to a process's history; returns the index of its entry.
+///
+/// The kernel's exec is reported twice: by audit, with the arguments of the `execve` call, and
+/// by the process connector (`kernel`), with the exact time and what `/proc` showed when it was
+/// read, which may already be a later program. Audit's coarse clock puts its report first (up
+/// to [`AUDIT_CLOCK_SLACK`] before the connector's). So a connector report completes the
+/// latest entry within that slack whatever program it names (a report of the same exec, whose
+/// `/proc` view is not trusted to tell programs apart), and only starts an entry when there is
+/// none (audit lost the record). An audit report completes an entry of the same program within
+/// the slack (a connector report that came first), else starts one. An entry keeps the
+/// earliest time.
+///
+/// [`AUDIT_CLOCK_SLACK`]: crate::pipeline::AUDIT_CLOCK_SLACK
+fn record_exec(execs: &mut Vec<ExecRecord>, new: ExecRecord, kernel: bool) -> usize {
+    let same_program = |e: &ExecRecord| {
+        let same_exe = match (&e.exe, &new.exe) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        let same_args = match (e.args.first(), new.args.first()) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        same_exe && same_args
+    };
+    let slack = crate::pipeline::AUDIT_CLOCK_SLACK.0;
+    let found = execs
+        .iter()
+        .enumerate()
+        .rev()
+        .take_while(|(_, e)| (new.time.0 - e.time.0).abs() <= slack)
+        .find(|(_, e)| kernel || same_program(e))
+        .map(|(i, _)| i);
+    let Some(i) = found else {
+        execs.push(new);
+        return execs.len() - 1;
+    };
+    let entry = &mut execs[i];
+    entry.time = entry.time.min(new.time);
+    if entry.exe.is_none() && !kernel {
+        entry.exe = new.exe;
+    }
+    if entry.args.is_empty() && !kernel {
+        entry.args = new.args;
+    }
+    i
+}
+
 /// One task life.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Task {
@@ -363,6 +412,8 @@ pub struct Task {
     /// `info.comm` was set by an exec or the snapshot; until then the process's renames and the
     /// name its audit records carry replace the one it inherited.
     pub named: bool,
+    /// Every exec of the process, in order (on leaders).
+    pub execs: Vec<ExecRecord>,
 }
 
 impl Task {
@@ -397,6 +448,9 @@ pub struct Folded {
     pub rec_task: Vec<TaskId>,
     /// Container metadata by container id.
     pub containers: FxHashMap<String, ContainerMeta>,
+    /// For every exec record, the entry of its process's exec history it went to (two reports
+    /// of one exec go to one entry): by record index.
+    pub exec_entry: FxHashMap<usize, usize>,
 }
 
 struct Folder {
@@ -438,6 +492,7 @@ impl Folder {
             info: Rc::clone(&self.empty),
             inherited: Inherited::default(),
             named: false,
+            execs: Vec::new(),
         });
         self.current.insert(pid, id);
         id
@@ -633,6 +688,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
     };
     let mut rec_task = Vec::with_capacity(recs.len());
     let mut containers: FxHashMap<String, ContainerMeta> = FxHashMap::default();
+    let mut exec_entry: FxHashMap<usize, usize> = FxHashMap::default();
     for (i, rec) in recs.iter_mut().enumerate() {
         if crate::presentation::throttle::progress_due(i as u64) {
             progress(i as u64);
@@ -660,6 +716,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 tgid,
                 ppid,
                 info,
+                kernel,
             } => {
                 let t = f.task_for(*pid, *tgid, time);
                 let leader = f.tasks[t as usize].leader;
@@ -669,6 +726,16 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 }
                 task.inherited.clear(Inherited::told_by(info));
                 task.named |= info.comm.is_some();
+                let entry = record_exec(
+                    &mut task.execs,
+                    ExecRecord {
+                        time,
+                        exe: info.exe.clone(),
+                        args: info.args.clone(),
+                    },
+                    *kernel,
+                );
+                exec_entry.insert(i, entry);
                 Info::apply_shared(&mut task.info, std::mem::take(&mut **info));
                 t
             }
@@ -767,6 +834,7 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
         tasks: f.tasks,
         rec_task,
         containers,
+        exec_entry,
     }
 }
 

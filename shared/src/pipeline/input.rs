@@ -59,6 +59,9 @@ pub enum Op {
         ppid: Option<Pid>,
         /// The process after the exec (taken by the fold).
         info: Box<ProcessInfo>,
+        /// Reported by the process connector (the exact time; what `/proc` showed when it was
+        /// read, which may already be a later program), not by audit (the program's arguments).
+        kernel: bool,
     },
     /// A task ended.
     Exit {
@@ -258,6 +261,7 @@ impl Op {
                 tgid: e.tgid,
                 ppid: e.ppid,
                 info: Box::new(e.process),
+                kernel: source == Source::Connector,
             },
             EventKind::Exit(e) => Op::Exit {
                 pid: e.pid,

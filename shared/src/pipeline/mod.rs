@@ -31,6 +31,12 @@ pub mod repair;
 pub mod synthetic;
 pub mod tree;
 
+/// How far audit's coarse clock can run behind the process connector's precise one: audit
+/// stamps records with the kernel's coarse clock (updated once per tick, 10 ms at the lowest
+/// common `HZ` of 100) cut to milliseconds; with margin. Two reports of one exec this close are
+/// one exec; a file operation this close before its process's start is taken as at the start.
+pub const AUDIT_CLOCK_SLACK: Timestamp = Timestamp(20_000);
+
 #[cfg(test)]
 pub(crate) mod testkit;
 
@@ -223,6 +229,7 @@ impl Pipeline {
         let (mut files, closed_at_exit) = files::files(
             recs,
             &folded.rec_task,
+            &folded.exec_entry,
             &folded.tasks,
             &task_node,
             &mut processes,

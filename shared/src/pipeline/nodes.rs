@@ -63,6 +63,7 @@ pub fn nodes(
             parent: tree.parent[id],
             children: Vec::new(),
             files: Vec::new(),
+            execs: std::mem::take(&mut leader.execs),
         });
     }
     for id in 0..nodes.len() {

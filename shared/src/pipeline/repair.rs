@@ -25,13 +25,10 @@ use crate::model::event::DockerRole;
 use crate::model::investigation::{FileRecord, ProcessNode, Repairs};
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
+use crate::pipeline::AUDIT_CLOCK_SLACK;
 use crate::pipeline::fold::{ContainerMeta, Inherited, Task};
 use crate::pipeline::group::Grouped;
 use crate::pipeline::tree::Tree;
-
-/// How far audit's coarse clock can run behind the process connector's: one tick at the lowest
-/// common `HZ` (100: 10 ms), the millisecond cut, and margin.
-pub const AUDIT_CLOCK_SLACK: Timestamp = Timestamp(20_000);
 
 /// Moves the times of file records that read up to [`AUDIT_CLOCK_SLACK`] before their
 /// process's start to that start; returns how many records were moved.

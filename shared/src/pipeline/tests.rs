@@ -226,3 +226,75 @@ fn file_times_a_clock_tick_before_their_process_start_are_moved_to_it() {
     );
     assert_eq!(inv.stats.repairs.file_times_to_start, 1);
 }
+
+#[test]
+fn every_exec_is_kept_and_each_file_operation_belongs_to_the_program_that_made_it() {
+    // `sh -c 'echo x > /tmp/b.txt; sleep 3'`: the shell writes b.txt, then execs sleep in the
+    // same millisecond. Each exec is reported twice (audit, then the connector a tick later).
+    let mut events = vec![
+        snapshot(1, 100, 1, &["/usr/bin/dockerd"]),
+        fork(1_000, 100, 100, 130),
+        exec(
+            2_000,
+            130,
+            &["/bin/sh", "-c", "echo x > /tmp/b.txt; sleep 3"],
+        ),
+        with_source(exec(
+            5_000,
+            130,
+            &["/bin/sh", "-c", "echo x > /tmp/b.txt; sleep 3"],
+        )),
+        open(9_000, 130, 130, "/tmp/b.txt", 3),
+        write(9_000, 130, 130, 3, 1),
+        close(9_000, 130, 130, 3),
+        exec(9_000, 130, &["sleep", "3"]),
+        with_source(exec(12_000, 130, &["sleep", "3"])),
+        // The connector's report of the shell's exec at its exact time, with what /proc showed
+        // when it was read: already the next program.
+        with_source(exec(4_000, 130, &["sleep", "3"])),
+        open(13_000, 130, 130, "/tmp/after", 4),
+        exit(3_100_000, 130),
+    ];
+    for (seq, e) in events.iter_mut().enumerate() {
+        e.seq = seq as u64;
+    }
+    let inv = run(events);
+    let p = inv
+        .processes
+        .iter()
+        .find(|p| p.pid == 130)
+        .expect("the child");
+    let programs: Vec<(String, i64)> = p
+        .execs
+        .iter()
+        .map(|e| (e.args[0].to_str_lossy().into_owned(), e.time.0 - t(0).0))
+        .collect();
+    assert_eq!(
+        programs,
+        [("/bin/sh".to_owned(), 2_000), ("sleep".to_owned(), 9_000)]
+    );
+    assert_eq!(
+        p.args[0].to_str_lossy(),
+        "sleep",
+        "the process shows its last program"
+    );
+    let exec_of = |path: &str| {
+        inv.files
+            .iter()
+            .find(|f| f.path.to_str_lossy() == path)
+            .map(|f| f.exec)
+            .unwrap_or_else(|| panic!("{path}"))
+    };
+    assert_eq!(
+        exec_of("/tmp/b.txt"),
+        Some(0),
+        "written by sh, not by sleep"
+    );
+    assert_eq!(exec_of("/tmp/after"), Some(1));
+}
+
+/// The same event as reported by the process connector.
+fn with_source(mut e: Event) -> Event {
+    e.source = crate::Source::Connector;
+    e
+}

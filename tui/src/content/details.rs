@@ -85,6 +85,21 @@ pub fn lines(inv: &Investigation, id: NodeId) -> Vec<Line<'static>> {
     ));
     out.push(field("args", args_line(&p.args)));
     out.push(field("exe", opt(&p.exe)));
+    // More than one program: each exec, so the analyst sees which one made a file (the file
+    // table names it too).
+    if p.execs.len() > 1 {
+        for (i, e) in p.execs.iter().enumerate() {
+            out.push(field(
+                if i == 0 { "execs" } else { "" },
+                format!(
+                    "{}. {} {}",
+                    i + 1,
+                    crate::timefilter::short_time(e.time),
+                    args_line(&e.args)
+                ),
+            ));
+        }
+    }
     out.push(field("cwd", opt(&p.cwd)));
     out.push(field("rootfs", opt(&p.rootfs)));
     let s = |v: &Option<String>| {
@@ -189,5 +204,38 @@ mod tests {
                 .iter()
                 .any(|l| l.starts_with("inherited"))
         );
+    }
+
+    #[test]
+    fn every_program_of_a_process_that_exec_d_twice_is_listed() {
+        use dockwatch_shared::Timestamp;
+        use dockwatch_shared::model::investigation::ExecRecord;
+        let mut inv = Investigation::default();
+        let exec = |us: i64, args: &[&str]| ExecRecord {
+            time: Timestamp(1_764_000_000_000_000 + us),
+            exe: Some("/bin/busybox".into()),
+            args: args.iter().map(|&a| a.into()).collect(),
+        };
+        inv.processes.push(ProcessNode {
+            args: vec!["sleep".into(), "3".into()],
+            execs: vec![
+                exec(0, &["sh", "-c", "echo x > b.txt; sleep 3"]),
+                exec(900, &["sleep", "3"]),
+            ],
+            ..ProcessNode::default()
+        });
+        let shown = text(&lines(&inv, 0));
+        let execs: Vec<&String> = shown.iter().filter(|l| l.contains(". ")).collect();
+        assert_eq!(execs.len(), 2, "{shown:#?}");
+        assert!(
+            execs[0].starts_with("execs") && execs[0].contains("1. ") && execs[0].contains("sh -c")
+        );
+        assert!(
+            execs[1].contains("2. ") && execs[1].contains("sleep 3"),
+            "{shown:#?}"
+        );
+        // One program: no list.
+        inv.processes[0].execs.truncate(1);
+        assert!(!text(&lines(&inv, 0)).iter().any(|l| l.starts_with("execs")));
     }
 }

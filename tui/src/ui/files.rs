@@ -1,6 +1,7 @@
 //! The file table pane: only the rows on screen are built each frame.
 
-use dockwatch_shared::model::investigation::{FileOp, FileRecord};
+use dockwatch_shared::ByteString;
+use dockwatch_shared::model::investigation::{FileOp, FileRecord, Investigation};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -29,6 +30,32 @@ pub fn ops(r: &FileRecord) -> String {
     } else {
         shown.join(",")
     }
+}
+
+/// The program that made the operation: the exec it came after, or, before the process's
+/// first exec, the program it was forked with (its parent's); the process's name when it never
+/// exec'd. A process that ran `sh -c '… > f; sleep 3'` wrote `f` as `sh`, not as `sleep`.
+fn program_name(inv: &Investigation, r: &FileRecord) -> String {
+    let p = &inv.processes[r.node];
+    let last_part = |b: &ByteString| {
+        let bytes = b.as_bytes();
+        let start = bytes.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1);
+        ByteString::from_bytes(bytes[start..].to_vec())
+            .display_safe()
+            .into_owned()
+    };
+    let name = match r.exec.and_then(|i| p.execs.get(i)) {
+        // argv[0] names the program (a busybox applet's exe is busybox itself).
+        Some(e) => e.args.first().or(e.exe.as_ref()).map(last_part),
+        None if !p.execs.is_empty() => p.parent.and_then(|q| {
+            inv.processes[q]
+                .comm
+                .as_ref()
+                .map(|c| c.display_safe().into_owned())
+        }),
+        None => p.comm.as_ref().map(|c| c.display_safe().into_owned()),
+    };
+    name.unwrap_or_else(|| "?".to_owned())
 }
 
 fn path_text(r: &FileRecord) -> String {
@@ -98,11 +125,7 @@ impl Column {
                 .unwrap_or_else(|| "-".to_owned()),
             // The task that made the operation (a thread's tid when it was not the leader).
             Column::Pid => r.pid.to_string(),
-            Column::Process => b.inv.processes[r.node]
-                .comm
-                .as_ref()
-                .map(|c| c.display_safe().into_owned())
-                .unwrap_or_else(|| "?".to_owned()),
+            Column::Process => program_name(&b.inv, r),
             Column::Op => ops(r),
             Column::Path => path_text(r),
             Column::HostPath => r

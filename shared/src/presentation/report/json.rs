@@ -17,7 +17,9 @@ use serde::{Serialize, Serializer};
 use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 use super::MAX_JSON_DEPTH;
-use crate::model::investigation::{FileOp, FileRecord, GapRecord, Investigation, NodeId};
+use crate::model::investigation::{
+    ExecRecord, FileOp, FileRecord, GapRecord, Investigation, NodeId,
+};
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
 
@@ -239,7 +241,7 @@ impl Serialize for NodeOut<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let inv = self.walk.inv;
         let n = &inv.processes[self.id];
-        let mut st = s.serialize_struct("process", 19)?;
+        let mut st = s.serialize_struct("process", 20)?;
         st.serialize_field("pid", &n.pid)?;
         st.serialize_field("tgid", &n.tgid)?;
         st.serialize_field("ppid", &n.ppid)?;
@@ -257,6 +259,7 @@ impl Serialize for NodeOut<'_> {
         st.serialize_field("start", &rfc3339(n.start))?;
         st.serialize_field("exit", &rfc3339(n.exit))?;
         st.serialize_field("exit_code", &n.exit_code)?;
+        st.serialize_field("execs", &Execs(&n.execs))?;
         st.serialize_field("files", &Files { inv, ids: &n.files })?;
         st.serialize_field(
             "children",
@@ -267,6 +270,29 @@ impl Serialize for NodeOut<'_> {
             },
         )?;
         st.end()
+    }
+}
+
+/// A process's execs, with times as RFC 3339 like every time of the report.
+struct Execs<'a>(&'a [ExecRecord]);
+
+impl Serialize for Execs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct ExecOut<'a> {
+            time: Option<String>,
+            exe: Option<&'a ByteString>,
+            args: &'a [ByteString],
+        }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for e in self.0 {
+            seq.serialize_element(&ExecOut {
+                time: rfc3339(Some(e.time)),
+                exe: e.exe.as_ref(),
+                args: &e.args,
+            })?;
+        }
+        seq.end()
     }
 }
 
@@ -298,6 +324,7 @@ struct FileOut<'a> {
     writes: u64,
     closed: Option<String>,
     renamed_to: Option<&'a ByteString>,
+    exec: Option<usize>,
 }
 
 impl<'a> From<&'a FileRecord> for FileOut<'a> {
@@ -314,6 +341,7 @@ impl<'a> From<&'a FileRecord> for FileOut<'a> {
             writes: f.writes,
             closed: rfc3339(f.closed),
             renamed_to: f.renamed_to.as_ref(),
+            exec: f.exec,
         }
     }
 }

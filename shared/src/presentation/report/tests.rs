@@ -60,6 +60,7 @@ fn json_has_exactly_the_documented_fields() {
             "container_name",
             "cwd",
             "exe",
+            "execs",
             "exit",
             "exit_code",
             "files",
@@ -81,6 +82,7 @@ fn json_has_exactly_the_documented_fields() {
         keys(file),
         [
             "closed",
+            "exec",
             "fd",
             "first_write",
             "host_path",
