@@ -301,7 +301,7 @@ fn mongo_loaded_from_the_demo_capture() {
 }
 
 #[test]
-fn unreachable_database_gets_a_clear_screen_and_q_quits_cleanly() {
+fn unreachable_database_gets_a_clear_screen_and_q_quits_non_zero_saying_why() {
     if !have_tmux() {
         return;
     }
@@ -322,8 +322,13 @@ fn unreachable_database_gets_a_clear_screen_and_q_quits_cleanly() {
     assert!(screen.contains("r retry"), "{screen}");
     t.keys(&["q"]);
     let screen = t.wait_text("END");
+    // The terminal is restored, the cause is left on it, and the exit status says it failed.
     assert!(
-        screen.contains("EXIT=0") && line_with(&screen, "END").contains("icanon echo"),
+        screen.contains("EXIT=1") && line_with(&screen, "END").contains("icanon echo"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("quit on an error: Cannot reach the database"),
         "{screen}"
     );
 }
@@ -347,7 +352,14 @@ fn empty_database_gets_a_clear_screen() {
     assert!(screen.contains(&db), "{screen}");
     t.keys(&["C-c"]);
     let screen = t.wait_text("END");
-    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains("EXIT=1"),
+        "nothing was investigated: {screen}"
+    );
+    assert!(
+        screen.contains("quit on an error: No events recorded"),
+        "{screen}"
+    );
 }
 
 /// Peak resident memory (VmHWM) of a process, in KiB.

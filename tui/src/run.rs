@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use ratatui::crossterm::event::{self, Event};
 
-use crate::app::{App, Command};
+use crate::app::{App, Command, Screen};
 use crate::event::AppEvent;
 use crate::loader::{self, JobHandle, Source};
 use crate::{export, terminal, ui};
@@ -68,7 +68,9 @@ fn changes_screen(app: &App, event: &AppEvent) -> bool {
     !matches!(event, AppEvent::Tick) || app.animating()
 }
 
-/// Runs the investigator on the terminal until the analyst quits.
+/// Runs the investigator on the terminal until the analyst quits. Quitting from an error screen
+/// is an error too (the caller exits non-zero and prints it, once the terminal is restored), so
+/// a script that ran the investigator learns that nothing was investigated.
 pub fn run(source: Source) -> anyhow::Result<()> {
     let (mut term, _guard) = terminal::enter().context("cannot set up the terminal")?;
     let size = term.size().context("cannot read the terminal size")?;
@@ -104,5 +106,12 @@ pub fn run(source: Source) -> anyhow::Result<()> {
     if let Some(j) = job {
         j.cancel();
     }
-    Ok(())
+    match &app.screen {
+        Screen::Error(f) => Err(anyhow::anyhow!(
+            "quit on an error: {}: {}",
+            f.title(),
+            f.detail
+        )),
+        _ => Ok(()),
+    }
 }
