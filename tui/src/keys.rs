@@ -259,7 +259,7 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[ch('/')],
         shown: "/",
         hint: "/ search",
-        help: "search comm, args, container and file paths",
+        help: "search a pid, comm, args, container or file path",
         contexts: BROWSE,
     },
     Binding {

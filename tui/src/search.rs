@@ -1,8 +1,8 @@
-//! `/` search: which processes match a query in their comm, arguments, container (id, name,
-//! image) or the paths of the files they changed. Hits on a file path come first (the process
-//! that touched the file is the answer; the shells whose script text names it are not), then the
-//! others, each in tree order; `n`/`N` walk them. A file-path hit names the file record, so the
-//! file table can show its row.
+//! `/` search: which processes match a query: their pid (a number), comm, arguments,
+//! container (id, name, image) or the paths of the files they changed. The process with the pid
+//! comes first, then hits on a file path (the process that touched the file is the answer; the
+//! shells whose script text names it are not), then the others, each in tree order; `n`/`N`
+//! walk them. A file-path hit names the file record, so the file table can show its row.
 //!
 //! Matching is a case-insensitive (ASCII) substring test on the raw bytes, so it also finds text
 //! next to invalid UTF-8.
@@ -12,6 +12,8 @@ use dockwatch_shared::model::investigation::{FileId, Investigation, NodeId};
 /// Where a process matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
+    /// Its pid (or one of its threads' ids) is the query.
+    Pid,
     /// Its comm.
     Comm,
     /// One of its arguments or its executable.
@@ -26,6 +28,7 @@ impl Field {
     /// A short name for the status line.
     pub fn name(self) -> &'static str {
         match self {
+            Self::Pid => "pid",
             Self::Comm => "comm",
             Self::Args => "args",
             Self::Container => "container",
@@ -80,6 +83,10 @@ pub fn tree_order(inv: &Investigation) -> Vec<NodeId> {
 /// Searches `order` (see [`tree_order`]) for `query`.
 pub fn search(inv: &Investigation, order: &[NodeId], query: &str) -> Search {
     let needle = query.as_bytes();
+    let pid: Option<i32> = query.trim().parse().ok();
+    let is_pid = |p: &dockwatch_shared::model::investigation::ProcessNode| {
+        pid.is_some_and(|q| p.pid == q || p.tgid == q || p.threads.contains(&q))
+    };
     let mut hits: Vec<Hit> = order
         .iter()
         .filter_map(|&node| {
@@ -91,7 +98,9 @@ pub fn search(inv: &Investigation, order: &[NodeId], query: &str) -> Search {
                         .as_ref()
                         .is_some_and(|t| contains(t.as_bytes(), needle))
             });
-            let field = if file.is_some() {
+            let field = if is_pid(p) {
+                Field::Pid
+            } else if file.is_some() {
                 Field::Path
             } else if p
                 .comm
@@ -118,8 +127,13 @@ pub fn search(inv: &Investigation, order: &[NodeId], query: &str) -> Search {
             Some(Hit { node, field, file })
         })
         .collect();
-    // File-path hits first; the sort is stable, so each group stays in tree order.
-    hits.sort_by_key(|h| h.field != Field::Path);
+    // The process with that pid first, then the processes that touched a matching file, then
+    // the rest; the sort is stable, so each group stays in tree order.
+    hits.sort_by_key(|h| match h.field {
+        Field::Pid => 0,
+        Field::Path => 1,
+        _ => 2,
+    });
     Search {
         query: query.to_owned(),
         hits,
@@ -151,10 +165,14 @@ impl Search {
         self.hit()
     }
 
-    /// Starts at the first file-path hit when there is one (the process that touched the file
-    /// is what was asked for), else at the first hit at or after `node` in tree order.
+    /// Starts at the first pid or file-path hit when there is one (that process is what was
+    /// asked for), else at the first hit at or after `node` in tree order.
     pub fn start_from(&mut self, order_index: impl Fn(NodeId) -> usize, node: NodeId) {
-        if self.hits.first().is_some_and(|h| h.field == Field::Path) {
+        if self
+            .hits
+            .first()
+            .is_some_and(|h| matches!(h.field, Field::Pid | Field::Path))
+        {
             self.current = 0;
             return;
         }
@@ -205,6 +223,12 @@ mod tests {
         );
         assert_eq!(inv.files[file].node, s.hits[0].node);
         assert_eq!(s.hits[1].file, None);
+        // A number finds the process with that pid first.
+        let s = search(&inv, &order, "1423");
+        assert_eq!(
+            s.hits.first().map(|h| (inv.processes[h.node].pid, h.field)),
+            Some((1423, Field::Pid))
+        );
         let s = search(&inv, &order, "hits");
         assert_eq!(pids(&inv, &s), [(1301, Field::Path)], "it wrote /tmp/hits");
         let s = search(&inv, &order, "httpd.log");
