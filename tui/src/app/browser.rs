@@ -38,6 +38,36 @@ pub struct Browser {
     pub(super) order_index: Vec<usize>,
     /// First and last recorded times (for relative time filters).
     pub anchors: Anchors,
+    /// Per process: a gap (events lost) overlaps its life, so its story may be incomplete.
+    pub in_gap: Vec<bool>,
+}
+
+/// Which processes lived while events were lost: a gap's range overlaps the process's life
+/// (from its start to its exit, or to the end of the recording).
+pub fn lived_through_gaps(inv: &Investigation) -> Vec<bool> {
+    // The gaps' ranges, merged into sorted disjoint ones.
+    let mut ranges: Vec<(Timestamp, Timestamp)> = inv.gaps.iter().map(|g| (g.from, g.to)).collect();
+    ranges.sort_unstable();
+    let mut merged: Vec<(Timestamp, Timestamp)> = Vec::with_capacity(ranges.len());
+    for (from, to) in ranges {
+        match merged.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => merged.push((from, to)),
+        }
+    }
+    inv.processes
+        .iter()
+        .map(|p| {
+            let start = p.start.unwrap_or(Timestamp(i64::MIN));
+            let end = p.exit.unwrap_or(Timestamp(i64::MAX));
+            // The last range that begins before the process ends overlaps it when it reaches
+            // its start.
+            let before_end = merged.partition_point(|r| r.0 <= end);
+            before_end
+                .checked_sub(1)
+                .is_some_and(|i| merged[i].1 >= start)
+        })
+        .collect()
 }
 
 /// Which processes were active in the window: started, exited or touched a file in it, or have a
@@ -117,6 +147,7 @@ impl Browser {
             order_index[n] = i;
         }
         let anchors = anchors(&inv);
+        let in_gap = lived_through_gaps(&inv);
         let mut browser = Self {
             inv,
             origin,
@@ -130,6 +161,7 @@ impl Browser {
             order,
             order_index,
             anchors,
+            in_gap,
         };
         browser.selection_changed();
         browser

@@ -364,3 +364,51 @@ fn mouse_wheel_scrolls_the_pane_under_the_pointer() {
     )));
     assert_eq!(app.context(), Context::Files);
 }
+
+#[test]
+fn processes_that_lived_through_a_gap_are_marked() {
+    use dockwatch_shared::model::event::GapReason;
+    use dockwatch_shared::model::investigation::GapRecord;
+    let mut inv = synthetic::demo();
+    let grep = inv.processes.iter().position(|p| p.pid == 1422).unwrap();
+    let (start, exit) = (
+        inv.processes[grep].start.unwrap(),
+        inv.processes[grep].exit.unwrap(),
+    );
+    // A gap inside grep's life, and one long after everything ended.
+    inv.gaps = vec![
+        GapRecord {
+            reason: GapReason::AuditLost,
+            lost: Some(7),
+            from: Timestamp(start.0 + 1),
+            to: Timestamp(exit.0 - 1),
+            detail: None,
+        },
+        GapRecord {
+            reason: GapReason::AuditLost,
+            lost: None,
+            from: Timestamp(i64::MAX / 2),
+            to: Timestamp(i64::MAX / 2 + 10),
+            detail: None,
+        },
+    ];
+    let marked = super::browser::lived_through_gaps(&inv);
+    assert!(marked[grep]);
+    // Every process alive across the gap is marked, and no process that ended before it.
+    for (i, p) in inv.processes.iter().enumerate() {
+        let lived = p.start.unwrap() <= Timestamp(exit.0 - 1)
+            && p.exit.is_none_or(|e| e >= Timestamp(start.0 + 1));
+        let still_running = p.exit.is_none();
+        assert_eq!(marked[i], lived || still_running, "pid {}", p.pid);
+    }
+    let lines = crate::content::details::lines(&inv, grep);
+    let text: Vec<String> = lines
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|l| l.starts_with("lost") && l.contains("(7 lost)")),
+        "{text:#?}"
+    );
+}

@@ -157,6 +157,37 @@ pub fn lines(inv: &Investigation, id: NodeId) -> Vec<Line<'static>> {
         Span::styled(code, style),
     ]));
     out.push(field("files", format!("{} file records", p.files.len())));
+    // Where the story of this process may be incomplete.
+    let start = p.start.unwrap_or(dockwatch_shared::Timestamp(i64::MIN));
+    let end = p.exit.unwrap_or(dockwatch_shared::Timestamp(i64::MAX));
+    let gaps: Vec<String> = inv
+        .gaps
+        .iter()
+        .filter(|g| g.from <= end && g.to >= start)
+        .map(|g| {
+            format!(
+                "{}..{} ({} lost)",
+                crate::timefilter::short_time(g.from),
+                crate::timefilter::short_time(g.to),
+                g.lost.map_or_else(|| "?".to_owned(), |n| n.to_string())
+            )
+        })
+        .collect();
+    if !gaps.is_empty() {
+        out.push(Line::from(vec![
+            Span::styled(
+                format!("{:<10}", "lost"),
+                Style::default().fg(Color::DarkGray),
+            ),
+            Span::styled(
+                format!(
+                    "events were lost while it lived: {} (! lists the gaps)",
+                    gaps.join(", ")
+                ),
+                Style::default().fg(Color::Magenta),
+            ),
+        ]));
+    }
     out
 }
 

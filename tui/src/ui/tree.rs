@@ -38,10 +38,16 @@ pub fn container_label(node: &ProcessNode) -> Option<String> {
         })
 }
 
-/// One process's line: comm, pid, container, marks; dimmed when inactive in the time window.
-/// A row drawn shallower than it is (deeper than the pane's `limit`, see [`indent_limit`])
-/// starts with its true depth.
-pub fn label(node: &ProcessNode, active: bool, depth: usize, limit: usize) -> Line<'static> {
+/// One process's line: comm, pid, container, marks (`⚠` when events were lost while it lived);
+/// dimmed when inactive in the time window. A row drawn shallower than it is (deeper than the
+/// pane's `limit`, see [`indent_limit`]) starts with its true depth.
+pub fn label(
+    node: &ProcessNode,
+    active: bool,
+    in_gap: bool,
+    depth: usize,
+    limit: usize,
+) -> Line<'static> {
     let comm = node
         .comm
         .as_ref()
@@ -81,6 +87,9 @@ pub fn label(node: &ProcessNode, active: bool, depth: usize, limit: usize) -> Li
     if !node.files.is_empty() {
         spans.push(Span::styled(" ✎", base.fg(Color::Yellow)));
     }
+    if in_gap {
+        spans.push(Span::styled(" ⚠", base.fg(Color::Magenta)));
+    }
     match (node.exit, node.exit_code, node.signal) {
         (_, Some(code), _) if code != 0 => {
             spans.push(Span::styled(format!(" ✗{code}"), base.fg(Color::Red)));
@@ -102,7 +111,8 @@ struct Partial {
 fn finish(inv: &Investigation, b: &Browser, p: Partial, limit: usize) -> TreeItem<'static, NodeId> {
     let node = &inv.processes[p.node];
     let active = b.active.get(p.node).copied().unwrap_or(true);
-    let mut text = label(node, active, p.depth, limit);
+    let in_gap = b.in_gap.get(p.node).copied().unwrap_or(false);
+    let mut text = label(node, active, in_gap, p.depth, limit);
     if p.depth >= limit && !node.children.is_empty() {
         // Drawn without nesting: say whether its children are shown below it.
         let mark = if b.tree.is_open(p.node) {
