@@ -24,6 +24,10 @@ pub enum Action {
     End,
     /// Open or close the node.
     Toggle,
+    /// Open the node and everything below it.
+    ExpandAll,
+    /// Close the node and everything below it.
+    CollapseAll,
     /// Go to the process that touched the file under the cursor.
     Writer,
     /// List every operation on the path under the cursor, in the whole tree.
@@ -204,6 +208,22 @@ pub const BINDINGS: &[Binding] = &[
         shown: "Enter/Space",
         hint: "Enter toggle",
         help: "open or close the node",
+        contexts: &[Tree],
+    },
+    Binding {
+        action: Action::ExpandAll,
+        keys: &[ch('+'), ch('*')],
+        shown: "+/*",
+        hint: "",
+        help: "open the node and every process below it",
+        contexts: &[Tree],
+    },
+    Binding {
+        action: Action::CollapseAll,
+        keys: &[ch('-')],
+        shown: "-",
+        hint: "",
+        help: "close the node and every process below it",
         contexts: &[Tree],
     },
     Binding {

@@ -208,6 +208,46 @@ impl TreeModel {
         self.set_cursor(self.cursor, height);
     }
 
+    /// Opens the selected node and every process below it (all of a container's processes at
+    /// once). Linear in the subtree's size.
+    pub fn expand_all(&mut self, inv: &Investigation, height: usize) {
+        let Some(id) = self.selected() else { return };
+        let mut stack = vec![id];
+        let mut seen = 0usize;
+        while let Some(n) = stack.pop() {
+            seen += 1;
+            if seen > inv.processes.len() {
+                break; // a cycle in bad input
+            }
+            let children = &inv.processes[n].children;
+            if !children.is_empty() {
+                self.open.insert(n);
+                stack.extend_from_slice(children);
+            }
+        }
+        self.refresh(inv);
+        self.set_cursor(self.cursor, height);
+    }
+
+    /// Closes the selected node and every process below it, so opening it again shows its
+    /// children only.
+    pub fn collapse_all(&mut self, inv: &Investigation, height: usize) {
+        let Some(id) = self.selected() else { return };
+        let mut stack = vec![id];
+        let mut seen = 0usize;
+        while let Some(n) = stack.pop() {
+            seen += 1;
+            if seen > inv.processes.len() {
+                break;
+            }
+            if self.open.remove(&n) {
+                stack.extend_from_slice(&inv.processes[n].children);
+            }
+        }
+        self.refresh(inv);
+        self.set_cursor(self.cursor, height);
+    }
+
     /// Opens or closes the selected node.
     pub fn toggle(&mut self, inv: &Investigation, height: usize) {
         match self.selected() {
@@ -296,6 +336,22 @@ mod tests {
         assert_eq!(pid(&inv, &m), 1420);
         m.collapse(&inv, H);
         assert_eq!(m.rows().len(), 6);
+    }
+
+    #[test]
+    fn expand_all_opens_the_whole_subtree_and_collapse_all_closes_it() {
+        let inv = synthetic::demo();
+        let mut m = TreeModel::new(&inv);
+        m.home(H);
+        m.collapse_all(&inv, H);
+        assert_eq!(names(&inv, &m), ["812"]);
+        m.expand_all(&inv, H);
+        assert_eq!(m.rows().len(), inv.processes.len(), "every process shown");
+        assert_eq!(pid(&inv, &m), 812, "the cursor stays");
+        // Collapsed below, opening the root again shows its children only.
+        m.collapse_all(&inv, H);
+        m.toggle(&inv, H);
+        assert_eq!(names(&inv, &m), ["812", " 830"]);
     }
 
     #[test]

@@ -251,6 +251,8 @@ impl Browser {
             Action::Left => self.tree.collapse(&self.inv, h),
             Action::Right => self.tree.expand(&self.inv, h),
             Action::Toggle => self.tree.toggle(&self.inv, h),
+            Action::ExpandAll => self.tree.expand_all(&self.inv, h),
+            Action::CollapseAll => self.tree.collapse_all(&self.inv, h),
             _ => return false,
         }
         if self.tree.selected() != before {

@@ -59,7 +59,7 @@ pub fn lines() -> Vec<Line<'static>> {
         " ✗N      exited with code N (or signal)    †  exited",
     ));
     out.push(Line::raw(
-        " dim     no activity in the time filter's window",
+        " dim     no activity in the time filter's window  ⚠  events lost while it lived",
     ));
     out.push(Line::raw(
         " [depth N] ▸/▾  a row deeper than the pane indents, its children hidden/shown below",
