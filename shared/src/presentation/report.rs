@@ -61,8 +61,8 @@ pub const MAX_JSON_DEPTH: usize = 60;
 
 /// The investigation as one JSON document: `{host, boot_id, generated_at, stats, gaps, roots:
 /// [node]}` with nested nodes (see `docs/report-schema.md`). With `subtree`, `roots` holds only
-/// that node and what is below it (the TUI's export of one subtree); `gaps` and `stats` stay
-/// those of the whole investigation. An unknown `subtree` id gives an empty `roots`. A chain of
+/// that node and what is below it (the TUI's export of one subtree), and `stats` count its
+/// tasks, processes and file records; `gaps` stay those of the whole investigation. An unknown `subtree` id gives an empty `roots`. A chain of
 /// processes deeper than [`MAX_JSON_DEPTH`] continues as extra entries of `roots`, whose `ppid`
 /// names the process they hang below.
 ///

@@ -18,7 +18,7 @@ use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
 use super::MAX_JSON_DEPTH;
 use crate::model::investigation::{
-    ExecRecord, FileOp, FileRecord, GapRecord, Investigation, NodeId,
+    ExecRecord, FileOp, FileRecord, GapRecord, Investigation, NodeId, Stats,
 };
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
@@ -117,17 +117,49 @@ pub fn write_json<W: io::Write, T: Serialize + ?Sized>(
 pub struct ExportDoc<'a> {
     inv: &'a Investigation,
     tops: Vec<NodeId>,
+    stats: Stats,
 }
 
 impl<'a> ExportDoc<'a> {
-    /// The whole tree, or the subtree of `subtree` (an unknown id gives no roots).
+    /// The whole tree, or the subtree of `subtree` (an unknown id gives no roots). The stats
+    /// describe what is exported: for a subtree, its tasks, processes and file records (the
+    /// events read and the repairs stay those of the whole investigation).
     pub fn new(inv: &'a Investigation, subtree: Option<NodeId>) -> Self {
         let tops = match subtree {
             Some(id) if id < inv.processes.len() => vec![id],
             Some(_) => Vec::new(),
             None => inv.roots.clone(),
         };
-        Self { inv, tops }
+        let stats = match subtree {
+            None => inv.stats.clone(),
+            Some(_) => subtree_stats(inv, &tops),
+        };
+        Self { inv, tops, stats }
+    }
+}
+
+/// The counts of the processes below `tops` (themselves included).
+fn subtree_stats(inv: &Investigation, tops: &[NodeId]) -> Stats {
+    let (mut processes, mut tasks, mut files) = (0u64, 0u64, 0u64);
+    let mut stack: Vec<NodeId> = tops.to_vec();
+    while let Some(n) = stack.pop() {
+        let Some(p) = inv.processes.get(n) else {
+            continue;
+        };
+        if processes > inv.processes.len() as u64 {
+            break; // a cycle in bad input
+        }
+        processes += 1;
+        tasks += 1 + p.threads.len() as u64;
+        files += p.files.len() as u64;
+        stack.extend_from_slice(&p.children);
+    }
+    Stats {
+        tasks,
+        processes,
+        tree_processes: processes,
+        files,
+        ..inv.stats.clone()
     }
 }
 
@@ -142,7 +174,7 @@ impl Serialize for ExportDoc<'_> {
         map.serialize_entry("host", &inv.host)?;
         map.serialize_entry("boot_id", &inv.boot_id)?;
         map.serialize_entry("generated_at", &inv.generated_at.to_rfc3339())?;
-        map.serialize_entry("stats", &inv.stats)?;
+        map.serialize_entry("stats", &self.stats)?;
         map.serialize_entry("gaps", &Gaps(&inv.gaps))?;
         let walk = Walk {
             inv,

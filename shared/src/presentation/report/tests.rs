@@ -180,7 +180,12 @@ fn a_subtree_export_has_that_node_as_its_only_root() {
     assert_eq!(roots.len(), 1);
     assert_eq!(roots[0]["pid"], 120);
     assert_eq!(roots[0]["children"][0]["pid"], 130);
-    assert_eq!(doc["stats"]["tree_processes"], 4);
+    // The stats count the subtree: the shim and its shell, and the shell's one file.
+    assert_eq!(doc["stats"]["tree_processes"], 2, "{}", doc["stats"]);
+    assert_eq!(doc["stats"]["processes"], 2);
+    assert_eq!(doc["stats"]["files"], 1);
+    assert_eq!(doc["stats"]["events"], inv.stats.events, "the input's");
+    assert_eq!(export_json(&inv, None)["stats"]["tree_processes"], 4);
     assert!(
         export_json(&inv, Some(999))
             .get("roots")
