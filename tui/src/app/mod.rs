@@ -108,7 +108,22 @@ pub enum PromptKind {
     Export(NodeId),
 }
 
-/// A one-line text prompt over the browser.
+impl PromptKind {
+    /// Which history the prompt recalls (one per kind of prompt).
+    fn history_slot(self) -> usize {
+        match self {
+            PromptKind::Search => 0,
+            PromptKind::Time => 1,
+            PromptKind::Export(_) => 2,
+        }
+    }
+}
+
+/// Entries kept in each prompt's history.
+const HISTORY_KEPT: usize = 50;
+
+/// A one-line text prompt over the browser. It starts empty; ↑ and ↓ walk what was entered
+/// before (and a suggestion: the current query or window, an export's default name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prompt {
     /// What for.
@@ -117,6 +132,46 @@ pub struct Prompt {
     pub text: String,
     /// Why the last attempt was refused.
     pub error: Option<String>,
+    /// Earlier entries, oldest first, for ↑/↓.
+    pub history: Vec<String>,
+    /// The history entry shown, while walking it.
+    pub recall: Option<usize>,
+}
+
+impl Prompt {
+    /// An empty prompt over `history`, with `suggestion` as its most recent entry.
+    fn new(kind: PromptKind, history: &[String], suggestion: Option<String>) -> Self {
+        let mut history = history.to_vec();
+        if let Some(s) = suggestion.filter(|s| !s.is_empty() && history.last() != Some(s)) {
+            history.push(s);
+        }
+        Prompt {
+            kind,
+            text: String::new(),
+            error: None,
+            history,
+            recall: None,
+        }
+    }
+
+    /// ↑ (`older`) or ↓: the previous or next history entry (past the newest: empty again).
+    fn recall(&mut self, older: bool) {
+        let len = self.history.len();
+        if len == 0 {
+            return;
+        }
+        self.recall = match (self.recall, older) {
+            (None, true) => Some(len - 1),
+            (None, false) => None,
+            (Some(i), true) => Some(i.saturating_sub(1)),
+            (Some(i), false) if i + 1 < len => Some(i + 1),
+            (Some(_), false) => None,
+        };
+        self.text = self
+            .recall
+            .map(|i| self.history[i].clone())
+            .unwrap_or_default();
+    }
 }
 
 /// A window over the screen.
@@ -153,6 +208,8 @@ pub struct App {
     pub source: Source,
     job: u64,
     commands: Vec<Command>,
+    /// What each kind of prompt was given, oldest first (see [`PromptKind::history_slot`]).
+    histories: [Vec<String>; 3],
 }
 
 impl App {
@@ -173,6 +230,7 @@ impl App {
             source: source.clone(),
             job: 0,
             commands: Vec::new(),
+            histories: Default::default(),
         };
         app.start_job(source, None);
         app
@@ -324,6 +382,8 @@ impl App {
         };
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
+            KeyCode::Up => p.recall(true),
+            KeyCode::Down => p.recall(false),
             KeyCode::Char('u') if ctrl => p.text.clear(),
             KeyCode::Char(c) if !ctrl => p.text.push(c),
             KeyCode::Backspace => {
@@ -445,30 +505,18 @@ impl App {
             Action::NextPane => b.focus = b.focus.next(),
             Action::PrevPane => b.focus = b.focus.prev(),
             Action::Search => {
-                let text = b
-                    .search
-                    .as_ref()
-                    .map(|s| s.query.clone())
-                    .unwrap_or_default();
-                self.overlay = Some(Overlay::Prompt(Prompt {
-                    kind: PromptKind::Search,
-                    text,
-                    error: None,
-                }));
+                let current = b.search.as_ref().map(|s| s.query.clone());
+                let kind = PromptKind::Search;
+                let history = &self.histories[kind.history_slot()];
+                self.overlay = Some(Overlay::Prompt(Prompt::new(kind, history, current)));
             }
             Action::NextMatch => self.message = Some(b.step_search(true, tree_page, files_page)),
             Action::PrevMatch => self.message = Some(b.step_search(false, tree_page, files_page)),
             Action::TimeFilter => {
-                let text = if b.filter.is_empty() {
-                    String::new()
-                } else {
-                    b.filter.describe()
-                };
-                self.overlay = Some(Overlay::Prompt(Prompt {
-                    kind: PromptKind::Time,
-                    text,
-                    error: None,
-                }));
+                let current = (!b.filter.is_empty()).then(|| b.filter.describe());
+                let kind = PromptKind::Time;
+                let history = &self.histories[kind.history_slot()];
+                self.overlay = Some(Overlay::Prompt(Prompt::new(kind, history, current)));
             }
             Action::Subtree => {
                 b.files.scope = b.files.scope.toggled();
@@ -483,12 +531,10 @@ impl App {
             }
             Action::Export => match b.selected() {
                 Some(node) => {
-                    let text = b.default_export_path(node);
-                    self.overlay = Some(Overlay::Prompt(Prompt {
-                        kind: PromptKind::Export(node),
-                        text,
-                        error: None,
-                    }));
+                    let default = b.default_export_path(node);
+                    let kind = PromptKind::Export(node);
+                    let history = &self.histories[kind.history_slot()];
+                    self.overlay = Some(Overlay::Prompt(Prompt::new(kind, history, Some(default))));
                 }
                 None => self.message = Some("nothing selected to export".to_owned()),
             },
@@ -509,6 +555,14 @@ impl App {
         let Some(Overlay::Prompt(prompt)) = self.overlay.clone() else {
             return;
         };
+        let history = &mut self.histories[prompt.kind.history_slot()];
+        let entry = prompt.text.trim();
+        if !entry.is_empty() && history.last().map(String::as_str) != Some(entry) {
+            history.push(entry.to_owned());
+            if history.len() > HISTORY_KEPT {
+                history.remove(0);
+            }
+        }
         let Screen::Browse(b) = &mut self.screen else {
             self.overlay = None;
             return;

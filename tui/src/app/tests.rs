@@ -243,15 +243,24 @@ fn enter_on_a_file_goes_to_its_writer_and_w_lists_who_touched_the_path() {
     assert_eq!(app.browser().unwrap().files.scope, Scope::Process);
 }
 
+fn prompt_text(app: &App) -> String {
+    match &app.overlay {
+        Some(Overlay::Prompt(p)) => p.text.clone(),
+        other => panic!("no prompt: {other:?}"),
+    }
+}
+
 #[test]
 fn export_asks_for_a_path_with_a_default_and_queues_the_write() {
     let mut app = browsing();
     press(&mut app, KeyCode::Char('G'));
     press(&mut app, KeyCode::Char('e'));
-    let Some(Overlay::Prompt(p)) = &app.overlay else {
-        panic!()
-    };
-    assert_eq!(p.text, "dockwatch-synthetic-host-1420-sh.json");
+    // Empty at first; ↑ suggests the default name.
+    assert_eq!(prompt_text(&app), "");
+    press(&mut app, KeyCode::Enter);
+    assert!(app.take_commands().is_empty(), "no file name, no export");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(prompt_text(&app), "dockwatch-synthetic-host-1420-sh.json");
     press(&mut app, KeyCode::Enter);
     let node = app.browser().unwrap().selected().unwrap();
     assert_eq!(
@@ -411,4 +420,31 @@ fn processes_that_lived_through_a_gap_are_marked() {
             .any(|l| l.starts_with("lost") && l.contains("(7 lost)")),
         "{text:#?}"
     );
+}
+
+#[test]
+fn prompts_start_empty_and_up_and_down_walk_their_history() {
+    let mut app = browsing();
+    for query in ["grep", "report.txt"] {
+        press(&mut app, KeyCode::Char('/'));
+        assert_eq!(prompt_text(&app), "", "a prompt starts empty");
+        typed(&mut app, query);
+        press(&mut app, KeyCode::Enter);
+    }
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Up);
+    assert_eq!(prompt_text(&app), "report.txt");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(prompt_text(&app), "grep");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(prompt_text(&app), "grep", "the oldest stays");
+    press(&mut app, KeyCode::Down);
+    assert_eq!(prompt_text(&app), "report.txt");
+    press(&mut app, KeyCode::Down);
+    assert_eq!(prompt_text(&app), "", "past the newest: empty again");
+    press(&mut app, KeyCode::Esc);
+    // The time filter has a history of its own.
+    press(&mut app, KeyCode::Char('t'));
+    press(&mut app, KeyCode::Up);
+    assert_eq!(prompt_text(&app), "");
 }

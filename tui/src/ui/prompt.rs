@@ -14,15 +14,15 @@ pub fn draw(frame: &mut Frame, area: Rect, p: &Prompt) {
     let (title, help) = match p.kind {
         PromptKind::Search => (
             " Search ",
-            "comm, args, container, file path · empty clears",
+            "pid, comm, args, container, file path · ↑↓ history · Ctrl-U clears · empty clears the search",
         ),
         PromptKind::Time => (
             " Time filter FROM..TO ",
-            "11:20..11:25 · -10m.. · +5m..+6m · RFC 3339 · empty clears",
+            "11:20..11:25 · -10m.. · +5m..+6m · RFC 3339 · ↑↓ history · empty clears the filter",
         ),
         PromptKind::Export(_) => (
             " Export the subtree to JSON file ",
-            "Enter writes the file · Esc cancels",
+            "a file name (↑ suggests one) · Enter writes · Esc cancels",
         ),
     };
     let width = area.width.min(90);
