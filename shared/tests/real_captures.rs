@@ -262,3 +262,49 @@ fn no_file_operation_precedes_its_process() {
         assert!(early.is_empty(), "{}: {early:?}", inv.host);
     }
 }
+
+/// The container view on real recordings: each container's changes, as `docker diff` with the
+/// writer, and none of the runtime's own (runc init's mounts, devices and `/proc` settings).
+#[test]
+fn each_container_lists_exactly_the_paths_its_workload_changed() {
+    use dockwatch_shared::presentation::containers::{changes, containers};
+    let of = |inv: &Investigation, name: &str| -> (i32, Vec<(String, String)>, usize) {
+        let c = containers(inv)
+            .into_iter()
+            .find(|c| c.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("container {name}"));
+        let list = changes(inv, &c.id, false)
+            .iter()
+            .map(|ch| (ch.path.to_str_lossy().into_owned(), ch.state.describe()))
+            .collect();
+        let with_runtime = changes(inv, &c.id, true).len();
+        (c.exit_code.unwrap_or(-1), list, with_runtime)
+    };
+    let owned = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    };
+    let (code, list, all) = of(&demo(), "dw-demo-job");
+    assert_eq!(code, 3);
+    assert_eq!(
+        list,
+        owned(&[
+            ("/etc/passwd", "created"),
+            ("/out/root.txt", "renamed → /out/report.txt"),
+            ("/tmp/scratch", "created, deleted"),
+            ("/out/report.txt", "renamed from /out/root.txt"),
+            ("/out/late.txt", "created"),
+        ])
+    );
+    assert!(
+        all > list.len(),
+        "the runtime's changes are there when asked for"
+    );
+    let (code, list, _) = of(&busybox_scenario(), "dw-writer");
+    assert_eq!(code, 0);
+    assert_eq!(
+        list,
+        owned(&[("/work/out.txt", "created"), ("/work/gone", "deleted")])
+    );
+}
