@@ -157,13 +157,22 @@ fn of_container(p: &ProcessNode, id: &str, plumbing: bool) -> bool {
 
 /// Every container of the investigation, by start time.
 pub fn containers(inv: &Investigation) -> Vec<ContainerSummary> {
+    containers_with_changes(inv)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect()
+}
+
+/// Every container of the investigation, by start time, with the paths its workload changed
+/// (one pass over the processes, for reports of many containers).
+pub fn containers_with_changes(inv: &Investigation) -> Vec<(ContainerSummary, Vec<PathChange>)> {
     let mut by_id: BTreeMap<&str, Vec<&ProcessNode>> = BTreeMap::new();
     for p in &inv.processes {
         if let Some(id) = p.container_id.as_deref() {
             by_id.entry(id).or_default().push(p);
         }
     }
-    let mut out: Vec<ContainerSummary> = by_id
+    let mut out: Vec<(ContainerSummary, Vec<PathChange>)> = by_id
         .into_iter()
         .map(|(id, procs)| {
             let workload: Vec<&&ProcessNode> = procs.iter().filter(|p| !is_plumbing(p)).collect();
@@ -174,7 +183,8 @@ pub fn containers(inv: &Investigation) -> Vec<ContainerSummary> {
                 None
             };
             let named = procs.iter().find(|p| p.container_name.is_some());
-            ContainerSummary {
+            let changed = changes_among(inv, workload.iter().map(|p| p.id), false);
+            let summary = ContainerSummary {
                 id: id.to_owned(),
                 name: named.and_then(|p| p.container_name.clone()),
                 image: named.and_then(|p| p.image.clone()),
@@ -182,11 +192,12 @@ pub fn containers(inv: &Investigation) -> Vec<ContainerSummary> {
                 exit,
                 exit_code: first.and_then(|p| p.exit_code),
                 processes: workload.len(),
-                changed_paths: changes(inv, id, false).len(),
-            }
+                changed_paths: changed.len(),
+            };
+            (summary, changed)
         })
         .collect();
-    out.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+    out.sort_by(|(a, _), (b, _)| (a.start, &a.id).cmp(&(b.start, &b.id)));
     out
 }
 
@@ -228,11 +239,22 @@ fn touch<'a>(
 /// The paths container `id` changed, by first change; with `plumbing`, the runtime's changes
 /// too.
 pub fn changes(inv: &Investigation, id: &str, plumbing: bool) -> Vec<PathChange> {
-    let mut records: Vec<usize> = inv
+    let procs = inv
         .processes
         .iter()
         .filter(|p| of_container(p, id, plumbing))
-        .flat_map(|p| p.files.iter().copied())
+        .map(|p| p.id);
+    changes_among(inv, procs, plumbing)
+}
+
+/// The paths the processes `procs` changed (see [`changes`]).
+fn changes_among(
+    inv: &Investigation,
+    procs: impl Iterator<Item = NodeId>,
+    plumbing: bool,
+) -> Vec<PathChange> {
+    let mut records: Vec<usize> = procs
+        .flat_map(|n| inv.processes[n].files.iter().copied())
         .filter(|&f| plumbing || !by_the_runtime(inv, f))
         .collect();
     records.sort_by_key(|&f| (inv.files[f].first_time(), f));

@@ -226,6 +226,41 @@ pub fn write_text(inv: &Investigation, out: &mut dyn Write) -> io::Result<()> {
         }
     }
 
+    let containers = crate::presentation::containers::containers_with_changes(inv);
+    if !containers.is_empty() {
+        out.write_all(b"\nContainers (what each workload changed; runtime plumbing left out):\n")?;
+    }
+    for (c, changes) in &containers {
+        let exit = match (c.exit, c.exit_code) {
+            (Some(_), Some(code)) => format!("exited {code}"),
+            (Some(_), None) => "exited".to_owned(),
+            (None, _) => "still running".to_owned(),
+        };
+        writeln!(
+            out,
+            "  {} ({}) {}: {} processes, {exit}, {} changed paths",
+            for_terminal(c.name.as_deref().unwrap_or("?")),
+            c.id.get(..12).unwrap_or(&c.id),
+            for_terminal(c.image.as_deref().unwrap_or("?")),
+            c.processes,
+            changes.len()
+        )?;
+        for ch in changes {
+            let writers: Vec<String> = ch
+                .writers
+                .iter()
+                .map(|&n| inv.processes[n].pid.to_string())
+                .collect();
+            writeln!(
+                out,
+                "    {}  {}  by {}",
+                ch.path.display_safe(),
+                for_terminal(&ch.state.describe()),
+                writers.join(",")
+            )?;
+        }
+    }
+
     out.write_all(b"\nProcess tree:\n")?;
     let order = preorder(inv, &inv.roots);
     if order.is_empty() {

@@ -170,12 +170,13 @@ fn rfc3339(t: Option<Timestamp>) -> Option<String> {
 impl Serialize for ExportDoc<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let inv = self.inv;
-        let mut map = s.serialize_map(Some(6))?;
+        let mut map = s.serialize_map(Some(7))?;
         map.serialize_entry("host", &inv.host)?;
         map.serialize_entry("boot_id", &inv.boot_id)?;
         map.serialize_entry("generated_at", &inv.generated_at.to_rfc3339())?;
         map.serialize_entry("stats", &self.stats)?;
         map.serialize_entry("gaps", &Gaps(&inv.gaps))?;
+        map.serialize_entry("containers", &Containers(inv))?;
         let walk = Walk {
             inv,
             seen: RefCell::new(vec![false; inv.processes.len()]),
@@ -302,6 +303,65 @@ impl Serialize for NodeOut<'_> {
             },
         )?;
         st.end()
+    }
+}
+
+/// The containers of the investigation, each with the paths its workload changed (see
+/// [`crate::presentation::containers`]); times as RFC 3339, writers by pid.
+struct Containers<'a>(&'a Investigation);
+
+impl Serialize for Containers<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use crate::presentation::containers::{PathState, containers_with_changes};
+        #[derive(Serialize)]
+        struct ChangeOut<'a> {
+            path: &'a ByteString,
+            host_path: Option<&'a ByteString>,
+            state: &'a PathState,
+            summary: String,
+            writers: Vec<crate::Pid>,
+            first: Option<String>,
+            last: Option<String>,
+        }
+        #[derive(Serialize)]
+        struct ContainerOut<'a> {
+            id: &'a str,
+            name: Option<&'a str>,
+            image: Option<&'a str>,
+            start: Option<String>,
+            exit: Option<String>,
+            exit_code: Option<i32>,
+            processes: usize,
+            changes: Vec<ChangeOut<'a>>,
+        }
+        let inv = self.0;
+        let list = containers_with_changes(inv);
+        let mut seq = s.serialize_seq(Some(list.len()))?;
+        for (c, found) in &list {
+            let changes = found
+                .iter()
+                .map(|ch| ChangeOut {
+                    path: &ch.path,
+                    host_path: ch.host_path.as_ref(),
+                    state: &ch.state,
+                    summary: ch.state.describe(),
+                    writers: ch.writers.iter().map(|&n| inv.processes[n].pid).collect(),
+                    first: rfc3339(ch.first),
+                    last: rfc3339(ch.last),
+                })
+                .collect();
+            seq.serialize_element(&ContainerOut {
+                id: &c.id,
+                name: c.name.as_deref(),
+                image: c.image.as_deref(),
+                start: rfc3339(c.start),
+                exit: rfc3339(c.exit),
+                exit_code: c.exit_code,
+                processes: c.processes,
+                changes,
+            })?;
+        }
+        seq.end()
     }
 }
 

@@ -47,7 +47,41 @@ fn json_has_exactly_the_documented_fields() {
     let doc = export_json(&sample(), None);
     assert_eq!(
         keys(&doc),
-        ["boot_id", "gaps", "generated_at", "host", "roots", "stats"]
+        [
+            "boot_id",
+            "containers",
+            "gaps",
+            "generated_at",
+            "host",
+            "roots",
+            "stats"
+        ]
+    );
+    let c = &doc["containers"][0];
+    assert_eq!(
+        keys(c),
+        [
+            "changes",
+            "exit",
+            "exit_code",
+            "id",
+            "image",
+            "name",
+            "processes",
+            "start"
+        ]
+    );
+    assert_eq!(
+        keys(&c["changes"][0]),
+        [
+            "first",
+            "host_path",
+            "last",
+            "path",
+            "state",
+            "summary",
+            "writers"
+        ]
     );
     let root = &doc["roots"][0];
     assert_eq!(
