@@ -160,13 +160,12 @@ fn walk_the_demo(t: &Tmux, export: &Path) {
     );
     // ... then, after the other processes that touched it, the shell whose script names it.
     let mut screen = screen;
-    for _ in 0..5 {
+    for next in 2..=6 {
         if screen.contains("(args)") {
             break;
         }
         t.keys(&["n"]);
-        let before = screen.clone();
-        screen = t.wait_for("the next hit", |s| s != before);
+        screen = t.wait_text(&format!("hit {next}/"));
     }
     assert!(screen.contains("(args)"), "{screen}");
     // The details pane shows the container's shell and its full arguments.
@@ -174,6 +173,13 @@ fn walk_the_demo(t: &Tmux, export: &Path) {
     assert!(args.contains("/bin/sh -c"), "{screen}");
     assert!(screen.contains("grep root"), "{screen}");
     assert!(line_with(&screen, "container ").len() > 20, "{screen}");
+
+    // The container view: the job's container and what it changed, then back.
+    t.keys(&["c"]);
+    let screen = t.wait_text("Containers:");
+    assert!(screen.contains("dw-demo-job"), "{screen}");
+    t.keys(&["Esc"]);
+    t.wait_for("the view closed", |s| !s.contains("Containers:"));
 
     // The files of its whole subtree: the pipeline's output file is among them.
     t.keys(&["s"]);

@@ -58,6 +58,10 @@ pub enum Action {
     Help,
     /// List the gaps (where events were lost).
     Gaps,
+    /// Show the containers and what each changed.
+    Containers,
+    /// Show or hide the runtime's own changes in the container view.
+    Plumbing,
     /// Close the help or the prompt.
     Close,
     /// Accept the prompt.
@@ -85,6 +89,8 @@ pub enum Context {
     Help,
     /// A text prompt (search, time filter, export path).
     Prompt,
+    /// The container view.
+    Containers,
 }
 
 /// One key (code plus Ctrl/Alt; Shift is part of the character or of BackTab).
@@ -131,10 +137,10 @@ pub struct Binding {
     pub contexts: &'static [Context],
 }
 
-use Context::{Details, Error, Files, Help, Loading, Picker, Prompt, Tree};
+use Context::{Containers, Details, Error, Files, Help, Loading, Picker, Prompt, Tree};
 
 const BROWSE: &[Context] = &[Tree, Details, Files];
-const MOVE: &[Context] = &[Picker, Tree, Details, Files, Help];
+const MOVE: &[Context] = &[Picker, Tree, Details, Files, Help, Containers];
 
 /// Every binding, in the order the help and the status line show them.
 pub const BINDINGS: &[Binding] = &[
@@ -251,6 +257,22 @@ pub const BINDINGS: &[Binding] = &[
         contexts: &[Picker],
     },
     Binding {
+        action: Action::Choose,
+        keys: &[k(KeyCode::Enter)],
+        shown: "Enter",
+        hint: "Enter open/writer",
+        help: "a container's changed paths; on a path, go to the process that changed it",
+        contexts: &[Containers],
+    },
+    Binding {
+        action: Action::Plumbing,
+        keys: &[ch('p')],
+        shown: "p",
+        hint: "p runtime",
+        help: "show or hide the runtime's own changes (shim, runc, runc init)",
+        contexts: &[Containers],
+    },
+    Binding {
         action: Action::Submit,
         keys: &[k(KeyCode::Enter)],
         shown: "Enter",
@@ -363,12 +385,28 @@ pub const BINDINGS: &[Binding] = &[
         contexts: BROWSE,
     },
     Binding {
+        action: Action::Containers,
+        keys: &[ch('c')],
+        shown: "c",
+        hint: "c containers",
+        help: "the containers and what each changed, like docker diff with who and when",
+        contexts: BROWSE,
+    },
+    Binding {
         action: Action::Close,
         keys: &[k(KeyCode::Esc), ch('?'), ch('q'), ch('!')],
         shown: "Esc",
         hint: "Esc close",
         help: "close the help, the gap list or the prompt",
         contexts: &[Help, Prompt],
+    },
+    Binding {
+        action: Action::Close,
+        keys: &[k(KeyCode::Esc), ch('q'), ch('c')],
+        shown: "Esc",
+        hint: "Esc back",
+        help: "back to the container list, or close it",
+        contexts: &[Containers],
     },
     Binding {
         action: Action::Quit,
@@ -392,7 +430,7 @@ pub const BINDINGS: &[Binding] = &[
         shown: "Ctrl-C",
         hint: "",
         help: "quit",
-        contexts: &[Help, Prompt],
+        contexts: &[Help, Prompt, Containers],
     },
 ];
 
@@ -467,13 +505,20 @@ mod tests {
         assert_eq!(action_for(Context::Tree, &backtab), Some(Action::PrevPane));
         let ctrl_c = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action_for(Context::Prompt, &ctrl_c), Some(Action::Quit));
+        // Ctrl-C quits; a plain c is another key (the container view).
         let plain_c = press(KeyCode::Char('c'), KeyModifiers::NONE);
-        assert_eq!(action_for(Context::Tree, &plain_c), None);
+        assert_eq!(
+            action_for(Context::Tree, &plain_c),
+            Some(Action::Containers)
+        );
+        assert_eq!(action_for(Context::Prompt, &plain_c), None);
     }
 
     #[test]
     fn no_key_is_bound_twice_in_one_context() {
-        for context in [Loading, Picker, Error, Tree, Details, Files, Help, Prompt] {
+        for context in [
+            Loading, Picker, Error, Tree, Details, Files, Help, Prompt, Containers,
+        ] {
             let bound: Vec<&Key> = BINDINGS
                 .iter()
                 .filter(|b| b.contexts.contains(&context))

@@ -209,6 +209,18 @@ fn search_hit_is_selected_and_reported() {
 }
 
 #[test]
+fn container_view_lists_containers_and_one_containers_changes() {
+    let mut app = demo_app((120, 40));
+    key(&mut app, KeyCode::Char('c'));
+    let list = text(&render(&mut app));
+    assert!(list.contains("batch-job") && list.contains("web"), "{list}");
+    insta::assert_snapshot!("containers_list", list);
+    key(&mut app, KeyCode::End);
+    key(&mut app, KeyCode::Enter);
+    insta::assert_snapshot!("container_changes", text(&render(&mut app)));
+}
+
+#[test]
 fn prompts_show_what_was_typed_and_why_it_was_refused() {
     let mut app = demo_app((100, 30));
     key(&mut app, KeyCode::Char('t'));

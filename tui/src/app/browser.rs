@@ -211,6 +211,25 @@ impl Browser {
         self.selection_changed();
     }
 
+    /// Selects `node` in the tree and, in its file table, its record of `path` (or of a rename
+    /// to it).
+    pub(super) fn jump_to_file(
+        &mut self,
+        node: NodeId,
+        path: &dockwatch_shared::ByteString,
+        tree_page: usize,
+        files_page: usize,
+    ) {
+        self.jump_to(node, tree_page);
+        let file = self.inv.processes[node].files.iter().copied().find(|&f| {
+            let r = &self.inv.files[f];
+            r.path == *path || r.renamed_to.as_ref() == Some(path)
+        });
+        if let Some(f) = file {
+            self.files.select(f, files_page);
+        }
+    }
+
     /// Shows a search hit: its process in the tree and, for a file-path hit, the file's row in
     /// the file table (the focus stays where it is).
     fn show_hit(&mut self, hit: search::Hit, tree_page: usize, files_page: usize) {

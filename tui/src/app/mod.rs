@@ -175,7 +175,7 @@ impl Prompt {
 }
 
 /// A window over the screen.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Overlay {
     /// The help, scrolled by this many lines.
     Help(u16),
@@ -183,6 +183,8 @@ pub enum Overlay {
     Gaps(u16),
     /// A prompt.
     Prompt(Prompt),
+    /// The containers and what each changed.
+    Containers(Box<crate::containers_view::ContainersView>),
 }
 
 mod browser;
@@ -276,6 +278,7 @@ impl App {
         match (&self.overlay, &self.screen) {
             (Some(Overlay::Help(_) | Overlay::Gaps(_)), _) => Context::Help,
             (Some(Overlay::Prompt(_)), _) => Context::Prompt,
+            (Some(Overlay::Containers(_)), _) => Context::Containers,
             (None, Screen::Loading(_)) => Context::Loading,
             (None, Screen::Picker(_)) => Context::Picker,
             (None, Screen::Error(_)) => Context::Error,
@@ -432,6 +435,13 @@ impl App {
             (Context::Prompt, Action::Submit) => self.submit_prompt(),
             (_, Action::Help) => self.overlay = Some(Overlay::Help(0)),
             (_, Action::Gaps) => self.overlay = Some(Overlay::Gaps(0)),
+            (Context::Containers, a) => self.containers_action(a, tree_page, files_page),
+            (_, Action::Containers) => {
+                if let Some(b) = self.browser() {
+                    let view = crate::containers_view::ContainersView::new(&b.inv);
+                    self.overlay = Some(Overlay::Containers(Box::new(view)));
+                }
+            }
             (Context::Error, Action::Rerun) => self.start_job(self.source.clone(), None),
             (Context::Picker, a) => self.picker_action(a),
             (Context::Tree | Context::Details | Context::Files, a) => {
@@ -546,6 +556,41 @@ impl App {
                 };
                 self.start_job(source, Some(previous));
             }
+            _ => {}
+        }
+    }
+
+    /// What a key does in the container view.
+    fn containers_action(&mut self, action: Action, tree_page: usize, files_page: usize) {
+        let (Some(Overlay::Containers(view)), Screen::Browse(b)) =
+            (&mut self.overlay, &mut self.screen)
+        else {
+            return;
+        };
+        let page = tree_page.max(1) as isize;
+        match action {
+            Action::Up => view.move_by(-1),
+            Action::Down => view.move_by(1),
+            Action::PageUp => view.move_by(-page),
+            Action::PageDown => view.move_by(page),
+            Action::Home => view.move_by(isize::MIN),
+            Action::End => view.move_by(isize::MAX),
+            Action::Plumbing => view.toggle_plumbing(&b.inv),
+            Action::Close => {
+                if !view.back() {
+                    self.overlay = None;
+                }
+            }
+            Action::Choose => match view.writer() {
+                // On a change: to the process that made it, with the file's row.
+                Some((change, writer)) => {
+                    let path = change.path.clone();
+                    b.jump_to_file(writer, &path, tree_page, files_page);
+                    self.overlay = None;
+                }
+                None if view.opened.is_none() => view.open(&b.inv),
+                None => {}
+            },
             _ => {}
         }
     }

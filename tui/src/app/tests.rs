@@ -448,3 +448,44 @@ fn prompts_start_empty_and_up_and_down_walk_their_history() {
     press(&mut app, KeyCode::Up);
     assert_eq!(prompt_text(&app), "");
 }
+
+#[test]
+fn the_container_view_goes_from_a_container_to_a_changed_path_to_its_writer() {
+    let mut app = browsing();
+    press(&mut app, KeyCode::Char('c'));
+    assert_eq!(app.context(), Context::Containers);
+    let job = match &app.overlay {
+        Some(Overlay::Containers(v)) => v
+            .list
+            .iter()
+            .position(|c| c.name.as_deref() == Some("batch-job"))
+            .expect("the batch job"),
+        other => panic!("{other:?}"),
+    };
+    for _ in 0..job {
+        press(&mut app, KeyCode::Down);
+    }
+    press(&mut app, KeyCode::Enter);
+    let (path, writer) = match &app.overlay {
+        Some(Overlay::Containers(v)) => {
+            let (change, writer) = v.writer().expect("an opened container with a change");
+            (change.path.clone(), writer)
+        }
+        other => panic!("{other:?}"),
+    };
+    // Esc goes back to the list, Enter opens it again.
+    press(&mut app, KeyCode::Esc);
+    assert!(matches!(&app.overlay, Some(Overlay::Containers(v)) if v.opened.is_none()));
+    press(&mut app, KeyCode::Enter);
+    // Enter on the change: its writer in the tree, the file's row selected, the view closed.
+    press(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    let b = app.browser().unwrap();
+    assert_eq!(b.selected(), Some(writer));
+    let row = b
+        .files
+        .current()
+        .map(|f| &b.inv.files[f])
+        .expect("a file row");
+    assert!(row.path == path || row.renamed_to.as_ref() == Some(&path));
+}

@@ -65,6 +65,10 @@ fn path_text(r: &FileRecord) -> String {
     }
 }
 
+/// Characters of a host path in the table (cut in the middle beyond); the whole path is under
+/// the table for the selected row.
+const HOST_PATH_CUT: usize = 48;
+
 /// A column of the file table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Column {
@@ -131,7 +135,7 @@ impl Column {
             Column::HostPath => r
                 .host_path
                 .as_ref()
-                .map(|h| h.display_safe().into_owned())
+                .map(|h| super::middle_cut(&h.display_safe(), HOST_PATH_CUT))
                 .unwrap_or_else(|| "-".to_owned()),
             Column::Writes => r.writes.to_string(),
             Column::Closed => match (r.closed, r.closed_at_exit) {

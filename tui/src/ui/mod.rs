@@ -4,6 +4,7 @@
 //! Every string that came from outside (names, arguments, paths, error texts) goes through
 //! `dockwatch_shared::presentation::sanitize` before it reaches a cell.
 
+pub mod containers;
 pub mod details;
 pub mod error;
 pub mod files;
@@ -72,8 +73,28 @@ pub fn draw(frame: &mut Frame, app: &App) {
             }
         }
         Some(Overlay::Prompt(p)) => prompt::draw(frame, area, p),
+        Some(Overlay::Containers(view)) => {
+            if let Some(b) = app.browser() {
+                containers::draw(frame, area, &b.inv, view);
+            }
+        }
         None => {}
     }
+}
+
+/// `text` in at most `max` characters, cut in the middle (`/var/lib/do…/merged/out/x.txt`):
+/// paths that share a long prefix stay told apart by their ends.
+pub fn middle_cut(text: &str, max: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= max || max < 5 {
+        return text.to_owned();
+    }
+    let head = max / 3;
+    let tail = max - head - 1;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
 }
 
 /// A rectangle of at most `width` x `height` centred in `area`.
@@ -85,5 +106,24 @@ pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::middle_cut;
+
+    #[test]
+    fn long_paths_are_cut_in_the_middle_and_keep_their_ends() {
+        let a = "/var/lib/docker/overlay2/0123456789abcdef/merged/data/a.txt";
+        let b = "/var/lib/docker/overlay2/0123456789abcdef/merged/data/b.txt";
+        let (ca, cb) = (middle_cut(a, 30), middle_cut(b, 30));
+        assert_eq!(ca.chars().count(), 30);
+        assert!(
+            ca.starts_with("/var/lib/") && ca.ends_with("/merged/data/a.txt"),
+            "{ca}"
+        );
+        assert_ne!(ca, cb, "told apart by their ends");
+        assert_eq!(middle_cut("/short", 30), "/short");
     }
 }
