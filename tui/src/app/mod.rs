@@ -576,11 +576,7 @@ impl App {
             Action::Home => view.move_by(isize::MIN),
             Action::End => view.move_by(isize::MAX),
             Action::Plumbing => view.toggle_plumbing(&b.inv),
-            Action::Close => {
-                if !view.back() {
-                    self.overlay = None;
-                }
-            }
+            Action::Close if !view.back() => self.overlay = None,
             Action::Choose => match view.writer() {
                 // On a change: to the process that made it, with the file's row.
                 Some((change, writer)) => {
