@@ -207,10 +207,22 @@ pub fn has_op(f: &Value, op: &str) -> bool {
         .is_some_and(|o| o.iter().any(|x| x == op))
 }
 
+/// Fails when a file record of the report reads earlier (opened, first write, or closed) than
+/// the start of the process it belongs to: cause after effect.
+pub fn assert_no_file_before_its_process(doc: &Value) {
+    let early = files_before_their_process(doc);
+    assert!(
+        early.is_empty(),
+        "{} file records are earlier than their process's start: {:?}",
+        early.len(),
+        &early[..early.len().min(10)]
+    );
+}
+
 /// Every file record of the report whose first time (opened, first write, or closed) is earlier
-/// than the start of the process it belongs to: cause after effect. Times are RFC 3339 in UTC
-/// with microseconds, so they compare as text.
-pub fn files_before_their_process(doc: &Value) -> Vec<String> {
+/// than the start of the process it belongs to. Times are RFC 3339 in UTC with microseconds, so
+/// they compare as text.
+fn files_before_their_process(doc: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for (n, _) in report_nodes(doc) {
         let Some(start) = n["start"].as_str() else {

@@ -31,8 +31,8 @@ use serde_json::Value;
 use dockwatch_e2e::private_docker::PrivateDocker;
 
 use dockwatch_e2e::godo::{
-    Godo, IMAGE, args_of, audit_state, auditctl, files_before_their_process, files_of, godo_binary,
-    has_op, host_identity, keep, report_nodes,
+    Godo, IMAGE, args_of, assert_no_file_before_its_process, audit_state, auditctl, files_of,
+    godo_binary, has_op, host_identity, keep, report_nodes,
 };
 
 /// The container's shell: a pipeline, a write by redirection, a rename, a deletion, an inner
@@ -448,13 +448,7 @@ fn check_events(events: &[Event], cid: &str, capture: &std::path::Path, target: 
 /// The pipeline's report (docs/report-schema.md) against what the container did. `merged` is
 /// the container's root directory as `docker inspect` gave it (empty when unknown).
 fn check_report(doc: &Value, cid: &str, merged: &str, target: &Target) {
-    let early = files_before_their_process(doc);
-    assert!(
-        early.is_empty(),
-        "{} file records are earlier than their process's start: {:?}",
-        early.len(),
-        &early[..early.len().min(10)]
-    );
+    assert_no_file_before_its_process(doc);
     assert_eq!(doc["gaps"].as_array().map(Vec::len), Some(0), "no gap");
     assert_eq!(doc["stats"]["gaps"], 0, "no gap in the stats");
     let nodes = report_nodes(doc);

@@ -31,8 +31,8 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use dockwatch_e2e::godo::{
-    Godo, IMAGE, args_of, audit_state, files_before_their_process, files_of, godo_binary, has_op,
-    host_identity, keep, report_nodes,
+    Godo, IMAGE, args_of, assert_no_file_before_its_process, audit_state, files_of, godo_binary,
+    has_op, host_identity, keep, report_nodes,
 };
 
 /// Forks per loop.
@@ -342,13 +342,7 @@ impl Story {
     /// The report: each burst child's file list is its file, written once; the one-off child
     /// wrote `inherited.txt`; every process of the container has a name, the applets their own.
     fn check_report(&self, doc: &Value, cid: &str) {
-        let early = files_before_their_process(doc);
-        assert!(
-            early.is_empty(),
-            "{} file records are earlier than their process's start: {:?}",
-            early.len(),
-            &early[..early.len().min(10)]
-        );
+        assert_no_file_before_its_process(doc);
         let nodes = report_nodes(doc);
         let in_container: Vec<&Value> = nodes
             .iter()

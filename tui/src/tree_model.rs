@@ -211,6 +211,17 @@ impl TreeModel {
     /// Opens the selected node and every process below it (all of a container's processes at
     /// once). Linear in the subtree's size.
     pub fn expand_all(&mut self, inv: &Investigation, height: usize) {
+        self.set_subtree(inv, height, true);
+    }
+
+    /// Closes the selected node and every process below it, so opening it again shows its
+    /// children only.
+    pub fn collapse_all(&mut self, inv: &Investigation, height: usize) {
+        self.set_subtree(inv, height, false);
+    }
+
+    /// Opens (or closes) every node of the selected subtree that has children.
+    fn set_subtree(&mut self, inv: &Investigation, height: usize, open: bool) {
         let Some(id) = self.selected() else { return };
         let mut stack = vec![id];
         let mut seen = 0usize;
@@ -220,29 +231,15 @@ impl TreeModel {
                 break; // a cycle in bad input
             }
             let children = &inv.processes[n].children;
-            if !children.is_empty() {
+            if children.is_empty() {
+                continue;
+            }
+            if open {
                 self.open.insert(n);
-                stack.extend_from_slice(children);
+            } else {
+                self.open.remove(&n);
             }
-        }
-        self.refresh(inv);
-        self.set_cursor(self.cursor, height);
-    }
-
-    /// Closes the selected node and every process below it, so opening it again shows its
-    /// children only.
-    pub fn collapse_all(&mut self, inv: &Investigation, height: usize) {
-        let Some(id) = self.selected() else { return };
-        let mut stack = vec![id];
-        let mut seen = 0usize;
-        while let Some(n) = stack.pop() {
-            seen += 1;
-            if seen > inv.processes.len() {
-                break;
-            }
-            if self.open.remove(&n) {
-                stack.extend_from_slice(&inv.processes[n].children);
-            }
+            stack.extend_from_slice(children);
         }
         self.refresh(inv);
         self.set_cursor(self.cursor, height);
