@@ -178,14 +178,8 @@ impl ProcReader {
             Some(st) => info.start_time = Some(self.ticks_to_wall(st.start_ticks)),
             None => missing.push("start_time"),
         }
-        match std::fs::read(dir.join("cgroup")) {
-            Ok(b) => {
-                if let Some(id) = container_id_from_cgroup(&b) {
-                    info.container_id = Some(id);
-                    info.container_id_from = Some(ContainerIdSource::Cgroup);
-                }
-            }
-            Err(_) => missing.push("cgroup"),
+        if !read_container_id(&dir, &mut info) {
+            missing.push("cgroup");
         }
         classify(&mut info);
         container_id_from_shim_args(&mut info);
@@ -211,14 +205,8 @@ impl ProcReader {
         if info.exe.is_none() {
             missing.push("exe");
         }
-        match std::fs::read(dir.join("cgroup")) {
-            Ok(b) => {
-                if let Some(id) = container_id_from_cgroup(&b) {
-                    info.container_id = Some(id);
-                    info.container_id_from = Some(ContainerIdSource::Cgroup);
-                }
-            }
-            Err(_) => missing.push("cgroup"),
+        if !read_container_id(&dir, &mut info) {
+            missing.push("cgroup");
         }
         classify(&mut info);
         if info.role.is_some() {
@@ -586,6 +574,19 @@ fn read_comm(task: &Path) -> Option<ByteString> {
         b.pop();
     }
     Some(ByteString::from_bytes(b))
+}
+
+/// Sets the container id from the process's cgroup (`/proc/PID/cgroup`), when it names one;
+/// false when the file could not be read.
+fn read_container_id(dir: &Path, info: &mut ProcessInfo) -> bool {
+    let Ok(cgroup) = std::fs::read(dir.join("cgroup")) else {
+        return false;
+    };
+    if let Some(id) = container_id_from_cgroup(&cgroup) {
+        info.container_id = Some(id);
+        info.container_id_from = Some(ContainerIdSource::Cgroup);
+    }
+    true
 }
 
 /// A process's executable, from the `exe` link of its `/proc` directory.

@@ -338,13 +338,7 @@ impl Assembler {
                 self.complete(key, p.records, true, out);
             }
         }
-        let mut expired = Vec::new();
-        for (&node, tracker) in &mut self.serials {
-            for m in tracker.expire_older_than(before) {
-                expired.push((node, m));
-            }
-        }
-        self.report_missing(expired, out);
+        self.expire_serials(|t| t.expire_older_than(before), out);
     }
 
     /// Completes everything still open and reports serials that never arrived.
@@ -362,13 +356,7 @@ impl Assembler {
         for (key, p) in rest {
             self.complete(key, p.records, true, out);
         }
-        let mut expired = Vec::new();
-        for (&node, tracker) in &mut self.serials {
-            for m in tracker.expire(None) {
-                expired.push((node, m));
-            }
-        }
-        self.report_missing(expired, out);
+        self.expire_serials(|t| t.expire(None), out);
         if let Some((count, from, detail)) = self.parse_gap.take() {
             let latest = self.latest;
             self.emit_gap(
@@ -400,15 +388,16 @@ impl Assembler {
                 }
             }
         }
-        let mut expired = Vec::new();
-        for (&node, tracker) in &mut self.serials {
-            if tracker.has_missing() {
-                for m in tracker.expire(Some(before)) {
-                    expired.push((node, m));
+        self.expire_serials(
+            |t| {
+                if t.has_missing() {
+                    t.expire(Some(before))
+                } else {
+                    Vec::new()
                 }
-            }
-        }
-        self.report_missing(expired, out);
+            },
+            out,
+        );
     }
 
     fn complete(&mut self, key: Key, records: Vec<Record>, timed_out: bool, out: &mut dyn Output) {

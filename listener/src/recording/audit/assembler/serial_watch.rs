@@ -5,7 +5,7 @@
 use dockwatch_shared::model::event::{Gap, GapReason};
 use dockwatch_shared::{Event, EventKind, Source, Timestamp};
 
-use super::super::serials::{Missing, Verdict};
+use super::super::serials::{Missing, SerialTracker, Verdict};
 use super::{Assembler, Key, Output, Pending};
 use crate::recording::audit::record::Record;
 
@@ -38,6 +38,20 @@ impl Assembler {
         for r in held.records {
             self.take(r, out);
         }
+    }
+
+    /// Takes the missing serial ranges `expire` gives up on, from every node's tracker, and
+    /// reports them as gaps.
+    pub(super) fn expire_serials(
+        &mut self,
+        mut expire: impl FnMut(&mut SerialTracker) -> Vec<Missing>,
+        out: &mut dyn Output,
+    ) {
+        let mut expired = Vec::new();
+        for (&node, tracker) in &mut self.serials {
+            expired.extend(expire(tracker).into_iter().map(|m| (node, m)));
+        }
+        self.report_missing(expired, out);
     }
 
     pub(super) fn report_missing(
