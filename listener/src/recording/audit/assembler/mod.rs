@@ -31,7 +31,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use dockwatch_shared::model::event::{Fork, GapReason};
 use dockwatch_shared::model::fds;
-use dockwatch_shared::{Event, EventKind, Source, Timestamp};
+use dockwatch_shared::{Event, EventKind, Timestamp};
 
 use super::convert::convert;
 use super::record::{ParseError, Record, types};
@@ -417,24 +417,16 @@ impl Assembler {
         if let Some(fork) = fork {
             self.counters.forks += 1;
             self.counters.events += 1;
-            out.event(Event {
-                host: self.host_of(key.node),
-                boot_id: self.boot_of(key.node),
-                run: String::new(),
-                seq: 0,
-                time: fork.time,
-                source: Source::Audit,
-                audit: Some(fork.origin),
-                kind: EventKind::Fork(Fork {
-                    parent_pid: fork.parent,
-                    parent_tgid: fork.parent,
-                    child_pid: fork.child,
-                    child_tgid: fork.child,
-                    child: None,
-                    fd_from: None,
-                    clone_serial: fork.clone_serial,
-                }),
+            let kind = EventKind::Fork(Fork {
+                parent_pid: fork.parent,
+                parent_tgid: fork.parent,
+                child_pid: fork.child,
+                child_tgid: fork.child,
+                child: None,
+                fd_from: None,
+                clone_serial: fork.clone_serial,
             });
+            out.event(self.event(key.node, fork.time, Some(fork.origin), kind));
         }
         if let Some(call) = conv.clone {
             let (host, boot) = (self.host_of(key.node), self.boot_of(key.node));
@@ -455,16 +447,7 @@ impl Assembler {
         }
         if let Some(kind) = conv.kind {
             self.counters.events += 1;
-            out.event(Event {
-                host: self.host_of(key.node),
-                boot_id: self.boot_of(key.node),
-                run: String::new(),
-                seq: 0,
-                time: conv.time,
-                source: Source::Audit,
-                audit: Some(conv.origin),
-                kind,
-            });
+            out.event(self.event(key.node, conv.time, Some(conv.origin), kind));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! loss, or a damaged serial), a reboot's consequences (open events completed, a boot id of its
 //! own, the process tree forgotten), and gaps for serials that never arrived.
 
-use dockwatch_shared::model::event::{Gap, GapReason};
+use dockwatch_shared::model::event::{AuditOrigin, Gap, GapReason};
 use dockwatch_shared::{Event, EventKind, Source, Timestamp};
 
 use super::super::serials::{Missing, SerialTracker, Verdict};
@@ -146,22 +146,35 @@ impl Assembler {
     ) {
         self.counters.gaps += 1;
         self.counters.events += 1;
-        out.event(Event {
+        let kind = EventKind::Gap(Gap {
+            reason,
+            lost,
+            from: from.min(to),
+            to,
+            detail: Some(detail),
+        });
+        out.event(self.event(node, to, None, kind));
+    }
+
+    /// An event of `node`'s host and boot, from audit, not yet stamped (`run` empty, `seq` 0:
+    /// the output stage stamps it).
+    pub(super) fn event(
+        &self,
+        node: u64,
+        time: Timestamp,
+        audit: Option<AuditOrigin>,
+        kind: EventKind,
+    ) -> Event {
+        Event {
             host: self.host_of(node),
             boot_id: self.boot_of(node),
             run: String::new(),
             seq: 0,
-            time: to,
+            time,
             source: Source::Audit,
-            audit: None,
-            kind: EventKind::Gap(Gap {
-                reason,
-                lost,
-                from: from.min(to),
-                to,
-                detail: Some(detail),
-            }),
-        });
+            audit,
+            kind,
+        }
     }
 
     pub(super) fn host_of(&self, node: u64) -> String {
