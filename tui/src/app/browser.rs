@@ -58,8 +58,7 @@ pub fn lived_through_gaps(inv: &Investigation) -> Vec<bool> {
     inv.processes
         .iter()
         .map(|p| {
-            let start = p.start.unwrap_or(Timestamp(i64::MIN));
-            let end = p.exit.unwrap_or(Timestamp(i64::MAX));
+            let (start, end) = crate::content::details::life_span(p);
             // The last range that begins before the process ends overlaps it when it reaches
             // its start.
             let before_end = merged.partition_point(|r| r.0 <= end);

@@ -59,6 +59,17 @@ pub fn args_line(args: &[ByteString]) -> String {
     line
 }
 
+/// A process's life for overlap tests: from its start (or the beginning of time) to its exit (or
+/// the end of time, while it still ran at the end of the recording).
+pub fn life_span(
+    p: &dockwatch_shared::model::investigation::ProcessNode,
+) -> (dockwatch_shared::Timestamp, dockwatch_shared::Timestamp) {
+    (
+        p.start.unwrap_or(dockwatch_shared::Timestamp(i64::MIN)),
+        p.exit.unwrap_or(dockwatch_shared::Timestamp(i64::MAX)),
+    )
+}
+
 /// The pane's lines for a process.
 pub fn lines(inv: &Investigation, id: NodeId) -> Vec<Line<'static>> {
     let p = &inv.processes[id];
@@ -158,8 +169,7 @@ pub fn lines(inv: &Investigation, id: NodeId) -> Vec<Line<'static>> {
     ]));
     out.push(field("files", format!("{} file records", p.files.len())));
     // Where the story of this process may be incomplete.
-    let start = p.start.unwrap_or(dockwatch_shared::Timestamp(i64::MIN));
-    let end = p.exit.unwrap_or(dockwatch_shared::Timestamp(i64::MAX));
+    let (start, end) = life_span(p);
     let gaps: Vec<String> = inv
         .gaps
         .iter()
