@@ -6,6 +6,8 @@
 use dockwatch_shared::ByteString;
 use dockwatch_shared::model::investigation::{FileId, Investigation, NodeId};
 
+use dockwatch_shared::presentation::containers::{by_the_runtime, is_plumbing};
+
 use crate::timefilter::TimeFilter;
 
 /// Whose files are shown.
@@ -53,10 +55,22 @@ pub struct FileTable {
     pub sort: SortKey,
     /// Records of the scope before the time filter.
     pub unfiltered: usize,
+    /// Whether the runtime's records are shown (see [`is_runtime_record`]).
+    pub plumbing: bool,
+    /// Records of the scope left out because the runtime made them.
+    pub hidden: usize,
+}
+
+/// True for a record the container runtime made: by one of its processes, or by a workload
+/// process before its first exec, when it was still `runc init` (see
+/// [`by_the_runtime`]).
+pub fn is_runtime_record(inv: &Investigation, f: FileId) -> bool {
+    is_plumbing(&inv.processes[inv.files[f].node]) || by_the_runtime(inv, f)
 }
 
 impl FileTable {
-    /// Recomputes the rows for `node` (none: empty) under the scope, sort and filter.
+    /// Recomputes the rows for `node` (none: empty) under the scope, sort, runtime choice and
+    /// filter.
     pub fn recompute(&mut self, inv: &Investigation, node: Option<NodeId>, filter: &TimeFilter) {
         self.rows.clear();
         self.unfiltered = 0;
@@ -80,6 +94,12 @@ impl FileTable {
                     stack.extend_from_slice(&p.children);
                 }
             }
+        }
+        self.hidden = 0;
+        if !self.plumbing {
+            let before = self.rows.len();
+            self.rows.retain(|&f| !is_runtime_record(inv, f));
+            self.hidden = before - self.rows.len();
         }
         self.unfiltered = self.rows.len();
         if !filter.is_empty() {

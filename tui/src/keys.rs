@@ -269,8 +269,8 @@ pub const BINDINGS: &[Binding] = &[
         keys: &[ch('p')],
         shown: "p",
         hint: "p runtime",
-        help: "show or hide the runtime's own changes (shim, runc, runc init)",
-        contexts: &[Containers],
+        help: "show or hide the runtime (dockerd, containerd, shim, runc, runc init): its processes and changes",
+        contexts: &[Tree, Details, Files, Containers],
     },
     Binding {
         action: Action::Submit,

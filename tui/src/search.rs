@@ -9,6 +9,8 @@
 
 use dockwatch_shared::model::investigation::{FileId, Investigation, NodeId};
 
+use crate::file_table::is_runtime_record;
+
 /// Where a process matched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
@@ -80,8 +82,9 @@ pub fn tree_order(inv: &Investigation) -> Vec<NodeId> {
     order
 }
 
-/// Searches `order` (see [`tree_order`]) for `query`.
-pub fn search(inv: &Investigation, order: &[NodeId], query: &str) -> Search {
+/// Searches `order` (see [`tree_order`]) for `query`; file records the container runtime made
+/// are searched only with `plumbing` (see [`is_runtime_record`]).
+pub fn search(inv: &Investigation, order: &[NodeId], query: &str, plumbing: bool) -> Search {
     let needle = query.as_bytes();
     let pid: Option<i32> = query.trim().parse().ok();
     let is_pid = |p: &dockwatch_shared::model::investigation::ProcessNode| {
@@ -92,6 +95,9 @@ pub fn search(inv: &Investigation, order: &[NodeId], query: &str) -> Search {
         .filter_map(|&node| {
             let p = &inv.processes[node];
             let file = p.files.iter().copied().find(|&f| {
+                if !plumbing && is_runtime_record(inv, f) {
+                    return false;
+                }
                 let r = &inv.files[f];
                 contains(r.path.as_bytes(), needle)
                     || r.renamed_to
@@ -202,14 +208,14 @@ mod tests {
         let inv = synthetic::demo();
         let order = tree_order(&inv);
         assert_eq!(order.len(), inv.processes.len());
-        let s = search(&inv, &order, "GREP");
+        let s = search(&inv, &order, "GREP", true);
         assert_eq!(pids(&inv, &s), [(1420, Field::Args), (1422, Field::Comm)]);
-        let s = search(&inv, &order, "batch-job");
+        let s = search(&inv, &order, "batch-job", true);
         assert_eq!(s.hits.len(), 7, "every process of the container");
         assert_eq!(s.hits[0].field, Field::Container);
         // The process that wrote the file comes first, with its record; then the shell whose
         // script text names it.
-        let s = search(&inv, &order, "report.txt");
+        let s = search(&inv, &order, "report.txt", true);
         assert_eq!(pids(&inv, &s), [(1423, Field::Path), (1420, Field::Args)]);
         let file = s.hits[0].file.expect("a file-path hit names its record");
         let r = &inv.files[file];
@@ -224,23 +230,23 @@ mod tests {
         assert_eq!(inv.files[file].node, s.hits[0].node);
         assert_eq!(s.hits[1].file, None);
         // A number finds the process with that pid first.
-        let s = search(&inv, &order, "1423");
+        let s = search(&inv, &order, "1423", true);
         assert_eq!(
             s.hits.first().map(|h| (inv.processes[h.node].pid, h.field)),
             Some((1423, Field::Pid))
         );
-        let s = search(&inv, &order, "hits");
+        let s = search(&inv, &order, "hits", true);
         assert_eq!(pids(&inv, &s), [(1301, Field::Path)], "it wrote /tmp/hits");
-        let s = search(&inv, &order, "httpd.log");
+        let s = search(&inv, &order, "httpd.log", true);
         assert_eq!(pids(&inv, &s), [(1220, Field::Path)]);
-        assert!(search(&inv, &order, "no such thing").hits.is_empty());
+        assert!(search(&inv, &order, "no such thing", true).hits.is_empty());
     }
 
     #[test]
     fn next_and_prev_wrap() {
         let inv = synthetic::demo();
         let order = tree_order(&inv);
-        let mut s = search(&inv, &order, "grep");
+        let mut s = search(&inv, &order, "grep", true);
         assert_eq!(s.current, 0);
         assert_eq!(s.prev_hit().map(|h| inv.processes[h.node].pid), Some(1422));
         assert_eq!(s.next_hit().map(|h| inv.processes[h.node].pid), Some(1420));

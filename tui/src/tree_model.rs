@@ -11,7 +11,10 @@ use std::collections::HashSet;
 
 use dockwatch_shared::model::investigation::{Investigation, NodeId};
 
-/// Most rows opened automatically at start-up (the Docker daemon, containerd and the shims).
+use crate::tree_shape::TreeShape;
+
+/// Most rows opened automatically at start-up (the containers' workload, or the runtime when
+/// it is shown).
 const AUTO_OPEN_LIMIT: usize = 5_000;
 
 /// The deepest indentation the tree pane ever draws. Any container can fork a chain as deep as
@@ -39,48 +42,70 @@ pub struct Row {
 /// Open nodes, visible rows, cursor and scroll offset of the tree pane.
 #[derive(Clone, Debug, Default)]
 pub struct TreeModel {
+    shape: TreeShape,
     open: HashSet<NodeId>,
     visible: Vec<Row>,
     cursor: usize,
     offset: usize,
 }
 
-/// The path from a root down to `id`, following parent links.
-pub fn path_to(inv: &Investigation, id: NodeId) -> Vec<NodeId> {
-    let mut path = vec![id];
-    let mut cur = id;
-    while let Some(parent) = inv.processes.get(cur).and_then(|p| p.parent) {
-        if path.len() > inv.processes.len() {
-            break; // a parent cycle in bad input; stop rather than loop
-        }
-        path.push(parent);
-        cur = parent;
-    }
-    path.reverse();
-    path
-}
-
 impl TreeModel {
-    /// The tree of `inv` with the Docker plumbing (daemon, containerd, shims) opened.
+    /// The tree of `inv` with the runtime hidden and the containers' workload opened; when
+    /// nothing but the runtime ran, with the runtime shown and opened.
     pub fn new(inv: &Investigation) -> Self {
-        let mut open = HashSet::new();
-        let mut budget = AUTO_OPEN_LIMIT;
-        let mut stack: Vec<NodeId> = inv.roots.clone();
-        while let Some(id) = stack.pop() {
-            let node = &inv.processes[id];
-            let plumbing = node.role.is_some() || node.star || node.parent.is_none();
-            if plumbing && !node.children.is_empty() && budget >= node.children.len() {
-                budget -= node.children.len();
-                open.insert(id);
-                stack.extend_from_slice(&node.children);
-            }
+        let mut shape = TreeShape::new(inv, false);
+        if shape.roots().is_empty() {
+            shape = TreeShape::new(inv, true);
         }
         let mut model = Self {
-            open,
+            shape,
             ..Self::default()
         };
+        model.open_by_default(inv);
         model.refresh(inv);
         model
+    }
+
+    /// Opens, breadth first within [`AUTO_OPEN_LIMIT`] rows, the workload (runtime hidden) or
+    /// the runtime (runtime shown), so the containers' processes are on screen at once.
+    fn open_by_default(&mut self, inv: &Investigation) {
+        let mut budget = AUTO_OPEN_LIMIT;
+        let mut queue: std::collections::VecDeque<NodeId> =
+            self.shape.roots().iter().copied().collect();
+        let plumbing = self.shape.plumbing();
+        while let Some(id) = queue.pop_front() {
+            let node = &inv.processes[id];
+            let runtime = node.role.is_some() || node.star || node.parent.is_none();
+            let children = self.shape.children(id);
+            if (!plumbing || runtime) && !children.is_empty() && budget >= children.len() {
+                budget -= children.len();
+                self.open.insert(id);
+                queue.extend(children.iter().copied());
+            }
+        }
+    }
+
+    /// Shows or hides the runtime's processes, keeping the cursor on the same process (or its
+    /// nearest shown ancestor).
+    pub fn set_plumbing(&mut self, inv: &Investigation, plumbing: bool, height: usize) {
+        if plumbing == self.shape.plumbing() {
+            return;
+        }
+        let selected = self.selected();
+        self.shape = TreeShape::new(inv, plumbing);
+        if plumbing {
+            self.open_by_default(inv);
+        }
+        self.refresh(inv);
+        if let Some(id) = selected.filter(|&id| self.shape.is_shown(id)) {
+            self.reveal(inv, id, height);
+        }
+        self.set_cursor(self.cursor, height);
+    }
+
+    /// Which processes are shown, and under which parent.
+    pub fn shape(&self) -> &TreeShape {
+        &self.shape
     }
 
     /// Recomputes the visible rows, keeping the cursor on the same process (or its nearest
@@ -88,8 +113,9 @@ impl TreeModel {
     fn refresh(&mut self, inv: &Investigation) {
         let selected = self.selected();
         self.visible.clear();
-        let mut stack: Vec<Row> = inv
-            .roots
+        let mut stack: Vec<Row> = self
+            .shape
+            .roots()
             .iter()
             .rev()
             .map(|&node| Row { node, depth: 0 })
@@ -102,8 +128,8 @@ impl TreeModel {
             if self.open.contains(&row.node) {
                 let depth = row.depth.saturating_add(1);
                 stack.extend(
-                    inv.processes[row.node]
-                        .children
+                    self.shape
+                        .children(row.node)
                         .iter()
                         .rev()
                         .map(|&node| Row { node, depth }),
@@ -113,7 +139,7 @@ impl TreeModel {
         if let Some(sel) = selected {
             // The deepest of its ancestors (or itself) still shown: down from the root, each
             // node is shown while its parent is open. One pass down the path, one over the rows.
-            let path = path_to(inv, sel);
+            let path = self.shape.path_to(sel);
             let shown = path
                 .iter()
                 .skip(1)
@@ -185,7 +211,7 @@ impl TreeModel {
     /// Opens the selected node.
     pub fn expand(&mut self, inv: &Investigation, height: usize) {
         if let Some(id) = self.selected() {
-            if !inv.processes[id].children.is_empty() && self.open.insert(id) {
+            if !self.shape.children(id).is_empty() && self.open.insert(id) {
                 self.refresh(inv);
                 self.set_cursor(self.cursor, height);
             }
@@ -197,7 +223,7 @@ impl TreeModel {
         let Some(id) = self.selected() else { return };
         if self.open.remove(&id) {
             self.refresh(inv);
-        } else if let Some(parent) = inv.processes[id].parent {
+        } else if let Some(parent) = self.shape.parent(id) {
             if let Some(i) = self.visible[..self.cursor]
                 .iter()
                 .rposition(|r| r.node == parent)
@@ -230,7 +256,7 @@ impl TreeModel {
             if seen > inv.processes.len() {
                 break; // a cycle in bad input
             }
-            let children = &inv.processes[n].children;
+            let children = self.shape.children(n);
             if children.is_empty() {
                 continue;
             }
@@ -254,9 +280,13 @@ impl TreeModel {
         }
     }
 
-    /// Opens every ancestor of `id` and puts the cursor on it.
+    /// Opens every ancestor of `id` and puts the cursor on it (showing the runtime first when
+    /// `id` is one of its processes).
     pub fn reveal(&mut self, inv: &Investigation, id: NodeId, height: usize) {
-        let path = path_to(inv, id);
+        if !self.shape.is_shown(id) && id < inv.processes.len() {
+            self.set_plumbing(inv, true, height);
+        }
+        let path = self.shape.path_to(id);
         let mut changed = false;
         for &a in &path[..path.len() - 1] {
             changed |= self.open.insert(a);
@@ -308,14 +338,58 @@ mod tests {
     }
 
     #[test]
-    fn starts_with_the_docker_plumbing_open_and_containers_closed() {
+    fn starts_with_the_workload_open_and_the_runtime_hidden() {
         let inv = synthetic::demo();
         let m = TreeModel::new(&inv);
         assert_eq!(
             names(&inv, &m),
-            ["812", " 830", "  1201", "   1220", "  1402", "   1420"]
+            [
+                "1220", " 1301", "1420", " 1421", " 1422", " 1423", " 1424", " 1425", " 1426"
+            ]
         );
-        assert_eq!(m.selected(), Some(0));
+        assert_eq!(pid(&inv, &m), 1220);
+        assert!(!m.shape().plumbing());
+    }
+
+    #[test]
+    fn showing_the_runtime_puts_the_workload_back_under_its_shim() {
+        let inv = synthetic::demo();
+        let mut m = TreeModel::new(&inv);
+        m.move_by(3, H);
+        assert_eq!(pid(&inv, &m), 1421);
+        m.set_plumbing(&inv, true, H);
+        assert_eq!(
+            names(&inv, &m),
+            [
+                "812", " 830", "  1201", "   1220", "    1301", "  1402", "   1420", "    1421",
+                "    1422", "    1423", "    1424", "    1425", "    1426"
+            ]
+        );
+        assert_eq!(pid(&inv, &m), 1421, "the cursor stays on its process");
+        m.home(H);
+        m.set_plumbing(&inv, false, H);
+        assert_eq!(
+            pid(&inv, &m),
+            1220,
+            "a hidden selection moves to the first row"
+        );
+        // Revealing a runtime process shows the runtime.
+        let shim = inv.processes.iter().position(|p| p.pid == 1402).unwrap();
+        m.reveal(&inv, shim, H);
+        assert!(m.shape().plumbing());
+        assert_eq!(pid(&inv, &m), 1402);
+    }
+
+    #[test]
+    fn a_recording_of_the_runtime_alone_shows_the_runtime() {
+        let mut inv = synthetic::demo();
+        for p in &mut inv.processes {
+            p.star = true;
+        }
+        let m = TreeModel::new(&inv);
+        assert!(m.shape().plumbing());
+        assert_eq!(pid(&inv, &m), 812);
+        assert!(m.rows().len() > 1, "opened");
     }
 
     #[test]
@@ -323,22 +397,22 @@ mod tests {
         let inv = synthetic::demo();
         let mut m = TreeModel::new(&inv);
         m.end(H);
-        assert_eq!(pid(&inv, &m), 1420);
-        m.toggle(&inv, H);
-        assert_eq!(m.rows().len(), 12);
-        assert_eq!(pid(&inv, &m), 1420);
-        m.move_by(1, H);
-        assert_eq!(pid(&inv, &m), 1421);
+        assert_eq!(pid(&inv, &m), 1426);
         m.collapse(&inv, H); // a leaf: go to the parent
         assert_eq!(pid(&inv, &m), 1420);
-        m.collapse(&inv, H);
-        assert_eq!(m.rows().len(), 6);
+        m.toggle(&inv, H);
+        assert_eq!(names(&inv, &m), ["1220", " 1301", "1420"]);
+        m.toggle(&inv, H);
+        assert_eq!(m.rows().len(), 9);
+        m.move_by(1, H);
+        assert_eq!(pid(&inv, &m), 1421);
     }
 
     #[test]
     fn expand_all_opens_the_whole_subtree_and_collapse_all_closes_it() {
-        let inv = synthetic::demo();
+        let mut inv = synthetic::demo();
         let mut m = TreeModel::new(&inv);
+        m.set_plumbing(&inv, true, H);
         m.home(H);
         m.collapse_all(&inv, H);
         assert_eq!(names(&inv, &m), ["812"]);
@@ -349,6 +423,9 @@ mod tests {
         m.collapse_all(&inv, H);
         m.toggle(&inv, H);
         assert_eq!(names(&inv, &m), ["812", " 830"]);
+        inv.roots.clear(); // nothing to show: no row, no panic
+        let empty = TreeModel::new(&inv);
+        assert_eq!(empty.selected(), None);
     }
 
     #[test]

@@ -144,10 +144,11 @@ fn picker_lists_boots_with_counts_and_times() {
 #[test]
 fn tree_with_details_of_a_container_process() {
     let mut app = demo_app((120, 40));
-    app.act(Context::Tree, Action::End); // sh 1420 in batch-job
-    app.act(Context::Tree, Action::Toggle);
-    app.act(Context::Tree, Action::Down); // cat
-    app.act(Context::Tree, Action::Down); // grep
+    // The runtime hidden, the containers' processes open: httpd, sh, then the batch job's
+    // sh 1420, cat and grep.
+    for _ in 0..4 {
+        app.act(Context::Tree, Action::Down);
+    }
     let buf = render(&mut app);
     insta::assert_snapshot!(text(&buf));
 }
@@ -155,15 +156,14 @@ fn tree_with_details_of_a_container_process() {
 #[test]
 fn browser_fits_80x24() {
     let mut app = demo_app((80, 24));
-    app.act(Context::Tree, Action::Down);
-    app.act(Context::Tree, Action::Down);
-    app.act(Context::Tree, Action::Down);
     insta::assert_snapshot!(text(&render(&mut app)));
 }
 
 #[test]
 fn files_of_the_subtree_under_a_time_filter_and_dimmed_tree() {
     let mut app = demo_app((120, 40));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down); // the batch job's sh 1420
     key(&mut app, KeyCode::Char('s'));
     key(&mut app, KeyCode::Char('t'));
     typed(&mut app, "10:02:00..10:02:00.700");
@@ -335,6 +335,7 @@ fn a_deep_scroll_draws_only_the_window_with_the_right_indentation() {
     let last = app.browser().unwrap().inv.processes.len() - 1;
     let pid = app.browser().unwrap().inv.processes[last].pid;
     if let Some(b) = app.browser_mut() {
+        b.tree.set_plumbing(&b.inv, true, 10); // the daemon's tree, as recorded
         b.tree.reveal(&b.inv, last, 10);
     }
     let screen = text(&render(&mut app));
@@ -627,6 +628,7 @@ fn a_fork_chain_20000_deep_is_searched_and_navigated_with_bounded_work() {
         },
         (120, 40),
     );
+    key(&mut app, KeyCode::Char('p')); // the daemon's tree, as recorded
     // The deepest process wrote /tmp/deepest: search for it.
     key(&mut app, KeyCode::Char('/'));
     typed(&mut app, "deepest");

@@ -142,7 +142,7 @@ pub struct PathChange {
 
 /// True for a file record a workload process made while it was still the runtime: before its
 /// first exec, forked from runc (`runc init` setting up mounts, devices and `/proc`).
-fn by_the_runtime(inv: &Investigation, f: usize) -> bool {
+pub fn by_the_runtime(inv: &Investigation, f: usize) -> bool {
     let r = &inv.files[f];
     let p = &inv.processes[r.node];
     r.exec.is_none()

@@ -173,13 +173,26 @@ impl Browser {
 
     pub(super) fn selection_changed(&mut self) {
         self.details_scroll = 0;
-        let node = self.tree.selected();
-        self.files.recompute(&self.inv, node, &self.filter);
+        self.refresh_files();
     }
 
     pub(super) fn refresh_files(&mut self) {
         let node = self.tree.selected();
+        self.files.plumbing = self.tree.shape().plumbing();
         self.files.recompute(&self.inv, node, &self.filter);
+    }
+
+    /// Shows or hides the container runtime's processes (tree) and records (file table).
+    pub fn toggle_plumbing(&mut self, height: usize) -> String {
+        let show = !self.tree.shape().plumbing();
+        self.tree.set_plumbing(&self.inv, show, height);
+        self.selection_changed();
+        if show {
+            "runtime shown (dockerd, containerd, shims, runc): p hides it".to_owned()
+        } else {
+            let n = self.tree.shape().hidden();
+            format!("{n} runtime processes hidden, with their file records: p shows them")
+        }
     }
 
     /// Applies a time filter: dims inactive processes and filters the file table.
@@ -191,13 +204,28 @@ impl Browser {
 
     /// Runs a search and jumps to its first hit (see [`Search::start_from`]).
     pub fn run_search(&mut self, query: &str, height: usize, files_page: usize) -> String {
-        let mut s = search::search(&self.inv, &self.order, query);
+        let shape = self.tree.shape();
+        let runtime_hidden = !shape.plumbing();
+        let mut s = if !runtime_hidden {
+            search::search(&self.inv, &self.order, query, true)
+        } else {
+            let shown: Vec<NodeId> = self
+                .order
+                .iter()
+                .copied()
+                .filter(|&n| shape.is_shown(n))
+                .collect();
+            search::search(&self.inv, &shown, query, false)
+        };
         if let Some(sel) = self.selected() {
             let index = &self.order_index;
             s.start_from(|n| index.get(n).copied().unwrap_or(usize::MAX), sel);
         }
         let hit = s.hit();
-        let msg = search_message(&s);
+        let mut msg = search_message(&s);
+        if hit.is_none() && runtime_hidden {
+            msg.push_str(" (runtime hidden: p shows it)");
+        }
         self.search = Some(s);
         if let Some(hit) = hit {
             self.show_hit(hit, height, files_page);

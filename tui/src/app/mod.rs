@@ -512,6 +512,7 @@ impl App {
             return;
         }
         match action {
+            Action::Plumbing => self.message = Some(b.toggle_plumbing(tree_page)),
             Action::NextPane => b.focus = b.focus.next(),
             Action::PrevPane => b.focus = b.focus.prev(),
             Action::Search => {

@@ -42,20 +42,63 @@ fn selected_pid(app: &App) -> i32 {
 #[test]
 fn arrows_and_vim_keys_move_and_open() {
     let mut app = browsing();
+    // The runtime is hidden: the containers' first processes are the roots, opened.
     press(&mut app, KeyCode::Char('G'));
+    assert_eq!(selected_pid(&app), 1426);
+    press(&mut app, KeyCode::Home);
+    assert_eq!(selected_pid(&app), 1220);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(selected_pid(&app), 1301);
+    press(&mut app, KeyCode::Char('h')); // a leaf: to its parent
+    assert_eq!(selected_pid(&app), 1220);
+    press(&mut app, KeyCode::Enter); // close
+    press(&mut app, KeyCode::Char('j'));
     assert_eq!(selected_pid(&app), 1420);
-    press(&mut app, KeyCode::Char('l'));
+    press(&mut app, KeyCode::Char('h')); // close
+    press(&mut app, KeyCode::Char('l')); // open
     press(&mut app, KeyCode::Down);
     assert_eq!(selected_pid(&app), 1421);
-    press(&mut app, KeyCode::Char('h'));
-    assert_eq!(selected_pid(&app), 1420);
-    press(&mut app, KeyCode::Enter); // close
     press(&mut app, KeyCode::Char('k'));
-    assert_eq!(selected_pid(&app), 1402);
-    press(&mut app, KeyCode::Home);
-    assert_eq!(selected_pid(&app), 812);
+    assert_eq!(selected_pid(&app), 1420);
     press(&mut app, KeyCode::PageDown);
-    assert_eq!(selected_pid(&app), 1420, "a page is longer than the tree");
+    assert_eq!(selected_pid(&app), 1426, "a page is longer than the tree");
+}
+
+#[test]
+fn p_shows_and_hides_the_runtime_in_the_tree_the_files_and_the_search() {
+    let mut app = browsing();
+    let runtime_rows = |app: &App| {
+        let b = app.browser().unwrap();
+        b.files
+            .rows()
+            .iter()
+            .filter(|&&f| crate::file_table::is_runtime_record(&b.inv, f))
+            .count()
+    };
+    // dockerd's own write is not searchable while the runtime is hidden.
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "config.v2.json");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.message.as_deref().unwrap().contains("no match"),
+        "{:?}",
+        app.message
+    );
+    assert_eq!(selected_pid(&app), 1220);
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(selected_pid(&app), 1220, "the cursor stays");
+    let b = app.browser().unwrap();
+    assert_eq!(b.inv.processes[b.tree.rows()[0].node].pid, 812);
+    press(&mut app, KeyCode::Char('n'));
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "config.v2.json");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(selected_pid(&app), 812, "{:?}", app.message);
+    assert_eq!(runtime_rows(&app), 1, "dockerd's record shown");
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(selected_pid(&app), 1220, "dockerd hidden: the first row");
+    press(&mut app, KeyCode::Char('s'));
+    assert_eq!(runtime_rows(&app), 0);
 }
 
 #[test]
@@ -74,7 +117,7 @@ fn tab_cycles_panes_and_keys_follow_the_focus() {
     assert_eq!(app.context(), Context::Details);
     // In the details pane, down scrolls instead of moving the tree's cursor.
     press(&mut app, KeyCode::Down);
-    assert_eq!(selected_pid(&app), 812);
+    assert_eq!(selected_pid(&app), 1220);
     assert_eq!(app.browser().unwrap().details_scroll, 1);
     press(&mut app, KeyCode::End);
     press(&mut app, KeyCode::Down);
@@ -92,9 +135,10 @@ fn tab_cycles_panes_and_keys_follow_the_focus() {
 #[test]
 fn subtree_toggle_and_sort_recompute_the_file_rows() {
     let mut app = browsing();
-    assert_eq!(app.browser().unwrap().files.rows().len(), 1);
+    // The web server wrote two files; its cgi child one more.
+    assert_eq!(app.browser().unwrap().files.rows().len(), 2);
     press(&mut app, KeyCode::Char('s'));
-    assert_eq!(app.browser().unwrap().files.rows().len(), 7);
+    assert_eq!(app.browser().unwrap().files.rows().len(), 3);
     press(&mut app, KeyCode::Char('o'));
     let b = app.browser().unwrap();
     let paths: Vec<_> = b
@@ -260,14 +304,17 @@ fn export_asks_for_a_path_with_a_default_and_queues_the_write() {
     press(&mut app, KeyCode::Enter);
     assert!(app.take_commands().is_empty(), "no file name, no export");
     press(&mut app, KeyCode::Up);
-    assert_eq!(prompt_text(&app), "dockwatch-synthetic-host-1420-sh.json");
+    assert_eq!(
+        prompt_text(&app),
+        "dockwatch-synthetic-host-1426-false.json"
+    );
     press(&mut app, KeyCode::Enter);
     let node = app.browser().unwrap().selected().unwrap();
     assert_eq!(
         app.take_commands(),
         [Command::Export {
             node,
-            path: "dockwatch-synthetic-host-1420-sh.json".into()
+            path: "dockwatch-synthetic-host-1426-false.json".into()
         }]
     );
     app.export_finished(Ok("/tmp/x.json".into()));
@@ -365,7 +412,7 @@ fn mouse_wheel_scrolls_the_pane_under_the_pointer() {
         areas.tree.x + 2,
         areas.tree.y + 2,
     )));
-    assert_eq!(selected_pid(&app), 1220, "three rows down");
+    assert_eq!(selected_pid(&app), 1421, "three rows down");
     app.update(AppEvent::Mouse(wheel(
         MouseEventKind::Down(MouseButton::Left),
         areas.files.x + 2,

@@ -171,6 +171,9 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
             b.filter.describe()
         ));
     }
+    if table.hidden > 0 {
+        title.push_str(&format!("· {} by the runtime hidden (p) ", table.hidden));
+    }
     title.push_str(&format!("· by {sort} "));
     let mut block = Block::bordered()
         .title(title)

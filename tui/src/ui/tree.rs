@@ -20,7 +20,7 @@ use ratatui::widgets::{Block, StatefulWidget};
 use tui_tree_widget::{Tree, TreeItem, TreeState};
 
 use crate::app::Browser;
-use crate::tree_model::{MAX_INDENT, indent_limit, path_to};
+use crate::tree_model::{MAX_INDENT, indent_limit};
 
 /// The identifier of the stand-in child that makes a node draw as openable.
 const PLACEHOLDER: NodeId = NodeId::MAX;
@@ -113,7 +113,8 @@ fn finish(inv: &Investigation, b: &Browser, p: Partial, limit: usize) -> TreeIte
     let active = b.active.get(p.node).copied().unwrap_or(true);
     let in_gap = b.in_gap.get(p.node).copied().unwrap_or(false);
     let mut text = label(node, active, in_gap, p.depth, limit);
-    if p.depth >= limit && !node.children.is_empty() {
+    let has_children = !b.tree.shape().children(p.node).is_empty();
+    if p.depth >= limit && has_children {
         // Drawn without nesting: say whether its children are shown below it.
         let mark = if b.tree.is_open(p.node) {
             "▾ "
@@ -123,7 +124,7 @@ fn finish(inv: &Investigation, b: &Browser, p: Partial, limit: usize) -> TreeIte
         text.spans.insert(0, Span::raw(mark));
     }
     let mut children = p.children;
-    if children.is_empty() && !node.children.is_empty() && p.depth < limit {
+    if children.is_empty() && has_children && p.depth < limit {
         children.push(TreeItem::new_leaf(PLACEHOLDER, ""));
     }
     // Children are distinct processes (NodeIds are unique in the tree); fall back to a leaf
@@ -148,7 +149,7 @@ pub fn window_items(
     let Some(first) = rows.get(start) else {
         return (Vec::new(), TreeState::default(), 0);
     };
-    let path = path_to(inv, first.node);
+    let path = b.tree.shape().path_to(first.node);
     // The ancestors drawn above the window: those at the depths that are drawn.
     let prefix = (path.len() - 1).min(limit);
     // Depth-first order, each with its true depth: the ancestors, then the window rows.
@@ -201,8 +202,15 @@ pub fn window_items(
 
 /// Draws the tree pane.
 pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
+    let shape = b.tree.shape();
+    // Short enough for an 80-column screen; the status line says which key toggles it.
+    let runtime = match (shape.plumbing(), shape.hidden()) {
+        (false, 0) => "",
+        (false, _) => " · runtime hidden",
+        (true, _) => " · runtime shown",
+    };
     let block = Block::bordered()
-        .title(format!(" Processes ({} shown) ", b.tree.rows().len()))
+        .title(format!(" Processes {}{runtime} ", b.tree.rows().len()))
         .border_style(super::border(focused));
     let inner = block.inner(area);
     frame.render_widget(block, area);
