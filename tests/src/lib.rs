@@ -8,6 +8,7 @@
 pub mod chain;
 pub mod godo;
 pub mod private_docker;
+pub mod tmux;
 
 pub use dockwatch_shared::testing::{
     MONGO_ENV, Need, require, samples, test_mongo, test_store_config,

@@ -60,6 +60,10 @@ pub enum Action {
     Gaps,
     /// Show the containers and what each changed.
     Containers,
+    /// Show the selected subtree's timeline.
+    Timeline,
+    /// Filter the list shown (the timeline).
+    Filter,
     /// Show or hide the runtime's own changes in the container view.
     Plumbing,
     /// Close the help or the prompt.
@@ -91,6 +95,8 @@ pub enum Context {
     Prompt,
     /// The container view.
     Containers,
+    /// The timeline.
+    Timeline,
 }
 
 /// One key (code plus Ctrl/Alt; Shift is part of the character or of BackTab).
@@ -137,10 +143,10 @@ pub struct Binding {
     pub contexts: &'static [Context],
 }
 
-use Context::{Containers, Details, Error, Files, Help, Loading, Picker, Prompt, Tree};
+use Context::{Containers, Details, Error, Files, Help, Loading, Picker, Prompt, Timeline, Tree};
 
 const BROWSE: &[Context] = &[Tree, Details, Files];
-const MOVE: &[Context] = &[Picker, Tree, Details, Files, Help, Containers];
+const MOVE: &[Context] = &[Picker, Tree, Details, Files, Help, Containers, Timeline];
 
 /// Every binding, in the order the help and the status line show them.
 pub const BINDINGS: &[Binding] = &[
@@ -263,6 +269,22 @@ pub const BINDINGS: &[Binding] = &[
         hint: "Enter open/writer",
         help: "a container's changed paths; on a path, go to the process that changed it",
         contexts: &[Containers],
+    },
+    Binding {
+        action: Action::Choose,
+        keys: &[k(KeyCode::Enter)],
+        shown: "Enter",
+        hint: "Enter process",
+        help: "in the timeline: go to the process of the line",
+        contexts: &[Timeline],
+    },
+    Binding {
+        action: Action::Filter,
+        keys: &[ch('/')],
+        shown: "/",
+        hint: "/ filter",
+        help: "in the timeline: keep paths below prefixes and kinds (write, unlink, exec, exit...)",
+        contexts: &[Timeline],
     },
     Binding {
         action: Action::Plumbing,
@@ -401,6 +423,22 @@ pub const BINDINGS: &[Binding] = &[
         contexts: &[Help, Prompt],
     },
     Binding {
+        action: Action::Timeline,
+        keys: &[ch('T')],
+        shown: "T",
+        hint: "T timeline",
+        help: "the timeline of the selected subtree: starts, execs, exits, file changes and gaps in time order",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Close,
+        keys: &[k(KeyCode::Esc), ch('q'), ch('T')],
+        shown: "Esc",
+        hint: "Esc close",
+        help: "close the timeline",
+        contexts: &[Timeline],
+    },
+    Binding {
         action: Action::Close,
         keys: &[k(KeyCode::Esc), ch('q'), ch('c')],
         shown: "Esc",
@@ -430,7 +468,7 @@ pub const BINDINGS: &[Binding] = &[
         shown: "Ctrl-C",
         hint: "",
         help: "quit",
-        contexts: &[Help, Prompt, Containers],
+        contexts: &[Help, Prompt, Containers, Timeline],
     },
 ];
 
@@ -517,7 +555,7 @@ mod tests {
     #[test]
     fn no_key_is_bound_twice_in_one_context() {
         for context in [
-            Loading, Picker, Error, Tree, Details, Files, Help, Prompt, Containers,
+            Loading, Picker, Error, Tree, Details, Files, Help, Prompt, Containers, Timeline,
         ] {
             let bound: Vec<&Key> = BINDINGS
                 .iter()

@@ -6,7 +6,7 @@
 //! * [`event`]: the one event type the loop handles (keys, mouse, resize, tick, job messages);
 //! * [`app`]: all state and `App::update`, which turns one event into a new state (no I/O);
 //! * [`keys`]: the binding table that drives dispatch, the status line and the `?` help;
-//! * [`tree_model`], [`tree_shape`], [`file_table`], [`search`], [`timefilter`]: the pure models behind the panes;
+//! * [`tree_model`], [`tree_shape`], [`file_table`], [`timeline`], [`search`], [`timefilter`]: the pure models behind the panes;
 //! * [`ui`]: drawing, one file per pane or screen, borrowing the state read-only;
 //! * [`loader`]: the background job that connects, reads events, runs the pipeline and reports
 //!   progress over a channel; [`export`]: writing a subtree to JSON;
@@ -28,6 +28,7 @@ pub mod search;
 pub mod synthetic;
 pub mod terminal;
 pub mod timefilter;
+pub mod timeline;
 pub mod tree_model;
 pub mod tree_shape;
 pub mod ui;

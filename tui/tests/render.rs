@@ -666,3 +666,13 @@ fn a_fork_chain_20000_deep_is_searched_and_navigated_with_bounded_work() {
     let screen = text(&render(&mut app));
     assert!(screen.contains("▸ [depth 19993] sh 29989"), "{screen}");
 }
+
+#[test]
+fn timeline_of_a_container_s_subtree() {
+    let mut app = demo_app((120, 30));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down); // the batch job's sh 1420
+    key(&mut app, KeyCode::Char('T'));
+    let screen = text(&render(&mut app));
+    insta::assert_snapshot!(screen);
+}

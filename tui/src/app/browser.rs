@@ -40,6 +40,8 @@ pub struct Browser {
     pub anchors: Anchors,
     /// Per process: a gap (events lost) overlaps its life, so its story may be incomplete.
     pub in_gap: Vec<bool>,
+    /// The timeline last opened with `T` (shown while the timeline overlay is up).
+    pub timeline: Option<crate::timeline::Timeline>,
 }
 
 /// Which processes lived while events were lost: a gap's range overlaps the process's life
@@ -161,6 +163,7 @@ impl Browser {
             order_index,
             anchors,
             in_gap,
+            timeline: None,
         };
         browser.selection_changed();
         browser

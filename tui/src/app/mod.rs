@@ -106,6 +106,8 @@ pub enum PromptKind {
     Time,
     /// Where to export the subtree of a node.
     Export(NodeId),
+    /// The timeline's filter.
+    Timeline,
 }
 
 impl PromptKind {
@@ -115,6 +117,7 @@ impl PromptKind {
             PromptKind::Search => 0,
             PromptKind::Time => 1,
             PromptKind::Export(_) => 2,
+            PromptKind::Timeline => 3,
         }
     }
 }
@@ -185,9 +188,13 @@ pub enum Overlay {
     Prompt(Prompt),
     /// The containers and what each changed.
     Containers(Box<crate::containers_view::ContainersView>),
+    /// The selected subtree's timeline (kept in the browser, so its filter prompt can come
+    /// back to it).
+    Timeline,
 }
 
 mod browser;
+mod overlays;
 
 pub use browser::{Browser, activity};
 
@@ -211,7 +218,7 @@ pub struct App {
     job: u64,
     commands: Vec<Command>,
     /// What each kind of prompt was given, oldest first (see [`PromptKind::history_slot`]).
-    histories: [Vec<String>; 3],
+    histories: [Vec<String>; 4],
 }
 
 impl App {
@@ -279,6 +286,7 @@ impl App {
             (Some(Overlay::Help(_) | Overlay::Gaps(_)), _) => Context::Help,
             (Some(Overlay::Prompt(_)), _) => Context::Prompt,
             (Some(Overlay::Containers(_)), _) => Context::Containers,
+            (Some(Overlay::Timeline), _) => Context::Timeline,
             (None, Screen::Loading(_)) => Context::Loading,
             (None, Screen::Picker(_)) => Context::Picker,
             (None, Screen::Error(_)) => Context::Error,
@@ -431,11 +439,31 @@ impl App {
                     _ => *scroll,
                 };
             }
-            (Context::Prompt, Action::Close) => self.overlay = None,
+            (Context::Prompt, Action::Close) => {
+                let back_to_timeline = matches!(
+                    &self.overlay,
+                    Some(Overlay::Prompt(p)) if p.kind == PromptKind::Timeline
+                );
+                self.overlay = back_to_timeline.then_some(Overlay::Timeline);
+            }
             (Context::Prompt, Action::Submit) => self.submit_prompt(),
             (_, Action::Help) => self.overlay = Some(Overlay::Help(0)),
             (_, Action::Gaps) => self.overlay = Some(Overlay::Gaps(0)),
             (Context::Containers, a) => self.containers_action(a, tree_page, files_page),
+            (Context::Timeline, a) => self.timeline_action(a, tree_page, files_page),
+            (_, Action::Timeline) => {
+                if let Some(b) = self.browser_mut() {
+                    match b.selected() {
+                        Some(node) => {
+                            let plumbing = b.tree.shape().plumbing();
+                            b.timeline =
+                                Some(crate::timeline::Timeline::new(&b.inv, node, plumbing));
+                            self.overlay = Some(Overlay::Timeline);
+                        }
+                        None => self.message = Some("nothing selected".to_owned()),
+                    }
+                }
+            }
             (_, Action::Containers) => {
                 if let Some(b) = self.browser() {
                     let view = crate::containers_view::ContainersView::new(&b.inv);
@@ -561,37 +589,6 @@ impl App {
         }
     }
 
-    /// What a key does in the container view.
-    fn containers_action(&mut self, action: Action, tree_page: usize, files_page: usize) {
-        let (Some(Overlay::Containers(view)), Screen::Browse(b)) =
-            (&mut self.overlay, &mut self.screen)
-        else {
-            return;
-        };
-        let page = tree_page.max(1) as isize;
-        match action {
-            Action::Up => view.move_by(-1),
-            Action::Down => view.move_by(1),
-            Action::PageUp => view.move_by(-page),
-            Action::PageDown => view.move_by(page),
-            Action::Home => view.move_by(isize::MIN),
-            Action::End => view.move_by(isize::MAX),
-            Action::Plumbing => view.toggle_plumbing(&b.inv),
-            Action::Close if !view.back() => self.overlay = None,
-            Action::Choose => match view.writer() {
-                // On a change: to the process that made it, with the file's row.
-                Some((change, writer)) => {
-                    let path = change.path.clone();
-                    b.jump_to_file(writer, &path, tree_page, files_page);
-                    self.overlay = None;
-                }
-                None if view.opened.is_none() => view.open(&b.inv),
-                None => {}
-            },
-            _ => {}
-        }
-    }
-
     fn submit_prompt(&mut self) {
         let (tree_page, files_page, ..) = self.pages();
         let Some(Overlay::Prompt(prompt)) = self.overlay.clone() else {
@@ -635,6 +632,12 @@ impl App {
                     }
                 }
             },
+            PromptKind::Timeline => {
+                if let Some(t) = b.timeline.as_mut() {
+                    t.set_filter(&b.inv, &prompt.text);
+                }
+                self.overlay = Some(Overlay::Timeline);
+            }
             PromptKind::Export(node) => {
                 if prompt.text.trim().is_empty() {
                     if let Some(Overlay::Prompt(p)) = &mut self.overlay {

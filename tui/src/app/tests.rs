@@ -536,3 +536,43 @@ fn the_container_view_goes_from_a_container_to_a_changed_path_to_its_writer() {
         .expect("a file row");
     assert!(row.path == path || row.renamed_to.as_ref() == Some(&path));
 }
+
+#[test]
+fn the_timeline_lists_the_subtree_filters_it_and_goes_to_a_line_s_process() {
+    let mut app = browsing();
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j')); // the batch job's sh 1420
+    press(&mut app, KeyCode::Char('T'));
+    assert_eq!(app.context(), Context::Timeline);
+    let b = app.browser().unwrap();
+    let t = b.timeline.as_ref().unwrap();
+    assert_eq!(b.inv.processes[t.root].pid, 1420);
+    // The filter prompt comes back to the timeline, filtered.
+    press(&mut app, KeyCode::Char('/'));
+    assert_eq!(app.context(), Context::Prompt);
+    typed(&mut app, "unlink");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.context(), Context::Timeline);
+    let b = app.browser().unwrap();
+    let t = b.timeline.as_ref().unwrap();
+    assert_eq!(t.filter, "unlink");
+    assert_eq!(t.shown.len(), 1, "one unlink in the job");
+    // Esc in the filter prompt goes back to the timeline too.
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.context(), Context::Timeline);
+    // Enter: to the process that unlinked, with its file row.
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.context(), Context::Tree);
+    assert_eq!(selected_pid(&app), 1424);
+    let b = app.browser().unwrap();
+    let row = b.files.current().unwrap();
+    assert!(
+        b.inv.files[row]
+            .ops
+            .contains(&dockwatch_shared::model::investigation::FileOp::Unlink)
+    );
+    press(&mut app, KeyCode::Char('T'));
+    press(&mut app, KeyCode::Char('T'));
+    assert_eq!(app.context(), Context::Tree, "T closes it again");
+}

@@ -1,7 +1,8 @@
 //! The `c` container view, drawn over the browser: the containers of the recording, or one
 //! container's changed paths with their writers.
 
-use dockwatch_shared::model::investigation::Investigation;
+use dockwatch_shared::ByteString;
+use dockwatch_shared::model::investigation::{Investigation, NodeId};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
@@ -19,8 +20,6 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, view: &Container
     );
     frame.render_widget(Clear, popup);
     let header_style = Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
-    // The host path column's share of the popup (3 of 8 fill parts, after the fixed columns).
-    let host_width = usize::from(popup.width.saturating_sub(2 + 18 + 12 + 12 + 5)) * 3 / 8;
     let time = |t: Option<dockwatch_shared::Timestamp>| {
         t.map(short_time).unwrap_or_else(|| "-".to_owned())
     };
@@ -73,6 +72,41 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, view: &Container
             ),
             Some(o) => {
                 let c = &view.list[o.container];
+                // Narrow screens keep the path, what became of it and who; wide ones add the
+                // times and the host path. Paths are cut in the middle to their column.
+                let inner = usize::from(popup.width.saturating_sub(2));
+                let wide = inner >= 110;
+                let fixed = if wide { 18 + 12 + 12 + 5 } else { 18 + 2 };
+                let flexible = inner.saturating_sub(fixed);
+                let (path_width, state_width, host_width) = if wide {
+                    (flexible * 2 / 8, flexible * 3 / 8, flexible * 3 / 8)
+                } else {
+                    (flexible * 3 / 5, flexible * 2 / 5, 0)
+                };
+                let header: Vec<&str> = if wide {
+                    vec![
+                        "path",
+                        "what became of it",
+                        "by",
+                        "first",
+                        "last",
+                        "host path",
+                    ]
+                } else {
+                    vec!["path", "what became of it", "by"]
+                };
+                let mut widths = vec![
+                    Constraint::Length(path_width as u16),
+                    Constraint::Length(state_width as u16),
+                    Constraint::Length(18),
+                ];
+                if wide {
+                    widths.extend([
+                        Constraint::Length(12),
+                        Constraint::Length(12),
+                        Constraint::Length(host_width as u16),
+                    ]);
+                }
                 (
                     format!(
                         " {}: {} changed paths{} (Enter: the writer · p: {} the runtime's · Esc: back) ",
@@ -85,52 +119,36 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, view: &Container
                         },
                         if view.plumbing { "hide" } else { "show" }
                     ),
-                    Row::new([
-                        "path",
-                        "what became of it",
-                        "by",
-                        "first",
-                        "last",
-                        "host path",
-                    ])
-                    .style(header_style),
-                    vec![
-                        Constraint::Fill(2),
-                        Constraint::Fill(3),
-                        Constraint::Length(18),
-                        Constraint::Length(12),
-                        Constraint::Length(12),
-                        Constraint::Fill(3),
-                    ],
+                    Row::new(header).style(header_style),
+                    widths,
                     o.changes
                         .iter()
                         .map(|ch| {
                             let by: Vec<String> = ch
                                 .writers
                                 .iter()
-                                .map(|&n| {
-                                    let p = &inv.processes[n];
-                                    let comm = p
-                                        .comm
-                                        .as_ref()
-                                        .map(|c| c.display_safe().into_owned())
-                                        .unwrap_or_else(|| "?".to_owned());
-                                    format!("{comm} {}", p.pid)
-                                })
+                                .map(|&n| writer_name(inv, n, &ch.path))
                                 .collect();
-                            Row::new(vec![
-                                Cell::from(ch.path.display_safe().into_owned()),
+                            let mut cells = vec![
+                                Cell::from(super::middle_cut(&ch.path.display_safe(), path_width)),
                                 Cell::from(ch.state.describe()),
                                 Cell::from(by.join(", ")),
-                                Cell::from(time(ch.first)),
-                                Cell::from(time(ch.last)),
-                                Cell::from(
-                                    ch.host_path
-                                        .as_ref()
-                                        .map(|h| super::middle_cut(&h.display_safe(), host_width))
-                                        .unwrap_or_else(|| "-".to_owned()),
-                                ),
-                            ])
+                            ];
+                            if wide {
+                                cells.extend([
+                                    Cell::from(time(ch.first)),
+                                    Cell::from(time(ch.last)),
+                                    Cell::from(
+                                        ch.host_path
+                                            .as_ref()
+                                            .map(|h| {
+                                                super::middle_cut(&h.display_safe(), host_width)
+                                            })
+                                            .unwrap_or_else(|| "-".to_owned()),
+                                    ),
+                                ]);
+                            }
+                            Row::new(cells)
                         })
                         .collect(),
                     o.cursor,
@@ -147,6 +165,21 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, view: &Container
         state.select(Some(cursor));
     }
     frame.render_stateful_widget(table, popup, &mut state);
+}
+
+/// The program and pid of a process that changed `path`: the program it ran when it made the
+/// change (a shell that wrote and then exec'd `sleep` wrote as `sh`).
+fn writer_name(inv: &Investigation, n: NodeId, path: &ByteString) -> String {
+    let p = &inv.processes[n];
+    let program = p
+        .files
+        .iter()
+        .map(|&f| &inv.files[f])
+        .find(|r| r.path == *path || r.renamed_to.as_ref() == Some(path))
+        .map(|r| super::files::program_name(inv, r))
+        .or_else(|| p.comm.as_ref().map(|c| c.display_safe().into_owned()))
+        .unwrap_or_else(|| "?".to_owned());
+    format!("{program} {}", p.pid)
 }
 
 /// Text from the Docker API (names, images) made safe for a terminal.

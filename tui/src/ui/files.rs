@@ -35,7 +35,7 @@ pub fn ops(r: &FileRecord) -> String {
 /// The program that made the operation: the exec it came after, or, before the process's
 /// first exec, the program it was forked with (its parent's); the process's name when it never
 /// exec'd. A process that ran `sh -c '… > f; sleep 3'` wrote `f` as `sh`, not as `sleep`.
-fn program_name(inv: &Investigation, r: &FileRecord) -> String {
+pub(super) fn program_name(inv: &Investigation, r: &FileRecord) -> String {
     let p = &inv.processes[r.node];
     let last_part = |b: &ByteString| {
         let bytes = b.as_bytes();
@@ -65,9 +65,22 @@ fn path_text(r: &FileRecord) -> String {
     }
 }
 
-/// Characters of a host path in the table (cut in the middle beyond); the whole path is under
-/// the table for the selected row.
-const HOST_PATH_CUT: usize = 48;
+/// Cells of the host path column in a table `width` cells wide holding `columns` (two of the
+/// five fill parts left after the fixed columns, the borders and the spacing): host paths are
+/// cut in the middle to it, so paths with one long prefix stay told apart by their ends. The
+/// whole path is under the table for the selected row.
+fn host_path_cells(columns: &[Column], width: u16) -> usize {
+    let fixed: u16 = columns
+        .iter()
+        .map(|c| match c.width() {
+            Constraint::Length(n) => n,
+            _ => 0,
+        })
+        .sum();
+    let spacing = u16::try_from(columns.len().saturating_sub(1)).unwrap_or(u16::MAX);
+    let rest = width.saturating_sub(2 + fixed + spacing);
+    usize::from(rest) * 2 / 5
+}
 
 /// A column of the file table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,7 +134,7 @@ impl Column {
     }
 
     /// The cell of record `r` (sanitised: paths and names come from the recorded host).
-    fn text(self, b: &Browser, r: &FileRecord) -> String {
+    fn text(self, b: &Browser, r: &FileRecord, host_cells: usize) -> String {
         match self {
             Column::Time => r
                 .first_time()
@@ -135,7 +148,7 @@ impl Column {
             Column::HostPath => r
                 .host_path
                 .as_ref()
-                .map(|h| super::middle_cut(&h.display_safe(), HOST_PATH_CUT))
+                .map(|h| super::middle_cut(&h.display_safe(), host_cells))
                 .unwrap_or_else(|| "-".to_owned()),
             Column::Writes => r.writes.to_string(),
             Column::Closed => match (r.closed, r.closed_at_exit) {
@@ -194,9 +207,10 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
     let start = table.offset().min(rows.len());
     let end = (start + height).min(rows.len());
     let columns = Column::fitting(area.width);
+    let host_cells = host_path_cells(&columns, area.width);
     let body = rows[start..end].iter().map(|&f| {
         let r = &b.inv.files[f];
-        Row::new(columns.iter().map(|c| Cell::from(c.text(b, r))))
+        Row::new(columns.iter().map(|c| Cell::from(c.text(b, r, host_cells))))
     });
     let header = Row::new(columns.iter().map(|c| c.header()))
         .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));

@@ -14,6 +14,7 @@ pub mod loading;
 pub mod picker;
 pub mod prompt;
 pub mod status;
+pub mod timeline;
 pub mod title;
 pub mod tree;
 
@@ -73,6 +74,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
             }
         }
         Some(Overlay::Prompt(p)) => prompt::draw(frame, area, p),
+        Some(Overlay::Timeline) => {
+            if let Some((b, t)) = app
+                .browser()
+                .and_then(|b| b.timeline.as_ref().map(|t| (b, t)))
+            {
+                timeline::draw(frame, area, &b.inv, t);
+            }
+        }
         Some(Overlay::Containers(view)) => {
             if let Some(b) = app.browser() {
                 containers::draw(frame, area, &b.inv, view);

@@ -1,0 +1,240 @@
+//! End to end: an analyst's five questions, asked of the real `dockwatch-tui` in a real terminal
+//! (tmux) about a capture that godo records here, on the real kernel and dockerd, of a container
+//! that writes, deletes, renames, chmods and leaves an orphan writing after its parent exited:
+//!
+//! 1. what did the container do (its changed paths, with writers),
+//! 2. which process wrote `/data/orphan.txt`, and when,
+//! 3. what did the container change, with host paths,
+//! 4. who deleted `/data/del.txt`,
+//! 5. export the container's subtree.
+//!
+//! Each answer is checked on screen (and the export in its file). The keys pressed are counted
+//! (the words typed at a prompt are the question, not keys): the five together take at most
+//! [`KEY_BUDGET`], at 160x45 and at 80x24, as the README's table of questions says.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use dockwatch_e2e::godo::{Godo, IMAGE, audit_state, godo_binary};
+use dockwatch_e2e::tmux::{Tmux, line_with};
+use dockwatch_shared::testing::{AuditLock, Need, require};
+
+/// The most keys the five questions may take.
+const KEY_BUDGET: usize = 25;
+
+/// The container's work: a file kept and chmod'ed, one deleted, one renamed, and a background
+/// child that writes a second after its parent shell exited (an orphan).
+const SCRIPT: &str = "mkdir -p /data; cd /data; echo v1 > keep.txt; echo x > del.txt; \
+     rm del.txt; echo y > old.txt; mv old.txt renamed.txt; chmod 600 keep.txt; \
+     sh -c '(sleep 1; echo late > /data/orphan.txt) & exit 0'; sleep 2";
+
+/// The TUI in tmux, with the keys pressed so far.
+struct Analyst {
+    t: Tmux,
+    keys: usize,
+}
+
+impl Analyst {
+    fn press(&mut self, keys: &[&str]) {
+        self.keys += keys.len();
+        self.t.keys(keys);
+    }
+}
+
+#[test]
+fn five_questions_are_answered_in_a_few_keys_at_160x45_and_80x24() {
+    if !require(&[Need::Root, Need::Docker, Need::Tmux]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("dwq-{}", std::process::id());
+    let capture = dir.path().join("questions.jsonl");
+    record(&capture, &name);
+    for (width, height) in [(160, 45), (80, 24)] {
+        let keys = ask_the_five_questions(&capture, &name, dir.path(), width, height);
+        assert!(
+            keys <= KEY_BUDGET,
+            "{keys} keys at {width}x{height}, more than {KEY_BUDGET}"
+        );
+    }
+}
+
+/// godo records the container's run into `capture`.
+fn record(capture: &Path, name: &str) {
+    let lock = AuditLock::take();
+    let before = audit_state();
+    let mut godo = Godo::start(&godo_binary(), &["--write", capture.to_str().unwrap()]);
+    godo.wait_for("start-up snapshot taken", Duration::from_secs(60));
+    let run = Command::new("docker")
+        .args(["run", "--name", name, "--network", "none"])
+        .args([IMAGE, "/bin/sh", "-c", SCRIPT])
+        .status()
+        .expect("docker run");
+    let _ = Command::new("docker").args(["rm", "-f", name]).output();
+    assert!(run.success(), "the container's script succeeds: {run}");
+    // Let held events and unfinished audit events flush.
+    std::thread::sleep(Duration::from_secs(3));
+    let status = godo.terminate();
+    let after = audit_state();
+    drop(lock);
+    assert!(status.success(), "godo exits 0 on SIGTERM: {status}");
+    assert_eq!(after, before, "audit rules and settings are restored");
+}
+
+/// The file pane's row holding `needle`: a line of the screen that starts with a time.
+fn file_row<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .map(|l| l.trim_start_matches(['│', ' ']))
+        .find(|l| {
+            l.contains(needle)
+                && l.as_bytes().get(2) == Some(&b':')
+                && l.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        })
+        .unwrap_or_else(|| panic!("no file row with {needle:?}:\n{screen}"))
+}
+
+/// Plays the five questions at one terminal size; returns the keys pressed.
+fn ask_the_five_questions(
+    capture: &Path,
+    name: &str,
+    dir: &Path,
+    width: u16,
+    height: u16,
+) -> usize {
+    let tui = dockwatch_e2e::workspace_binary("dockwatch-tui");
+    let command = format!(
+        "cd {} && exec {} --replay {}",
+        dir.display(),
+        tui.display(),
+        capture.display()
+    );
+    let mut a = Analyst {
+        t: Tmux::start(&command, width, height),
+        keys: 0,
+    };
+    let wide = width >= 120;
+    a.t.wait_for_within(Duration::from_secs(120), "the tree", |s| {
+        s.contains("Processes ")
+    });
+
+    // 1 and 3. What did the container do, and what did it change (with host paths)?
+    a.press(&["c"]);
+    let list = a.t.wait_text("Containers:");
+    let rows: Vec<&str> = list
+        .lines()
+        .skip_while(|l| !l.contains("name"))
+        .skip(1)
+        .take_while(|l| l.contains('│') && !l.trim_matches(['│', ' ']).is_empty())
+        .collect();
+    let ours = rows
+        .iter()
+        .position(|l| l.contains(name))
+        .unwrap_or_else(|| panic!("{name} listed:\n{list}"));
+    for _ in 0..ours {
+        a.press(&["Down"]);
+    }
+    a.press(&["Enter"]);
+    let changes = a.t.wait_text("changed paths");
+    for path in ["keep.txt", "renamed.txt", "orphan.txt", "del.txt"] {
+        assert!(changes.contains(path), "{path} changed:\n{changes}");
+    }
+    if wide {
+        let keep = line_with(&changes, "/data/keep.txt");
+        assert!(keep.contains("created") && keep.contains("mode"), "{keep}");
+        // The script's shell wrote it (and later exec'd sleep: the writer is still sh).
+        assert!(keep.contains(" sh ") && !keep.contains("sleep"), "{keep}");
+        assert!(keep.contains("/var/lib/"), "its host path: {keep}");
+        let del = line_with(&changes, "/data/del.txt");
+        assert!(del.contains("deleted"), "{del}");
+        assert!(
+            line_with(&changes, "/data/old.txt").contains("renamed.txt"),
+            "{changes}"
+        );
+    }
+    assert!(
+        !changes.contains("runc"),
+        "no runtime rows by default:\n{changes}"
+    );
+    // Back to the list, and closed (q: two Escapes in a row read as Alt-Escape).
+    a.press(&["q", "q"]);
+    a.t.wait_for("the view closed", |s| {
+        !s.contains("changed paths") && !s.contains("Containers:")
+    });
+
+    // 2. Which process wrote /data/orphan.txt, and when?
+    a.press(&["/"]);
+    a.t.wait_text(" Search ");
+    a.t.text("orphan.txt");
+    a.press(&["Enter"]);
+    let screen = a.t.wait_text("hit 1/");
+    assert!(screen.contains("(file path)"), "{screen}");
+    let row = file_row(&screen, "orphan.txt");
+    let writer = row.split_whitespace().nth(1).unwrap_or_default().to_owned();
+    assert!(
+        writer.parse::<u32>().is_ok() && row.contains(':'),
+        "the row names its writer's pid and its time: {row}"
+    );
+    let details_pid = line_with(&screen, "pid ")
+        .split("pid")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(details_pid, writer, "the writer is selected:\n{screen}");
+
+    // 4. Who deleted /data/del.txt? Every operation on the path, in time order.
+    a.press(&["/"]);
+    a.t.wait_text(" Search ");
+    a.t.keys(&["C-u"]);
+    a.t.text("del.txt");
+    a.press(&["Enter"]);
+    a.t.wait_text("hit 1/");
+    a.press(&["Tab", "Tab", "w"]);
+    let screen = a.t.wait_text("Who touched");
+    let unlink = file_row(&screen, "unlink");
+    assert!(
+        unlink.contains("rm") && unlink.contains("del.txt"),
+        "rm deleted it:\n{screen}"
+    );
+    assert!(screen.contains("create"), "and a shell made it:\n{screen}");
+
+    // 5. Export the container's subtree: its first process is the first row.
+    a.press(&["Tab", "g"]);
+    let screen = a.t.wait_for("the container's first process", |s| {
+        s.contains("name") && s.contains(name)
+    });
+    assert!(
+        line_with(&screen, "execs ").contains("/bin/sh -c"),
+        "{screen}"
+    );
+    a.press(&["e"]);
+    a.t.wait_text("Export the subtree");
+    a.press(&["Up", "Enter"]);
+    let screen = a.t.wait_text("exported to");
+    let file = screen
+        .lines()
+        .find_map(|l| l.split("exported to ").nth(1))
+        .map(|f| f.split_whitespace().next().unwrap_or_default().to_owned())
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(&file)).unwrap()).unwrap();
+    let text = doc.to_string();
+    assert!(
+        text.contains("/data/keep.txt") && text.contains("/data/orphan.txt"),
+        "the export holds the subtree's files"
+    );
+    assert_eq!(
+        doc["roots"][0]["container_name"], name,
+        "{}",
+        doc["roots"][0]
+    );
+    let _ = std::fs::remove_file(dir.join(&file));
+    let keys = a.keys;
+    eprintln!("the five questions took {keys} keys at {width}x{height}");
+    a.t.keys(&["q"]);
+    keys
+}
