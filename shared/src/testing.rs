@@ -6,6 +6,7 @@
 //! on through their dev-dependencies; product builds do not have it.
 
 use crate::model::event::*;
+use crate::model::mounts::{Mount, MountKind};
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
 use crate::storage::store::StoreConfig;
@@ -599,6 +600,26 @@ pub fn samples() -> Vec<Event> {
                 rootfs: Some(ByteString::from(
                     "/var/lib/docker/overlay2/0123456789abcdef/merged",
                 )),
+                upper_dir: Some(ByteString::from(
+                    "/var/lib/docker/overlay2/0123456789abcdef/diff",
+                )),
+                mounts: vec![
+                    Mount {
+                        kind: MountKind::Volume,
+                        source: Some(ByteString::from("/var/lib/docker/volumes/data/_data")),
+                        destination: ByteString::from("/data"),
+                    },
+                    Mount {
+                        kind: MountKind::Bind,
+                        source: Some(ByteString::from_bytes(b"/srv/odd\xff name".to_vec())),
+                        destination: ByteString::from("/srv"),
+                    },
+                    Mount {
+                        kind: MountKind::Tmpfs,
+                        source: None,
+                        destination: ByteString::from("/run"),
+                    },
+                ],
             }),
         ),
         (

@@ -17,6 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::mounts::Mount;
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
 
@@ -620,6 +621,15 @@ pub struct Container {
     /// directory), when Docker says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<ByteString>,
+    /// The storage driver's upper directory (overlay's `UpperDir`): where the bytes the
+    /// container changed in its root filesystem really are, when Docker says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper_dir: Option<ByteString>,
+    /// The container's mounts: its binds, volumes and tmpfs mounts, and the files Docker binds
+    /// into it itself (`/etc/hosts`, `/etc/resolv.conf`, `/etc/hostname`). Empty when Docker
+    /// did not say (and in events recorded before mounts were).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<Mount>,
 }
 
 /// Events were lost.

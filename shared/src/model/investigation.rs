@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::event::{DockerRole, GapReason, Pid};
+use crate::model::mounts::FsKind;
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
 
@@ -181,8 +182,21 @@ impl FileOp {
 pub struct FileRecord {
     /// Path as the process saw it, resolved against its cwd.
     pub path: ByteString,
-    /// The same file as the host sees it (through the container's rootfs), when known.
+    /// The same file as the host sees it, when it has a known name there: through the
+    /// container's mounts (a bind's or volume's source) or its rootfs (the merged directory);
+    /// the path itself for a host process. Never a name under the rootfs for `/proc`, `/sys`
+    /// and `/dev` of a container, nor for a tmpfs.
     pub host_path: Option<ByteString>,
+    /// The file in the storage driver's upper directory (where the bytes a container changed
+    /// in its root filesystem are), for a file of a container's root filesystem when Docker
+    /// named the upper directory.
+    #[serde(default)]
+    pub upper_path: Option<ByteString>,
+    /// The kind of filesystem the path was on, when known: the container's root filesystem, a
+    /// bind, a volume, a tmpfs, or a pseudo filesystem (`/proc`, `/sys`, `/dev`, for host
+    /// processes too); `None` for a host process's ordinary file, and when nothing is known.
+    #[serde(default)]
+    pub fs: Option<FsKind>,
     /// The process that used it.
     pub node: NodeId,
     /// Task id that used it.
@@ -205,6 +219,13 @@ pub struct FileRecord {
     pub closed_at_exit: bool,
     /// New name, for a rename.
     pub renamed_to: Option<ByteString>,
+    /// The new name as the host sees it, for a rename (like `host_path`; a rename never leaves
+    /// its filesystem, so `fs` holds for the new name too).
+    #[serde(default)]
+    pub renamed_host_path: Option<ByteString>,
+    /// The new name in the storage driver's upper directory, for a rename (like `upper_path`).
+    #[serde(default)]
+    pub renamed_upper_path: Option<ByteString>,
     /// The program that made the operation: an index into its process's `execs`; `None`
     /// before the process's first exec (the program it was forked or found running with).
     #[serde(default)]

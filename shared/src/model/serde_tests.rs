@@ -77,6 +77,26 @@ fn awkward_text_is_kept_exactly() {
     );
 }
 
+/// A container event as recorded before mounts and the upper directory were: it still loads,
+/// with none of them, and an event without mounts is stored without the keys.
+#[test]
+fn container_events_without_mounts_still_load() {
+    let old = r#"{"host":"h","boot_id":"b","run":"r","seq":3,"time":1,"source":"docker",
+        "kind":"container","id":"c","name":"web","rootfs":"/var/lib/docker/overlay2/x/merged"}"#;
+    let e: Event = serde_json::from_str(old).expect("an old container event decodes");
+    let EventKind::Container(c) = &e.kind else {
+        panic!("kind changed");
+    };
+    assert_eq!(c.upper_dir, None);
+    assert!(c.mounts.is_empty());
+    let back = serde_json::to_value(&e).expect("json");
+    assert!(back.get("mounts").is_none() && back.get("upper_dir").is_none());
+    let doc = bson::serialize_to_document(&e).expect("bson");
+    let raw = doc.to_vec().expect("BSON bytes");
+    let from_bson: Event = bson::deserialize_from_slice(&raw).expect("decode BSON bytes");
+    assert_eq!(from_bson, e);
+}
+
 fn exec_with(args: Vec<Vec<u8>>) -> Event {
     let mut e = samples()
         .into_iter()

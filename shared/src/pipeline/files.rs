@@ -14,7 +14,8 @@
 //! `Repairs::close_from_exit`). Renames, unlinks, truncates, chmods and chowns by name are added
 //! to the process's latest record of that path, or get a record of their own whose `opened` and
 //! `closed` are both the time of the operation. Relative paths are resolved against the event's
-//! cwd, else the process's; `host_path` maps the path through the process's rootfs.
+//! cwd, else the process's; [`crate::pipeline::mounts`] maps the path through the container's
+//! mounts and rootfs to its host path, upper-directory path and kind of filesystem.
 
 use rustc_hash::FxHashMap;
 
@@ -23,26 +24,25 @@ use crate::model::fds::{FdTable, O_ACCMODE, O_CLOEXEC, Slot};
 use crate::model::investigation::{FileOp, FileRecord, ProcessNode};
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
-use crate::pipeline::fold::{NONE, Task, TaskId};
+use crate::pipeline::fold::{ContainerMeta, Folded, NONE, Task, TaskId};
 use crate::pipeline::input::{Op, Rec};
-use crate::pipeline::paths::{absolute, host_path, split_host_path};
+use crate::pipeline::mounts::{ContainerFs, Location, View, locate};
+use crate::pipeline::paths::{absolute, is_rootfs, strip_rootfs};
 
 /// An open file (the kernel's open file description) that several fds and processes may share:
 /// what the process tables of [`crate::model::fds`] point to here.
 #[derive(Debug)]
 enum Ofd {
-    /// Opened by a process of the tree: its record holds the path and host path.
+    /// Opened by a process of the tree: its record holds the path and where the file is.
     Record(u32),
     /// Known from a snapshot fd or a path the recorder resolved.
-    Named {
-        path: ByteString,
-        host: Option<ByteString>,
-    },
+    Named { path: ByteString, at: Location },
 }
 
 struct Files<'a> {
     tasks: &'a [Task],
     task_node: &'a [u32],
+    containers: &'a FxHashMap<String, ContainerMeta>,
     nodes: &'a mut [ProcessNode],
     /// Each node's descriptors, by the kernel's rules; each refers to an index in `ofds`.
     tables: Vec<FdTable<u32>>,
@@ -81,13 +81,15 @@ impl Files<'_> {
         node: usize,
         task: TaskId,
         path: ByteString,
-        host_path: Option<ByteString>,
+        at: Location,
         fd: Option<i32>,
     ) -> u32 {
         let id = self.records.len() as u32;
         self.records.push(FileRecord {
             path,
-            host_path,
+            host_path: at.host,
+            upper_path: at.upper,
+            fs: at.fs,
             node,
             pid: self.tasks[task as usize].pid,
             fd,
@@ -104,19 +106,41 @@ impl Files<'_> {
         &mut self,
         node: usize,
         task: TaskId,
-        (path, host): (ByteString, Option<ByteString>),
+        (path, at): (ByteString, Location),
         time: Timestamp,
     ) -> u32 {
-        let id = self.new_record(node, task, path, host, None);
+        let id = self.new_record(node, task, path, at, None);
         let r = &mut self.records[id as usize];
         r.opened = Some(time);
         r.closed = Some(time);
         id
     }
 
-    /// The absolute path of `path` and its host name, for `task` at `time`. Before its process
-    /// did pivot_root (runc init preparing the container) the process saw the host's
-    /// filesystem, so its paths are host paths already.
+    /// Where the file `path` (absolute, as the process of `node` saw it) is. A process in a
+    /// container (or with a root filesystem of its own) sees its rootfs and its container's
+    /// mounts; a process on the host, and one that had not yet done pivot_root (runc init
+    /// preparing the container), sees the host's filesystem, where its paths are host paths
+    /// already.
+    fn location(&self, node: usize, before_pivot: bool, path: &ByteString) -> Location {
+        let n = &self.nodes[node];
+        let in_container = in_container_fs(n);
+        if before_pivot || !(in_container || is_rootfs(n.rootfs.as_ref())) {
+            return locate(View::Host, path);
+        }
+        let meta = n
+            .container_id
+            .as_ref()
+            .filter(|_| in_container)
+            .and_then(|cid| self.containers.get(cid));
+        let fs = ContainerFs {
+            rootfs: n.rootfs.as_ref(),
+            upper: meta.and_then(|m| m.upper.as_ref()),
+            mounts: meta.map_or(&[], |m| &m.mounts),
+        };
+        locate(View::Container(fs), path)
+    }
+
+    /// The absolute path of `path` and where the file is, for `task` at `time`.
     fn resolve(
         &self,
         node: usize,
@@ -124,19 +148,14 @@ impl Files<'_> {
         time: Timestamp,
         path: ByteString,
         cwd: Option<&ByteString>,
-    ) -> (ByteString, Option<ByteString>) {
-        let n = &self.nodes[node];
-        let abs = absolute(path, cwd.or(n.cwd.as_ref()));
+    ) -> (ByteString, Location) {
+        let abs = absolute(path, cwd.or(self.nodes[node].cwd.as_ref()));
         let leader = self.tasks[task as usize].leader;
         let before_pivot = self.tasks[leader as usize]
             .pivot
             .is_some_and(|pivot| time < pivot);
-        let host = if before_pivot {
-            host_path(None, false, &abs)
-        } else {
-            host_path(n.rootfs.as_ref(), in_container_fs(n), &abs)
-        };
-        (abs, host)
+        let at = self.location(node, before_pivot, &abs);
+        (abs, at)
     }
 
     fn ofd_path(&self, ofd: u32) -> &ByteString {
@@ -146,8 +165,8 @@ impl Files<'_> {
         }
     }
 
-    fn named_ofd(&mut self, path: ByteString, host: Option<ByteString>) -> u32 {
-        self.ofds.push(Ofd::Named { path, host });
+    fn named_ofd(&mut self, path: ByteString, at: Location) -> u32 {
+        self.ofds.push(Ofd::Named { path, at });
         (self.ofds.len() - 1) as u32
     }
 
@@ -168,11 +187,11 @@ impl Files<'_> {
         let Some(path) = file_name(recorded) else {
             return known;
         };
-        let (path, host) = self.resolve(node, task, time, path, None);
+        let (path, at) = self.resolve(node, task, time, path, None);
         if known.is_some_and(|ofd| *self.ofd_path(ofd) == path) {
             return known;
         }
-        let ofd = self.named_ofd(path, host);
+        let ofd = self.named_ofd(path, at);
         let cloexec = self.tables[node].get(fd).is_some_and(|s| s.cloexec);
         self.tables[node].open(fd, cloexec, ofd);
         Some(ofd)
@@ -184,14 +203,19 @@ impl Files<'_> {
         if let Some(&r) = self.uses.get(&(node as u32, ofd)) {
             return r;
         }
-        let (path, host) = match &self.ofds[ofd as usize] {
+        let (path, at) = match &self.ofds[ofd as usize] {
             Ofd::Record(r) => {
                 let r = &self.records[*r as usize];
-                (r.path.clone(), r.host_path.clone())
+                let at = Location {
+                    host: r.host_path.clone(),
+                    upper: r.upper_path.clone(),
+                    fs: r.fs,
+                };
+                (r.path.clone(), at)
             }
-            Ofd::Named { path, host } => (path.clone(), host.clone()),
+            Ofd::Named { path, at } => (path.clone(), at.clone()),
         };
-        let id = self.new_record(node, task, path, host, Some(fd));
+        let id = self.new_record(node, task, path, at, Some(fd));
         self.uses.insert((node as u32, ofd), id);
         id
     }
@@ -257,10 +281,7 @@ impl Files<'_> {
                 self.closed(node, closed, time);
             }
             Op::Snapshot(snap) => {
-                let (rootfs, in_container) = {
-                    let n = &self.nodes[node];
-                    (n.rootfs.clone(), in_container_fs(n))
-                };
+                let rootfs = self.nodes[node].rootfs.clone();
                 for fd in snap.fds {
                     let writable = fd.flags.is_none_or(|f| f & O_ACCMODE != 0);
                     if !writable || fd.target.as_bytes().first() != Some(&b'/') {
@@ -269,8 +290,10 @@ impl Files<'_> {
                     if self.tables[node].get(fd.fd).is_some() {
                         continue;
                     }
-                    let (path, host) = split_host_path(fd.target, rootfs.as_ref(), in_container);
-                    let ofd = self.named_ofd(path, host);
+                    // A running process's fd: it did pivot_root long ago.
+                    let path = strip_rootfs(fd.target, rootfs.as_ref());
+                    let at = self.location(node, false, &path);
+                    let ofd = self.named_ofd(path, at);
                     let cloexec = fd.flags.is_some_and(|f| f & O_CLOEXEC != 0);
                     self.tables[node].open(fd.fd, cloexec, ofd);
                 }
@@ -283,8 +306,8 @@ impl Files<'_> {
                 cwd,
                 ..
             } => {
-                let (path, host) = self.resolve(node, task, time, path, cwd.as_ref());
-                let id = self.new_record(node, task, path, host, Some(fd));
+                let (path, at) = self.resolve(node, task, time, path, cwd.as_ref());
+                let id = self.new_record(node, task, path, at, Some(fd));
                 let r = &mut self.records[id as usize];
                 r.opened = Some(time);
                 r.ops.push(FileOp::Open);
@@ -345,7 +368,7 @@ impl Files<'_> {
                 self.closed(node, duped.replaced, time);
             }
             Op::Rename(r) => {
-                let to = self.resolve(node, task, time, r.to, r.cwd.as_ref()).0;
+                let (to, to_at) = self.resolve(node, task, time, r.to, r.cwd.as_ref());
                 let from = self.resolve(node, task, time, r.from, r.cwd.as_ref());
                 let id = match self.find_by_path(node, &from.0) {
                     Some(id) => id,
@@ -353,6 +376,8 @@ impl Files<'_> {
                 };
                 let rec = &mut self.records[id as usize];
                 rec.renamed_to = Some(to);
+                rec.renamed_host_path = to_at.host;
+                rec.renamed_upper_path = to_at.upper;
                 add_op(rec, FileOp::Rename);
             }
             Op::Change {
@@ -387,21 +412,27 @@ impl Files<'_> {
 }
 
 /// Replays the file records of the tree's tasks into [`FileRecord`]s, appending each record's id
-/// to its node's `files`. `task_node` maps every task to its node (or [`NONE`] outside the tree).
-/// Returns the records and how many were closed at their task's exit. `progress` is called with
-/// the number of records done now and then.
+/// to its node's `files`. `folded` gives each record's task, each exec's entry, the tasks, and
+/// each container's upper directory and mounts; `task_node` maps every task to its node (or
+/// [`NONE`] outside the tree). Returns the records and how many were closed at their task's
+/// exit. `progress` is called with the number of records done now and then.
 pub fn files(
     recs: Vec<Rec>,
-    rec_task: &[TaskId],
-    exec_entry: &FxHashMap<usize, usize>,
-    tasks: &[Task],
+    folded: &Folded,
     task_node: &[u32],
     nodes: &mut [ProcessNode],
     progress: &mut dyn FnMut(u64),
 ) -> (Vec<FileRecord>, u64) {
+    let Folded {
+        tasks,
+        rec_task,
+        containers,
+        exec_entry,
+    } = folded;
     let mut f = Files {
         tasks,
         task_node,
+        containers,
         tables: vec![FdTable::new(); nodes.len()],
         program: vec![None; nodes.len()],
         nodes,

@@ -36,6 +36,7 @@ use rustc_hash::FxHashMap;
 
 use crate::model::event::{Pid, ProcessInfo};
 use crate::model::investigation::ExecRecord;
+use crate::model::mounts::Mount;
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
 use crate::pipeline::input::{Op, Rec};
@@ -139,6 +140,10 @@ pub struct ContainerMeta {
     pub image: Option<String>,
     /// Root filesystem as the host sees it (the storage driver's merged directory).
     pub rootfs: Option<ByteString>,
+    /// The storage driver's upper directory (where the container's changed bytes are).
+    pub upper: Option<ByteString>,
+    /// The container's mounts (binds, volumes, tmpfs, Docker's own files); empty when unknown.
+    pub mounts: Vec<Mount>,
 }
 
 /// What the fold makes of the log.
@@ -524,6 +529,12 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                 }
                 if c.rootfs.is_some() {
                     meta.rootfs = c.rootfs.take();
+                }
+                if c.upper_dir.is_some() {
+                    meta.upper = c.upper_dir.take();
+                }
+                if !c.mounts.is_empty() {
+                    meta.mounts = std::mem::take(&mut c.mounts);
                 }
                 NONE
             }

@@ -12,7 +12,8 @@
 //! 6. [`nodes`]: the tree's processes become [`ProcessNode`](crate::model::investigation::ProcessNode)s;
 //! 7. [`gaps`]: lost events carried with their time range;
 //! 8. [`files`]: descriptor tables replayed into file records (dup, inheritance, snapshot fds,
-//!    close at exit, cwd and rootfs paths).
+//!    close at exit, cwd paths, and host paths through the container's mounts with
+//!    [`mounts`]).
 //!
 //! [`Pipeline`] takes events one at a time (so a caller streaming from MongoDB never holds the
 //! raw events), [`investigate`] runs it over any iterator. Memory is about 150 bytes per event
@@ -24,6 +25,7 @@ pub mod fold;
 pub mod gaps;
 pub mod group;
 pub mod input;
+pub mod mounts;
 pub mod nodes;
 pub mod paths;
 pub mod repair;
@@ -226,15 +228,10 @@ impl Pipeline {
                 }
             })
             .collect();
-        let (mut files, closed_at_exit) = files::files(
-            recs,
-            &folded.rec_task,
-            &folded.exec_entry,
-            &folded.tasks,
-            &task_node,
-            &mut processes,
-            &mut |done| at(Step::Files, done, total),
-        );
+        let (mut files, closed_at_exit) =
+            files::files(recs, &folded, &task_node, &mut processes, &mut |done| {
+                at(Step::Files, done, total)
+            });
         repairs.close_from_exit = closed_at_exit;
         repairs.file_times_to_start = repair::file_times_after_start(&mut files, &processes);
         at(Step::Done, 0, 0);

@@ -1,7 +1,8 @@
 //! Path arithmetic for the `files` step: relative paths against a cwd, lexical clean-up, and
-//! container paths mapped to host paths through a rootfs. Pure byte operations: Linux paths are
-//! bytes, and the files they name are long gone when the analyst looks, so nothing here touches
-//! the file system (and `..` is resolved lexically).
+//! host paths below a container's rootfs taken back to the container's own (the mapping the
+//! other way, through the container's mounts, is [`crate::pipeline::mounts`]). Pure byte
+//! operations: Linux paths are bytes, and the files they name are long gone when the analyst
+//! looks, so nothing here touches the file system (and `..` is resolved lexically).
 
 use crate::model::text::ByteString;
 
@@ -60,38 +61,9 @@ pub fn is_rootfs(root: Option<&ByteString>) -> bool {
     root.is_some_and(|r| !r.is_empty() && r.as_bytes() != b"/")
 }
 
-/// The host's name for `path` (absolute, as the process sees it): `rootfs` + `path` for a
-/// process with a rootfs; the path itself for a process outside any container; unknown for a
-/// container process whose rootfs is unknown, and for a relative path.
-pub fn host_path(
-    rootfs: Option<&ByteString>,
-    in_container: bool,
-    path: &ByteString,
-) -> Option<ByteString> {
-    if path.as_bytes().first() != Some(&b'/') {
-        return None;
-    }
-    match rootfs {
-        Some(r) if is_rootfs(Some(r)) => {
-            let r = r.as_bytes();
-            let r = r.strip_suffix(b"/").unwrap_or(r);
-            let mut out = Vec::with_capacity(r.len() + path.len());
-            out.extend_from_slice(r);
-            out.extend_from_slice(path.as_bytes());
-            Some(ByteString::from_bytes(out))
-        }
-        _ if !in_container => Some(path.clone()),
-        _ => None,
-    }
-}
-
-/// Splits a path that may already be a host path below `rootfs` (the targets of `/proc/PID/fd`
-/// links can be either) into (path as the process sees it, host path).
-pub fn split_host_path(
-    target: ByteString,
-    rootfs: Option<&ByteString>,
-    in_container: bool,
-) -> (ByteString, Option<ByteString>) {
+/// The path as the process saw it, from a path that may be a host path below `rootfs` (the
+/// targets of `/proc/PID/fd` links can be either): the part below the rootfs, else `target`.
+pub fn strip_rootfs(target: ByteString, rootfs: Option<&ByteString>) -> ByteString {
     if let Some(r) = rootfs.filter(|r| is_rootfs(Some(r))) {
         let r = r.as_bytes();
         let r = r.strip_suffix(b"/").unwrap_or(r);
@@ -100,12 +72,10 @@ pub fn split_host_path(
             .strip_prefix(r)
             .filter(|rest| rest.first() == Some(&b'/'))
         {
-            let inner = ByteString::from(rest);
-            return (inner, Some(target));
+            return ByteString::from(rest);
         }
     }
-    let host = host_path(rootfs, in_container, &target);
-    (target, host)
+    target
 }
 
 #[cfg(test)]
@@ -135,38 +105,21 @@ mod tests {
     }
 
     #[test]
-    fn host_paths_go_through_the_rootfs() {
-        let root = ByteString::from("/var/lib/docker/overlay2/abc/merged/");
-        let p = ByteString::from("/tmp/x");
-        assert_eq!(
-            host_path(Some(&root), true, &p).unwrap().as_bytes(),
-            b"/var/lib/docker/overlay2/abc/merged/tmp/x"
-        );
-        assert_eq!(host_path(None, false, &p).unwrap().as_bytes(), b"/tmp/x");
-        assert_eq!(host_path(None, true, &p), None);
-        let slash = ByteString::from("/");
-        assert_eq!(host_path(Some(&slash), true, &p), None);
-        assert_eq!(host_path(None, false, &ByteString::from("rel")), None);
-    }
-
-    #[test]
-    fn a_host_path_below_the_rootfs_splits_into_both_names() {
+    fn a_host_path_below_the_rootfs_becomes_the_containers_path() {
         let root = ByteString::from("/var/lib/docker/overlay2/abc/merged");
-        let (inner, host) = split_host_path(
+        let inner = strip_rootfs(
             "/var/lib/docker/overlay2/abc/merged/tmp/x".into(),
             Some(&root),
-            true,
         );
         assert_eq!(inner.as_bytes(), b"/tmp/x");
-        assert_eq!(
-            host.unwrap().as_bytes(),
-            b"/var/lib/docker/overlay2/abc/merged/tmp/x"
-        );
-        let (inner, host) = split_host_path("/tmp/y".into(), Some(&root), true);
+        let inner = strip_rootfs("/tmp/y".into(), Some(&root));
         assert_eq!(inner.as_bytes(), b"/tmp/y");
+        let inner = strip_rootfs("/var/lib/docker/overlay2/abc/merged2/x".into(), Some(&root));
+        assert_eq!(inner.as_bytes(), b"/var/lib/docker/overlay2/abc/merged2/x");
+        let slash = ByteString::from("/");
         assert_eq!(
-            host.unwrap().as_bytes(),
-            b"/var/lib/docker/overlay2/abc/merged/tmp/y"
+            strip_rootfs("/tmp/z".into(), Some(&slash)).as_bytes(),
+            b"/tmp/z"
         );
     }
 }

@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::event::DockerRole;
-use crate::model::investigation::{FileOp, Investigation, NodeId, ProcessNode};
+use crate::model::investigation::{FileOp, FileRecord, Investigation, NodeId, ProcessNode};
+use crate::model::mounts::FsKind;
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
 
@@ -128,8 +129,15 @@ impl PathState {
 pub struct PathChange {
     /// The path as the container's processes saw it.
     pub path: ByteString,
-    /// Where it is on the host (through the container's root filesystem), when known.
+    /// Where it is on the host (through the container's mounts or its root filesystem), when
+    /// it has a known name there.
     pub host_path: Option<ByteString>,
+    /// Where it is in the storage driver's upper directory (the container's changed bytes),
+    /// for a file of the container's root filesystem, when known.
+    pub upper_path: Option<ByteString>,
+    /// The kind of filesystem it is on (`rootfs`, `bind`, `volume`, `tmpfs`, `proc`, ...),
+    /// when known.
+    pub fs: Option<FsKind>,
     /// What became of it.
     pub state: PathState,
     /// The processes that changed it, in the order of their first change.
@@ -201,6 +209,36 @@ pub fn containers_with_changes(inv: &Investigation) -> Vec<(ContainerSummary, Ve
     out
 }
 
+/// Where a file is: its host path, upper-directory path and kind of filesystem.
+struct Place<'a> {
+    host: Option<&'a ByteString>,
+    upper: Option<&'a ByteString>,
+    fs: Option<FsKind>,
+}
+
+/// Where the new name of the renamed file of `r` is: as the pipeline mapped it, else (a record
+/// made before it did) by swapping the old name for the new one at the end of the old host path
+/// (which holds for a rootfs, not for a bind or volume whose destination is part of the path).
+fn renamed_place(r: &FileRecord, to: &ByteString) -> (Option<ByteString>, Option<ByteString>) {
+    if r.renamed_host_path.is_some() || r.renamed_upper_path.is_some() {
+        return (r.renamed_host_path.clone(), r.renamed_upper_path.clone());
+    }
+    let swap = |h: &ByteString| {
+        let (h, p) = (h.as_bytes(), r.path.as_bytes());
+        h.ends_with(p).then(|| {
+            let mut b = h[..h.len() - p.len()].to_vec();
+            b.extend_from_slice(to.as_bytes());
+            ByteString::from_bytes(b)
+        })
+    };
+    let host = r
+        .host_path
+        .as_ref()
+        .filter(|_| matches!(r.fs, None | Some(FsKind::Rootfs)))
+        .and_then(swap);
+    (host, r.upper_path.as_ref().and_then(swap))
+}
+
 /// The entry of `path`, made on its first change, with `node` among its writers and `time`
 /// within its first and last.
 fn touch<'a>(
@@ -208,7 +246,7 @@ fn touch<'a>(
     order: &mut Vec<ByteString>,
     path: &ByteString,
     node: NodeId,
-    host: Option<&ByteString>,
+    place: Place<'_>,
     time: Option<Timestamp>,
 ) -> &'a mut PathChange {
     let change = by_path.entry(path.clone()).or_insert_with(|| {
@@ -216,6 +254,8 @@ fn touch<'a>(
         PathChange {
             path: path.clone(),
             host_path: None,
+            upper_path: None,
+            fs: None,
             state: PathState::default(),
             writers: Vec::new(),
             first: None,
@@ -225,8 +265,14 @@ fn touch<'a>(
     if !change.writers.contains(&node) {
         change.writers.push(node);
     }
-    if host.is_some() {
-        change.host_path = host.cloned();
+    if place.host.is_some() {
+        change.host_path = place.host.cloned();
+    }
+    if place.upper.is_some() {
+        change.upper_path = place.upper.cloned();
+    }
+    if place.fs.is_some() {
+        change.fs = place.fs;
     }
     change.first = match (change.first, time) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -263,14 +309,12 @@ fn changes_among(
     for f in records {
         let r = &inv.files[f];
         let (first, last) = (r.first_time(), r.last_time());
-        let change = touch(
-            &mut by_path,
-            &mut order,
-            &r.path,
-            r.node,
-            r.host_path.as_ref(),
-            first,
-        );
+        let place = Place {
+            host: r.host_path.as_ref(),
+            upper: r.upper_path.as_ref(),
+            fs: r.fs,
+        };
+        let change = touch(&mut by_path, &mut order, &r.path, r.node, place, first);
         change.last = change.last.max(last);
         for op in &r.ops {
             match op {
@@ -288,16 +332,15 @@ fn changes_among(
             }
         }
         if let (true, Some(to)) = (r.ops.contains(&FileOp::Rename), &r.renamed_to) {
-            // The new name holds what the old one had.
-            let host = r.host_path.as_ref().and_then(|h| {
-                let (h, p) = (h.as_bytes(), r.path.as_bytes());
-                h.ends_with(p).then(|| {
-                    let mut b = h[..h.len() - p.len()].to_vec();
-                    b.extend_from_slice(to.as_bytes());
-                    ByteString::from_bytes(b)
-                })
-            });
-            let target = touch(&mut by_path, &mut order, to, r.node, host.as_ref(), last);
+            // The new name holds what the old one had, on the same filesystem (a rename never
+            // leaves it).
+            let (host, upper) = renamed_place(r, to);
+            let place = Place {
+                host: host.as_ref(),
+                upper: upper.as_ref(),
+                fs: r.fs,
+            };
+            let target = touch(&mut by_path, &mut order, to, r.node, place, last);
             target.state.renamed_from = Some(r.path.clone());
             target.state.deleted = false;
             target.state.renamed_to = None;

@@ -146,6 +146,12 @@ fn file_lines(out: &mut dyn Write, f: &FileRecord) -> io::Result<()> {
     if let Some(host) = f.host_path.as_ref().filter(|h| **h != f.path) {
         write!(out, "  (host {})", host.display_safe())?;
     }
+    if let Some(upper) = &f.upper_path {
+        write!(out, "  (upper {})", upper.display_safe())?;
+    }
+    if let Some(fs) = f.fs {
+        write!(out, "  [{}]", fs.name())?;
+    }
     out.write_all(b"\n")?;
     write!(out, "        {}", ops_text(&f.ops))?;
     if let Some(fd) = f.fd {

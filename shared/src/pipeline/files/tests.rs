@@ -360,3 +360,50 @@ fn a_reused_pid_does_not_write_into_the_old_processs_file() {
     assert_eq!(f[0].writes, 0);
     assert_eq!(f[0].closed, Some(t(12)));
 }
+
+#[test]
+fn pseudo_files_of_a_container_never_get_a_path_under_its_rootfs() {
+    use crate::model::mounts::FsKind;
+    let root = "/var/lib/docker/overlay2/abc/merged";
+    let inv = run(vec![
+        dockerd(),
+        in_container(fork(10, 100, 100, 200), CID),
+        // runc init, before pivot_root, on the host's filesystem: host paths, marked.
+        open(11, 200, 200, "/proc/self/attr/exec", 3),
+        pivot_root(12, 200, root),
+        in_container(exec(13, 200, &["/bin/sh"]), CID),
+        // No mount facts (a recording without the Docker API): the pseudo marks still hold.
+        open(14, 200, 200, "/dev/null", 4),
+        open(15, 200, 200, "/sys/fs/cgroup/x", 5),
+        open(16, 200, 200, "/tmp/x", 6),
+    ]);
+    let got: Vec<(String, Option<String>, Option<FsKind>)> = files_of(&inv, 200)
+        .iter()
+        .map(|f| {
+            (
+                f.path.to_str_lossy().into_owned(),
+                f.host_path.as_ref().map(|h| h.to_str_lossy().into_owned()),
+                f.fs,
+            )
+        })
+        .collect();
+    let want = |p: &str, h: Option<&str>, fs| (p.to_owned(), h.map(str::to_owned), fs);
+    assert_eq!(
+        got,
+        [
+            want(
+                "/proc/self/attr/exec",
+                Some("/proc/self/attr/exec"),
+                Some(FsKind::Proc)
+            ),
+            want("/dev/null", None, Some(FsKind::Dev)),
+            want("/sys/fs/cgroup/x", None, Some(FsKind::Sysfs)),
+            want(
+                "/tmp/x",
+                Some("/var/lib/docker/overlay2/abc/merged/tmp/x"),
+                Some(FsKind::Rootfs)
+            ),
+        ]
+    );
+    assert!(files_of(&inv, 200).iter().all(|f| f.upper_path.is_none()));
+}

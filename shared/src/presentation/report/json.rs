@@ -20,6 +20,7 @@ use super::MAX_JSON_DEPTH;
 use crate::model::investigation::{
     ExecRecord, FileOp, FileRecord, GapRecord, Investigation, NodeId, Stats,
 };
+use crate::model::mounts::FsKind;
 use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
 
@@ -317,6 +318,8 @@ impl Serialize for Containers<'_> {
         struct ChangeOut<'a> {
             path: &'a ByteString,
             host_path: Option<&'a ByteString>,
+            upper_path: Option<&'a ByteString>,
+            fs: Option<FsKind>,
             state: &'a PathState,
             summary: String,
             writers: Vec<crate::Pid>,
@@ -343,6 +346,8 @@ impl Serialize for Containers<'_> {
                 .map(|ch| ChangeOut {
                     path: &ch.path,
                     host_path: ch.host_path.as_ref(),
+                    upper_path: ch.upper_path.as_ref(),
+                    fs: ch.fs,
                     state: &ch.state,
                     summary: ch.state.describe(),
                     writers: ch.writers.iter().map(|&n| inv.processes[n].pid).collect(),
@@ -407,6 +412,8 @@ impl Serialize for Files<'_> {
 struct FileOut<'a> {
     path: &'a ByteString,
     host_path: Option<&'a ByteString>,
+    upper_path: Option<&'a ByteString>,
+    fs: Option<FsKind>,
     pid: crate::Pid,
     fd: Option<i32>,
     ops: &'a [FileOp],
@@ -424,6 +431,8 @@ impl<'a> From<&'a FileRecord> for FileOut<'a> {
         Self {
             path: &f.path,
             host_path: f.host_path.as_ref(),
+            upper_path: f.upper_path.as_ref(),
+            fs: f.fs,
             pid: f.pid,
             fd: f.fd,
             ops: &f.ops,

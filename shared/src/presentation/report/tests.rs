@@ -3,10 +3,22 @@
 use super::*;
 use crate::model::event::{Event, EventKind};
 use crate::model::investigation::{ProcessKey, Stats};
+use crate::model::mounts::{Mount, MountKind};
 use crate::pipeline::investigate;
 use crate::pipeline::testkit::*;
 
 const ROOTFS: &str = "/var/lib/docker/overlay2/abc/merged";
+const UPPER: &str = "/var/lib/docker/overlay2/abc/diff";
+
+/// Docker's metadata of the sample container, with its upper directory and `mounts`.
+fn container_with(time: i64, mounts: Vec<Mount>) -> Event {
+    let mut e = container(time, CID, "demo", "dockwatch-busybox:latest");
+    if let EventKind::Container(c) = &mut e.kind {
+        c.upper_dir = Some(UPPER.into());
+        c.mounts = mounts;
+    }
+    e
+}
 
 fn sample() -> Investigation {
     let mut evil = in_container(
@@ -29,7 +41,7 @@ fn sample() -> Investigation {
         write(24, 130, 130, 3, 2),
         close(25, 130, 130, 3),
         rename(26, 130, "/tmp/x", "/tmp/y"),
-        container(27, CID, "demo", "dockwatch-busybox:latest"),
+        container_with(27, Vec::new()),
         gap(28, 5, 9, 3),
         exit(30, 130),
     ];
@@ -75,11 +87,13 @@ fn json_has_exactly_the_documented_fields() {
         keys(&c["changes"][0]),
         [
             "first",
+            "fs",
             "host_path",
             "last",
             "path",
             "state",
             "summary",
+            "upper_path",
             "writers"
         ]
     );
@@ -119,6 +133,7 @@ fn json_has_exactly_the_documented_fields() {
             "exec",
             "fd",
             "first_write",
+            "fs",
             "host_path",
             "last_write",
             "opened",
@@ -126,10 +141,13 @@ fn json_has_exactly_the_documented_fields() {
             "path",
             "pid",
             "renamed_to",
+            "upper_path",
             "writes"
         ]
     );
     assert_eq!(file["host_path"], format!("{ROOTFS}/tmp/x"));
+    assert_eq!(file["upper_path"], format!("{UPPER}/tmp/x"));
+    assert_eq!(file["fs"], "rootfs");
     assert_eq!(file["renamed_to"], "/tmp/y");
     assert_eq!(
         file["ops"],
@@ -139,6 +157,111 @@ fn json_has_exactly_the_documented_fields() {
         keys(&doc["gaps"][0]),
         ["detail", "from", "lost", "reason", "to"]
     );
+}
+
+/// Files on a volume, a bind, a tmpfs and the pseudo filesystems: each with the host path,
+/// upper path and kind of filesystem it really has, in the files and the container's changes
+/// (a rename in a bind too).
+#[test]
+fn json_files_and_changes_say_where_each_file_is() {
+    let mount = |kind, source: Option<&str>, dest: &str| Mount {
+        kind,
+        source: source.map(ByteString::from),
+        destination: dest.into(),
+    };
+    let events: Vec<Event> = vec![
+        snapshot(2, 100, 1, &["/usr/bin/dockerd", "-H", "fd://"]),
+        in_container(fork(20, 100, 100, 130), CID),
+        pivot_root(21, 130, ROOTFS),
+        in_container(exec(22, 130, &["/bin/sh", "-c", "work"]), CID),
+        container_with(
+            23,
+            vec![
+                mount(
+                    MountKind::Volume,
+                    Some("/var/lib/docker/volumes/v/_data"),
+                    "/vol",
+                ),
+                mount(MountKind::Bind, Some("/tmp/xyz"), "/bind"),
+                mount(MountKind::Tmpfs, None, "/scratch"),
+            ],
+        ),
+        open(30, 130, 130, "/vol/a.txt", 3),
+        open(31, 130, 130, "/bind/b.txt", 4),
+        rename(32, 130, "/bind/b.txt", "/bind/c.txt"),
+        open(33, 130, 130, "/tmp/c.txt", 5),
+        open(34, 130, 130, "/dev/null", 6),
+        open(35, 130, 130, "/proc/self/comm", 7),
+        open(36, 130, 130, "/scratch/s", 8),
+        exit(40, 130),
+    ];
+    let inv = investigate(events, HOST, BOOT, t(1_000_000), &mut |_| {});
+    let doc = export_json(&inv, None);
+    let sh = &doc["roots"][0]["children"][0];
+    let file = |p: &str| {
+        sh["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == p)
+            .unwrap_or_else(|| panic!("{p} in {sh}"))
+            .clone()
+    };
+    let at = |f: Value| {
+        (
+            f["host_path"].clone(),
+            f["upper_path"].clone(),
+            f["fs"].clone(),
+        )
+    };
+    let json = |v: Option<&str>| v.map_or(Value::Null, |s| Value::String(s.to_owned()));
+    let want = |h: Option<&str>, u: Option<&str>, fs: &str| (json(h), json(u), json(Some(fs)));
+    assert_eq!(
+        at(file("/vol/a.txt")),
+        want(
+            Some("/var/lib/docker/volumes/v/_data/a.txt"),
+            None,
+            "volume"
+        )
+    );
+    assert_eq!(
+        at(file("/bind/b.txt")),
+        want(Some("/tmp/xyz/b.txt"), None, "bind")
+    );
+    assert_eq!(
+        at(file("/tmp/c.txt")),
+        want(
+            Some(&format!("{ROOTFS}/tmp/c.txt")),
+            Some(&format!("{UPPER}/tmp/c.txt")),
+            "rootfs"
+        )
+    );
+    assert_eq!(at(file("/dev/null")), want(None, None, "dev"));
+    assert_eq!(at(file("/proc/self/comm")), want(None, None, "proc"));
+    assert_eq!(at(file("/scratch/s")), want(None, None, "tmpfs"));
+    // The container's changes: the renamed file's new name through the same bind.
+    let changes = doc["containers"][0]["changes"].as_array().unwrap();
+    let change = |p: &str| changes.iter().find(|c| c["path"] == p).unwrap().clone();
+    assert_eq!(
+        at(change("/bind/c.txt")),
+        want(Some("/tmp/xyz/c.txt"), None, "bind")
+    );
+    assert_eq!(
+        at(change("/tmp/c.txt")),
+        want(
+            Some(&format!("{ROOTFS}/tmp/c.txt")),
+            Some(&format!("{UPPER}/tmp/c.txt")),
+            "rootfs"
+        )
+    );
+    assert_eq!(at(change("/dev/null")), want(None, None, "dev"));
+    // The text report names them too.
+    let text = render_text(&inv);
+    assert!(
+        text.contains("/vol/a.txt  (host /var/lib/docker/volumes/v/_data/a.txt)  [volume]"),
+        "{text}"
+    );
+    assert!(text.contains("/dev/null  [dev]"), "{text}");
 }
 
 #[test]
