@@ -53,6 +53,7 @@ fn five_questions_are_answered_in_a_few_keys_at_160x45_and_80x24() {
     let name = format!("dwq-{}", std::process::id());
     let capture = dir.path().join("questions.jsonl");
     record(&capture, &name);
+    dockwatch_e2e::godo::keep("questions.jsonl", &std::fs::read(&capture).unwrap());
     for (width, height) in [(160, 45), (80, 24)] {
         let keys = ask_the_five_questions(&capture, &name, dir.path(), width, height);
         assert!(

@@ -23,33 +23,47 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, view: &Container
     let time = |t: Option<dockwatch_shared::Timestamp>| {
         t.map(short_time).unwrap_or_else(|| "-".to_owned())
     };
+    let inner = usize::from(popup.width.saturating_sub(2));
+    let wide = inner >= 110;
     let (title, header, widths, rows, cursor): (String, Row, Vec<Constraint>, Vec<Row>, usize) =
         match &view.opened {
-            None => (
-                format!(
-                    " Containers: {} (Enter: its changes · Esc closes) ",
-                    view.list.len()
-                ),
-                Row::new([
-                    "name",
-                    "image",
-                    "id",
-                    "start",
-                    "exit",
-                    "processes",
-                    "changed",
-                ])
-                .style(header_style),
-                vec![
-                    Constraint::Fill(2),
-                    Constraint::Fill(2),
-                    Constraint::Length(12),
-                    Constraint::Length(12),
-                    Constraint::Length(12),
-                    Constraint::Length(9),
-                    Constraint::Length(7),
-                ],
-                view.list
+            None => {
+                // Narrow screens keep the name, image, exit and counts; wide ones add the id
+                // and the start.
+                let header: Vec<&str> = if wide {
+                    vec![
+                        "name",
+                        "image",
+                        "id",
+                        "start",
+                        "exit",
+                        "processes",
+                        "changed",
+                    ]
+                } else {
+                    vec!["name", "image", "exit", "procs", "changed"]
+                };
+                let widths = if wide {
+                    vec![
+                        Constraint::Fill(2),
+                        Constraint::Fill(2),
+                        Constraint::Length(12),
+                        Constraint::Length(12),
+                        Constraint::Length(12),
+                        Constraint::Length(9),
+                        Constraint::Length(7),
+                    ]
+                } else {
+                    vec![
+                        Constraint::Fill(3),
+                        Constraint::Fill(2),
+                        Constraint::Length(12),
+                        Constraint::Length(5),
+                        Constraint::Length(7),
+                    ]
+                };
+                let rows = view
+                    .list
                     .iter()
                     .map(|c| {
                         let exit = match (c.exit, c.exit_code) {
@@ -57,25 +71,39 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, view: &Container
                             (Some(t), None) => time(Some(t)),
                             (None, _) => "running".to_owned(),
                         };
-                        Row::new(vec![
+                        let mut cells = vec![
                             Cell::from(safe(c.name.as_deref())),
                             Cell::from(safe(c.image.as_deref())),
-                            Cell::from(c.id.get(..12).unwrap_or(&c.id).to_owned()),
-                            Cell::from(time(c.start)),
+                        ];
+                        if wide {
+                            cells.extend([
+                                Cell::from(c.id.get(..12).unwrap_or(&c.id).to_owned()),
+                                Cell::from(time(c.start)),
+                            ]);
+                        }
+                        cells.extend([
                             Cell::from(exit),
                             Cell::from(c.processes.to_string()),
                             Cell::from(c.changed_paths.to_string()),
-                        ])
+                        ]);
+                        Row::new(cells)
                     })
-                    .collect(),
-                view.cursor,
-            ),
+                    .collect();
+                (
+                    format!(
+                        " Containers: {} (Enter: its changes · Esc closes) ",
+                        view.list.len()
+                    ),
+                    Row::new(header).style(header_style),
+                    widths,
+                    rows,
+                    view.cursor,
+                )
+            }
             Some(o) => {
                 let c = &view.list[o.container];
                 // Narrow screens keep the path, what became of it and who; wide ones add the
                 // times and the host path. Paths are cut in the middle to their column.
-                let inner = usize::from(popup.width.saturating_sub(2));
-                let wide = inner >= 110;
                 let fixed = if wide { 18 + 12 + 12 + 5 } else { 18 + 2 };
                 let flexible = inner.saturating_sub(fixed);
                 let (path_width, state_width, host_width) = if wide {
@@ -138,14 +166,13 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, view: &Container
                                 cells.extend([
                                     Cell::from(time(ch.first)),
                                     Cell::from(time(ch.last)),
-                                    Cell::from(
-                                        ch.host_path
-                                            .as_ref()
-                                            .map(|h| {
-                                                super::middle_cut(&h.display_safe(), host_width)
-                                            })
-                                            .unwrap_or_else(|| "-".to_owned()),
-                                    ),
+                                    Cell::from(match (&ch.host_path, ch.fs) {
+                                        (Some(h), _) => {
+                                            super::middle_cut(&h.display_safe(), host_width)
+                                        }
+                                        (None, Some(fs)) => format!("none ({})", fs.name()),
+                                        (None, None) => "-".to_owned(),
+                                    }),
                                 ]);
                             }
                             Row::new(cells)

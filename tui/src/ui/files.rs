@@ -192,16 +192,25 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
         .title(title)
         .border_style(super::border(focused));
     if let Some(&f) = rows.get(table.cursor()) {
+        // Where the selected file is on the host: its path there (through a volume or bind
+        // mount when it was on one), the overlay's upper dir (where changed bytes are), or the
+        // pseudo filesystem it lives on (no host path).
         let r = &b.inv.files[f];
-        let host = r
-            .host_path
-            .as_ref()
-            .map(|h| h.display_safe().into_owned())
-            .unwrap_or_else(|| "-".to_owned());
-        block = block.title_bottom(Line::from(vec![
-            Span::styled(" host path ", Style::default().fg(Color::DarkGray)),
-            Span::raw(format!("{host} ")),
-        ]));
+        let dim = Style::default().fg(Color::DarkGray);
+        let mut spans = vec![Span::styled(" host path ", dim)];
+        spans.push(Span::raw(match (&r.host_path, r.fs) {
+            (Some(h), _) => format!("{} ", h.display_safe()),
+            (None, Some(fs)) => format!("none ({}) ", fs.name()),
+            (None, None) => "- ".to_owned(),
+        }));
+        if let Some(fs) = r.fs.filter(|_| r.host_path.is_some()) {
+            spans.push(Span::styled(format!("[{}] ", fs.name()), dim));
+        }
+        if let Some(upper) = &r.upper_path {
+            spans.push(Span::styled("· upper ", dim));
+            spans.push(Span::raw(format!("{} ", upper.display_safe())));
+        }
+        block = block.title_bottom(Line::from(spans));
     }
     let height = visible_rows(area);
     let start = table.offset().min(rows.len());
