@@ -290,6 +290,10 @@ impl Serialize for NodeOut<'_> {
         st.serialize_field("image", &n.image)?;
         st.serialize_field("inherited", &n.inherited)?;
         st.serialize_field("star", &n.star)?;
+        st.serialize_field(
+            "runtime",
+            &crate::presentation::containers::is_plumbing(n),
+        )?;
         st.serialize_field("start", &rfc3339(n.start))?;
         st.serialize_field("exit", &rfc3339(n.exit))?;
         st.serialize_field("exit_code", &n.exit_code)?;
@@ -401,8 +405,18 @@ struct Files<'a> {
 impl Serialize for Files<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(None)?;
-        for f in self.ids.iter().filter_map(|&f| self.inv.files.get(f)) {
-            seq.serialize_element(&FileOut::from(f))?;
+        for &id in self.ids {
+            let Some(f) = self.inv.files.get(id) else {
+                continue;
+            };
+            let mut out = FileOut::from(f);
+            out.by_runtime = self
+                .inv
+                .processes
+                .get(f.node)
+                .is_some_and(crate::presentation::containers::is_plumbing)
+                || crate::presentation::containers::by_the_runtime(self.inv, id);
+            seq.serialize_element(&out)?;
         }
         seq.end()
     }
@@ -424,6 +438,7 @@ struct FileOut<'a> {
     closed: Option<String>,
     renamed_to: Option<&'a ByteString>,
     exec: Option<usize>,
+    by_runtime: bool,
 }
 
 impl<'a> From<&'a FileRecord> for FileOut<'a> {
@@ -443,6 +458,7 @@ impl<'a> From<&'a FileRecord> for FileOut<'a> {
             closed: rfc3339(f.closed),
             renamed_to: f.renamed_to.as_ref(),
             exec: f.exec,
+            by_runtime: false,
         }
     }
 }

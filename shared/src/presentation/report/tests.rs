@@ -117,18 +117,22 @@ fn json_has_exactly_the_documented_fields() {
             "pid",
             "ppid",
             "rootfs",
+            "runtime",
             "star",
             "start",
             "tgid",
             "threads"
         ]
     );
+    assert_eq!(root["runtime"], true, "dockerd is the runtime");
     let sh = &root["children"][0]["children"][0]["children"][0];
     assert_eq!(sh["pid"], 130);
+    assert_eq!(sh["runtime"], false, "the workload is not");
     let file = &sh["files"][0];
     assert_eq!(
         keys(file),
         [
+            "by_runtime",
             "closed",
             "exec",
             "fd",
@@ -148,6 +152,7 @@ fn json_has_exactly_the_documented_fields() {
     assert_eq!(file["host_path"], format!("{ROOTFS}/tmp/x"));
     assert_eq!(file["upper_path"], format!("{UPPER}/tmp/x"));
     assert_eq!(file["fs"], "rootfs");
+    assert_eq!(file["by_runtime"], false);
     assert_eq!(file["renamed_to"], "/tmp/y");
     assert_eq!(
         file["ops"],
