@@ -2,8 +2,8 @@
 //! (`dockwatch_shared::presentation::report::ExportDoc`, documented in `docs/report-schema.md`), compact.
 //!
 //! The file is created as `dockwatch_shared::storage::output` says: mode 0600, never through a symbolic
-//! link and never over an existing file (the default name is predictable, so a planted link or
-//! file must not be written through); the analyst edits the name instead.
+//! link (the default name is predictable, so a planted link must not be written through), and
+//! over an existing regular file only when the analyst confirmed replacing it.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -24,9 +24,15 @@ pub enum ExportError {
         #[source]
         source: std::io::Error,
     },
-    /// The file exists (or is a link); exports never replace anything.
-    #[error("{path} exists or is a symbolic link: edit the name to write a new file")]
+    /// The file exists and replacing it was not confirmed.
+    #[error("{path} exists: Enter again replaces it, or edit the name")]
     Exists {
+        /// Where.
+        path: PathBuf,
+    },
+    /// The name is a symbolic link; exports never write through one.
+    #[error("{path} is a symbolic link: edit the name to write a new file")]
+    Link {
         /// Where.
         path: PathBuf,
     },
@@ -35,8 +41,14 @@ pub enum ExportError {
     NoSuchNode(NodeId),
 }
 
-/// Writes the subtree of `node` to `path`; returns the absolute path written.
-pub fn write(inv: &Investigation, node: NodeId, path: &Path) -> Result<PathBuf, ExportError> {
+/// Writes the subtree of `node` to `path` (replacing a regular file there with `replace`);
+/// returns the absolute path written.
+pub fn write(
+    inv: &Investigation,
+    node: NodeId,
+    path: &Path,
+    replace: bool,
+) -> Result<PathBuf, ExportError> {
     if node >= inv.processes.len() {
         return Err(ExportError::NoSuchNode(node));
     }
@@ -44,8 +56,13 @@ pub fn write(inv: &Investigation, node: NodeId, path: &Path) -> Result<PathBuf, 
         path: path.to_owned(),
         source,
     };
-    let file = output::create(path, OutputPolicy::default(), &[]).map_err(|e| match e {
-        OutputError::Exists { path } | OutputError::Link { path } => ExportError::Exists { path },
+    let policy = OutputPolicy {
+        replace,
+        ..OutputPolicy::default()
+    };
+    let file = output::create(path, policy, &[]).map_err(|e| match e {
+        OutputError::Exists { path } => ExportError::Exists { path },
+        OutputError::Link { path } => ExportError::Link { path },
         OutputError::Create { source, .. } => err(source),
         other => err(std::io::Error::other(other)),
     })?;
@@ -68,7 +85,7 @@ mod tests {
         let job = inv.processes.iter().position(|p| p.pid == 1420).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("job.json");
-        let written = write(&inv, job, &path).unwrap();
+        let written = write(&inv, job, &path, false).unwrap();
         assert!(written.is_absolute());
         let doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(doc["host"], "synthetic-host");
@@ -80,29 +97,33 @@ mod tests {
     }
 
     #[test]
-    fn an_export_is_private_and_never_replaces_a_file_nor_follows_a_link() {
+    fn an_export_is_private_replaces_a_file_only_when_asked_and_never_follows_a_link() {
         use std::os::unix::fs::PermissionsExt;
         let inv = synthetic::demo();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("job.json");
-        write(&inv, 0, &path).unwrap();
+        write(&inv, 0, &path, false).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let err = write(&inv, 0, &path).unwrap_err();
+        let err = write(&inv, 0, &path, false).unwrap_err();
         assert!(matches!(err, ExportError::Exists { .. }), "{err}");
+        let job = inv.processes.iter().position(|p| p.pid == 1420).unwrap();
+        write(&inv, job, &path, true).unwrap();
+        let doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(doc["roots"][0]["pid"], 1420, "replaced");
         let target = dir.path().join("victim");
         std::fs::write(&target, b"keep").unwrap();
         let link = dir.path().join("planted.json");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let err = write(&inv, 0, &link).unwrap_err();
-        assert!(err.to_string().contains("edit the name"), "{err}");
+        let err = write(&inv, 0, &link, true).unwrap_err();
+        assert!(matches!(err, ExportError::Link { .. }), "{err}");
         assert_eq!(std::fs::read(&target).unwrap(), b"keep");
     }
 
     #[test]
     fn an_unwritable_path_says_so() {
         let inv = synthetic::demo();
-        let err = write(&inv, 0, Path::new("/nonexistent-dir/x.json")).unwrap_err();
+        let err = write(&inv, 0, Path::new("/nonexistent-dir/x.json"), false).unwrap_err();
         assert!(err.to_string().contains("/nonexistent-dir/x.json"), "{err}");
     }
 }

@@ -51,12 +51,16 @@ fn perform(app: &mut App, job: &mut Option<JobHandle>, tx: &Sender<AppEvent>) {
                     j.cancel();
                 }
             }
-            Command::Export { node, path } => {
+            Command::Export {
+                node,
+                path,
+                replace,
+            } => {
                 let result = match app.browser() {
-                    Some(b) => export::write(&b.inv, node, &path).map_err(|e| e.to_string()),
-                    None => Err("nothing loaded".to_owned()),
+                    Some(b) => export::write(&b.inv, node, &path, replace),
+                    None => Err(export::ExportError::NoSuchNode(node)),
                 };
-                app.export_finished(result);
+                app.export_finished(node, result);
             }
         }
     }

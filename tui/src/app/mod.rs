@@ -59,6 +59,8 @@ pub enum Command {
         node: NodeId,
         /// Where.
         path: PathBuf,
+        /// Replace a file there (the analyst confirmed it).
+        replace: bool,
     },
 }
 
@@ -139,6 +141,8 @@ pub struct Prompt {
     pub history: Vec<String>,
     /// The history entry shown, while walking it.
     pub recall: Option<usize>,
+    /// An export's file name that exists: submitting it again replaces the file.
+    pub confirm: Option<String>,
 }
 
 impl Prompt {
@@ -154,6 +158,7 @@ impl Prompt {
             error: None,
             history,
             recall: None,
+            confirm: None,
         }
     }
 
@@ -645,21 +650,40 @@ impl App {
                     }
                     return;
                 }
+                let name = prompt.text.trim();
                 self.commands.push(Command::Export {
                     node,
-                    path: PathBuf::from(prompt.text.trim()),
+                    path: PathBuf::from(name),
+                    replace: prompt.confirm.as_deref() == Some(name),
                 });
                 self.overlay = None;
             }
         }
     }
 
-    /// Reports how an export went (the run loop calls this after writing).
-    pub fn export_finished(&mut self, result: Result<PathBuf, String>) {
-        self.message = Some(match result {
-            Ok(path) => format!("exported to {}", path.display()),
-            Err(e) => format!("export failed: {e}"),
-        });
+    /// Reports how an export of `node` went (the run loop calls this after writing). When the
+    /// file exists, the prompt comes back with its name: Enter again replaces it.
+    pub fn export_finished(
+        &mut self,
+        node: NodeId,
+        result: Result<PathBuf, crate::export::ExportError>,
+    ) {
+        match result {
+            Ok(path) => self.message = Some(format!("exported to {}", path.display())),
+            Err(crate::export::ExportError::Exists { path }) => {
+                let kind = PromptKind::Export(node);
+                let history = &self.histories[kind.history_slot()];
+                let mut prompt = Prompt::new(kind, history, None);
+                prompt.text = path.display().to_string();
+                prompt.confirm = Some(prompt.text.clone());
+                prompt.error = Some(format!(
+                    "{} exists: Enter again replaces it, or edit the name",
+                    path.display()
+                ));
+                self.overlay = Some(Overlay::Prompt(prompt));
+            }
+            Err(e) => self.message = Some(format!("export failed: {e}")),
+        }
     }
 
     fn mouse(&mut self, mouse: MouseEvent) {

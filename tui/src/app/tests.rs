@@ -314,11 +314,50 @@ fn export_asks_for_a_path_with_a_default_and_queues_the_write() {
         app.take_commands(),
         [Command::Export {
             node,
-            path: "dockwatch-synthetic-host-1426-false.json".into()
+            path: "dockwatch-synthetic-host-1426-false.json".into(),
+            replace: false,
         }]
     );
-    app.export_finished(Ok("/tmp/x.json".into()));
+    app.export_finished(node, Ok("/tmp/x.json".into()));
     assert_eq!(app.message.as_deref(), Some("exported to /tmp/x.json"));
+    // The file exists: the prompt comes back, and Enter again replaces it.
+    app.export_finished(
+        node,
+        Err(crate::export::ExportError::Exists {
+            path: "x.json".into(),
+        }),
+    );
+    assert_eq!(app.context(), Context::Prompt);
+    assert_eq!(prompt_text(&app), "x.json");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.take_commands(),
+        [Command::Export {
+            node,
+            path: "x.json".into(),
+            replace: true,
+        }]
+    );
+    // An edited name is a new file: no replacing.
+    app.export_finished(
+        node,
+        Err(crate::export::ExportError::Exists {
+            path: "x.json".into(),
+        }),
+    );
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    typed(&mut app, "2.json");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.take_commands(),
+        [Command::Export {
+            node,
+            path: "x2.json".into(),
+            replace: false,
+        }]
+    );
 }
 
 #[test]
