@@ -62,6 +62,10 @@ pub enum Action {
     Containers,
     /// Show the selected subtree's timeline.
     Timeline,
+    /// Zoom the focused pane to the whole screen, or back.
+    Zoom,
+    /// Copy the selected value to the clipboard.
+    Copy,
     /// Filter the list shown (the timeline).
     Filter,
     /// Show or hide the runtime's own changes in the container view.
@@ -316,6 +320,22 @@ pub const BINDINGS: &[Binding] = &[
         shown: "Shift-Tab",
         hint: "",
         help: "previous pane",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Zoom,
+        keys: &[ch('z')],
+        shown: "z",
+        hint: "z zoom",
+        help: "zoom the focused pane to the whole screen, or back",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Copy,
+        keys: &[ch('y')],
+        shown: "y",
+        hint: "",
+        help: "copy to the clipboard (OSC 52): the file's host path (else its path) in the file pane, the command line elsewhere",
         contexts: BROWSE,
     },
     Binding {

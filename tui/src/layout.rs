@@ -21,8 +21,36 @@ pub struct Areas {
     pub keys: Rect,
 }
 
-/// The browser's layout.
-pub fn layout(area: Rect) -> Areas {
+/// The panes of the browser.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pane {
+    /// The process tree.
+    #[default]
+    Tree,
+    /// The selected process's details.
+    Details,
+    /// The file table.
+    Files,
+}
+
+impl Pane {
+    /// The pane after this one (Tab).
+    pub fn next(self) -> Self {
+        match self {
+            Self::Tree => Self::Details,
+            Self::Details => Self::Files,
+            Self::Files => Self::Tree,
+        }
+    }
+
+    /// The pane before this one (Shift-Tab).
+    pub fn prev(self) -> Self {
+        self.next().next()
+    }
+}
+
+/// The browser's layout; with `zoomed`, that pane takes the whole body and the others none.
+pub fn layout(area: Rect, zoomed: Option<Pane>) -> Areas {
     let [title, body, message, keys] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
@@ -34,6 +62,12 @@ pub fn layout(area: Rect) -> Areas {
         Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(body);
     let [tree, details] =
         Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
+    let (tree, details, files) = match zoomed {
+        None => (tree, details, files),
+        Some(Pane::Tree) => (body, Rect::default(), Rect::default()),
+        Some(Pane::Details) => (Rect::default(), body, Rect::default()),
+        Some(Pane::Files) => (Rect::default(), Rect::default(), body),
+    };
     Areas {
         title,
         tree,

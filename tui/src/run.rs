@@ -51,6 +51,13 @@ fn perform(app: &mut App, job: &mut Option<JobHandle>, tx: &Sender<AppEvent>) {
                     j.cancel();
                 }
             }
+            Command::Copy(text) => {
+                // The terminal decodes it into its clipboard; a terminal without OSC 52 ignores it.
+                let copy = ratatui::crossterm::clipboard::CopyToClipboard::to_clipboard_from(text);
+                if let Err(e) = ratatui::crossterm::execute!(std::io::stdout(), copy) {
+                    app.message = Some(format!("copy failed: {e}"));
+                }
+            }
             Command::Export {
                 node,
                 path,

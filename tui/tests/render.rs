@@ -676,3 +676,12 @@ fn timeline_of_a_container_s_subtree() {
     let screen = text(&render(&mut app));
     insta::assert_snapshot!(screen);
 }
+
+#[test]
+fn a_zoomed_file_pane_fills_80x24() {
+    let mut app = demo_app((80, 24));
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::BackTab); // the file pane
+    key(&mut app, KeyCode::Char('z'));
+    insta::assert_snapshot!(text(&render(&mut app)));
+}

@@ -6,7 +6,7 @@ use dockwatch_shared::model::investigation::{Investigation, NodeId};
 
 use super::Pane;
 use crate::file_table::FileTable;
-use crate::keys::Action;
+use crate::keys::{Action, Context};
 use crate::loader::Loaded;
 use crate::search::{self, Search};
 use crate::timefilter::{Anchors, TimeFilter};
@@ -40,6 +40,8 @@ pub struct Browser {
     pub anchors: Anchors,
     /// Per process: a gap (events lost) overlaps its life, so its story may be incomplete.
     pub in_gap: Vec<bool>,
+    /// The focused pane fills the screen (`z`).
+    pub zoom: bool,
     /// The timeline last opened with `T` (shown while the timeline overlay is up).
     pub timeline: Option<crate::timeline::Timeline>,
 }
@@ -164,6 +166,7 @@ impl Browser {
             anchors,
             in_gap,
             timeline: None,
+            zoom: false,
         };
         browser.selection_changed();
         browser
@@ -357,6 +360,25 @@ impl Browser {
         }
         .min(max);
         true
+    }
+
+    /// What `y` copies in `context`: in the file pane the file's host path (else its path), in
+    /// the others the selected process's command line; with a word saying which.
+    pub fn selected_value(&self, context: Context) -> Option<(&'static str, String)> {
+        if context == Context::Files {
+            let r = &self.inv.files[self.files.current()?];
+            return Some(match &r.host_path {
+                Some(h) => ("the host path", h.to_str_lossy().into_owned()),
+                None => ("the path", r.path.to_str_lossy().into_owned()),
+            });
+        }
+        let p = &self.inv.processes[self.selected()?];
+        let args: Vec<String> = p
+            .args
+            .iter()
+            .map(|a| a.to_str_lossy().into_owned())
+            .collect();
+        Some(("the command line", args.join(" ")))
     }
 
     /// The default export file name: `dockwatch-HOST-PID-COMM.json`, with anything unusual in

@@ -20,31 +20,7 @@ use crate::loader::JobMsg;
 use crate::loader::{BootChoice, Failure, Loaded, Outcome, Progress, Source};
 use crate::timefilter::TimeFilter;
 
-/// The panes of the browser.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Pane {
-    /// The process tree.
-    #[default]
-    Tree,
-    /// The selected process's details.
-    Details,
-    /// The file table.
-    Files,
-}
-
-impl Pane {
-    fn next(self) -> Self {
-        match self {
-            Self::Tree => Self::Details,
-            Self::Details => Self::Files,
-            Self::Files => Self::Tree,
-        }
-    }
-
-    fn prev(self) -> Self {
-        self.next().next()
-    }
-}
+pub use crate::layout::Pane;
 
 /// Work the run loop does for the app.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +38,8 @@ pub enum Command {
         /// Replace a file there (the analyst confirmed it).
         replace: bool,
     },
+    /// Put text on the terminal's clipboard (OSC 52).
+    Copy(String),
 }
 
 /// The progress screen.
@@ -285,6 +263,11 @@ impl App {
         }
     }
 
+    /// The pane zoomed to the whole body, if any.
+    pub fn zoomed(&self) -> Option<Pane> {
+        self.browser().filter(|b| b.zoom).map(|b| b.focus)
+    }
+
     /// Where keys go now.
     pub fn context(&self) -> Context {
         match (&self.overlay, &self.screen) {
@@ -492,7 +475,7 @@ impl App {
     }
 
     fn pages(&self) -> (usize, usize, usize, u16) {
-        let areas = crate::layout::layout(Rect::new(0, 0, self.size.0, self.size.1));
+        let areas = crate::layout::layout(Rect::new(0, 0, self.size.0, self.size.1), self.zoomed());
         (
             areas.tree.height.saturating_sub(2) as usize,
             crate::layout::visible_rows(areas.files),
@@ -546,6 +529,14 @@ impl App {
         }
         match action {
             Action::Plumbing => self.message = Some(b.toggle_plumbing(tree_page)),
+            Action::Zoom => b.zoom = !b.zoom,
+            Action::Copy => match b.selected_value(context) {
+                Some((what, text)) => {
+                    self.message = Some(format!("copied {what} to the clipboard"));
+                    self.commands.push(Command::Copy(text));
+                }
+                None => self.message = Some("nothing to copy".to_owned()),
+            },
             Action::NextPane => b.focus = b.focus.next(),
             Action::PrevPane => b.focus = b.focus.prev(),
             Action::Search => {
@@ -690,7 +681,7 @@ impl App {
         if self.overlay.is_some() {
             return;
         }
-        let areas = crate::layout::layout(Rect::new(0, 0, self.size.0, self.size.1));
+        let areas = crate::layout::layout(Rect::new(0, 0, self.size.0, self.size.1), self.zoomed());
         let pos = Position::new(mouse.column, mouse.row);
         let (tree_page, files_page, details_page, details_width) = self.pages();
         let Screen::Browse(b) = &mut self.screen else {

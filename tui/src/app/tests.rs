@@ -439,7 +439,7 @@ fn help_opens_from_anywhere_and_closes_with_esc() {
 #[test]
 fn mouse_wheel_scrolls_the_pane_under_the_pointer() {
     let mut app = browsing();
-    let areas = crate::layout::layout(Rect::new(0, 0, 120, 40));
+    let areas = crate::layout::layout(Rect::new(0, 0, 120, 40), None);
     let wheel = |kind, x, y| MouseEvent {
         kind,
         column: x,
@@ -614,4 +614,43 @@ fn the_timeline_lists_the_subtree_filters_it_and_goes_to_a_line_s_process() {
     press(&mut app, KeyCode::Char('T'));
     press(&mut app, KeyCode::Char('T'));
     assert_eq!(app.context(), Context::Tree, "T closes it again");
+}
+
+#[test]
+fn z_zooms_the_focused_pane_and_y_copies_the_selected_value() {
+    let mut app = browsing();
+    press(&mut app, KeyCode::Char('z'));
+    assert_eq!(app.zoomed(), Some(Pane::Tree));
+    let (tree_page, ..) = app.pages();
+    assert_eq!(tree_page, 40 - 3 - 2, "the tree pane has the whole body");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(
+        app.zoomed(),
+        Some(Pane::Details),
+        "the zoom follows the focus"
+    );
+    press(&mut app, KeyCode::Char('z'));
+    assert_eq!(app.zoomed(), None);
+    press(&mut app, KeyCode::BackTab);
+    // The web server's command line, then (in the file pane) its file's host path.
+    press(&mut app, KeyCode::Char('y'));
+    assert_eq!(
+        app.take_commands(),
+        [Command::Copy("/bin/httpd -f -p 8080 -h /www".into())]
+    );
+    assert_eq!(
+        app.message.as_deref(),
+        Some("copied the command line to the clipboard")
+    );
+    press(&mut app, KeyCode::BackTab);
+    press(&mut app, KeyCode::Char('y'));
+    let b = app.browser().unwrap();
+    let host = b.inv.files[b.files.current().unwrap()]
+        .host_path
+        .clone()
+        .unwrap();
+    assert_eq!(
+        app.take_commands(),
+        [Command::Copy(host.to_str_lossy().into_owned())]
+    );
 }

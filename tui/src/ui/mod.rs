@@ -43,11 +43,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Picker(p) => picker::draw(frame, area, p),
         Screen::Error(f) => error::draw(frame, area, f),
         Screen::Browse(b) => {
-            let areas = layout(area);
+            let areas = layout(area, app.zoomed());
             title::draw(frame, areas.title, b);
-            tree::draw(frame, areas.tree, b, b.focus == Pane::Tree);
-            details::draw(frame, areas.details, b, b.focus == Pane::Details);
-            files::draw(frame, areas.files, b, b.focus == Pane::Files);
+            // A zoomed pane takes the body; the others have no area and are not drawn.
+            if !areas.tree.is_empty() {
+                tree::draw(frame, areas.tree, b, b.focus == Pane::Tree);
+            }
+            if !areas.details.is_empty() {
+                details::draw(frame, areas.details, b, b.focus == Pane::Details);
+            }
+            if !areas.files.is_empty() {
+                files::draw(frame, areas.files, b, b.focus == Pane::Files);
+            }
             status::draw_message(frame, areas.message, app, Some(b));
         }
     }

@@ -290,10 +290,7 @@ impl Serialize for NodeOut<'_> {
         st.serialize_field("image", &n.image)?;
         st.serialize_field("inherited", &n.inherited)?;
         st.serialize_field("star", &n.star)?;
-        st.serialize_field(
-            "runtime",
-            &crate::presentation::containers::is_plumbing(n),
-        )?;
+        st.serialize_field("runtime", &crate::presentation::containers::is_plumbing(n))?;
         st.serialize_field("start", &rfc3339(n.start))?;
         st.serialize_field("exit", &rfc3339(n.exit))?;
         st.serialize_field("exit_code", &n.exit_code)?;
