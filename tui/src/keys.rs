@@ -66,6 +66,8 @@ pub enum Action {
     Zoom,
     /// Copy the selected value to the clipboard.
     Copy,
+    /// Show times since the container's start, or times of day.
+    RelativeTime,
     /// Filter the list shown (the timeline).
     Filter,
     /// Show or hide the runtime's own changes in the container view.
@@ -329,6 +331,14 @@ pub const BINDINGS: &[Binding] = &[
         hint: "z zoom",
         help: "zoom the focused pane to the whole screen, or back",
         contexts: BROWSE,
+    },
+    Binding {
+        action: Action::RelativeTime,
+        keys: &[ch('R')],
+        shown: "R",
+        hint: "",
+        help: "times since the container's start / times of day (UTC)",
+        contexts: &[Tree, Details, Files, Timeline],
     },
     Binding {
         action: Action::Copy,

@@ -14,6 +14,7 @@
 //! * `synthetic` (the `test-support` feature): hand-built investigations for tests and benchmarks.
 
 pub mod app;
+pub mod clock;
 pub mod containers_view;
 pub mod content;
 pub mod event;

@@ -685,3 +685,18 @@ fn a_zoomed_file_pane_fills_80x24() {
     key(&mut app, KeyCode::Char('z'));
     insta::assert_snapshot!(text(&render(&mut app)));
 }
+
+#[test]
+fn timeline_with_times_since_the_container_s_start() {
+    let mut app = demo_app((120, 30));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down); // the batch job's sh 1420
+    key(&mut app, KeyCode::Char('T'));
+    key(&mut app, KeyCode::Char('R'));
+    let screen = text(&render(&mut app));
+    assert!(
+        screen.contains("+0.150s") && screen.contains("since the container"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}

@@ -40,6 +40,8 @@ pub struct Browser {
     pub anchors: Anchors,
     /// Per process: a gap (events lost) overlaps its life, so its story may be incomplete.
     pub in_gap: Vec<bool>,
+    /// How the tables show times (`R`: since the container's start).
+    pub clock: crate::clock::Clock,
     /// The focused pane fills the screen (`z`).
     pub zoom: bool,
     /// The timeline last opened with `T` (shown while the timeline overlay is up).
@@ -167,7 +169,9 @@ impl Browser {
             in_gap,
             timeline: None,
             zoom: false,
+            clock: crate::clock::Clock::default(),
         };
+        browser.clock = crate::clock::Clock::new(&browser.inv);
         browser.selection_changed();
         browser
     }
@@ -360,6 +364,16 @@ impl Browser {
         }
         .min(max);
         true
+    }
+
+    /// Switches the tables between times since the container's start and times of day.
+    pub fn toggle_clock(&mut self) -> String {
+        self.clock.relative = !self.clock.relative;
+        if self.clock.relative {
+            "times since each container's start (R: times of day)".to_owned()
+        } else {
+            "times of day, UTC (R: since each container's start)".to_owned()
+        }
     }
 
     /// What `y` copies in `context`: in the file pane the file's host path (else its path), in

@@ -530,6 +530,7 @@ impl App {
         match action {
             Action::Plumbing => self.message = Some(b.toggle_plumbing(tree_page)),
             Action::Zoom => b.zoom = !b.zoom,
+            Action::RelativeTime => self.message = Some(b.toggle_clock()),
             Action::Copy => match b.selected_value(context) {
                 Some((what, text)) => {
                     self.message = Some(format!("copied {what} to the clipboard"));

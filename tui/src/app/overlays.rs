@@ -59,6 +59,7 @@ impl App {
             Action::Home => t.move_by(isize::MIN),
             Action::End => t.move_by(isize::MAX),
             Action::Close => self.overlay = None,
+            Action::RelativeTime => self.message = Some(b.toggle_clock()),
             Action::Filter => {
                 let current = (!t.filter.is_empty()).then(|| t.filter.clone());
                 let kind = PromptKind::Timeline;

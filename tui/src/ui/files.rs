@@ -11,7 +11,6 @@ use ratatui::widgets::{Block, Cell, Row, Table, TableState};
 use crate::app::Browser;
 use crate::file_table::{Scope, SortKey};
 use crate::layout::visible_rows;
-use crate::timefilter::short_time;
 
 /// The ops of a record, e.g. `create,write`; open and close are implied by the columns.
 pub fn ops(r: &FileRecord) -> String {
@@ -138,7 +137,7 @@ impl Column {
         match self {
             Column::Time => r
                 .first_time()
-                .map(short_time)
+                .map(|t| b.clock.show(&b.inv, Some(r.node), t))
                 .unwrap_or_else(|| "-".to_owned()),
             // The task that made the operation (a thread's tid when it was not the leader).
             Column::Pid => r.pid.to_string(),
@@ -152,8 +151,8 @@ impl Column {
                 .unwrap_or_else(|| "-".to_owned()),
             Column::Writes => r.writes.to_string(),
             Column::Closed => match (r.closed, r.closed_at_exit) {
-                (Some(c), false) => short_time(c),
-                (Some(c), true) => format!("{}*", short_time(c)),
+                (Some(c), false) => b.clock.show(&b.inv, Some(r.node), c),
+                (Some(c), true) => format!("{}*", b.clock.show(&b.inv, Some(r.node), c)),
                 (None, _) => "open".to_owned(),
             },
         }

@@ -86,7 +86,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
                 .browser()
                 .and_then(|b| b.timeline.as_ref().map(|t| (b, t)))
             {
-                timeline::draw(frame, area, &b.inv, t);
+                timeline::draw(frame, area, &b.inv, &b.clock, t);
             }
         }
         Some(Overlay::Containers(view)) => {

@@ -8,12 +8,13 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Cell, Clear, Row, Table, TableState};
 
+use crate::clock::Clock;
 use crate::timefilter::short_time;
 use crate::timeline::{Entry, Timeline, What};
 
 /// The columns: time, pid, process, what, and the rest of the line.
-fn cells(inv: &Investigation, e: Entry) -> (Vec<Cell<'static>>, Style) {
-    let time = short_time(e.time);
+fn cells(inv: &Investigation, clock: &Clock, e: Entry) -> (Vec<Cell<'static>>, Style) {
+    let time = clock.show(inv, e.node, e.time);
     let Some(n) = e.node else {
         let What::Gap(i) = e.what else {
             return (Vec::new(), Style::default());
@@ -114,7 +115,7 @@ fn cells(inv: &Investigation, e: Entry) -> (Vec<Cell<'static>>, Style) {
 }
 
 /// Draws the timeline over `area`.
-pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, t: &Timeline) {
+pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, clock: &Clock, t: &Timeline) {
     let popup = super::centered(
         area,
         area.width.saturating_sub(2),
@@ -143,10 +144,15 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, t: &Timeline) {
         String::new()
     };
     let title = format!(
-        " Timeline of {comm} {} and its subtree: {} of {}{filter}{gaps} (UTC · Enter: the process · /: filter · Esc) ",
+        " Timeline of {comm} {} and its subtree: {} of {}{filter}{gaps} ({} · Enter: the process · /: filter · Esc) ",
         root.pid,
         t.shown.len(),
-        t.entries.len()
+        t.entries.len(),
+        if clock.relative {
+            "since the container's start"
+        } else {
+            "UTC"
+        }
     );
     let height = usize::from(popup.height.saturating_sub(3)).max(1);
     let start = t.cursor / height * height;
@@ -154,7 +160,7 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, t: &Timeline) {
     let rows: Vec<Row> = t.shown[start..end]
         .iter()
         .map(|&i| {
-            let (cells, style) = cells(inv, t.entries[i]);
+            let (cells, style) = cells(inv, clock, t.entries[i]);
             Row::new(cells).style(style)
         })
         .collect();

@@ -26,6 +26,17 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser) {
         inv.processes.len(),
         inv.files.len()
     )));
+    // The tables show times of day: say the day(s) and the zone once, here.
+    let day =
+        |t: dockwatch_shared::Timestamp| t.to_datetime().map(|d| d.format("%Y-%m-%d").to_string());
+    if let (Some(first), Some(last)) = (day(b.anchors.start), day(b.anchors.end)) {
+        let days = if first == last {
+            first
+        } else {
+            format!("{first}..{last}")
+        };
+        spans.push(Span::raw(format!(" · {days} UTC")));
+    }
     if !inv.gaps.is_empty() {
         let lost: u64 = inv.gaps.iter().filter_map(|g| g.lost).sum();
         spans.push(Span::styled(
