@@ -85,16 +85,26 @@ fn record(capture: &Path, name: &str) {
     assert_eq!(after, before, "audit rules and settings are restored");
 }
 
-/// The file pane's row holding `needle`: a line of the screen that starts with a time.
-fn file_row<'a>(screen: &'a str, needle: &str) -> &'a str {
+/// The file pane's rows holding `needle`: lines of the screen that start with a time.
+fn file_rows<'a>(screen: &'a str, needle: &'a str) -> impl Iterator<Item = &'a str> {
     screen
         .lines()
         .map(|l| l.trim_start_matches(['│', ' ']))
-        .find(|l| {
+        .filter(move |l| {
             l.contains(needle)
                 && l.as_bytes().get(2) == Some(&b':')
                 && l.as_bytes().first().is_some_and(u8::is_ascii_digit)
         })
+}
+
+fn has_file_row(screen: &str, needle: &str) -> bool {
+    file_rows(screen, needle).next().is_some()
+}
+
+/// The first file row holding `needle` (panics showing the screen when there is none).
+fn file_row<'a>(screen: &'a str, needle: &'a str) -> &'a str {
+    file_rows(screen, needle)
+        .next()
         .unwrap_or_else(|| panic!("no file row with {needle:?}:\n{screen}"))
 }
 
@@ -124,7 +134,9 @@ fn ask_the_five_questions(
 
     // 1 and 3. What did the container do, and what did it change (with host paths)?
     a.press(&["c"]);
-    let list = a.t.wait_text("Containers:");
+    let list = a.t.wait_for("the container list", |s| {
+        s.contains("Containers:") && s.contains(name)
+    });
     let rows: Vec<&str> = list
         .lines()
         .skip_while(|l| !l.contains("name"))
@@ -139,10 +151,10 @@ fn ask_the_five_questions(
         a.press(&["Down"]);
     }
     a.press(&["Enter"]);
-    let changes = a.t.wait_text("changed paths");
-    for path in ["keep.txt", "renamed.txt", "orphan.txt", "del.txt"] {
-        assert!(changes.contains(path), "{path} changed:\n{changes}");
-    }
+    let paths = ["keep.txt", "renamed.txt", "orphan.txt", "del.txt"];
+    let changes = a.t.wait_for("the container's changed paths", |s| {
+        s.contains("changed paths") && paths.iter().all(|p| s.contains(p))
+    });
     if wide {
         let keep = line_with(&changes, "/data/keep.txt");
         assert!(keep.contains("created") && keep.contains("mode"), "{keep}");
@@ -171,7 +183,10 @@ fn ask_the_five_questions(
     a.t.wait_text(" Search ");
     a.t.text("orphan.txt");
     a.press(&["Enter"]);
-    let screen = a.t.wait_text("hit 1/");
+    // (Each wait is for the whole answer: tmux may show a frame half drawn.)
+    let screen = a.t.wait_for("the orphan's file row", |s| {
+        s.contains("hit 1/") && has_file_row(s, "orphan.txt")
+    });
     assert!(screen.contains("(file path)"), "{screen}");
     let row = file_row(&screen, "orphan.txt");
     let writer = row.split_whitespace().nth(1).unwrap_or_default().to_owned();
@@ -195,7 +210,9 @@ fn ask_the_five_questions(
     a.press(&["Enter"]);
     a.t.wait_text("hit 1/");
     a.press(&["Tab", "Tab", "w"]);
-    let screen = a.t.wait_text("Who touched");
+    let screen = a.t.wait_for("who touched del.txt", |s| {
+        s.contains("Who touched") && has_file_row(s, "unlink")
+    });
     let unlink = file_row(&screen, "unlink");
     assert!(
         unlink.contains("rm") && unlink.contains("del.txt"),

@@ -48,10 +48,21 @@ pub fn label(
     depth: usize,
     limit: usize,
 ) -> Line<'static> {
-    let comm = node
-        .comm
-        .as_ref()
-        .map(|c| c.display_safe().into_owned())
+    // The program it ran last (argv[0]'s last part; a busybox applet's exe is busybox), else
+    // its comm: a comm read before a late exec can still name the program it replaced.
+    let last_exec = node
+        .execs
+        .last()
+        .and_then(|e| e.args.first().or(e.exe.as_ref()));
+    let comm = last_exec
+        .map(|a| {
+            let bytes = a.as_bytes();
+            let start = bytes.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1);
+            dockwatch_shared::ByteString::from_bytes(bytes[start..].to_vec())
+                .display_safe()
+                .into_owned()
+        })
+        .or_else(|| node.comm.as_ref().map(|c| c.display_safe().into_owned()))
         .or_else(|| node.args.first().map(|a| a.display_safe().into_owned()))
         .unwrap_or_else(|| "?".to_owned());
     let base = if active {
@@ -239,5 +250,39 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockwatch_shared::ByteString;
+    use dockwatch_shared::model::investigation::ExecRecord;
+
+    #[test]
+    fn a_row_names_the_program_the_process_ran_last() {
+        let mut node = crate::synthetic::demo().processes[0].clone();
+        node.comm = Some(ByteString::from("exe")); // read from /proc before a late exec
+        node.execs = ["/bin/sh", "sleep"]
+            .into_iter()
+            .map(|a| ExecRecord {
+                time: dockwatch_shared::Timestamp::from_micros(0),
+                exe: Some(ByteString::from("/bin/busybox")),
+                args: vec![ByteString::from(a)],
+            })
+            .collect();
+        let text: String = label(&node, true, false, 0, 8)
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert!(text.starts_with("sleep "), "{text}");
+        node.execs.clear();
+        let text: String = label(&node, true, false, 0, 8)
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert!(text.starts_with("exe "), "without execs, the comm: {text}");
     }
 }

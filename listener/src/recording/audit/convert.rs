@@ -203,6 +203,17 @@ impl Call<'_> {
             .or_else(|| self.paths.iter().find_map(|p| p.name.as_deref()))
             .map(ByteString::from)
     }
+
+    /// The object's path made absolute with the event's own CWD record (the process's working
+    /// directory when it made the call: a short-lived process is often gone before `/proc`
+    /// can say it, and a forked shell's `cd` leaves no other trace). `dirfd` is the argument
+    /// holding the directory fd of an `*at` call; a path relative to another directory than
+    /// the cwd, or without a CWD record, stays as it was.
+    fn object_from_cwd(&self, dirfd: Option<usize>) -> Option<ByteString> {
+        let path = self.object()?;
+        let relative_to_cwd = dirfd.is_none_or(|i| self.fd_arg(i) == AT_FDCWD);
+        Some(resolve(self.cwd.as_deref(), path.as_bytes(), relative_to_cwd).unwrap_or(path))
+    }
 }
 
 /// Converts the records of one kernel event (one serial), in arrival order.
@@ -438,7 +449,11 @@ fn kind(call: &Call<'_>, records: &[Record], ppid: Option<Pid>) -> Option<EventK
             EventKind::Truncate(Truncate {
                 pid,
                 tgid,
-                path: if by_fd { None } else { call.object() },
+                path: if by_fd {
+                    None
+                } else {
+                    call.object_from_cwd(None)
+                },
                 fd: by_fd.then(|| call.fd_arg(0)),
                 length: Some(length as i64),
             })
@@ -450,10 +465,15 @@ fn kind(call: &Call<'_>, records: &[Record], ppid: Option<Pid>) -> Option<EventK
             } else {
                 call.arg(1)
             };
+            let dirfd = call.name.starts_with("fchmodat").then_some(0);
             EventKind::Chmod(Chmod {
                 pid,
                 tgid,
-                path: if by_fd { None } else { call.object() },
+                path: if by_fd {
+                    None
+                } else {
+                    call.object_from_cwd(dirfd)
+                },
                 fd: by_fd.then(|| call.fd_arg(0)),
                 mode: (mode & 0o7777) as u32,
             })
@@ -472,10 +492,15 @@ fn kind(call: &Call<'_>, records: &[Record], ppid: Option<Pid>) -> Option<EventK
                 0xffff_ffff
             };
             let id = |v: u64| Some((v & unchanged) as u32).filter(|&v| u64::from(v) != unchanged);
+            let dirfd = (call.name == "fchownat").then_some(0);
             EventKind::Chown(Chown {
                 pid,
                 tgid,
-                path: if by_fd { None } else { call.object() },
+                path: if by_fd {
+                    None
+                } else {
+                    call.object_from_cwd(dirfd)
+                },
                 fd: by_fd.then(|| call.fd_arg(0)),
                 uid: id(u),
                 gid: id(g),

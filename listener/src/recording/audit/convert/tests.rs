@@ -195,3 +195,33 @@ fn read_only_opens_and_failed_writes_are_not_events() {
     ]);
     assert!(convert(&r).kind.is_none());
 }
+
+// The shape of a busybox `chmod 600 keep.txt` run by a shell after `cd /data` (recorded here):
+// the path is relative, and the event's CWD record says against what.
+#[test]
+fn a_relative_chmod_is_resolved_with_its_own_cwd_record() {
+    let chmod = |syscall: u32, a0: &str, cwd: &str| {
+        let r = recs(&[
+            &format!(
+                "type=SYSCALL msg=audit(1.000:6): arch=c000003e syscall={syscall} success=yes exit=0 a0={a0} a1=180 a2=180 a3=0 items=1 ppid=8 pid=9 uid=0 comm=\"chmod\" exe=\"/bin/busybox\""
+            ),
+            &format!("type=CWD msg=audit(1.000:6): cwd=\"{cwd}\""),
+            "type=PATH msg=audit(1.000:6): item=0 name=\"keep.txt\" inode=5 dev=00:2d mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0",
+            "type=PROCTITLE msg=audit(1.000:6): proctitle=63686D6F64",
+        ]);
+        match convert(&r).kind {
+            Some(EventKind::Chmod(c)) => c.path.map(|p| p.to_str_lossy().into_owned()),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        chmod(90, "7ffd", "/data").as_deref(),
+        Some("/data/keep.txt")
+    );
+    // fchmodat(AT_FDCWD, ...) is relative to the cwd; to another directory fd, it stays as is.
+    assert_eq!(
+        chmod(268, "ffffffffffffff9c", "/data").as_deref(),
+        Some("/data/keep.txt")
+    );
+    assert_eq!(chmod(268, "3", "/data").as_deref(), Some("keep.txt"));
+}
