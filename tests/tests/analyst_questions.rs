@@ -54,12 +54,39 @@ fn five_questions_are_answered_in_a_few_keys_at_160x45_and_80x24() {
     let capture = dir.path().join("questions.jsonl");
     record(&capture, &name);
     dockwatch_e2e::godo::keep("questions.jsonl", &std::fs::read(&capture).unwrap());
+    applets_are_the_script_s_children(&capture, &name);
     for (width, height) in [(160, 45), (80, 24)] {
         let keys = ask_the_five_questions(&capture, &name, dir.path(), width, height);
         assert!(
             keys <= KEY_BUDGET,
             "{keys} keys at {width}x{height}, more than {KEY_BUDGET}"
         );
+    }
+}
+
+/// The script's shell runs busybox applets (`mkdir`, `rm`, `mv`, `chmod`) by forking without
+/// an exec, just before it execs `sleep` itself: each child holds the shell's command line, never
+/// the `sleep` its parent became a moment later (audit's coarse clock sorts that exec early).
+fn applets_are_the_script_s_children(capture: &Path, name: &str) {
+    let (host, boot) = dockwatch_e2e::godo::host_identity();
+    let loaded = dockwatch_shared::load::from_capture(
+        capture,
+        Some(&host),
+        Some(&boot),
+        dockwatch_shared::Timestamp::now(),
+        &mut |_| {},
+    )
+    .expect("the pipeline runs on the capture");
+    let doc = dockwatch_shared::presentation::report::export_json(&loaded.investigation, None);
+    let applets: Vec<(String, Vec<&str>)> = dockwatch_e2e::godo::report_nodes(&doc)
+        .into_iter()
+        .filter(|(n, _)| n["container_name"] == name)
+        .filter(|(n, _)| ["mkdir", "rm", "mv", "chmod"].contains(&n["comm"].as_str().unwrap_or("")))
+        .map(|(n, _)| (n["comm"].to_string(), dockwatch_e2e::godo::args_of(n)))
+        .collect();
+    assert_eq!(applets.len(), 4, "{applets:?}");
+    for (comm, args) in &applets {
+        assert_eq!(args.first(), Some(&"/bin/sh"), "{comm}: {args:?}");
     }
 }
 

@@ -165,6 +165,32 @@ struct Folder {
     current: FxHashMap<Pid, TaskId>,
     /// The empty `Info` new tasks share until they learn something.
     empty: Rc<Info>,
+    /// For a process whose exec audit reported (coarse clock, sorted early) before the process
+    /// connector's exact report of it: what it ran before, and the exact time of the exec. A
+    /// child it forked before that time inherits the program it was forked from.
+    before_exec: FxHashMap<TaskId, (Rc<Info>, Timestamp)>,
+}
+
+/// For each audit exec record whose process connector report follows within
+/// [`AUDIT_CLOCK_SLACK`](crate::pipeline::AUDIT_CLOCK_SLACK): that report's exact time, by the
+/// audit record's index. Audit stamps records with a coarse clock a tick (1–10 ms) behind, so
+/// its exec can sort before forks the process made just before it.
+fn exact_exec_times(recs: &[Rec]) -> FxHashMap<usize, Timestamp> {
+    let slack = crate::pipeline::AUDIT_CLOCK_SLACK.as_micros();
+    let mut pending: FxHashMap<Pid, (usize, Timestamp)> = FxHashMap::default();
+    let mut exact = FxHashMap::default();
+    for (i, rec) in recs.iter().enumerate() {
+        if let Op::Exec { pid, kernel, .. } = &rec.op {
+            if !*kernel {
+                pending.insert(*pid, (i, rec.time));
+            } else if let Some((audit, at)) = pending.remove(pid) {
+                if (0..=slack).contains(&(rec.time.as_micros() - at.as_micros())) {
+                    exact.insert(audit, rec.time);
+                }
+            }
+        }
+    }
+    exact
 }
 
 impl Folder {
@@ -276,7 +302,12 @@ impl Folder {
         let parent_info = match (thread, parent) {
             (false, Some(p)) => {
                 let leader = self.tasks[p as usize].leader;
-                Some(Rc::clone(&self.tasks[leader as usize].info))
+                // Forked before the parent's exec (whose audit report sorted first): the
+                // program it was forked from.
+                match self.before_exec.get(&leader) {
+                    Some((before, exact)) if time < *exact => Some(Rc::clone(before)),
+                    _ => Some(Rc::clone(&self.tasks[leader as usize].info)),
+                }
             }
             _ => None,
         };
@@ -392,7 +423,9 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
         tasks: Vec::new(),
         current: FxHashMap::default(),
         empty: Rc::new(Info::default()),
+        before_exec: FxHashMap::default(),
     };
+    let exact_exec = exact_exec_times(recs);
     let mut rec_task = Vec::with_capacity(recs.len());
     let mut containers: FxHashMap<String, ContainerMeta> = FxHashMap::default();
     let mut exec_entry: FxHashMap<usize, usize> = FxHashMap::default();
@@ -427,6 +460,16 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
             } => {
                 let t = f.task_for(*pid, *tgid, time);
                 let leader = f.tasks[t as usize].leader;
+                match exact_exec.get(&i) {
+                    Some(&exact) if exact > time => {
+                        let before = Rc::clone(&f.tasks[leader as usize].info);
+                        f.before_exec.insert(leader, (before, exact));
+                    }
+                    _ if *kernel => {
+                        f.before_exec.remove(&leader);
+                    }
+                    _ => {}
+                }
                 let task = &mut f.tasks[leader as usize];
                 if ppid.is_some() {
                     task.live_ppid = *ppid;

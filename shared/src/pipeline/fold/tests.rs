@@ -290,3 +290,47 @@ fn a_slash_root_does_not_hide_a_known_rootfs() {
     });
     assert_eq!(info.root.unwrap().as_bytes(), b"/merged");
 }
+
+#[test]
+fn a_child_forked_just_before_its_parent_s_exec_inherits_the_program_it_was_forked_from() {
+    // A shell forks a child, then execs `sleep`: audit's coarse clock stamps the exec a tick
+    // early, before the child's (exact) fork; the connector's exec report has the exact time.
+    let connector_exec = |time, pid, args: &[&str]| {
+        let mut e = exec(time, pid, args);
+        e.source = crate::model::event::Source::Connector;
+        e
+    };
+    let (_, folded) = run(vec![
+        snapshot(1, 100, 1, &["/usr/bin/containerd-shim"]),
+        fork(1_000, 100, 100, 500),
+        exec(1_100, 500, &["/bin/sh", "-c", "script"]),
+        connector_exec(1_150, 500, &["/bin/sh", "-c", "script"]),
+        exec(2_000, 500, &["sleep", "2"]),
+        fork(2_500, 500, 500, 501),
+        connector_exec(3_000, 500, &["sleep", "2"]),
+        fork(3_500, 500, 500, 502),
+    ]);
+    let args = |pid| {
+        tasks_of(&folded, pid)[0].info.args[0]
+            .to_str_lossy()
+            .into_owned()
+    };
+    assert_eq!(args(500), "sleep");
+    assert_eq!(args(501), "/bin/sh", "forked before the exec");
+    assert_eq!(args(502), "sleep", "forked after it");
+    // Whatever order the two exec reports come in.
+    let (_, folded) = run(vec![
+        snapshot(1, 100, 1, &["/usr/bin/containerd-shim"]),
+        fork(1_000, 100, 100, 500),
+        exec(1_100, 500, &["/bin/sh", "-c", "script"]),
+        connector_exec(1_900, 500, &["sleep", "2"]),
+        exec(2_000, 500, &["sleep", "2"]),
+        fork(2_500, 500, 500, 501),
+    ]);
+    let args = |pid| {
+        tasks_of(&folded, pid)[0].info.args[0]
+            .to_str_lossy()
+            .into_owned()
+    };
+    assert_eq!(args(501), "sleep", "the exact exec came first");
+}
