@@ -66,6 +66,8 @@ pub enum Action {
     Zoom,
     /// Copy the selected value to the clipboard.
     Copy,
+    /// Narrow the tree to matching processes.
+    Narrow,
     /// Show times since the container's start, or times of day.
     RelativeTime,
     /// Filter the list shown (the timeline).
@@ -354,6 +356,14 @@ pub const BINDINGS: &[Binding] = &[
         shown: "/",
         hint: "/ search",
         help: "search a pid, comm, args, container or file path",
+        contexts: BROWSE,
+    },
+    Binding {
+        action: Action::Narrow,
+        keys: &[ch('f')],
+        shown: "f",
+        hint: "f filter",
+        help: "narrow the tree to the processes matching (as / does) and their ancestors; empty shows all",
         contexts: BROWSE,
     },
     Binding {

@@ -43,6 +43,8 @@ pub struct Row {
 #[derive(Clone, Debug, Default)]
 pub struct TreeModel {
     shape: TreeShape,
+    /// The narrowing filter's processes (by node id), when one is set.
+    keep: Option<Vec<bool>>,
     open: HashSet<NodeId>,
     visible: Vec<Row>,
     cursor: usize,
@@ -92,7 +94,7 @@ impl TreeModel {
             return;
         }
         let selected = self.selected();
-        self.shape = TreeShape::new(inv, plumbing);
+        self.shape = TreeShape::narrowed(inv, plumbing, self.keep.as_deref());
         if plumbing {
             self.open_by_default(inv);
         }
@@ -101,6 +103,25 @@ impl TreeModel {
             self.reveal(inv, id, height);
         }
         self.set_cursor(self.cursor, height);
+    }
+
+    /// Narrows the tree to the processes `keep` marks (by node id), every one of them opened;
+    /// `None` shows every process again. The cursor stays on its process when it is still
+    /// shown.
+    pub fn narrow(&mut self, inv: &Investigation, keep: Option<Vec<bool>>, height: usize) {
+        let selected = self.selected();
+        self.keep = keep;
+        self.shape = TreeShape::narrowed(inv, self.shape.plumbing(), self.keep.as_deref());
+        if self.keep.is_some() {
+            let shape = &self.shape;
+            self.open
+                .extend((0..inv.processes.len()).filter(|&id| !shape.children(id).is_empty()));
+        }
+        self.refresh(inv);
+        match selected.filter(|&id| self.shape.is_shown(id)) {
+            Some(id) => self.reveal(inv, id, height),
+            None => self.set_cursor(0, height),
+        }
     }
 
     /// Which processes are shown, and under which parent.
@@ -283,6 +304,9 @@ impl TreeModel {
     /// Opens every ancestor of `id` and puts the cursor on it (showing the runtime first when
     /// `id` is one of its processes).
     pub fn reveal(&mut self, inv: &Investigation, id: NodeId, height: usize) {
+        if !self.shape.is_shown(id) && id < inv.processes.len() && self.keep.is_some() {
+            self.narrow(inv, None, height);
+        }
         if !self.shape.is_shown(id) && id < inv.processes.len() {
             self.set_plumbing(inv, true, height);
         }

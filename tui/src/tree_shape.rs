@@ -5,6 +5,9 @@
 //! runtime's processes (see [`is_plumbing`]) are hidden by default and their children are shown
 //! in their place, under the nearest shown ancestor (a container's first process becomes a
 //! root). One key shows the runtime again, with the recorded parents.
+//!
+//! A narrowing filter (`f`) keeps only the processes it names (and their ancestors, for
+//! context); the others are left out the same way.
 
 use dockwatch_shared::model::investigation::{Investigation, NodeId};
 use dockwatch_shared::presentation::containers::is_plumbing;
@@ -13,6 +16,7 @@ use dockwatch_shared::presentation::containers::is_plumbing;
 #[derive(Clone, Debug, Default)]
 pub struct TreeShape {
     plumbing: bool,
+    narrowed: bool,
     roots: Vec<NodeId>,
     children: Vec<Vec<NodeId>>,
     parent: Vec<Option<NodeId>>,
@@ -25,9 +29,15 @@ impl TreeShape {
     /// left out and their children moved up to the nearest shown ancestor. Linear in the number
     /// of processes.
     pub fn new(inv: &Investigation, plumbing: bool) -> Self {
+        Self::narrowed(inv, plumbing, None)
+    }
+
+    /// Like [`TreeShape::new`], keeping only the processes `keep` marks (by node id) when given.
+    pub fn narrowed(inv: &Investigation, plumbing: bool, keep: Option<&[bool]>) -> Self {
         let n = inv.processes.len();
         let mut shape = Self {
             plumbing,
+            narrowed: keep.is_some(),
             roots: Vec::new(),
             children: vec![Vec::new(); n],
             parent: vec![None; n],
@@ -44,7 +54,8 @@ impl TreeShape {
                 break; // a parent cycle in bad input
             }
             let node = &inv.processes[id];
-            let below = if plumbing || !is_plumbing(node) {
+            let kept = keep.is_none_or(|k| k.get(id).copied().unwrap_or(false));
+            let below = if kept && (plumbing || !is_plumbing(node)) {
                 shape.shown[id] = true;
                 shape.parent[id] = above;
                 match above {
@@ -64,6 +75,11 @@ impl TreeShape {
     /// True when the runtime's processes are shown.
     pub fn plumbing(&self) -> bool {
         self.plumbing
+    }
+
+    /// True when a narrowing filter leaves processes out.
+    pub fn is_narrowed(&self) -> bool {
+        self.narrowed
     }
 
     /// The top-level rows.

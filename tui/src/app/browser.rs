@@ -219,11 +219,14 @@ impl Browser {
         let mut s = if !runtime_hidden {
             search::search(&self.inv, &self.order, query, true)
         } else {
+            // Every process but the runtime's (one outside a narrowing filter clears it).
             let shown: Vec<NodeId> = self
                 .order
                 .iter()
                 .copied()
-                .filter(|&n| shape.is_shown(n))
+                .filter(|&n| {
+                    !dockwatch_shared::presentation::containers::is_plumbing(&self.inv.processes[n])
+                })
                 .collect();
             search::search(&self.inv, &shown, query, false)
         };
@@ -364,6 +367,36 @@ impl Browser {
         }
         .min(max);
         true
+    }
+
+    /// Narrows the tree to the processes matching `query` (as `/` matches them: pid, comm,
+    /// args, container, file path) and their ancestors; an empty query shows every process.
+    pub fn narrow(&mut self, query: &str, height: usize) -> String {
+        let query = query.trim();
+        if query.is_empty() {
+            self.tree.narrow(&self.inv, None, height);
+            self.selection_changed();
+            return "every process shown".to_owned();
+        }
+        let plumbing = self.tree.shape().plumbing();
+        let hits = search::search(&self.inv, &self.order, query, plumbing).hits;
+        if hits.is_empty() {
+            return format!("no process matches {query:?}: the tree is unchanged");
+        }
+        let mut keep = vec![false; self.inv.processes.len()];
+        for hit in &hits {
+            let mut cur = Some(hit.node);
+            while let Some(n) = cur.filter(|&n| !keep[n]) {
+                keep[n] = true;
+                cur = self.inv.processes[n].parent;
+            }
+        }
+        self.tree.narrow(&self.inv, Some(keep), height);
+        self.selection_changed();
+        format!(
+            "narrowed to the {} processes matching {query:?} and their ancestors (f, empty: all)",
+            hits.len()
+        )
     }
 
     /// Switches the tables between times since the container's start and times of day.

@@ -88,6 +88,8 @@ pub enum PromptKind {
     Export(NodeId),
     /// The timeline's filter.
     Timeline,
+    /// The tree's narrowing filter.
+    Narrow,
 }
 
 impl PromptKind {
@@ -98,6 +100,7 @@ impl PromptKind {
             PromptKind::Time => 1,
             PromptKind::Export(_) => 2,
             PromptKind::Timeline => 3,
+            PromptKind::Narrow => 4,
         }
     }
 }
@@ -201,7 +204,7 @@ pub struct App {
     job: u64,
     commands: Vec<Command>,
     /// What each kind of prompt was given, oldest first (see [`PromptKind::history_slot`]).
-    histories: [Vec<String>; 4],
+    histories: [Vec<String>; 5],
 }
 
 impl App {
@@ -530,6 +533,11 @@ impl App {
         match action {
             Action::Plumbing => self.message = Some(b.toggle_plumbing(tree_page)),
             Action::Zoom => b.zoom = !b.zoom,
+            Action::Narrow => {
+                let kind = PromptKind::Narrow;
+                let history = &self.histories[kind.history_slot()];
+                self.overlay = Some(Overlay::Prompt(Prompt::new(kind, history, None)));
+            }
             Action::RelativeTime => self.message = Some(b.toggle_clock()),
             Action::Copy => match b.selected_value(context) {
                 Some((what, text)) => {
@@ -629,6 +637,10 @@ impl App {
                     }
                 }
             },
+            PromptKind::Narrow => {
+                self.message = Some(b.narrow(&prompt.text, tree_page));
+                self.overlay = None;
+            }
             PromptKind::Timeline => {
                 if let Some(t) = b.timeline.as_mut() {
                     t.set_filter(&b.inv, &prompt.text);

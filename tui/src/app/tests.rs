@@ -654,3 +654,46 @@ fn z_zooms_the_focused_pane_and_y_copies_the_selected_value() {
         [Command::Copy(host.to_str_lossy().into_owned())]
     );
 }
+
+#[test]
+fn f_narrows_the_tree_to_matching_processes_and_their_ancestors() {
+    let mut app = browsing();
+    let shown = |app: &App| -> Vec<i32> {
+        let b = app.browser().unwrap();
+        b.tree
+            .rows()
+            .iter()
+            .map(|r| b.inv.processes[r.node].pid)
+            .collect()
+    };
+    press(&mut app, KeyCode::Char('f'));
+    assert_eq!(app.context(), Context::Prompt);
+    typed(&mut app, "root.txt");
+    press(&mut app, KeyCode::Enter);
+    // grep wrote /out/root.txt and mv renamed it: both, under the job's shell.
+    assert_eq!(shown(&app), [1420, 1422, 1423]);
+    assert_eq!(selected_pid(&app), 1420, "the selection was filtered out");
+    press(&mut app, KeyCode::Char('f'));
+    typed(&mut app, "nothing like this");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap()
+            .contains("no process matches")
+    );
+    assert_eq!(shown(&app), [1420, 1422, 1423], "unchanged");
+    // A search hit outside the filter clears it.
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "httpd");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(selected_pid(&app), 1220);
+    assert_eq!(shown(&app).len(), 9, "every process again");
+    press(&mut app, KeyCode::Char('f'));
+    typed(&mut app, "1426");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(shown(&app), [1420, 1426]);
+    press(&mut app, KeyCode::Char('f'));
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(shown(&app).len(), 9, "empty shows all");
+}

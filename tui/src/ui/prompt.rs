@@ -20,6 +20,10 @@ pub fn draw(frame: &mut Frame, area: Rect, p: &Prompt) {
             " Time filter FROM..TO ",
             "11:20..11:25 · -10m.. · +5m..+6m · RFC 3339 · ↑↓ history · empty clears the filter",
         ),
+        PromptKind::Narrow => (
+            " Filter the tree ",
+            "keep processes matching a pid, comm, args, container or file path · ↑↓ history · empty shows all",
+        ),
         PromptKind::Timeline => (
             " Filter the timeline ",
             "path prefixes and kinds: /data write unlink exec exit start · ↑↓ history · empty shows all",

@@ -211,14 +211,73 @@ pub fn window_items(
     (roots, state, prefix)
 }
 
+/// Draws guide lines in the indentation tui-tree-widget leaves blank (two cells per level):
+/// `├─`/`└─` before a row (a later sibling follows, or not), `│` where an ancestor's later
+/// sibling is still to come. The scratch buffer's lines are the window's ancestors (`prefix`)
+/// then its rows. Rows deeper than the pane's `limit` say their depth instead. Each row costs
+/// at most `limit` steps up its ancestry.
+fn draw_guides(
+    scratch: &mut Buffer,
+    b: &Browser,
+    start: usize,
+    height: usize,
+    prefix: usize,
+    limit: usize,
+) {
+    let limit = limit.min(MAX_INDENT);
+    let shape = b.tree.shape();
+    let rows = b.tree.rows();
+    let end = (start + height).min(rows.len());
+    let has_later_sibling = |n: NodeId| {
+        let siblings = match shape.parent(n) {
+            Some(p) => shape.children(p),
+            None => shape.roots(),
+        };
+        siblings.last() != Some(&n)
+    };
+    for (i, row) in rows[start..end].iter().enumerate() {
+        let depth = row.depth as usize;
+        if depth == 0 || depth > limit {
+            continue;
+        }
+        let Ok(y) = u16::try_from(prefix + i) else {
+            break;
+        };
+        // Up the ancestry: the row itself at its depth, then each ancestor one level up.
+        let mut node = row.node;
+        for level in (1..=depth).rev() {
+            let x = u16::try_from(2 * (level - 1)).unwrap_or(u16::MAX);
+            let later = has_later_sibling(node);
+            let glyphs: &[&str] = match (level == depth, later) {
+                (true, true) => &["├", "─"],
+                (true, false) => &["└", "─"],
+                (false, true) => &["│"],
+                (false, false) => &[],
+            };
+            for (dx, g) in glyphs.iter().enumerate() {
+                let pos = (x.saturating_add(dx as u16), y);
+                if let Some(cell) = scratch.cell_mut(pos).filter(|c| c.symbol() == " ") {
+                    cell.set_symbol(g);
+                    cell.set_fg(Color::DarkGray);
+                }
+            }
+            match shape.parent(node) {
+                Some(p) => node = p,
+                None => break,
+            }
+        }
+    }
+}
+
 /// Draws the tree pane.
 pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
     let shape = b.tree.shape();
     // Short enough for an 80-column screen; the status line says which key toggles it.
-    let runtime = match (shape.plumbing(), shape.hidden()) {
-        (false, 0) => "",
-        (false, _) => " · runtime hidden",
-        (true, _) => " · runtime shown",
+    let runtime = match (shape.is_narrowed(), shape.plumbing(), shape.hidden()) {
+        (true, ..) => " · filtered (f)",
+        (false, false, 0) => "",
+        (false, false, _) => " · runtime hidden",
+        (false, true, _) => " · runtime shown",
     };
     let block = Block::bordered()
         .title(format!(" Processes {}{runtime} ", b.tree.rows().len()))
@@ -241,6 +300,14 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
     let scratch_area = Rect::new(0, 0, inner.width, inner.height.saturating_add(prefix_rows));
     let mut scratch = Buffer::empty(scratch_area);
     StatefulWidget::render(tree, scratch_area, &mut scratch, &mut state);
+    draw_guides(
+        &mut scratch,
+        b,
+        start,
+        height,
+        prefix,
+        indent_limit(inner.width),
+    );
     let buf = frame.buffer_mut();
     for y in 0..inner.height {
         for x in 0..inner.width {
