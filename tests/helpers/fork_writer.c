@@ -8,10 +8,13 @@
  *                                 (children are reaped by the kernel: SIGCHLD is ignored).
  *   fork_writer once FILE         open FILE, fork, the child writes and exits, the parent
  *                                 waits for it and only then closes the descriptor.
+ *   fork_writer thread FILE       a second thread opens FILE, writes and closes it; the main
+ *                                 thread waits for it.
  *
  * Built statically (cc -static) so it runs in the busybox image, which has no C library.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +37,24 @@ static void child_writes(int fd) {
     _exit(0);
 }
 
+static void *thread_writes(void *path) {
+    int fd = open_for_writing(path);
+    if (write(fd, "t", 1) != 1)
+        exit(3);
+    close(fd);
+    return NULL;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "thread") == 0) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, thread_writes, argv[2]) != 0) {
+            perror("pthread_create");
+            return 2;
+        }
+        pthread_join(t, NULL);
+        return 0;
+    }
     if (argc == 5 && strcmp(argv[1], "burst") == 0) {
         long n = strtol(argv[4], NULL, 10);
         char path[4096];
@@ -67,6 +87,6 @@ int main(int argc, char **argv) {
         close(fd);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
     }
-    fprintf(stderr, "usage: fork_writer burst DIR TAG N | fork_writer once FILE\n");
+    fprintf(stderr, "usage: fork_writer burst DIR TAG N | once FILE | thread FILE\n");
     return 2;
 }

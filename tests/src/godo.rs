@@ -2,7 +2,7 @@
 //! collected, the kernel audit state it must leave as it found it, and the report JSON's nodes.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -242,4 +242,24 @@ fn files_before_their_process(doc: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// Builds `tests/helpers/fork_writer.c` statically into `dir` (it runs in the busybox image,
+/// which has no C library); returns its path.
+pub fn fork_writer(dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("helpers/fork_writer.c");
+    let bin = dir.join("fork_writer");
+    let out = Command::new("cc")
+        .args(["-static", "-O2", "-pthread", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("run cc");
+    assert!(
+        out.status.success(),
+        "cc -static {}: {} (static linking needs libc6-dev, from build-essential)",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin
 }

@@ -25,10 +25,12 @@ use dockwatch_shared::testing::{AuditLock, Need, require};
 /// The most keys the five questions may take.
 const KEY_BUDGET: usize = 25;
 
-/// The container's work: a file kept and chmod'ed, one deleted, one renamed, and a background
-/// child that writes a second after its parent shell exited (an orphan).
+/// The container's work: a file kept and chmod'ed, one deleted, one renamed, a helper whose
+/// second thread writes a file, and a background child that writes a second after its parent
+/// shell exited (an orphan).
 const SCRIPT: &str = "mkdir -p /data; cd /data; echo v1 > keep.txt; echo x > del.txt; \
      rm del.txt; echo y > old.txt; mv old.txt renamed.txt; chmod 600 keep.txt; \
+     /h/fork_writer thread /data/thread.txt; \
      sh -c '(sleep 1; echo late > /data/orphan.txt) & exit 0'; sleep 2";
 
 /// The TUI in tmux, with the keys pressed so far.
@@ -46,13 +48,18 @@ impl Analyst {
 
 #[test]
 fn five_questions_are_answered_in_a_few_keys_at_160x45_and_80x24() {
-    if !require(&[Need::Root, Need::Docker, Need::Tmux]) {
+    let cc = Need::Program {
+        name: "cc",
+        package: "build-essential",
+    };
+    if !require(&[Need::Root, Need::Docker, Need::Tmux, cc]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    let helper = dockwatch_e2e::godo::fork_writer(dir.path());
     let name = format!("dwq-{}", std::process::id());
     let capture = dir.path().join("questions.jsonl");
-    record(&capture, &name);
+    record(&capture, &name, &helper);
     dockwatch_e2e::godo::keep("questions.jsonl", &std::fs::read(&capture).unwrap());
     applets_are_the_script_s_children(&capture, &name);
     for (width, height) in [(160, 45), (80, 24)] {
@@ -67,6 +74,7 @@ fn five_questions_are_answered_in_a_few_keys_at_160x45_and_80x24() {
 /// The script's shell runs busybox applets (`mkdir`, `rm`, `mv`, `chmod`) by forking without
 /// an exec, just before it execs `sleep` itself: each child holds the shell's command line, never
 /// the `sleep` its parent became a moment later (audit's coarse clock sorts that exec early).
+/// And no file operation is earlier than its process's start.
 fn applets_are_the_script_s_children(capture: &Path, name: &str) {
     let (host, boot) = dockwatch_e2e::godo::host_identity();
     let loaded = dockwatch_shared::load::from_capture(
@@ -78,6 +86,7 @@ fn applets_are_the_script_s_children(capture: &Path, name: &str) {
     )
     .expect("the pipeline runs on the capture");
     let doc = dockwatch_shared::presentation::report::export_json(&loaded.investigation, None);
+    dockwatch_e2e::godo::assert_no_file_before_its_process(&doc);
     let applets: Vec<(String, Vec<&str>)> = dockwatch_e2e::godo::report_nodes(&doc)
         .into_iter()
         .filter(|(n, _)| n["container_name"] == name)
@@ -88,16 +97,35 @@ fn applets_are_the_script_s_children(capture: &Path, name: &str) {
     for (comm, args) in &applets {
         assert_eq!(args.first(), Some(&"/bin/sh"), "{comm}: {args:?}");
     }
+    // The helper's second thread wrote /data/thread.txt: the write is the helper process's.
+    // Audit names the process (the kernel logs its thread group id), never the thread, so the
+    // record carries the process id; the helper's threads are listed beside it.
+    let (helper, file) = dockwatch_e2e::godo::report_nodes(&doc)
+        .into_iter()
+        .find_map(|(n, _)| {
+            dockwatch_e2e::godo::files_of(n)
+                .iter()
+                .find(|f| f["path"] == "/data/thread.txt")
+                .map(|f| (n, f))
+        })
+        .expect("the thread's file is recorded");
+    assert_eq!(file["pid"], helper["pid"], "{helper}");
+    assert_eq!(helper["comm"], "fork_writer", "{helper}");
+    assert!(
+        helper["threads"].as_array().is_some_and(|t| !t.is_empty()),
+        "the helper's second thread is listed: {helper}"
+    );
 }
 
 /// godo records the container's run into `capture`.
-fn record(capture: &Path, name: &str) {
+fn record(capture: &Path, name: &str, helper: &Path) {
     let lock = AuditLock::take();
     let before = audit_state();
     let mut godo = Godo::start(&godo_binary(), &["--write", capture.to_str().unwrap()]);
     godo.wait_for("start-up snapshot taken", Duration::from_secs(60));
     let run = Command::new("docker")
-        .args(["run", "--name", name, "--network", "none"])
+        .args(["run", "--name", name, "--network", "none", "-v"])
+        .arg(format!("{}:/h/fork_writer:ro", helper.display()))
         .args([IMAGE, "/bin/sh", "-c", SCRIPT])
         .status()
         .expect("docker run");

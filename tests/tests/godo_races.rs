@@ -19,7 +19,6 @@
 //! outside CI it skips (saying why) when one is missing, under CI it fails.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -51,24 +50,6 @@ fn script() -> String {
 }
 
 /// Builds the static helper into `dir`.
-fn build_helper(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("helpers/fork_writer.c");
-    let bin = dir.join("fork_writer");
-    let out = Command::new("cc")
-        .args(["-static", "-O2", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .output()
-        .expect("run cc");
-    assert!(
-        out.status.success(),
-        "cc -static {}: {} (static linking needs libc6-dev, from build-essential)",
-        src.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    bin
-}
-
 #[test]
 fn every_inherited_write_is_the_childs_and_every_process_has_a_name() {
     let cc = Need::Program {
@@ -82,7 +63,7 @@ fn every_inherited_write_is_the_childs_and_every_process_has_a_name() {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let helper = build_helper(dir.path());
+    let helper = dockwatch_e2e::godo::fork_writer(dir.path());
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())

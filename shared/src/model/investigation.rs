@@ -199,7 +199,8 @@ pub struct FileRecord {
     pub fs: Option<FsKind>,
     /// The process that used it.
     pub node: NodeId,
-    /// Task id that used it.
+    /// The task that used it, as its source named it: audit's records name the process (the
+    /// kernel logs the thread group id), never a thread.
     pub pid: Pid,
     /// The descriptor, when the use went through one.
     pub fd: Option<i32>,

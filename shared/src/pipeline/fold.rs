@@ -174,19 +174,28 @@ struct Folder {
 /// For each audit exec record whose process connector report follows within
 /// [`AUDIT_CLOCK_SLACK`](crate::pipeline::AUDIT_CLOCK_SLACK): that report's exact time, by the
 /// audit record's index. Audit stamps records with a coarse clock a tick (1–10 ms) behind, so
-/// its exec can sort before forks the process made just before it.
+/// its exec can sort before forks the process made just before it. Two execs in a row can
+/// both sort before the first one's connector report: reports pair in order.
 fn exact_exec_times(recs: &[Rec]) -> FxHashMap<usize, Timestamp> {
     let slack = crate::pipeline::AUDIT_CLOCK_SLACK.as_micros();
-    let mut pending: FxHashMap<Pid, (usize, Timestamp)> = FxHashMap::default();
+    let mut pending: FxHashMap<Pid, std::collections::VecDeque<(usize, Timestamp)>> =
+        FxHashMap::default();
     let mut exact = FxHashMap::default();
     for (i, rec) in recs.iter().enumerate() {
-        if let Op::Exec { pid, kernel, .. } = &rec.op {
-            if !*kernel {
-                pending.insert(*pid, (i, rec.time));
-            } else if let Some((audit, at)) = pending.remove(pid) {
-                if (0..=slack).contains(&(rec.time.as_micros() - at.as_micros())) {
-                    exact.insert(audit, rec.time);
-                }
+        let Op::Exec { pid, kernel, .. } = &rec.op else {
+            continue;
+        };
+        let queue = pending.entry(*pid).or_default();
+        if !*kernel {
+            queue.push_back((i, rec.time));
+            continue;
+        }
+        // Audit reports too old to be this one's are of execs the connector did not report.
+        while let Some(&(audit, at)) = queue.front() {
+            queue.pop_front();
+            if (0..=slack).contains(&(rec.time.as_micros() - at.as_micros())) {
+                exact.insert(audit, rec.time);
+                break;
             }
         }
     }
@@ -465,7 +474,13 @@ pub fn fold(recs: &mut [Rec], progress: &mut dyn FnMut(u64)) -> Folded {
                         let before = Rc::clone(&f.tasks[leader as usize].info);
                         f.before_exec.insert(leader, (before, exact));
                     }
-                    _ if *kernel => {
+                    // The exact report of the exec being waited for: from now on, the process
+                    // runs the new program.
+                    _ if *kernel
+                        && f.before_exec
+                            .get(&leader)
+                            .is_some_and(|&(_, at)| at <= time) =>
+                    {
                         f.before_exec.remove(&leader);
                     }
                     _ => {}

@@ -139,7 +139,7 @@ impl Column {
                 .first_time()
                 .map(|t| b.clock.show(&b.inv, Some(r.node), t))
                 .unwrap_or_else(|| "-".to_owned()),
-            // The task that made the operation (a thread's tid when it was not the leader).
+            // The task that made the operation, as its source named it (audit: the process).
             Column::Pid => r.pid.to_string(),
             Column::Process => program_name(&b.inv, r),
             Column::Op => ops(r),

@@ -167,6 +167,9 @@ fn a_file_never_closed_closes_at_its_tasks_exit() {
     ]);
     let f = files_of(&inv, 201);
     assert_eq!(f.len(), 1);
+    // The process's record, naming the thread that made it.
+    assert_eq!(inv.processes[f[0].node].pid, 200);
+    assert_eq!(f[0].pid, 201, "the thread's tid");
     assert_eq!(
         f[0].closed,
         Some(t(40)),

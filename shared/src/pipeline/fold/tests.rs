@@ -333,4 +333,23 @@ fn a_child_forked_just_before_its_parent_s_exec_inherits_the_program_it_was_fork
             .into_owned()
     };
     assert_eq!(args(501), "sleep", "the exact exec came first");
+    // Two execs in a row (runc init becomes the script's shell, which soon execs sleep), both
+    // audit reports sorting before the first one's exact report (recorded so).
+    let (_, folded) = run(vec![
+        snapshot(1, 100, 1, &["/usr/bin/containerd-shim"]),
+        fork(1_000, 100, 100, 500),
+        exec(855_000, 500, &["/bin/sh", "-c", "script"]),
+        exec(859_000, 500, &["sleep", "2"]),
+        connector_exec(859_455, 500, &["runc"]),
+        fork(860_140, 500, 500, 501),
+        connector_exec(863_521, 500, &["sleep", "2"]),
+        fork(864_000, 500, 500, 502),
+    ]);
+    let args = |pid| {
+        tasks_of(&folded, pid)[0].info.args[0]
+            .to_str_lossy()
+            .into_owned()
+    };
+    assert_eq!(args(501), "/bin/sh", "forked before sleep's exact exec");
+    assert_eq!(args(502), "sleep");
 }
