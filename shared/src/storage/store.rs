@@ -10,9 +10,13 @@
 //! event twice: the server rejects the copies with duplicate-key errors, which
 //! [`Store::insert_events`] counts in [`InsertReport::duplicates`] instead of failing.
 //!
-//! Only features that both MongoDB and SecantusDB (the MongoDB-wire server used in tests) support
-//! are used: unordered `insert_many`, `createIndexes`, `find` with a sort, and an
-//! aggregation with `$group`/`$sort`.
+//! Beside the log, `<raw_db>.boots` holds one summary per (host, boot) that the writer keeps,
+//! so the boot list costs no scan of the log (see `boots`).
+//!
+//! Only features that both MongoDB and SecantusDB (the MongoDB-wire server used in tests) support,
+//! and that a sharded collection accepts, are used: unordered `insert_many`, `createIndexes`,
+//! `find` with a sort, `count_documents`, upserts with `$inc`/`$min`/`$max`, and an aggregation
+//! with `$group`.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,7 +24,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bson::{Bson, Document, RawDocumentBuf, doc};
-use futures_util::stream::{BoxStream, Stream, StreamExt, TryStreamExt};
+use futures_util::stream::{BoxStream, Stream, StreamExt};
 use mongodb::error::ErrorKind;
 use mongodb::options::{ClientOptions, ServerAddress};
 use mongodb::{Client, Collection, Database, IndexModel};
@@ -49,6 +53,9 @@ const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const DUPLICATE_KEY: i32 = 11000;
 
 mod address;
+mod boots;
+
+pub use boots::BOOTS_COLLECTION;
 
 pub use address::{DEFAULT_ADDRESS, DEFAULT_PORT, MongoAddress};
 
@@ -430,7 +437,10 @@ impl Store {
             });
         }
         self.indexed
-            .get_or_try_init(|| self.ensure_indexes())
+            .get_or_try_init(|| async {
+                self.ensure_indexes().await?;
+                self.backfill_boot_summaries().await
+            })
             .await?;
         let docs: Vec<StoredEvent<'_>> = events
             .iter()
@@ -441,13 +451,16 @@ impl Store {
             .collect();
         let coll: Collection<StoredEvent<'_>> = self.raw.collection(EVENTS_COLLECTION);
         let total = events.len() as u64;
-        match coll.insert_many(&docs).ordered(false).await {
-            Ok(_) => Ok(InsertReport {
+        let report = match coll.insert_many(&docs).ordered(false).await {
+            Ok(_) => InsertReport {
                 inserted: total,
                 duplicates: 0,
-            }),
-            Err(err) => Self::classify_insert_error(err, events),
-        }
+            },
+            Err(err) => Self::classify_insert_error(err, events)?,
+        };
+        self.add_to_boot_summaries(events, report.duplicates > 0)
+            .await?;
+        Ok(report)
     }
 
     /// Sorts the write errors of an unordered insert into duplicates (fine) and real failures.
@@ -486,33 +499,6 @@ impl Store {
             inserted: (batch - duplicates.len()) as u64,
             duplicates: duplicates.len() as u64,
         })
-    }
-
-    /// Every (host, boot) in the log with its event count and time range, sorted by host, then
-    /// by first event time.
-    pub async fn list_boots(&self) -> Result<Vec<BootSummary>, StoreError> {
-        let pipeline = [
-            doc! { "$group": {
-                "_id": { "host": "$host", "boot_id": "$boot_id" },
-                "events": { "$sum": 1 },
-                "first": { "$min": "$time" },
-                "last": { "$max": "$time" },
-            } },
-            doc! { "$sort": { "_id.host": 1, "first": 1, "_id.boot_id": 1 } },
-        ];
-        let docs: Vec<Document> = self
-            .events_collection()
-            .aggregate(pipeline)
-            .await
-            .map_err(|source| StoreError::command("list boots", source))?
-            .try_collect()
-            .await
-            .map_err(|source| StoreError::command("list boots", source))?;
-        let mut boots: Vec<BootSummary> =
-            docs.iter().map(boot_summary).collect::<Result<_, _>>()?;
-        // Sort here too: the order must not depend on how a server sorts on a grouped key.
-        sort_boots(&mut boots);
-        Ok(boots)
     }
 
     /// The events of one (host, boot) in `(time, run, seq)` order, as a stream with a read

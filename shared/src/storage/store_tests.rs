@@ -146,6 +146,54 @@ async fn list_boots_counts_and_time_ranges() {
 }
 
 #[tokio::test]
+async fn the_boot_list_comes_from_summaries_the_writer_keeps_equal_to_a_scan() {
+    with_store("dw_store_summaries", |store| async move {
+        let events = many_events(3_000);
+        for batch in events.chunks(400) {
+            store.insert_events(batch).await.expect("insert");
+        }
+        // A retried batch: its boots are recounted, nothing is counted twice.
+        let report = store.insert_events(&events[..400]).await.expect("retry");
+        assert_eq!(report.duplicates, 400);
+        let listed = store.list_boots().await.expect("list");
+        assert_eq!(listed, store.list_boots_by_scan().await.expect("scan"));
+        assert_eq!(listed.iter().map(|b| b.events).sum::<u64>(), 3_000);
+        let summaries = store.raw_db().collection::<Document>(BOOTS_COLLECTION);
+        let count = |c: Collection<Document>| async move {
+            c.count_documents(doc! {}).await.expect("count")
+        };
+        assert_eq!(count(summaries.clone()).await, 3, "one summary per boot");
+        // A log written before summaries existed: listed by a scan until a writer opens it,
+        // which summarizes every boot once.
+        summaries.drop().await.expect("drop the summaries");
+        assert_eq!(store.list_boots().await.expect("by scan"), listed);
+        store.backfill_boot_summaries().await.expect("backfill");
+        assert_eq!(count(summaries.clone()).await, 3);
+        assert_eq!(store.list_boots().await.expect("summaries"), listed);
+        // A boot first seen after the summaries exist is recounted from the log, whatever the
+        // summaries held before.
+        let mut late = exit_event("gamma", "boot-9", "r9", 1, 5);
+        store
+            .insert_events(std::slice::from_ref(&late))
+            .await
+            .expect("insert");
+        late.seq = 2;
+        late.time = Timestamp(7);
+        store.insert_events(&[late]).await.expect("insert");
+        let gamma = store.list_boots().await.expect("list");
+        let gamma = gamma
+            .iter()
+            .find(|b| b.host == "gamma")
+            .expect("gamma listed");
+        assert_eq!(
+            (gamma.events, gamma.first, gamma.last),
+            (2, Timestamp(5), Timestamp(7))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_retried_batch_counts_duplicates_and_stores_nothing_twice() {
     with_store("dw_store_retry", |store| async move {
         let events = many_events(1_000);
@@ -352,6 +400,54 @@ async fn a_uri_connects_and_its_own_timeouts_win() {
     );
     assert!(err.to_string().contains("within 0.5 s"), "{err}");
     drop(silent);
+}
+
+/// The options a fleet sets in its URI reach the driver: `w=majority` for godo's writes (a
+/// replica set acknowledges a batch once most members hold it), `readPreference` for the
+/// analyst's reads. Here on one server, which accepts both.
+#[tokio::test]
+async fn a_uri_s_write_concern_and_read_preference_are_used() {
+    let Some(mut config) = test_store_config("dw_store_fleet") else {
+        return;
+    };
+    let crate::storage::store::MongoAddress::HostPort(addr) = &config.address else {
+        panic!("a host:port test server")
+    };
+    config.address = crate::storage::store::MongoAddress::Uri(format!(
+        "mongodb://{addr}/?directConnection=true&w=majority&readPreference=secondaryPreferred"
+    ));
+    let store = Store::connect(&config).await.expect("connect by URI");
+    let wc = store.raw_db().write_concern().cloned();
+    assert_eq!(
+        wc.and_then(|w| w.w),
+        Some(mongodb::options::Acknowledgment::Majority)
+    );
+    assert!(
+        matches!(
+            store.raw_db().selection_criteria(),
+            Some(mongodb::options::SelectionCriteria::ReadPreference(
+                mongodb::options::ReadPreference::SecondaryPreferred { .. }
+            ))
+        ),
+        "{:?}",
+        store.raw_db().selection_criteria()
+    );
+    let events = many_events(300);
+    let report = store
+        .insert_events(&events)
+        .await
+        .expect("insert, w=majority");
+    assert_eq!(report.inserted, 300);
+    let boots = store.list_boots().await.expect("list");
+    let mut stream = store.stream_boot(&boots[0]).await.expect("read");
+    let mut read = 0;
+    while let Some(e) = stream.next_event().await {
+        e.expect("an event");
+        read += 1;
+    }
+    assert_eq!(read, boots[0].events);
+    let _ = store.raw_db().drop().await;
+    let _ = store.cooked_db().drop().await;
 }
 
 #[tokio::test]
