@@ -4,6 +4,20 @@ use super::{App, Overlay, Prompt, PromptKind, Screen};
 use crate::keys::Action;
 use crate::timeline::What;
 
+/// How far a moving key moves the cursor of a list `page` rows high (`None`: not a move).
+fn list_move(action: Action, page: usize) -> Option<isize> {
+    let page = page.max(1) as isize;
+    Some(match action {
+        Action::Up => -1,
+        Action::Down => 1,
+        Action::PageUp => -page,
+        Action::PageDown => page,
+        Action::Home => isize::MIN,
+        Action::End => isize::MAX,
+        _ => return None,
+    })
+}
+
 impl App {
     /// What a key does in the container view.
     pub(super) fn containers_action(
@@ -17,14 +31,11 @@ impl App {
         else {
             return;
         };
-        let page = tree_page.max(1) as isize;
+        if let Some(delta) = list_move(action, tree_page) {
+            view.move_by(delta);
+            return;
+        }
         match action {
-            Action::Up => view.move_by(-1),
-            Action::Down => view.move_by(1),
-            Action::PageUp => view.move_by(-page),
-            Action::PageDown => view.move_by(page),
-            Action::Home => view.move_by(isize::MIN),
-            Action::End => view.move_by(isize::MAX),
             Action::Plumbing => view.toggle_plumbing(&b.inv),
             Action::Close if !view.back() => self.overlay = None,
             Action::Choose => match view.writer() {
@@ -50,14 +61,11 @@ impl App {
             self.overlay = None;
             return;
         };
-        let page = tree_page.max(1) as isize;
+        if let Some(delta) = list_move(action, tree_page) {
+            t.move_by(delta);
+            return;
+        }
         match action {
-            Action::Up => t.move_by(-1),
-            Action::Down => t.move_by(1),
-            Action::PageUp => t.move_by(-page),
-            Action::PageDown => t.move_by(page),
-            Action::Home => t.move_by(isize::MIN),
-            Action::End => t.move_by(isize::MAX),
             Action::Close => self.overlay = None,
             Action::RelativeTime => self.message = Some(b.toggle_clock()),
             Action::Filter => {

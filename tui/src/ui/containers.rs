@@ -6,7 +6,7 @@ use dockwatch_shared::model::investigation::{Investigation, NodeId};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::widgets::{Block, Cell, Clear, Row, Table, TableState};
+use ratatui::widgets::{Cell, Clear, Row};
 
 use crate::containers_view::ContainersView;
 use crate::timefilter::short_time;
@@ -182,16 +182,8 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, view: &Container
                 )
             }
         };
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(Block::bordered().title(title))
-        .column_spacing(1)
-        .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
-    let mut state = TableState::default();
-    if !view.is_empty() {
-        state.select(Some(cursor));
-    }
-    frame.render_stateful_widget(table, popup, &mut state);
+    let selected = (!view.is_empty()).then_some(cursor);
+    super::list_table(frame, popup, title, header, widths, rows, selected);
 }
 
 /// The program and pid of a process that changed `path`: the program it ran when it made the

@@ -22,7 +22,8 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use crate::layout::layout;
-use ratatui::style::{Color, Style};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, Row, Table, TableState};
 
 use crate::app::{App, Overlay, Pane, Screen};
 
@@ -111,6 +112,27 @@ pub fn middle_cut(text: &str, max: usize) -> String {
     out.push('…');
     out.extend(&chars[chars.len() - tail..]);
     out
+}
+
+/// Draws a view's list over `area`: a bordered table with a header and the row `selected`
+/// highlighted.
+pub fn list_table(
+    frame: &mut Frame,
+    area: Rect,
+    title: String,
+    header: Row<'_>,
+    widths: Vec<Constraint>,
+    rows: Vec<Row<'_>>,
+    selected: Option<usize>,
+) {
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(Block::bordered().title(title))
+        .column_spacing(1)
+        .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
+    let mut state = TableState::default();
+    state.select(selected);
+    frame.render_stateful_widget(table, area, &mut state);
 }
 
 /// A rectangle of at most `width` x `height` centred in `area`.

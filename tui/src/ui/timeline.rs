@@ -6,7 +6,7 @@ use dockwatch_shared::presentation::sanitize::for_terminal;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
-use ratatui::widgets::{Block, Cell, Clear, Row, Table, TableState};
+use ratatui::widgets::{Cell, Clear, Row};
 
 use crate::clock::Clock;
 use crate::timefilter::short_time;
@@ -173,14 +173,6 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, clock: &Clock, t
         Constraint::Length(18),
         Constraint::Fill(1),
     ];
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(Block::bordered().title(title))
-        .column_spacing(1)
-        .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
-    let mut state = TableState::default();
-    if !t.shown.is_empty() {
-        state.select(Some(t.cursor - start));
-    }
-    frame.render_stateful_widget(table, popup, &mut state);
+    let selected = (!t.shown.is_empty()).then(|| t.cursor - start);
+    super::list_table(frame, popup, title, header, widths.to_vec(), rows, selected);
 }
