@@ -61,7 +61,14 @@ fn build_workspace_binaries() {
     ];
     let status = Command::new(cargo)
         .env_clear()
-        .envs(std::env::vars().filter(|(k, _)| keep.contains(&k.as_str())))
+        // Settings of the build itself (CI's `CARGO_INCREMENTAL`, `CARGO_PROFILE_*`) too: without
+        // them the same build would look different and compile everything again.
+        .envs(std::env::vars().filter(|(k, _)| {
+            keep.contains(&k.as_str())
+                || k == "CARGO_INCREMENTAL"
+                || k.starts_with("CARGO_PROFILE_")
+                || k.starts_with("CARGO_BUILD_")
+        }))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
