@@ -214,22 +214,8 @@ impl Browser {
 
     /// Runs a search and jumps to its first hit (see [`Search::start_from`]).
     pub fn run_search(&mut self, query: &str, height: usize, files_page: usize) -> String {
-        let shape = self.tree.shape();
-        let runtime_hidden = !shape.plumbing();
-        let mut s = if !runtime_hidden {
-            search::search(&self.inv, &self.order, query, true)
-        } else {
-            // Every process but the runtime's (one outside a narrowing filter clears it).
-            let shown: Vec<NodeId> = self
-                .order
-                .iter()
-                .copied()
-                .filter(|&n| {
-                    !dockwatch_shared::presentation::containers::is_plumbing(&self.inv.processes[n])
-                })
-                .collect();
-            search::search(&self.inv, &shown, query, false)
-        };
+        let runtime_hidden = !self.tree.shape().plumbing();
+        let mut s = self.search_shown(query);
         if let Some(sel) = self.selected() {
             let index = &self.order_index;
             s.start_from(|n| index.get(n).copied().unwrap_or(usize::MAX), sel);
@@ -369,6 +355,23 @@ impl Browser {
         true
     }
 
+    /// Searches every process but, while it is hidden, the runtime's (a hit outside a narrowing
+    /// filter clears the filter when shown).
+    fn search_shown(&self, query: &str) -> Search {
+        if self.tree.shape().plumbing() {
+            return search::search(&self.inv, &self.order, query, true);
+        }
+        let order: Vec<NodeId> = self
+            .order
+            .iter()
+            .copied()
+            .filter(|&n| {
+                !dockwatch_shared::presentation::containers::is_plumbing(&self.inv.processes[n])
+            })
+            .collect();
+        search::search(&self.inv, &order, query, false)
+    }
+
     /// Narrows the tree to the processes matching `query` (as `/` matches them: pid, comm,
     /// args, container, file path) and their ancestors; an empty query shows every process.
     pub fn narrow(&mut self, query: &str, height: usize) -> String {
@@ -378,8 +381,7 @@ impl Browser {
             self.selection_changed();
             return "every process shown".to_owned();
         }
-        let plumbing = self.tree.shape().plumbing();
-        let hits = search::search(&self.inv, &self.order, query, plumbing).hits;
+        let hits = self.search_shown(query).hits;
         if hits.is_empty() {
             return format!("no process matches {query:?}: the tree is unchanged");
         }
