@@ -677,7 +677,12 @@ fn f_narrows_the_tree_to_matching_processes_and_their_ancestors() {
     press(&mut app, KeyCode::Char('f'));
     typed(&mut app, "config.v2.json");
     press(&mut app, KeyCode::Enter);
-    assert!(app.message.as_deref().unwrap().contains("no process matches"));
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap()
+            .contains("no process matches")
+    );
     press(&mut app, KeyCode::Char('f'));
     typed(&mut app, "nothing like this");
     press(&mut app, KeyCode::Enter);

@@ -183,7 +183,14 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, view: &Container
             }
         };
     let selected = (!view.is_empty()).then_some(cursor);
-    super::list_table(frame, popup, title, header, widths, rows, selected);
+    let mut block = ratatui::widgets::Block::bordered().title(title);
+    // Where the selected change is on the host, whole: the path through the container's mounts
+    // and the overlay's upper dir, where the changed bytes are.
+    if let Some(ch) = view.opened.as_ref().and_then(|o| o.changes.get(o.cursor)) {
+        let place = super::place_on_host(ch.host_path.as_ref(), ch.fs, ch.upper_path.as_ref());
+        block = block.title_bottom(place);
+    }
+    super::list_table(frame, popup, block, header, widths, rows, selected);
 }
 
 /// The program and pid of a process that changed `path`: the program it ran when it made the

@@ -4,8 +4,7 @@ use dockwatch_shared::ByteString;
 use dockwatch_shared::model::investigation::{FileOp, FileRecord, Investigation};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span};
+use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, Cell, Row, Table, TableState};
 
 use crate::app::Browser;
@@ -195,21 +194,11 @@ pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, focused: bool) {
         // mount when it was on one), the overlay's upper dir (where changed bytes are), or the
         // pseudo filesystem it lives on (no host path).
         let r = &b.inv.files[f];
-        let dim = Style::default().fg(Color::DarkGray);
-        let mut spans = vec![Span::styled(" host path ", dim)];
-        spans.push(Span::raw(match (&r.host_path, r.fs) {
-            (Some(h), _) => format!("{} ", h.display_safe()),
-            (None, Some(fs)) => format!("none ({}) ", fs.name()),
-            (None, None) => "- ".to_owned(),
-        }));
-        if let Some(fs) = r.fs.filter(|_| r.host_path.is_some()) {
-            spans.push(Span::styled(format!("[{}] ", fs.name()), dim));
-        }
-        if let Some(upper) = &r.upper_path {
-            spans.push(Span::styled("· upper ", dim));
-            spans.push(Span::raw(format!("{} ", upper.display_safe())));
-        }
-        block = block.title_bottom(Line::from(spans));
+        block = block.title_bottom(super::place_on_host(
+            r.host_path.as_ref(),
+            r.fs,
+            r.upper_path.as_ref(),
+        ));
     }
     let height = visible_rows(area);
     let start = table.offset().min(rows.len());

@@ -23,7 +23,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 
 use crate::layout::layout;
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Row, Table, TableState};
+
+use dockwatch_shared::ByteString;
+use dockwatch_shared::model::mounts::FsKind;
 
 use crate::app::{App, Overlay, Pane, Screen};
 
@@ -114,12 +118,12 @@ pub fn middle_cut(text: &str, max: usize) -> String {
     out
 }
 
-/// Draws a view's list over `area`: a bordered table with a header and the row `selected`
+/// Draws a view's list over `area`: a table in `block` with a header and the row `selected`
 /// highlighted.
 pub fn list_table(
     frame: &mut Frame,
     area: Rect,
-    title: String,
+    block: Block<'_>,
     header: Row<'_>,
     widths: Vec<Constraint>,
     rows: Vec<Row<'_>>,
@@ -127,12 +131,37 @@ pub fn list_table(
 ) {
     let table = Table::new(rows, widths)
         .header(header)
-        .block(Block::bordered().title(title))
+        .block(block)
         .column_spacing(1)
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
     let mut state = TableState::default();
     state.select(selected);
     frame.render_stateful_widget(table, area, &mut state);
+}
+
+/// Where a file is on the host, for the line under a table: its host path (through a volume or
+/// bind mount when it was on one) with the kind of file system, or the pseudo file system it
+/// lives on when it has no host path; and the overlay's upper dir, where the changed bytes are.
+pub fn place_on_host(
+    host: Option<&ByteString>,
+    fs: Option<FsKind>,
+    upper: Option<&ByteString>,
+) -> Line<'static> {
+    let dim = Style::default().fg(Color::DarkGray);
+    let mut spans = vec![Span::styled(" host path ", dim)];
+    spans.push(Span::raw(match (host, fs) {
+        (Some(h), _) => format!("{} ", h.display_safe()),
+        (None, Some(fs)) => format!("none ({}) ", fs.name()),
+        (None, None) => "- ".to_owned(),
+    }));
+    if let Some(fs) = fs.filter(|_| host.is_some()) {
+        spans.push(Span::styled(format!("[{}] ", fs.name()), dim));
+    }
+    if let Some(upper) = upper {
+        spans.push(Span::styled("· upper ", dim));
+        spans.push(Span::raw(format!("{} ", upper.display_safe())));
+    }
+    Line::from(spans)
 }
 
 /// A rectangle of at most `width` x `height` centred in `area`.

@@ -174,5 +174,6 @@ pub fn draw(frame: &mut Frame, area: Rect, inv: &Investigation, clock: &Clock, t
         Constraint::Fill(1),
     ];
     let selected = (!t.shown.is_empty()).then(|| t.cursor - start);
-    super::list_table(frame, popup, title, header, widths.to_vec(), rows, selected);
+    let block = ratatui::widgets::Block::bordered().title(title);
+    super::list_table(frame, popup, block, header, widths.to_vec(), rows, selected);
 }
