@@ -550,10 +550,46 @@ pub fn action_for(context: Context, event: &KeyEvent) -> Option<Action> {
 
 /// The status line's hints for a context, in table order.
 pub fn hints(context: Context) -> impl Iterator<Item = &'static str> {
+    hint_bindings(context).map(|b| b.hint)
+}
+
+/// The bindings with a status-line hint in a context, in table order.
+pub fn hint_bindings(context: Context) -> impl Iterator<Item = &'static Binding> {
     BINDINGS
         .iter()
         .filter(move |b| !b.hint.is_empty() && b.contexts.contains(&context))
-        .map(|b| b.hint)
+}
+
+/// Which hints a narrow status line keeps first: 0 for how to get help and out, 1 for the
+/// analyst's questions (search, the container view, the timeline, the runtime, a file's writer,
+/// what a view's Enter and Esc do), 2 for the other tools, 3 for moving about, which everyone
+/// tries first anyway.
+pub fn hint_rank(action: Action) -> u8 {
+    match action {
+        Action::Help | Action::Quit => 0,
+        Action::Search
+        | Action::Containers
+        | Action::Timeline
+        | Action::Plumbing
+        | Action::Writer
+        | Action::WhoTouched
+        | Action::Choose
+        | Action::Filter
+        | Action::Submit
+        | Action::Close => 1,
+        Action::Up
+        | Action::Down
+        | Action::Left
+        | Action::Right
+        | Action::Toggle
+        | Action::NextPane
+        | Action::PrevPane
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Home
+        | Action::End => 3,
+        _ => 2,
+    }
 }
 
 #[cfg(test)]

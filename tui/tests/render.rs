@@ -156,7 +156,18 @@ fn tree_with_details_of_a_container_process() {
 #[test]
 fn browser_fits_80x24() {
     let mut app = demo_app((80, 24));
-    insta::assert_snapshot!(text(&render(&mut app)));
+    let screen = text(&render(&mut app));
+    // Container names and exit marks in the tree; the keys of the analyst's questions in the
+    // status line, before the moving keys everyone tries anyway.
+    assert!(
+        screen.contains("[web]") && screen.contains("✗1"),
+        "{screen}"
+    );
+    let keys = screen.lines().last().unwrap_or_default();
+    for hint in ["/ search", "c containers", "T timeline", "? help", "q quit"] {
+        assert!(keys.contains(hint), "{hint} in {keys:?}");
+    }
+    insta::assert_snapshot!(screen);
 }
 
 #[test]

@@ -54,25 +54,28 @@ pub fn draw_message(frame: &mut Frame, area: Rect, app: &App, b: Option<&Browser
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// Draws the key hints for a context: as many as fit, but `? help` and `q quit` (or cancel)
-/// always, so a narrow terminal still says how to get help and out.
+/// Draws the key hints for a context: as many as fit, chosen by [`keys::hint_rank`] (how to
+/// get help and out always, then what the investigator does, then moving about) and shown in
+/// the table's order.
 pub fn draw_keys(frame: &mut Frame, area: Rect, context: Context) {
-    let all: Vec<&str> = keys::hints(context).collect();
-    let essential = |h: &str| h.starts_with("? ") || h.starts_with("q ");
+    let all: Vec<&keys::Binding> = keys::hint_bindings(context).collect();
     let width = |h: &str| h.chars().count() + 3;
+    let mut by_rank: Vec<usize> = (0..all.len()).collect();
+    by_rank.sort_by_key(|&i| (keys::hint_rank(all[i].action), i));
     let mut budget = usize::from(area.width);
-    budget = budget.saturating_sub(all.iter().filter(|h| essential(h)).map(|h| width(h)).sum());
-    let mut shown: Vec<&str> = Vec::new();
-    for h in &all {
-        if essential(h) {
-            shown.push(h);
-        } else if width(h) <= budget {
-            budget -= width(h);
-            shown.push(h);
-        } else {
-            budget = 0; // keep the table's order: once one is left out, so are the rest
+    let mut keep = vec![false; all.len()];
+    for i in by_rank {
+        let w = width(all[i].hint);
+        if keys::hint_rank(all[i].action) == 0 || w <= budget {
+            budget = budget.saturating_sub(w);
+            keep[i] = true;
         }
     }
+    let shown = all
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(b, _)| b.hint);
     let mut spans = Vec::new();
     for hint in shown {
         let (key, what) = hint.split_once(' ').unwrap_or((hint, ""));
