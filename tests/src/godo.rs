@@ -244,6 +244,12 @@ fn files_before_their_process(doc: &Value) -> Vec<String> {
     out
 }
 
+/// The C compiler that builds the static helper (with libc.a, from build-essential).
+pub const CC: dockwatch_shared::testing::Need = dockwatch_shared::testing::Need::Program {
+    name: "cc",
+    package: "build-essential",
+};
+
 /// Builds `tests/helpers/fork_writer.c` statically into `dir` (it runs in the busybox image,
 /// which has no C library); returns its path.
 pub fn fork_writer(dir: &Path) -> PathBuf {

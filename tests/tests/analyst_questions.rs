@@ -48,11 +48,12 @@ impl Analyst {
 
 #[test]
 fn five_questions_are_answered_in_a_few_keys_at_160x45_and_80x24() {
-    let cc = Need::Program {
-        name: "cc",
-        package: "build-essential",
-    };
-    if !require(&[Need::Root, Need::Docker, Need::Tmux, cc]) {
+    if !require(&[
+        Need::Root,
+        Need::Docker,
+        Need::Tmux,
+        dockwatch_e2e::godo::CC,
+    ]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -49,14 +49,14 @@ fn script() -> String {
     )
 }
 
-/// Builds the static helper into `dir`.
 #[test]
 fn every_inherited_write_is_the_childs_and_every_process_has_a_name() {
-    let cc = Need::Program {
-        name: "cc",
-        package: "build-essential",
-    };
-    if !require(&[Need::Root, Need::Docker, Need::Mongo, cc]) {
+    if !require(&[
+        Need::Root,
+        Need::Docker,
+        Need::Mongo,
+        dockwatch_e2e::godo::CC,
+    ]) {
         return;
     }
     let Some(mongo) = dockwatch_e2e::test_mongo() else {
