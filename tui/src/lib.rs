@@ -6,7 +6,9 @@
 //! * [`event`]: the one event type the loop handles (keys, mouse, resize, tick, job messages);
 //! * [`app`]: all state and `App::update`, which turns one event into a new state (no I/O);
 //! * [`keys`]: the binding table that drives dispatch, the status line and the `?` help;
-//! * [`tree_model`], [`tree_shape`], [`file_table`], [`timeline`], [`search`], [`timefilter`]: the pure models behind the panes;
+//! * [`tree_model`], [`tree_shape`], [`file_table`], [`timeline`], [`containers_view`],
+//!   [`search`], [`timefilter`], [`clock`]: the pure models behind the panes and views;
+//! * [`content`] (what the panes say) and [`layout`] (where they go): shared by state and drawing;
 //! * [`ui`]: drawing, one file per pane or screen, borrowing the state read-only;
 //! * [`loader`]: the background job that connects, reads events, runs the pipeline and reports
 //!   progress over a channel; [`export`]: writing a subtree to JSON;
