@@ -244,7 +244,7 @@ impl Completeness {
     /// The gaps: one per stretch of damage, one per hole in a run's seq numbers that no damage
     /// explains. Each names the boots of the events around it (a gap between two boots is
     /// given to both; damage with no event around it is given to every boot read).
-    pub fn gaps(self) -> Vec<BootGap> {
+    pub fn gaps(&self) -> Vec<BootGap> {
         // Holes per run: (start, end, time before, time after, boot before, boot after).
         let mut holes: Vec<Vec<Hole>> = self.runs.iter().map(holes_of).collect();
         let mut out = Vec::new();

@@ -129,7 +129,7 @@ impl Progress {
 }
 
 /// The pipeline fed one event at a time.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Pipeline {
     input: Input,
     /// Gaps found by whoever read the events (damage in a capture file), not in the events.
@@ -171,6 +171,17 @@ impl Pipeline {
     /// Events ignored because they belong to another host or boot.
     pub fn foreign(&self) -> u64 {
         self.input.foreign
+    }
+
+    /// The investigation of the events taken so far, leaving the pipeline to take more (a
+    /// followed recording is investigated again as events arrive). It costs what
+    /// [`Pipeline::finish`] costs, on a copy of the events.
+    pub fn snapshot(
+        &self,
+        generated_at: Timestamp,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Investigation {
+        self.clone().finish(generated_at, progress)
     }
 
     /// Runs the steps on the events taken.

@@ -46,6 +46,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Name of the index that serves per-boot reads in time order (and the boot list).
 pub const INDEX_BOOT_TIME: &str = "host_boot_time_run_seq";
 
+/// The name of the index that serves [`Store::stream_events_after`] (following a recording).
+pub const INDEX_BOOT_RUN_SEQ: &str = "host_boot_run_seq";
+
 /// Lower bound of the driver's connect (and heartbeat) timeout.
 const MIN_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -405,18 +408,29 @@ impl Store {
     }
 
     /// Creates the indexes the reads need (idempotent): `{host, boot_id, time, run, seq}` serves
-    /// [`Store::stream_events`] (filter and sort in one index walk) and [`Store::list_boots`].
+    /// [`Store::stream_events`] (filter and sort in one index walk) and [`Store::list_boots`];
+    /// `{host, boot_id, run, seq}` serves [`Store::stream_events_after`].
     pub async fn ensure_indexes(&self) -> Result<(), StoreError> {
-        let index = IndexModel::builder()
-            .keys(doc! { "host": 1, "boot_id": 1, "time": 1, "run": 1, "seq": 1 })
-            .options(
-                mongodb::options::IndexOptions::builder()
-                    .name(INDEX_BOOT_TIME.to_owned())
-                    .build(),
-            )
-            .build();
+        let index = |keys: Document, name: &str| {
+            IndexModel::builder()
+                .keys(keys)
+                .options(
+                    mongodb::options::IndexOptions::builder()
+                        .name(name.to_owned())
+                        .build(),
+                )
+                .build()
+        };
+        let by_time = index(
+            doc! { "host": 1, "boot_id": 1, "time": 1, "run": 1, "seq": 1 },
+            INDEX_BOOT_TIME,
+        );
+        let by_seq = index(
+            doc! { "host": 1, "boot_id": 1, "run": 1, "seq": 1 },
+            INDEX_BOOT_RUN_SEQ,
+        );
         self.events_collection()
-            .create_indexes([index])
+            .create_indexes([by_time, by_seq])
             .await
             .map_err(|source| StoreError::command("create indexes on the event log", source))?;
         Ok(())
@@ -512,15 +526,49 @@ impl Store {
         boot_id: &str,
     ) -> Result<EventStream, StoreError> {
         let filter = doc! { "host": host, "boot_id": boot_id };
+        self.stream(filter, Some(doc! { "time": 1, "run": 1, "seq": 1 }))
+            .await
+    }
+
+    /// The events of one (host, boot) stored after those already read, in no particular order:
+    /// `read` holds, per run, the highest seq read. Events of runs not in `read` all come. godo
+    /// stores each run's events in seq order, so this is what was stored since (a followed
+    /// recording asks it again and again; the index on `(host, boot_id, run, seq)` serves it).
+    pub async fn stream_events_after(
+        &self,
+        host: &str,
+        boot_id: &str,
+        read: &[(String, u64)],
+    ) -> Result<EventStream, StoreError> {
+        let runs: Vec<&str> = read.iter().map(|(run, _)| run.as_str()).collect();
+        let mut either: Vec<Document> = read
+            .iter()
+            .map(|(run, seq)| doc! { "run": run, "seq": { "$gt": i64::try_from(*seq).unwrap_or(i64::MAX) } })
+            .collect();
+        either.push(doc! { "run": { "$nin": runs } });
+        let filter = doc! { "host": host, "boot_id": boot_id, "$or": either };
+        self.stream(filter, None).await
+    }
+
+    /// The events `filter` selects, in `sort` order, as an [`EventStream`].
+    async fn stream(
+        &self,
+        filter: Document,
+        sort: Option<Document>,
+    ) -> Result<EventStream, StoreError> {
         let coll = self.raw.collection::<RawDocumentBuf>(EVENTS_COLLECTION);
-        // The index serves this sort; allowDiskUse keeps a log without it readable (a large
+        // The index serves the sort; allowDiskUse keeps a log without it readable (a large
         // in-memory sort would otherwise fail on MongoDB). The batch size is the server's
         // default (101 documents, then as many as fit in 16 MB per reply): a fixed count only
         // added round trips.
         let cursor = coll
             .find(filter)
-            .sort(doc! { "time": 1, "run": 1, "seq": 1 })
-            .allow_disk_use(true)
+            .with_options(
+                mongodb::options::FindOptions::builder()
+                    .sort(sort)
+                    .allow_disk_use(true)
+                    .build(),
+            )
             .await
             .map_err(|source| StoreError::command("read events", source))?;
         // Each event is decoded straight from the cursor's buffer (no owned copy of the

@@ -36,6 +36,7 @@ use crate::model::event::Event;
 use crate::storage::output::OutputPolicy;
 
 mod frames;
+pub mod growing;
 mod reader;
 
 pub use reader::{CaptureReader, MAX_LINE};

@@ -10,10 +10,13 @@
 
 use std::path::Path;
 
+pub mod follow;
+
 use futures_util::StreamExt;
 use rustc_hash::FxHashMap;
 
-use crate::model::investigation::Investigation;
+use crate::model::event::Event;
+use crate::model::investigation::{GapRecord, Investigation};
 use crate::model::time::Timestamp;
 use crate::pipeline::completeness::{Completeness, Seen};
 use crate::pipeline::{Pipeline, Progress};
@@ -176,42 +179,20 @@ pub async fn from_store_boot(
 ) -> Result<Loaded, LoadError> {
     let mut stream = store.stream_boot(&chosen).await?;
     let total = stream.total().unwrap_or(0);
-    let mut pipeline = Pipeline::new(&chosen.host, &chosen.boot_id);
-    pipeline.reserve(usize::try_from(total).unwrap_or(0));
-    let mut skipped = 0;
-    let mut warnings = Vec::new();
+    let mut read = StoreRead::new(chosen, boots);
+    read.pipeline.reserve(usize::try_from(total).unwrap_or(0));
     while let Some(item) = stream.next().await {
-        match item {
-            Ok(event) => pipeline.push(event),
-            Err(e @ StoreError::BadDocument { .. }) => {
-                if skipped < 5 {
-                    warnings.push(format!("skipped: {e}"));
-                }
-                skipped += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let read = stream.read();
-        if progress_due(read) {
-            progress(LoadProgress::Reading { read, total });
+        read.take(item)?;
+        let n = stream.read();
+        if progress_due(n) {
+            progress(LoadProgress::Reading { read: n, total });
         }
     }
     progress(LoadProgress::Reading {
         read: stream.read(),
         total,
     });
-    if skipped > 5 {
-        warnings.push(format!("{skipped} undecodable documents skipped in all"));
-    }
-    let investigation = pipeline.finish(generated_at, &mut |p| progress(LoadProgress::Pipeline(p)));
-    warn_repaired_times(&investigation, &mut warnings);
-    Ok(Loaded {
-        investigation,
-        boot: chosen,
-        boots,
-        skipped,
-        warnings,
-    })
+    Ok(read.finish(generated_at, progress))
 }
 
 /// Says so when events had impossible times (the pipeline gave them their neighbour's).
@@ -253,30 +234,75 @@ pub fn from_capture_reader(
     generated_at: Timestamp,
     progress: &mut dyn FnMut(LoadProgress),
 ) -> Result<Loaded, LoadError> {
-    // By host, then boot: looked up by reference, as a key made for every event would cost two
-    // allocations each.
-    let mut pipelines: FxHashMap<String, FxHashMap<String, (Pipeline, BootSummary)>> =
-        FxHashMap::default();
-    let mut ledger = Completeness::new();
-    let mut warnings = Vec::new();
-    let mut damage = 0u64;
-    let mut read = 0u64;
-    // The first line that was no event, for a file with no events at all.
-    let mut first_bad: Option<(u64, String)> = None;
+    let mut read = CaptureRead::new(host, boot);
     for item in reader.by_ref() {
-        read += 1;
-        if progress_due(read) {
-            progress(LoadProgress::Reading { read, total: 0 });
+        read.take(item)?;
+        if progress_due(read.read) {
+            progress(LoadProgress::Reading {
+                read: read.read,
+                total: 0,
+            });
         }
+    }
+    progress(LoadProgress::Reading {
+        read: read.read,
+        total: 0,
+    });
+    read.skipped = reader.skipped();
+    let chosen = read.choose(source_name)?;
+    read.finish(chosen, source_name, generated_at, progress)
+}
+
+/// What reading a capture has gathered so far: one pipeline and summary per (host, boot) (the
+/// wanted ones take events, the others are only counted), the completeness ledger, and the
+/// damage met. [`from_capture_reader`] feeds it a whole capture, [`follow`] one still growing.
+#[derive(Debug)]
+struct CaptureRead {
+    /// By host, then boot: looked up by reference, as a key made for every event would cost two
+    /// allocations each.
+    pipelines: FxHashMap<String, FxHashMap<String, (Pipeline, BootSummary)>>,
+    ledger: Completeness,
+    want_host: Option<String>,
+    want_boot: Option<String>,
+    warnings: Vec<String>,
+    /// Damaged places met.
+    damage: u64,
+    /// Lines lost with them (the reader counts them).
+    skipped: u64,
+    /// Items read (events and damage).
+    read: u64,
+    /// The first line that was no event, for a file with no events at all.
+    first_bad: Option<(u64, String)>,
+}
+
+impl CaptureRead {
+    fn new(host: Option<&str>, boot: Option<&str>) -> Self {
+        Self {
+            pipelines: FxHashMap::default(),
+            ledger: Completeness::new(),
+            want_host: host.map(str::to_owned),
+            want_boot: boot.map(str::to_owned),
+            warnings: Vec::new(),
+            damage: 0,
+            skipped: 0,
+            read: 0,
+            first_bad: None,
+        }
+    }
+
+    /// Takes one item of the reader: an event goes to its boot's pipeline (once, however often
+    /// it is read), damage to the ledger. Only a capture that cannot be read at all stops.
+    fn take(&mut self, item: Result<Event, CaptureError>) -> Result<(), LoadError> {
+        self.read += 1;
         let event = match item {
             Ok(event) => event,
             Err(e @ (CaptureError::Open { .. } | CaptureError::Create { .. })) => {
                 return Err(e.into());
             }
             Err(e) => {
-                damage += 1;
-                if first_bad.is_none() {
-                    first_bad = match &e {
+                self.damage += 1;
+                if self.first_bad.is_none() {
+                    self.first_bad = match &e {
                         CaptureError::BadLine { line, message } => Some((*line, message.clone())),
                         CaptureError::LineTooLong { line, len } => {
                             Some((*line, format!("{len} bytes long")))
@@ -284,22 +310,28 @@ pub fn from_capture_reader(
                         _ => None,
                     };
                 }
-                if warnings.len() < WARNINGS_KEPT {
-                    warnings.push(format!("{e} (recorded as a gap)"));
+                if self.warnings.len() < WARNINGS_KEPT {
+                    self.warnings.push(format!("{e} (recorded as a gap)"));
                 }
-                ledger.reader_error(&e);
-                continue;
+                self.ledger.reader_error(&e);
+                return Ok(());
             }
         };
-        if ledger.event(&event) == Seen::Duplicate {
-            continue;
+        if self.ledger.event(&event) == Seen::Duplicate {
+            return Ok(());
         }
-        let wanted = is_wanted(&event.host, &event.boot_id, host, boot);
-        if !pipelines.contains_key(&event.host) {
-            pipelines.insert(event.host.clone(), FxHashMap::default());
+        let wanted = is_wanted(
+            &event.host,
+            &event.boot_id,
+            self.want_host.as_deref(),
+            self.want_boot.as_deref(),
+        );
+        if !self.pipelines.contains_key(&event.host) {
+            self.pipelines
+                .insert(event.host.clone(), FxHashMap::default());
         }
-        let Some(of_host) = pipelines.get_mut(&event.host) else {
-            continue;
+        let Some(of_host) = self.pipelines.get_mut(&event.host) else {
+            return Ok(());
         };
         if !of_host.contains_key(&event.boot_id) {
             let new = (
@@ -315,7 +347,7 @@ pub fn from_capture_reader(
             of_host.insert(event.boot_id.clone(), new);
         }
         let Some((pipeline, summary)) = of_host.get_mut(&event.boot_id) else {
-            continue;
+            return Ok(());
         };
         summary.events += 1;
         summary.first = summary.first.min(event.time);
@@ -323,66 +355,287 @@ pub fn from_capture_reader(
         if wanted {
             pipeline.push(event);
         }
+        Ok(())
     }
-    progress(LoadProgress::Reading { read, total: 0 });
-    let skipped = reader.skipped();
-    if damage > WARNINGS_KEPT as u64 {
-        warnings.push(format!(
-            "{damage} damaged places in all, {skipped} lines lost with them; each is a gap"
-        ));
+
+    /// Every (host, boot) read so far.
+    fn boots(&self) -> Vec<BootSummary> {
+        let mut boots: Vec<BootSummary> = self
+            .pipelines
+            .values()
+            .flat_map(|of_host| of_host.values().map(|(_, s)| s.clone()))
+            .collect();
+        sort_boots(&mut boots);
+        boots
     }
-    let duplicates = ledger.duplicates();
-    if duplicates > 0 {
-        warnings.push(format!(
-            "{duplicates} events appear more than once (same run and seq): each was used once"
-        ));
-    }
-    let gaps = ledger.gaps();
-    if !gaps.is_empty() && damage == 0 {
-        warnings.push(format!(
-            "events are missing from {source_name} (their seq numbers jump): {} gaps",
-            gaps.len()
-        ));
-    }
-    for g in gaps {
-        if let Some((pipeline, _)) = pipelines
-            .get_mut(&g.host)
-            .and_then(|b| b.get_mut(&g.boot_id))
-        {
-            pipeline.add_gap(g.gap);
+
+    /// The boot to investigate ([`choose_boot`]); from then on only its events are kept.
+    fn choose(&mut self, source_name: &str) -> Result<BootSummary, LoadError> {
+        let boots = self.boots();
+        if let (true, Some((line, message))) = (boots.is_empty(), self.first_bad.clone()) {
+            return Err(LoadError::NotACapture {
+                source_name: source_name.to_owned(),
+                line,
+                message,
+            });
         }
+        let chosen = choose_boot(
+            &boots,
+            self.want_host.as_deref(),
+            self.want_boot.as_deref(),
+            source_name,
+        )?;
+        self.want_host = Some(chosen.host.clone());
+        self.want_boot = Some(chosen.boot_id.clone());
+        for (host, of_host) in &mut self.pipelines {
+            for (boot_id, (pipeline, _)) in of_host.iter_mut() {
+                if *host != chosen.host || *boot_id != chosen.boot_id {
+                    // Its summary stays (the picker lists it); its events are not needed.
+                    *pipeline = Pipeline::new(host, boot_id);
+                }
+            }
+        }
+        Ok(chosen)
     }
-    let mut boots: Vec<BootSummary> = pipelines
-        .values()
-        .flat_map(|of_host| of_host.values().map(|(_, s)| s.clone()))
-        .collect();
-    sort_boots(&mut boots);
-    if let (true, Some((line, message))) = (boots.is_empty(), first_bad) {
-        return Err(LoadError::NotACapture {
-            source_name: source_name.to_owned(),
-            line,
-            message,
-        });
+
+    /// What the analyst should be told about the whole read, and the gaps of `chosen`.
+    fn outcome(&self, chosen: &BootSummary, source_name: &str) -> (Vec<String>, Vec<GapRecord>) {
+        let mut warnings = self.warnings.clone();
+        if self.damage > WARNINGS_KEPT as u64 {
+            warnings.push(format!(
+                "{} damaged places in all, {} lines lost with them; each is a gap",
+                self.damage, self.skipped
+            ));
+        }
+        let duplicates = self.ledger.duplicates();
+        if duplicates > 0 {
+            warnings.push(format!(
+                "{duplicates} events appear more than once (same run and seq): each was used once"
+            ));
+        }
+        let gaps = self.ledger.gaps();
+        if !gaps.is_empty() && self.damage == 0 {
+            warnings.push(format!(
+                "events are missing from {source_name} (their seq numbers jump): {} gaps",
+                gaps.len()
+            ));
+        }
+        let gaps = gaps
+            .into_iter()
+            .filter(|g| g.host == chosen.host && g.boot_id == chosen.boot_id)
+            .map(|g| g.gap)
+            .collect();
+        (warnings, gaps)
     }
-    let chosen = choose_boot(&boots, host, boot, source_name)?;
-    let Some((pipeline, _)) = pipelines
-        .get_mut(&chosen.host)
-        .and_then(|of_host| of_host.remove(&chosen.boot_id))
-    else {
-        return Err(LoadError::Empty {
-            source_name: source_name.to_owned(),
-        });
-    };
-    drop(pipelines);
+
+    /// The pipeline of `chosen`.
+    fn pipeline(&self, chosen: &BootSummary) -> Option<&Pipeline> {
+        self.pipelines
+            .get(&chosen.host)
+            .and_then(|of_host| of_host.get(&chosen.boot_id))
+            .map(|(pipeline, _)| pipeline)
+    }
+
+    /// The investigation of `chosen` from everything read so far, the reading going on.
+    fn snapshot(
+        &self,
+        chosen: &BootSummary,
+        source_name: &str,
+        generated_at: Timestamp,
+        progress: &mut dyn FnMut(LoadProgress),
+    ) -> Result<Loaded, LoadError> {
+        let pipeline = self
+            .pipeline(chosen)
+            .cloned()
+            .ok_or_else(|| LoadError::Empty {
+                source_name: source_name.to_owned(),
+            })?;
+        let (warnings, gaps) = self.outcome(chosen, source_name);
+        Ok(investigate_read(
+            pipeline,
+            gaps,
+            warnings,
+            self.summary_of(chosen),
+            self.boots(),
+            self.skipped,
+            generated_at,
+            progress,
+        ))
+    }
+
+    /// The investigation of `chosen`, the reading over.
+    fn finish(
+        mut self,
+        chosen: BootSummary,
+        source_name: &str,
+        generated_at: Timestamp,
+        progress: &mut dyn FnMut(LoadProgress),
+    ) -> Result<Loaded, LoadError> {
+        let (warnings, gaps) = self.outcome(&chosen, source_name);
+        let boots = self.boots();
+        let Some((pipeline, _)) = self
+            .pipelines
+            .get_mut(&chosen.host)
+            .and_then(|of_host| of_host.remove(&chosen.boot_id))
+        else {
+            return Err(LoadError::Empty {
+                source_name: source_name.to_owned(),
+            });
+        };
+        let skipped = self.skipped;
+        drop(self);
+        Ok(investigate_read(
+            pipeline,
+            gaps,
+            warnings,
+            chosen,
+            boots,
+            skipped,
+            generated_at,
+            progress,
+        ))
+    }
+
+    /// The latest summary of `chosen` (its counts grow while a capture is followed).
+    fn summary_of(&self, chosen: &BootSummary) -> BootSummary {
+        self.pipelines
+            .get(&chosen.host)
+            .and_then(|of_host| of_host.get(&chosen.boot_id))
+            .map_or_else(|| chosen.clone(), |(_, summary)| summary.clone())
+    }
+}
+
+/// Runs `pipeline` with the `gaps` the reading found into a [`Loaded`].
+#[allow(clippy::too_many_arguments)]
+fn investigate_read(
+    mut pipeline: Pipeline,
+    gaps: Vec<GapRecord>,
+    mut warnings: Vec<String>,
+    boot: BootSummary,
+    boots: Vec<BootSummary>,
+    skipped: u64,
+    generated_at: Timestamp,
+    progress: &mut dyn FnMut(LoadProgress),
+) -> Loaded {
+    for gap in gaps {
+        pipeline.add_gap(gap);
+    }
     let investigation = pipeline.finish(generated_at, &mut |p| progress(LoadProgress::Pipeline(p)));
     warn_repaired_times(&investigation, &mut warnings);
-    Ok(Loaded {
+    Loaded {
         investigation,
-        boot: chosen,
+        boot,
         boots,
         skipped,
         warnings,
-    })
+    }
+}
+
+/// What reading a boot from the store has gathered: its pipeline, its summary as read, the
+/// highest seq read per run (where a followed recording goes on from), and the ledger that
+/// drops an event read twice.
+struct StoreRead {
+    pipeline: Pipeline,
+    boot: BootSummary,
+    boots: Vec<BootSummary>,
+    highest: FxHashMap<String, u64>,
+    ledger: Completeness,
+    skipped: u64,
+    warnings: Vec<String>,
+}
+
+impl StoreRead {
+    fn new(boot: BootSummary, boots: Vec<BootSummary>) -> Self {
+        Self {
+            pipeline: Pipeline::new(&boot.host, &boot.boot_id),
+            boot: BootSummary { events: 0, ..boot },
+            boots,
+            highest: FxHashMap::default(),
+            ledger: Completeness::new(),
+            skipped: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Takes one item of a stream: `Ok(true)` for a new event. A document that is not an
+    /// event is counted and skipped (as a load does); an error of the store is returned.
+    fn take(&mut self, item: Result<Event, StoreError>) -> Result<bool, StoreError> {
+        let event = match item {
+            Ok(event) => event,
+            Err(e @ StoreError::BadDocument { .. }) => {
+                if self.skipped < 5 {
+                    self.warnings.push(format!("skipped: {e}"));
+                }
+                self.skipped += 1;
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
+        if self.ledger.event(&event) == Seen::Duplicate {
+            return Ok(false);
+        }
+        let highest = self.highest.entry(event.run.clone()).or_insert(0);
+        *highest = (*highest).max(event.seq);
+        self.boot.events += 1;
+        if self.boot.events == 1 {
+            self.boot.first = event.time;
+            self.boot.last = event.time;
+        }
+        self.boot.first = self.boot.first.min(event.time);
+        self.boot.last = self.boot.last.max(event.time);
+        self.pipeline.push(event);
+        Ok(true)
+    }
+
+    /// The highest seq read of each run.
+    fn read_so_far(&self) -> Vec<(String, u64)> {
+        self.highest
+            .iter()
+            .map(|(run, &seq)| (run.clone(), seq))
+            .collect()
+    }
+
+    /// The investigation of the events read so far, the reading going on.
+    fn snapshot(
+        &self,
+        generated_at: Timestamp,
+        progress: &mut (dyn FnMut(LoadProgress) + Send),
+    ) -> Loaded {
+        let investigation = self
+            .pipeline
+            .snapshot(generated_at, &mut |p| progress(LoadProgress::Pipeline(p)));
+        self.loaded(investigation)
+    }
+
+    /// The investigation of the events read, the reading over.
+    fn finish(
+        mut self,
+        generated_at: Timestamp,
+        progress: &mut (dyn FnMut(LoadProgress) + Send),
+    ) -> Loaded {
+        let pipeline = std::mem::replace(&mut self.pipeline, Pipeline::new("", ""));
+        let investigation =
+            pipeline.finish(generated_at, &mut |p| progress(LoadProgress::Pipeline(p)));
+        self.loaded(investigation)
+    }
+
+    fn loaded(&self, investigation: Investigation) -> Loaded {
+        let mut warnings = self.warnings.clone();
+        if self.skipped > 5 {
+            warnings.push(format!(
+                "{} undecodable documents skipped in all",
+                self.skipped
+            ));
+        }
+        warn_repaired_times(&investigation, &mut warnings);
+        Loaded {
+            investigation,
+            boot: self.boot.clone(),
+            boots: self.boots.clone(),
+            skipped: self.skipped,
+            warnings,
+        }
+    }
 }
 
 #[cfg(test)]
