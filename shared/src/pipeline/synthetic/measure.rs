@@ -129,9 +129,14 @@ mod tests {
         }
         assert!(cpu_seconds() > before, "{x}");
         assert!(load_average().is_some());
+        // The kernel charges a running thread its time at clock ticks and switches, not when
+        // it is read: spin until it has been charged some.
         let a = thread_cpu().expect("schedstat");
-        for _ in 0..1_000_000 {
-            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        let started = std::time::Instant::now();
+        while thread_cpu().expect("schedstat") <= a && started.elapsed().as_secs() < 10 {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
         }
         assert!(thread_cpu().expect("schedstat") > a, "{x}");
     }
