@@ -121,3 +121,27 @@ pub fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
         .find(|l| l.contains(needle))
         .unwrap_or_else(|| panic!("no line with {needle:?}:\n{screen}"))
 }
+
+/// The file pane's rows holding `needle`: lines of the screen that start with a time.
+pub fn file_rows<'a>(screen: &'a str, needle: &'a str) -> impl Iterator<Item = &'a str> {
+    screen
+        .lines()
+        .map(|l| l.trim_start_matches(['│', ' ']))
+        .filter(move |l| {
+            l.contains(needle)
+                && l.as_bytes().get(2) == Some(&b':')
+                && l.as_bytes().first().is_some_and(u8::is_ascii_digit)
+        })
+}
+
+/// Whether the file pane shows a row holding `needle`.
+pub fn has_file_row(screen: &str, needle: &str) -> bool {
+    file_rows(screen, needle).next().is_some()
+}
+
+/// The first file row holding `needle` (panics showing the screen when there is none).
+pub fn file_row<'a>(screen: &'a str, needle: &'a str) -> &'a str {
+    file_rows(screen, needle)
+        .next()
+        .unwrap_or_else(|| panic!("no file row with {needle:?}:\n{screen}"))
+}

@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use dockwatch_e2e::godo::{Godo, IMAGE, audit_state, godo_binary};
-use dockwatch_e2e::tmux::{Tmux, line_with};
+use dockwatch_e2e::tmux::{Tmux, file_row, has_file_row, line_with};
 use dockwatch_shared::testing::{AuditLock, Need, require};
 
 /// The most keys the five questions may take.
@@ -139,29 +139,6 @@ fn record(capture: &Path, name: &str, helper: &Path) {
     drop(lock);
     assert!(status.success(), "godo exits 0 on SIGTERM: {status}");
     assert_eq!(after, before, "audit rules and settings are restored");
-}
-
-/// The file pane's rows holding `needle`: lines of the screen that start with a time.
-fn file_rows<'a>(screen: &'a str, needle: &'a str) -> impl Iterator<Item = &'a str> {
-    screen
-        .lines()
-        .map(|l| l.trim_start_matches(['│', ' ']))
-        .filter(move |l| {
-            l.contains(needle)
-                && l.as_bytes().get(2) == Some(&b':')
-                && l.as_bytes().first().is_some_and(u8::is_ascii_digit)
-        })
-}
-
-fn has_file_row(screen: &str, needle: &str) -> bool {
-    file_rows(screen, needle).next().is_some()
-}
-
-/// The first file row holding `needle` (panics showing the screen when there is none).
-fn file_row<'a>(screen: &'a str, needle: &'a str) -> &'a str {
-    file_rows(screen, needle)
-        .next()
-        .unwrap_or_else(|| panic!("no file row with {needle:?}:\n{screen}"))
 }
 
 /// Plays the five questions at one terminal size; returns the keys pressed.

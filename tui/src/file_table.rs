@@ -142,6 +142,14 @@ impl FileTable {
         }
     }
 
+    /// Puts the cursor and the window back where they were (after the rows were recomputed
+    /// for a later investigation), as far as the rows reach.
+    pub fn keep_position(&mut self, cursor: usize, offset: usize, height: usize) {
+        self.cursor = cursor.min(self.rows.len().saturating_sub(1));
+        self.offset = offset.min(self.cursor);
+        self.scroll_into_view(height);
+    }
+
     /// The record under the cursor.
     pub fn current(&self) -> Option<FileId> {
         self.rows.get(self.cursor).copied()

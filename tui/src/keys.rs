@@ -74,6 +74,8 @@ pub enum Action {
     Filter,
     /// Show or hide the runtime's own changes in the container view.
     Plumbing,
+    /// Pause or resume the updates of a followed recording.
+    Pause,
     /// Close the help or the prompt.
     Close,
     /// Accept the prompt.
@@ -301,6 +303,14 @@ pub const BINDINGS: &[Binding] = &[
         hint: "p runtime",
         help: "show or hide the runtime (dockerd, containerd, shim, runc, runc init): its processes and changes",
         contexts: &[Tree, Details, Files, Containers],
+    },
+    Binding {
+        action: Action::Pause,
+        keys: &[ch('F')],
+        shown: "F",
+        hint: "",
+        help: "following a recording (--follow): pause the updates, or take them again",
+        contexts: BROWSE,
     },
     Binding {
         action: Action::Submit,

@@ -35,6 +35,10 @@ struct OpenArgs {
     /// Open the built-in demo (no database needed).
     #[arg(long)]
     demo: bool,
+    /// Keep reading as godo records (MongoDB, or a capture file it still writes): new
+    /// processes and files appear as they are stored; F pauses.
+    #[arg(long, conflicts_with = "demo")]
+    follow: bool,
 }
 
 impl OpenArgs {
@@ -50,12 +54,14 @@ impl OpenArgs {
                 path,
                 host: input.host,
                 boot: input.boot,
+                follow: self.follow,
             });
         }
         Source::Mongo(MongoSource {
             config,
             host: input.host,
             boot: input.boot,
+            follow: self.follow,
         })
     }
 }
@@ -119,6 +125,14 @@ mod tests {
             m.config.address,
             MongoAddress::HostPort(DEFAULT_ADDRESS.into())
         );
+    }
+
+    #[test]
+    fn follow_is_taken_for_a_database_or_a_capture_and_refused_for_the_demo() {
+        assert!(source(&["--follow"]).follows());
+        assert!(source(&["--replay", "live.jsonl", "--follow"]).follows());
+        assert!(!source(&["--replay", "live.jsonl"]).follows());
+        assert!(Cli::try_parse_from(["dockwatch-tui", "--demo", "--follow"]).is_err());
     }
 
     #[test]

@@ -9,7 +9,8 @@
 
 use std::collections::HashSet;
 
-use dockwatch_shared::model::investigation::{Investigation, NodeId};
+use dockwatch_shared::model::event::Pid;
+use dockwatch_shared::model::investigation::{Investigation, NodeId, ProcessKey, ProcessNode};
 
 use crate::tree_shape::TreeShape;
 
@@ -45,6 +46,9 @@ pub struct TreeModel {
     shape: TreeShape,
     /// The narrowing filter's processes (by node id), when one is set.
     keep: Option<Vec<bool>>,
+    /// The analyst chose to show or hide the runtime (`p`); otherwise it is shown only while
+    /// no container's workload is there to show.
+    plumbing_chosen: bool,
     open: HashSet<NodeId>,
     visible: Vec<Row>,
     cursor: usize,
@@ -87,9 +91,77 @@ impl TreeModel {
         }
     }
 
+    /// This tree carried over to `new`, a later investigation of the same recording (one being
+    /// followed): the runtime shown or hidden as here, narrowed to `keep`, the same processes
+    /// open (new ones opened as at start-up), and the cursor on the same process at the same
+    /// line of the pane. Processes are matched by [`ProcessKey`], else by a pid only one
+    /// process has (a process's key can change when its fork arrives late).
+    pub fn carried_to(
+        &self,
+        old: &Investigation,
+        new: &Investigation,
+        keep: Option<Vec<bool>>,
+        height: usize,
+    ) -> TreeModel {
+        let matching = Matching::new(new);
+        let to_new = |id: NodeId| old.processes.get(id).and_then(|p| matching.find(p));
+        // What start-up would show: the runtime hidden once there is a workload, unless the
+        // analyst chose; opened by default.
+        let fresh = if self.plumbing_chosen {
+            let mut chosen = Self {
+                shape: TreeShape::new(new, self.shape.plumbing()),
+                ..Self::default()
+            };
+            chosen.open_by_default(new);
+            chosen
+        } else {
+            Self::new(new)
+        };
+        // Processes that had children already keep the analyst's choice (open or closed);
+        // the others open as at start-up.
+        let had_children: HashSet<NodeId> = (0..old.processes.len())
+            .filter(|&id| !self.shape.children(id).is_empty())
+            .filter_map(to_new)
+            .collect();
+        let mut model = Self {
+            shape: TreeShape::narrowed(new, fresh.shape.plumbing(), keep.as_deref()),
+            keep,
+            plumbing_chosen: self.plumbing_chosen,
+            ..Self::default()
+        };
+        model.open = self.open.iter().filter_map(|&id| to_new(id)).collect();
+        model
+            .open
+            .extend(fresh.open.iter().filter(|id| !had_children.contains(id)));
+        if model.keep.is_some() {
+            let shape = &model.shape;
+            model
+                .open
+                .extend((0..new.processes.len()).filter(|&id| !shape.children(id).is_empty()));
+        }
+        model.refresh(new);
+        let line = self.cursor.saturating_sub(self.window_start(height));
+        match self
+            .selected()
+            .and_then(to_new)
+            .filter(|&id| model.shape.is_shown(id))
+        {
+            Some(id) => {
+                model.reveal(new, id, height);
+                // The same line, unless that leaves rows above hidden with room below.
+                let last_window = model.visible.len().saturating_sub(height.max(1));
+                model.offset = model.cursor.saturating_sub(line).min(last_window);
+            }
+            None => model.set_cursor(self.cursor, height),
+        }
+        model.offset = model.window_start(height);
+        model
+    }
+
     /// Shows or hides the runtime's processes, keeping the cursor on the same process (or its
     /// nearest shown ancestor).
     pub fn set_plumbing(&mut self, inv: &Investigation, plumbing: bool, height: usize) {
+        self.plumbing_chosen = true;
         if plumbing == self.shape.plumbing() {
             return;
         }
@@ -334,6 +406,36 @@ impl TreeModel {
         } else {
             self.set_cursor(index, height);
         }
+    }
+}
+
+/// Finds a process of one investigation in another of the same recording.
+struct Matching {
+    by_key: std::collections::HashMap<ProcessKey, NodeId>,
+    /// Pids held by one process only (`None`: by several).
+    by_pid: std::collections::HashMap<Pid, Option<NodeId>>,
+}
+
+impl Matching {
+    fn new(inv: &Investigation) -> Self {
+        let mut by_pid = std::collections::HashMap::new();
+        for p in &inv.processes {
+            by_pid
+                .entry(p.tgid)
+                .and_modify(|slot| *slot = None)
+                .or_insert(Some(p.id));
+        }
+        Self {
+            by_key: inv.processes.iter().map(|p| (p.key, p.id)).collect(),
+            by_pid,
+        }
+    }
+
+    fn find(&self, p: &ProcessNode) -> Option<NodeId> {
+        self.by_key
+            .get(&p.key)
+            .copied()
+            .or_else(|| self.by_pid.get(&p.tgid).copied().flatten())
     }
 }
 

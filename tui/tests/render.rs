@@ -3,7 +3,7 @@
 
 use dockwatch_shared::Timestamp;
 use dockwatch_shared::storage::store::StoreConfig;
-use dockwatch_tui::app::App;
+use dockwatch_tui::app::{App, LiveState};
 use dockwatch_tui::event::AppEvent;
 use dockwatch_tui::keys::{Action, Context};
 use dockwatch_tui::loader::JobMsg;
@@ -78,6 +78,7 @@ fn mongo() -> Source {
         config: StoreConfig::host_port("db.example:27017"),
         host: None,
         boot: None,
+        follow: false,
     })
 }
 
@@ -510,6 +511,7 @@ fn a_hostile_capture_goes_through_the_pipeline_and_is_shown_safely() {
             path,
             host: None,
             boot: None,
+            follow: false,
         }),
         move |msg| {
             let _ = tx.send(msg);
@@ -519,7 +521,7 @@ fn a_hostile_capture_goes_through_the_pipeline_and_is_shown_safely() {
         .iter()
         .find_map(|msg| match msg {
             JobMsg::Finished(outcome) => Some(outcome),
-            JobMsg::Progress(_) => None,
+            JobMsg::Progress(_) | JobMsg::Live(_) => None,
         })
         .expect("the loader finishes");
     let Outcome::Loaded(loaded) = loaded else {
@@ -586,6 +588,7 @@ fn the_gaps_of_a_damaged_capture_are_listed_with_where_and_how_many() {
             path,
             host: None,
             boot: None,
+            follow: false,
         }),
         move |msg| {
             let _ = tx.send(msg);
@@ -595,7 +598,7 @@ fn the_gaps_of_a_damaged_capture_are_listed_with_where_and_how_many() {
         .iter()
         .find_map(|msg| match msg {
             JobMsg::Finished(outcome) => Some(outcome),
-            JobMsg::Progress(_) => None,
+            JobMsg::Progress(_) | JobMsg::Live(_) => None,
         })
         .expect("the loader finishes");
     let Outcome::Loaded(loaded) = outcome else {
@@ -715,4 +718,38 @@ fn timeline_with_times_since_the_container_s_start() {
         "{screen}"
     );
     insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn a_followed_recording_says_live_with_its_lag_paused_or_in_trouble_in_the_title() {
+    let title = |live: LiveState, width: u16| {
+        let mut app = demo_app((width, 24));
+        app.live = Some(live);
+        let screen = text(&render(&mut app));
+        screen.lines().next().unwrap_or_default().to_owned()
+    };
+    let live = || LiveState {
+        lag: Some(std::time::Duration::from_millis(800)),
+        ..LiveState::default()
+    };
+    let paused = LiveState {
+        paused: true,
+        ..live()
+    };
+    let trouble = LiveState {
+        trouble: Some("connection refused".into()),
+        ..live()
+    };
+    let stopped = LiveState {
+        stopped: Some("the capture vanished".into()),
+        ..live()
+    };
+    let lines = [
+        title(live(), 160),
+        title(live(), 80),
+        title(paused, 80),
+        title(trouble, 80),
+        title(stopped, 80),
+    ];
+    insta::assert_snapshot!(lines.join("\n"));
 }

@@ -34,6 +34,9 @@ use crate::storage::store::{BootSummary, Store};
 /// How often a followed source is looked at, and the shortest time between two updates.
 pub const POLL: Duration = Duration::from_millis(250);
 
+/// The longest a followed capture's update waits for the reader to be found at the file's end.
+const STALE: Duration = Duration::from_secs(1);
+
 /// Events read from a capture between two looks at the clock (a large backlog is read in
 /// slices, so that stopping is prompt).
 const SLICE: usize = 65_536;
@@ -63,6 +66,10 @@ impl Pace {
     fn due(&self) -> bool {
         self.last
             .is_none_or(|at| at.elapsed() >= POLL.max(self.cost * 2))
+    }
+
+    fn since_last(&self) -> Duration {
+        self.last.map_or(Duration::MAX, |at| at.elapsed())
     }
 
     fn ran(&mut self, started: Instant) {
@@ -156,8 +163,12 @@ fn follow_items(
                 total: 0,
             });
         }
+        // The first update waits until the whole file is read (the boot is chosen then); a
+        // later one also comes when godo writes so steadily that the reader is never found
+        // waiting, at most [`STALE`] after the last.
         let caught_up = empty && tail.waiting();
-        if !(caught_up && fresh && pace.due()) {
+        let stale = chosen.is_some() && pace.since_last() >= STALE;
+        if !(fresh && pace.due() && (caught_up || stale)) {
             continue;
         }
         let boot = match &chosen {

@@ -46,6 +46,8 @@ pub struct Browser {
     pub zoom: bool,
     /// The timeline last opened with `T` (shown while the timeline overlay is up).
     pub timeline: Option<crate::timeline::Timeline>,
+    /// The narrowing filter's query (`f`), while one is set.
+    pub narrowed: Option<String>,
 }
 
 /// Which processes lived while events were lost: a gap's range overlaps the process's life
@@ -170,10 +172,46 @@ impl Browser {
             timeline: None,
             zoom: false,
             clock: crate::clock::Clock::default(),
+            narrowed: None,
         };
         browser.clock = crate::clock::Clock::new(&browser.inv);
         browser.selection_changed();
         browser
+    }
+
+    /// Takes a later investigation of the same recording (one being followed), keeping what
+    /// the analyst set up: the selected process and its place on screen, the open processes,
+    /// the runtime shown or hidden, the narrowing filter, the search, the time filter, the
+    /// file pane's scope, order and position, the focus, zoom and clock. `tree_page` and
+    /// `files_page` are the panes' heights.
+    pub fn take_update(&mut self, loaded: Loaded, tree_page: usize, files_page: usize) {
+        let old = std::mem::replace(self, Browser::new(loaded));
+        self.focus = old.focus;
+        self.zoom = old.zoom;
+        self.clock.relative = old.clock.relative;
+        let keep = old
+            .narrowed
+            .as_deref()
+            .and_then(|q| self.keep_for(q))
+            .map(|(keep, _)| keep);
+        self.narrowed = old.narrowed.clone().filter(|_| keep.is_some());
+        self.tree = old.tree.carried_to(&old.inv, &self.inv, keep, tree_page);
+        self.filter = old.filter;
+        self.active = activity(&self.inv, &self.filter);
+        self.search = old.search.as_ref().map(|s| {
+            let mut again = self.search_shown(&s.query);
+            again.current = s.current.min(again.hits.len().saturating_sub(1));
+            again
+        });
+        self.files.scope = old.files.scope.clone();
+        self.files.sort = old.files.sort;
+        self.refresh_files();
+        self.files
+            .keep_position(old.files.cursor(), old.files.offset(), files_page);
+        let same = |b: &Browser| b.selected().map(|n| b.inv.processes[n].key);
+        if same(self) == same(&old) {
+            self.details_scroll = old.details_scroll;
+        }
     }
 
     /// The selected process.
@@ -378,12 +416,27 @@ impl Browser {
         let query = query.trim();
         if query.is_empty() {
             self.tree.narrow(&self.inv, None, height);
+            self.narrowed = None;
             self.selection_changed();
             return "every process shown".to_owned();
         }
+        let Some((keep, hits)) = self.keep_for(query) else {
+            return format!("no process matches {query:?}: the tree is unchanged");
+        };
+        self.tree.narrow(&self.inv, Some(keep), height);
+        self.narrowed = Some(query.to_owned());
+        self.selection_changed();
+        format!(
+            "narrowed to the {hits} processes matching {query:?} and their ancestors (f, empty: all)"
+        )
+    }
+
+    /// The processes the narrowing filter `query` keeps (those it matches and their
+    /// ancestors) and how many it matches; `None` when it matches none.
+    fn keep_for(&self, query: &str) -> Option<(Vec<bool>, usize)> {
         let hits = self.search_shown(query).hits;
         if hits.is_empty() {
-            return format!("no process matches {query:?}: the tree is unchanged");
+            return None;
         }
         let mut keep = vec![false; self.inv.processes.len()];
         for hit in &hits {
@@ -393,12 +446,7 @@ impl Browser {
                 cur = self.inv.processes[n].parent;
             }
         }
-        self.tree.narrow(&self.inv, Some(keep), height);
-        self.selection_changed();
-        format!(
-            "narrowed to the {} processes matching {query:?} and their ancestors (f, empty: all)",
-            hits.len()
-        )
+        Some((keep, hits.len()))
     }
 
     /// Switches the tables between times since the container's start and times of day.

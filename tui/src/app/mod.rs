@@ -180,9 +180,11 @@ pub enum Overlay {
 }
 
 mod browser;
+mod live;
 mod overlays;
 
 pub use browser::{Browser, activity};
+pub use live::LiveState;
 
 /// The whole application state.
 #[derive(Debug)]
@@ -205,6 +207,8 @@ pub struct App {
     commands: Vec<Command>,
     /// What each kind of prompt was given, oldest first (see [`PromptKind::history_slot`]).
     histories: [Vec<String>; 5],
+    /// A followed recording's state (`--follow`).
+    pub live: Option<LiveState>,
 }
 
 impl App {
@@ -226,6 +230,7 @@ impl App {
             job: 0,
             commands: Vec::new(),
             histories: Default::default(),
+            live: None,
         };
         app.start_job(source, None);
         app
@@ -303,7 +308,13 @@ impl App {
     /// Handles one event.
     pub fn update(&mut self, event: AppEvent) {
         match event {
-            AppEvent::Key(key) => self.key(key),
+            AppEvent::Key(key) => {
+                self.key(key);
+                // An update held back while a view of the old investigation was up.
+                if self.live.as_ref().is_some_and(|l| l.pending.is_some()) {
+                    self.take_pending();
+                }
+            }
             AppEvent::Mouse(mouse) => self.mouse(mouse),
             AppEvent::Resize(w, h) => self.size = (w, h),
             AppEvent::Tick => self.ticks = self.ticks.wrapping_add(1),
@@ -314,6 +325,7 @@ impl App {
 
     fn job_msg(&mut self, msg: JobMsg) {
         match msg {
+            JobMsg::Live(live) => self.live_msg(live),
             JobMsg::Progress(p) => {
                 if let Screen::Loading(l) = &mut self.screen {
                     l.progress = Some(p);
@@ -326,6 +338,7 @@ impl App {
                         Screen::Loading(l) => l.previous,
                         other => {
                             self.screen = other;
+                            self.following_ended(outcome);
                             return;
                         }
                     };
@@ -533,6 +546,7 @@ impl App {
         match action {
             Action::Plumbing => self.message = Some(b.toggle_plumbing(tree_page)),
             Action::Zoom => b.zoom = !b.zoom,
+            Action::Pause => self.toggle_pause(),
             Action::Narrow => {
                 let kind = PromptKind::Narrow;
                 let history = &self.histories[kind.history_slot()];

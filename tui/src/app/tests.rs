@@ -387,6 +387,7 @@ fn picker_choice_starts_a_job_for_that_boot_and_errors_offer_retry() {
         path: "c.jsonl".into(),
         host: None,
         boot: None,
+        follow: false,
     });
     let mut app = App::new(source.clone(), (80, 24));
     app.take_commands();

@@ -21,6 +21,7 @@ use dockwatch_shared::storage::store::{BootSummary, Store, StoreConfig};
 use tokio_util::sync::CancellationToken;
 
 mod failure;
+mod follow;
 
 pub use failure::{Failure, FailureKind};
 use failure::{load_failure, store_failure};
@@ -48,6 +49,8 @@ pub struct MongoSource {
     pub host: Option<String>,
     /// The boot to investigate (asked when several and none given).
     pub boot: Option<String>,
+    /// Keep reading what godo stores after the first investigation.
+    pub follow: bool,
 }
 
 /// A capture file and which (host, boot) of it to read.
@@ -59,9 +62,20 @@ pub struct ReplaySource {
     pub host: Option<String>,
     /// The boot to investigate (asked when several and none given).
     pub boot: Option<String>,
+    /// Keep reading what godo appends after the first investigation.
+    pub follow: bool,
 }
 
 impl Source {
+    /// Whether the source is followed: read on as godo records, the investigation updated.
+    pub fn follows(&self) -> bool {
+        match self {
+            Source::Mongo(m) => m.follow,
+            Source::Replay(r) => r.follow,
+            Source::Demo => false,
+        }
+    }
+
     /// The same source narrowed to one (host, boot) (after the picker).
     pub fn with_boot(&self, host: &str, boot: &str) -> Source {
         let mut s = self.clone();
@@ -147,8 +161,27 @@ pub struct Loaded {
 pub enum JobMsg {
     /// How far it got.
     Progress(Progress),
+    /// A followed recording's news (the job goes on).
+    Live(Live),
     /// It ended.
     Finished(Outcome),
+}
+
+/// What the job of a followed recording reports while it follows.
+#[derive(Debug)]
+pub enum Live {
+    /// The investigation of everything read so far (the first one ends the loading screen).
+    Update {
+        /// The investigation.
+        loaded: Box<Loaded>,
+        /// The time of the newest event read, of any process (the investigation's own times
+        /// are those of the Docker tree, which may be idle while the host is not).
+        newest_event: Timestamp,
+    },
+    /// The source cannot be read just now, and why; the job asks again.
+    Trouble(String),
+    /// The source answers again.
+    Back,
 }
 
 /// How a job ended.
@@ -287,6 +320,9 @@ impl<'a> ScreenProgress<'a> {
 }
 
 async fn run(source: Source, cancel: &CancellationToken, report: Report<'_>) -> Outcome {
+    if source.follows() {
+        return follow::run(&source, cancel, report).await;
+    }
     let generated_at = Timestamp::now();
     let loaded = match &source {
         Source::Demo => demo(report),
@@ -427,11 +463,12 @@ fn choose(
     }
 }
 
-async fn from_mongo(
+/// Connects to the store of `m`, lists its boots and picks the one to read: the store, the
+/// chosen boot and every boot, or the boots to choose from.
+async fn open_store(
     m: &MongoSource,
-    generated_at: Timestamp,
     report: Report<'_>,
-) -> Result<Read, Failure> {
+) -> Result<Result<(Store, BootSummary, Vec<BootSummary>), Vec<BootChoice>>, Failure> {
     let config = &m.config;
     progress(report, Progress::Connecting(config.address.display()));
     let store = Store::connect(config)
@@ -455,8 +492,26 @@ async fn from_mongo(
             config.address.display()
         ),
     };
-    let one = match choose(&boots, m.host.as_deref(), m.boot.as_deref(), empty)? {
-        Ok(one) => one,
+    Ok(choose(&boots, m.host.as_deref(), m.boot.as_deref(), empty)?.map(|one| (store, one, boots)))
+}
+
+/// Where a MongoDB source's investigation says it came from.
+fn mongo_origin(m: &MongoSource) -> String {
+    format!(
+        "MongoDB {} db {}",
+        m.config.address.display(),
+        m.config.raw_db
+    )
+}
+
+async fn from_mongo(
+    m: &MongoSource,
+    generated_at: Timestamp,
+    report: Report<'_>,
+) -> Result<Read, Failure> {
+    let config = &m.config;
+    let (store, one, boots) = match open_store(m, report).await? {
+        Ok(opened) => opened,
         Err(several) => return Ok(Read::Choose(several)),
     };
     let mut screen = ScreenProgress::new(report);
@@ -468,7 +523,7 @@ async fn from_mongo(
     .map_err(|e| load_failure(&Source::Mongo(m.clone()), e))?;
     let mut loaded = Loaded {
         inv: loaded.investigation,
-        origin: format!("MongoDB {} db {}", config.address.display(), config.raw_db),
+        origin: mongo_origin(m),
         warnings: loaded.warnings,
     };
     if !loaded.inv.roots.is_empty() {

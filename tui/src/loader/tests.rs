@@ -80,6 +80,7 @@ fn an_unreachable_database_is_explained_within_the_timeout() {
         config,
         host: None,
         boot: None,
+        follow: false,
     })));
     assert_eq!(f.kind, FailureKind::Unreachable, "{f:?}");
     assert!(f.hint.contains("--mongo"), "{}", f.hint);
@@ -98,6 +99,7 @@ fn empty_database_then_picker_then_one_boot_read() {
             config: config.clone(),
             host: host.map(str::to_owned),
             boot: boot.map(str::to_owned),
+            follow: false,
         })
     };
     let f = failure(outcome_of(source(None, None)));
@@ -162,6 +164,7 @@ fn a_capture_with_two_boots_asks_which() {
             path: path.clone(),
             host: None,
             boot: boot.map(str::to_owned),
+            follow: false,
         })
     };
     match outcome_of(replay(None)) {
@@ -172,6 +175,7 @@ fn a_capture_with_two_boots_asks_which() {
         path: dir.path().join("missing.jsonl"),
         host: None,
         boot: None,
+        follow: false,
     })));
     assert_eq!(f.kind, FailureKind::BadInput);
     assert!(f.detail.contains("missing.jsonl"), "{}", f.detail);

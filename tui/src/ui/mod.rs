@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Screen::Error(f) => error::draw(frame, area, f),
         Screen::Browse(b) => {
             let areas = layout(area, app.zoomed());
-            title::draw(frame, areas.title, b);
+            title::draw(frame, areas.title, b, app.live.as_ref());
             // A zoomed pane takes the body; the others have no area and are not drawn.
             if !areas.tree.is_empty() {
                 tree::draw(frame, areas.tree, b, b.focus == Pane::Tree);

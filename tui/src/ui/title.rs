@@ -7,16 +7,51 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::app::Browser;
+use crate::app::{Browser, LiveState};
 
-/// Draws the title bar.
-pub fn draw(frame: &mut Frame, area: Rect, b: &Browser) {
+/// A followed recording's mark, first in the bar so a narrow terminal keeps it: live with its
+/// lag, paused, the source not answering, or following stopped.
+fn live_mark(live: &LiveState) -> Span<'static> {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    if live.stopped.is_some() {
+        return Span::styled(" ■ following stopped ", bold.fg(Color::Red));
+    }
+    if live.trouble.is_some() {
+        return Span::styled(
+            " ● live: source not answering, retrying ",
+            bold.fg(Color::Red),
+        );
+    }
+    if live.paused {
+        let waiting = if live.pending.is_some() {
+            ", news waiting"
+        } else {
+            ""
+        };
+        return Span::styled(format!(" ‖ paused (F){waiting} "), bold.fg(Color::Yellow));
+    }
+    let lag = live.lag.map_or(String::new(), |lag| {
+        let secs = lag.as_secs_f64();
+        if secs < 60.0 {
+            format!(" · lag {secs:.1} s")
+        } else {
+            format!(" · lag {:.0} min", secs / 60.0)
+        }
+    });
+    Span::styled(format!(" ● live{lag} "), bold.fg(Color::Green))
+}
+
+/// Draws the title bar (with the live mark when the recording is followed).
+pub fn draw(frame: &mut Frame, area: Rect, b: &Browser, live: Option<&LiveState>) {
     let inv = &b.inv;
     let bar = Style::default().bg(Color::Blue).fg(Color::White);
     let mut spans = vec![Span::styled(
         " dockwatch ",
         bar.add_modifier(Modifier::BOLD),
     )];
+    if let Some(live) = live {
+        spans.push(live_mark(live));
+    }
     let boot = for_terminal(&inv.boot_id);
     let boot_short: String = boot.chars().take(13).collect();
     spans.push(Span::raw(format!(
