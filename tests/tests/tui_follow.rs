@@ -62,6 +62,20 @@ fn follow_a_container(godo_args: &[&str], tui_args: &str, tag: &str) {
         s.contains("Processes ") && s.contains("● live")
     });
 
+    // A script follows the same recording with `report --follow`.
+    let changes_dir = tempfile::tempdir().unwrap();
+    let changes = changes_dir.path().join("changes.jsonl");
+    let mut report = Stopped(
+        Command::new(&tui)
+            .arg("report")
+            .args(tui_args.split(' '))
+            .args(["--follow", "--format", "json", "--out"])
+            .arg(&changes)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start report --follow"),
+    );
+
     let name = format!("dwfollow-{tag}-{}", std::process::id());
     let container = Removed(name.clone());
     container.remove();
@@ -79,13 +93,14 @@ fn follow_a_container(godo_args: &[&str], tui_args: &str, tag: &str) {
         String::from_utf8_lossy(&out.stdout).trim() == "true"
     };
 
-    // The new container's process appears, and the search finds it.
+    // The new container's process appears.
     t.wait_for_within(SHOWN_WITHIN, "the new container in the tree", |s| {
         s.contains(&name)
     });
-    t.keys(&["/"]);
+    // Narrowed to it, its first process (the script's shell) is the first row.
+    t.keys(&["f"]);
     t.text(&name);
-    t.keys(&["Enter"]);
+    t.keys(&["Enter", "Home"]);
     // Its first write appears in the file pane of the selected process while it runs.
     let screen = t.wait_for_within(SHOWN_WITHIN, "the first write", |s| {
         has_file_row(s, "/tmp/first.txt")
@@ -117,6 +132,13 @@ fn follow_a_container(godo_args: &[&str], tui_args: &str, tag: &str) {
 
     t.keys(&["q"]);
     drop(container);
+    dockwatch_e2e::godo::stop_child(&mut report.0, Duration::from_secs(10));
+    let status = report.0.try_wait().unwrap();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "report --follow ends cleanly on SIGTERM: {status:?}"
+    );
+    the_changes_tell_the_story(&std::fs::read_to_string(&changes).unwrap(), &name);
     let status = godo.terminate();
     let after = audit_state();
     drop(lock);
@@ -128,6 +150,16 @@ fn follow_a_container(godo_args: &[&str], tui_args: &str, tag: &str) {
 fn selected_process(screen: &str) -> String {
     let line = line_with(screen, "tgid");
     line.rsplit("││").next().unwrap_or(line).trim().to_owned()
+}
+
+/// A child process killed if the test ends before it stopped it.
+struct Stopped(std::process::Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A container removed when the test ends, passed or not (and before it starts, in case a
@@ -144,4 +176,36 @@ impl Drop for Removed {
     fn drop(&mut self) {
         self.remove();
     }
+}
+
+/// The lines of `report --follow`: the container's first process appeared, its two writes
+/// appeared as file records, and a process was announced again when it changed (exited).
+fn the_changes_tell_the_story(text: &str, name: &str) {
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON value"))
+        .collect();
+    let ours = |l: &&serde_json::Value| l["process"]["container_name"] == name;
+    let new_process = lines
+        .iter()
+        .filter(ours)
+        .any(|l| l["change"] == "process" && l["new"] == true);
+    assert!(
+        new_process,
+        "no line announced the container's process: {text}"
+    );
+    for path in ["/tmp/first.txt", "/tmp/second.txt"] {
+        let written = lines
+            .iter()
+            .filter(ours)
+            .any(|l| l["change"] == "file" && l["file"]["path"] == path);
+        assert!(written, "no line announced {path}: {text}");
+    }
+    let changed = lines
+        .iter()
+        .any(|l| l["change"] == "process" && l["new"] == false);
+    assert!(
+        changed,
+        "no process was announced again when it changed: {text}"
+    );
 }

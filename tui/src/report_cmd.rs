@@ -20,6 +20,8 @@ use dockwatch_shared::storage::output::{self, OutputPolicy};
 use dockwatch_shared::storage::store::{MongoAddress, Store, StoreConfig};
 use dockwatch_shared::{Pid, Timestamp};
 
+mod follow;
+
 /// The report subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -92,6 +94,10 @@ pub struct ReportArgs {
     /// Do not store the result in the cooked database.
     #[arg(long)]
     no_cooked: bool,
+    /// Keep reading as godo records, writing one JSON line per change (a process or file
+    /// record that appeared or changed, a new gap) until interrupted; needs --format json.
+    #[arg(long, conflicts_with = "pretty")]
+    follow: bool,
 }
 
 /// Flags of `export`.
@@ -237,8 +243,18 @@ fn other_boots(loaded: &Loaded) -> String {
     }
 }
 
-/// Writes the result with `write` to the `--out` file (created as [`output`] says, never onto
-/// the capture being read) or to stdout; a closed stdout (`| head`) is not an error.
+/// Creates the `--out` file as [`output`] says (never onto the capture being read).
+fn create_out(args: &OutputArgs, input: &InputArgs, path: &Path) -> Result<std::fs::File> {
+    let policy = OutputPolicy {
+        replace: args.force,
+        group_readable: args.group_readable,
+    };
+    let inputs: Vec<&Path> = input.replay.iter().map(PathBuf::as_path).collect();
+    Ok(output::create(path, policy, &inputs)?)
+}
+
+/// Writes the result with `write` to the `--out` file ([`create_out`]) or to stdout; a closed
+/// stdout (`| head`) is not an error.
 fn emit(
     args: &OutputArgs,
     input: &InputArgs,
@@ -246,12 +262,7 @@ fn emit(
 ) -> Result<()> {
     let result = match &args.out {
         Some(path) => {
-            let policy = OutputPolicy {
-                replace: args.force,
-                group_readable: args.group_readable,
-            };
-            let inputs: Vec<&Path> = input.replay.iter().map(PathBuf::as_path).collect();
-            let file = output::create(path, policy, &inputs)?;
+            let file = create_out(args, input, path)?;
             let mut out = BufWriter::with_capacity(1 << 20, file);
             return write(&mut out)
                 .and_then(|()| out.flush())
@@ -280,6 +291,9 @@ fn write_doc(
 }
 
 async fn report(args: ReportArgs) -> Result<()> {
+    if args.follow {
+        return follow::report(&args.input, &args.output, args.format).await;
+    }
     let (loaded, store) = investigate(&args.input).await?;
     let inv = &loaded.investigation;
     if let Some(store) = store.filter(|_| !args.no_cooked) {

@@ -12,7 +12,9 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
+mod changes;
 mod json;
+pub use changes::Changes;
 pub use json::{ExportDoc, needs_escape, write_json};
 
 use crate::model::investigation::{FileOp, FileRecord, Investigation, NodeId, ProcessNode};
