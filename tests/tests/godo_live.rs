@@ -229,6 +229,7 @@ fn record_a_container_and_restore_audit(mongo: &str, target: &Target) {
                 &store,
                 Some(&host),
                 Some(&boot),
+                dockwatch_shared::load::Checkpoints::Off,
                 Timestamp::now(),
                 &mut |_| {},
             ))

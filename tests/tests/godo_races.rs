@@ -150,6 +150,7 @@ fn every_inherited_write_is_the_childs_and_every_process_has_a_name() {
                 &store,
                 Some(&host),
                 Some(&boot),
+                dockwatch_shared::load::Checkpoints::Off,
                 Timestamp::now(),
                 &mut |_| {},
             ))

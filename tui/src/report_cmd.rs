@@ -167,7 +167,10 @@ fn progress_printer() -> impl FnMut(LoadProgress) + Send {
 }
 
 /// Loads and investigates the chosen boot; returns the store too when the input was MongoDB.
-async fn investigate(input: &InputArgs) -> Result<(Loaded, Option<Store>)> {
+async fn investigate(
+    input: &InputArgs,
+    checkpoints: load::Checkpoints,
+) -> Result<(Loaded, Option<Store>)> {
     let mut progress = progress_printer();
     let now = Timestamp::now();
     let (loaded, store) = match &input.replay {
@@ -192,6 +195,7 @@ async fn investigate(input: &InputArgs) -> Result<(Loaded, Option<Store>)> {
                 &store,
                 input.host.as_deref(),
                 input.boot.as_deref(),
+                checkpoints,
                 now,
                 &mut progress,
             )
@@ -294,7 +298,13 @@ async fn report(args: ReportArgs) -> Result<()> {
     if args.follow {
         return follow::report(&args.input, &args.output, args.format).await;
     }
-    let (loaded, store) = investigate(&args.input).await?;
+    // The checkpoint lives in the cooked database: --no-cooked writes none.
+    let checkpoints = if args.no_cooked {
+        load::Checkpoints::Off
+    } else {
+        load::Checkpoints::Use
+    };
+    let (loaded, store) = investigate(&args.input, checkpoints).await?;
     let inv = &loaded.investigation;
     if let Some(store) = store.filter(|_| !args.no_cooked) {
         let written = cooked::write_investigation(store.cooked_db(), inv, Timestamp::now())
@@ -340,7 +350,7 @@ fn find_pid(inv: &Investigation, pid: Pid) -> Option<(NodeId, Vec<Timestamp>)> {
 }
 
 async fn export(args: ExportArgs) -> Result<()> {
-    let (loaded, _) = investigate(&args.input).await?;
+    let (loaded, _) = investigate(&args.input, load::Checkpoints::Use).await?;
     let inv = &loaded.investigation;
     let Some((node, others)) = find_pid(inv, args.pid) else {
         bail!(

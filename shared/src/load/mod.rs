@@ -22,6 +22,7 @@ use crate::pipeline::completeness::{Completeness, Seen};
 use crate::pipeline::{Pipeline, Progress};
 use crate::presentation::throttle::progress_due;
 use crate::storage::capture::{CaptureError, CaptureReader};
+use crate::storage::checkpoint::{self, RunSpan};
 use crate::storage::store::{BootSummary, Store, StoreError, sort_boots};
 
 /// What can stop a load.
@@ -91,6 +92,9 @@ pub struct Loaded {
     pub skipped: u64,
     /// Things the analyst should know (a truncated capture, skipped documents).
     pub warnings: Vec<String>,
+    /// Events read from the source by this load (fewer than the investigation holds when it
+    /// started from a checkpoint).
+    pub read: u64,
 }
 
 /// The (host, boot) pairs of `boots`, for messages.
@@ -158,13 +162,25 @@ pub async fn from_store(
     store: &Store,
     host: Option<&str>,
     boot: Option<&str>,
+    checkpoints: Checkpoints,
     generated_at: Timestamp,
     progress: &mut (dyn FnMut(LoadProgress) + Send),
 ) -> Result<Loaded, LoadError> {
     let source_name = format!("database {} at {}", store.raw_db().name(), store.address());
     let boots = store.list_boots().await?;
     let chosen = choose_boot(&boots, host, boot, &source_name)?;
-    from_store_boot(store, chosen, boots, generated_at, progress).await
+    from_store_boot(store, chosen, boots, checkpoints, generated_at, progress).await
+}
+
+/// Whether a load from the store starts from the boot's checkpoint and leaves a new one
+/// ([`crate::storage::checkpoint`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Checkpoints {
+    /// Start from the checkpoint when there is one this version trusts; write one after
+    /// reading new events.
+    Use,
+    /// Read every event; write nothing (`report --no-cooked`, tests of a full read).
+    Off,
 }
 
 /// Investigates `chosen`, one of the `boots` the caller already listed with
@@ -174,13 +190,37 @@ pub async fn from_store_boot(
     store: &Store,
     chosen: BootSummary,
     boots: Vec<BootSummary>,
+    checkpoints: Checkpoints,
     generated_at: Timestamp,
     progress: &mut (dyn FnMut(LoadProgress) + Send),
 ) -> Result<Loaded, LoadError> {
-    let mut stream = store.stream_boot(&chosen).await?;
-    let total = stream.total().unwrap_or(0);
-    let mut read = StoreRead::new(chosen, boots);
-    read.pipeline.reserve(usize::try_from(total).unwrap_or(0));
+    let mut warnings = Vec::new();
+    let saved = match checkpoints {
+        Checkpoints::Off => None,
+        Checkpoints::Use => checkpoint::read(store.cooked_db(), &chosen.host, &chosen.boot_id)
+            .await
+            .unwrap_or_else(|e| {
+                warnings.push(format!("the checkpoint was not read, every event is: {e}"));
+                None
+            }),
+    };
+    let (mut read, mut stream, total) = match saved {
+        Some(saved) => {
+            let stream = store
+                .stream_events_after(&chosen.host, &chosen.boot_id, &last_seqs(&saved.runs))
+                .await?;
+            let total = chosen.events.saturating_sub(saved.pipeline.events());
+            (StoreRead::resume(saved, chosen, boots), stream, total)
+        }
+        None => {
+            let stream = store.stream_boot(&chosen).await?;
+            let total = stream.total().unwrap_or(0);
+            let mut read = StoreRead::new(chosen, boots);
+            read.pipeline.reserve(usize::try_from(total).unwrap_or(0));
+            (read, stream, total)
+        }
+    };
+    read.warnings.append(&mut warnings);
     while let Some(item) = stream.next().await {
         read.take(item)?;
         let n = stream.read();
@@ -192,7 +232,26 @@ pub async fn from_store_boot(
         read: stream.read(),
         total,
     });
+    let runs: Vec<(String, RunSpan)> = read.runs.iter().map(|(r, s)| (r.clone(), *s)).collect();
+    let whole = runs.iter().all(|(_, span)| span.is_whole());
+    if checkpoints == Checkpoints::Use && read.read > 0 && whole {
+        let (host, boot_id) = (&read.boot.host, &read.boot.boot_id);
+        if let Err(e) =
+            checkpoint::write(store.cooked_db(), host, boot_id, &read.pipeline, &runs).await
+        {
+            read.warnings.push(format!(
+                "no checkpoint was written (the next load reads every event): {e}"
+            ));
+        }
+    }
     Ok(read.finish(generated_at, progress))
+}
+
+/// The last seq of each run of `runs`, where reading goes on from.
+fn last_seqs(runs: &[(String, RunSpan)]) -> Vec<(String, u64)> {
+    runs.iter()
+        .map(|(run, span)| (run.clone(), span.last))
+        .collect()
 }
 
 /// Says so when events had impossible times (the pipeline gave them their neighbour's).
@@ -451,7 +510,7 @@ impl CaptureRead {
                 source_name: source_name.to_owned(),
             })?;
         let (warnings, gaps) = self.outcome(chosen, source_name);
-        Ok(investigate_read(
+        let loaded = investigate_read(
             pipeline,
             gaps,
             warnings,
@@ -460,7 +519,11 @@ impl CaptureRead {
             self.skipped,
             generated_at,
             progress,
-        ))
+        );
+        Ok(Loaded {
+            read: self.read,
+            ..loaded
+        })
     }
 
     /// The investigation of `chosen`, the reading over.
@@ -482,9 +545,9 @@ impl CaptureRead {
                 source_name: source_name.to_owned(),
             });
         };
-        let skipped = self.skipped;
+        let (skipped, read) = (self.skipped, self.read);
         drop(self);
-        Ok(investigate_read(
+        let loaded = investigate_read(
             pipeline,
             gaps,
             warnings,
@@ -493,7 +556,8 @@ impl CaptureRead {
             skipped,
             generated_at,
             progress,
-        ))
+        );
+        Ok(Loaded { read, ..loaded })
     }
 
     /// The latest summary of `chosen` (its counts grow while a capture is followed).
@@ -528,6 +592,7 @@ fn investigate_read(
         boots,
         skipped,
         warnings,
+        read: 0,
     }
 }
 
@@ -538,10 +603,13 @@ struct StoreRead {
     pipeline: Pipeline,
     boot: BootSummary,
     boots: Vec<BootSummary>,
-    highest: FxHashMap<String, u64>,
+    /// The seqs read of each run.
+    runs: FxHashMap<String, RunSpan>,
     ledger: Completeness,
     skipped: u64,
     warnings: Vec<String>,
+    /// Events read from the store (not counting a checkpoint's).
+    read: u64,
 }
 
 impl StoreRead {
@@ -550,10 +618,26 @@ impl StoreRead {
             pipeline: Pipeline::new(&boot.host, &boot.boot_id),
             boot: BootSummary { events: 0, ..boot },
             boots,
-            highest: FxHashMap::default(),
+            runs: FxHashMap::default(),
             ledger: Completeness::new(),
             skipped: 0,
             warnings: Vec::new(),
+            read: 0,
+        }
+    }
+
+    /// Goes on from a checkpoint: its events are taken, the store is asked for those after.
+    fn resume(saved: checkpoint::Checkpoint, boot: BootSummary, boots: Vec<BootSummary>) -> Self {
+        let events = saved.pipeline.events();
+        Self {
+            pipeline: saved.pipeline,
+            boot: BootSummary { events, ..boot },
+            boots,
+            runs: saved.runs.into_iter().collect(),
+            ledger: Completeness::new(),
+            skipped: 0,
+            warnings: Vec::new(),
+            read: 0,
         }
     }
 
@@ -574,8 +658,13 @@ impl StoreRead {
         if self.ledger.event(&event) == Seen::Duplicate {
             return Ok(false);
         }
-        let highest = self.highest.entry(event.run.clone()).or_insert(0);
-        *highest = (*highest).max(event.seq);
+        self.read += 1;
+        match self.runs.get_mut(&event.run) {
+            Some(span) => span.take(event.seq),
+            None => {
+                self.runs.insert(event.run.clone(), RunSpan::of(event.seq));
+            }
+        }
         self.boot.events += 1;
         if self.boot.events == 1 {
             self.boot.first = event.time;
@@ -589,9 +678,9 @@ impl StoreRead {
 
     /// The highest seq read of each run.
     fn read_so_far(&self) -> Vec<(String, u64)> {
-        self.highest
+        self.runs
             .iter()
-            .map(|(run, &seq)| (run.clone(), seq))
+            .map(|(run, span)| (run.clone(), span.last))
             .collect()
     }
 
@@ -634,161 +723,10 @@ impl StoreRead {
             boots: self.boots.clone(),
             skipped: self.skipped,
             warnings,
+            read: self.read,
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::event::Event;
-    use crate::pipeline::testkit::*;
-    use crate::storage::capture::CaptureWriter;
-    use crate::storage::store::StoreConfig;
-    use crate::testing::test_store_config;
-
-    fn summary(host: &str, boot: &str, first: i64, last: i64) -> BootSummary {
-        BootSummary {
-            host: host.into(),
-            boot_id: boot.into(),
-            events: 1,
-            first: t(first),
-            last: t(last),
-        }
-    }
-
-    #[test]
-    fn the_default_boot_is_the_one_with_the_newest_events() {
-        let boots = [
-            summary("a", "1", 0, 50),
-            summary("a", "2", 60, 70),
-            summary("b", "9", 10, 90),
-        ];
-        assert_eq!(choose_boot(&boots, None, None, "db").unwrap().boot_id, "9");
-        assert_eq!(
-            choose_boot(&boots, Some("a"), None, "db").unwrap().boot_id,
-            "2"
-        );
-        assert_eq!(
-            choose_boot(&boots, None, Some("1"), "db").unwrap().host,
-            "a"
-        );
-        let err = choose_boot(&boots, Some("c"), None, "db").unwrap_err();
-        assert!(err.to_string().contains("host a boot 1"), "{err}");
-        let err = choose_boot(&[], None, None, "db").unwrap_err();
-        assert!(matches!(err, LoadError::Empty { .. }), "{err}");
-    }
-
-    fn two_boots() -> Vec<Event> {
-        let mut old = vec![
-            snapshot(1, 100, 1, &["/usr/bin/dockerd"]),
-            fork(2, 100, 100, 200),
-        ];
-        for e in &mut old {
-            e.boot_id = "old-boot".into();
-        }
-        let mut events = old;
-        events.extend([
-            snapshot(10, 100, 1, &["/usr/bin/dockerd"]),
-            fork(11, 100, 100, 300),
-            fork(12, 100, 100, 301),
-        ]);
-        for (i, e) in events.iter_mut().enumerate() {
-            e.seq = i as u64;
-        }
-        events
-    }
-
-    #[test]
-    fn a_capture_with_two_boots_gives_the_newest_or_the_chosen_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.jsonl.zst");
-        let mut w = CaptureWriter::create(&path).unwrap();
-        w.write_batch(&two_boots()).unwrap();
-        w.finish().unwrap();
-
-        let loaded = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap();
-        assert_eq!(loaded.boot.boot_id, BOOT);
-        assert_eq!(loaded.boots.len(), 2);
-        assert_eq!(loaded.investigation.processes.len(), 3);
-        assert_eq!(loaded.boot.events, 3);
-
-        let loaded = from_capture(&path, None, Some("old-boot"), t(0), &mut |_| {}).unwrap();
-        assert_eq!(loaded.investigation.boot_id, "old-boot");
-        assert_eq!(loaded.investigation.processes.len(), 2);
-
-        let err = from_capture(&path, Some("nope"), None, t(0), &mut |_| {}).unwrap_err();
-        assert!(matches!(err, LoadError::NoSuchBoot { .. }), "{err}");
-    }
-
-    #[test]
-    fn a_capture_with_a_bad_line_is_read_past_it_with_a_warning() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.jsonl");
-        let mut text = String::new();
-        for (i, e) in two_boots().iter().enumerate() {
-            text.push_str(&serde_json::to_string(e).unwrap());
-            text.push('\n');
-            if i == 0 {
-                text.push_str("{not json\n");
-            }
-        }
-        std::fs::write(&path, text).unwrap();
-        let loaded = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap();
-        assert_eq!(loaded.skipped, 1);
-        assert!(
-            loaded.warnings[0].contains("line 2"),
-            "{:?}",
-            loaded.warnings
-        );
-        assert_eq!(loaded.investigation.processes.len(), 3);
-    }
-
-    #[test]
-    fn an_empty_capture_is_a_clear_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("empty.jsonl");
-        std::fs::write(&path, "").unwrap();
-        let err = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap_err();
-        assert!(err.to_string().contains("no events"), "{err}");
-    }
-
-    #[test]
-    fn a_file_that_is_no_capture_says_so() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("notes.jsonl");
-        std::fs::write(&path, "\n{\"hello\": 1}\nplain text\n").unwrap();
-        let err = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap_err();
-        assert!(
-            matches!(err, LoadError::NotACapture { line: 2, .. }),
-            "{err:?}"
-        );
-        let msg = err.to_string();
-        assert!(msg.contains("line 2 is not a dockwatch event"), "{msg}");
-        assert!(msg.contains("notes.jsonl"), "{msg}");
-    }
-
-    #[tokio::test]
-    async fn the_store_and_a_capture_of_the_same_events_give_the_same_investigation() {
-        let Some(config): Option<StoreConfig> = test_store_config("load") else {
-            return;
-        };
-        let store = Store::connect(&config).await.unwrap();
-        let events = two_boots();
-        store.insert_events(&events).await.unwrap();
-        let from_db = from_store(&store, None, None, t(0), &mut |_| {}).await;
-        store.raw_db().drop().await.unwrap();
-        store.cooked_db().drop().await.unwrap();
-        let from_db = from_db.unwrap();
-
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.jsonl");
-        let mut w = CaptureWriter::create(&path).unwrap();
-        w.write_batch(&events).unwrap();
-        w.finish().unwrap();
-        let from_file = from_capture(&path, None, None, t(0), &mut |_| {}).unwrap();
-        assert_eq!(from_db.boot, from_file.boot);
-        assert_eq!(from_db.investigation, from_file.investigation);
-        assert_eq!(from_db.investigation.processes.len(), 3);
-    }
-}
+mod tests;

@@ -18,7 +18,7 @@ use crate::model::text::ByteString;
 use crate::model::time::Timestamp;
 
 /// One event of the log, reduced to what the pipeline reads.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Rec {
     /// When it happened.
     pub time: Timestamp,
@@ -31,7 +31,7 @@ pub struct Rec {
 }
 
 /// What a [`Rec`] says happened.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     /// A task created another.
     Fork {
@@ -195,7 +195,7 @@ pub enum Op {
 }
 
 /// A rename, boxed because it is rare and large.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RenameOp {
     /// Task id.
     pub pid: Pid,
@@ -374,7 +374,7 @@ impl Op {
 }
 
 /// The events of one (host, boot) as the pipeline keeps them while they arrive.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Input {
     host: String,
     boot_id: String,

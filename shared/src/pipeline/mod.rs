@@ -128,8 +128,9 @@ impl Progress {
     }
 }
 
-/// The pipeline fed one event at a time.
-#[derive(Clone, Debug)]
+/// The pipeline fed one event at a time. Its state (the events taken, reduced to what the
+/// steps read) can be saved and restored ([`crate::storage::checkpoint`]).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Pipeline {
     input: Input,
     /// Gaps found by whoever read the events (damage in a capture file), not in the events.

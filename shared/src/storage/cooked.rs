@@ -50,6 +50,9 @@ pub enum CookedError {
         #[source]
         source: Box<mongodb::error::Error>,
     },
+    /// The pipeline's state could not be encoded for a checkpoint.
+    #[error("cannot encode the checkpoint: {0}")]
+    Checkpoint(String),
     /// A value could not be converted to or from BSON.
     #[error("cannot convert a {what} to or from BSON")]
     Bson {

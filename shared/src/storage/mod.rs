@@ -7,6 +7,7 @@
 //! * [`output`]: creating output files privately, never through a link nor onto an input.
 
 pub mod capture;
+pub mod checkpoint;
 pub mod cooked;
 pub mod lines;
 pub mod output;

@@ -516,7 +516,8 @@ async fn from_mongo(
     };
     let mut screen = ScreenProgress::new(report);
     // The boots were just listed: read the chosen one without listing them again.
-    let loaded = load::from_store_boot(&store, one, boots, generated_at, &mut |p| {
+    let checkpoints = load::Checkpoints::Use;
+    let loaded = load::from_store_boot(&store, one, boots, checkpoints, generated_at, &mut |p| {
         screen.load(p);
     })
     .await
