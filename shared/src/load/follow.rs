@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 
-use super::{CaptureRead, LoadError, LoadProgress, Loaded, StoreRead};
+use super::{CaptureRead, Checkpoints, LoadError, LoadProgress, Loaded, read_store};
 use crate::model::event::Event;
 use crate::model::time::Timestamp;
 use crate::presentation::throttle::progress_due;
@@ -199,25 +199,17 @@ fn take(read: &mut CaptureRead, (item, skipped): Item) -> Result<(), LoadError> 
 }
 
 /// Follows `chosen` (one of the `boots` listed) in the store until `update` breaks (or the
-/// caller drops the future): reads its events, sends the first update, then asks every
-/// [`POLL`] for what was stored since.
+/// caller drops the future): reads its events (from its checkpoint on, as a load does), sends
+/// the first update, then asks every [`POLL`] for what was stored since.
 pub async fn follow_store(
     store: &Store,
     chosen: BootSummary,
     boots: Vec<BootSummary>,
+    checkpoints: Checkpoints,
     progress: &mut (dyn FnMut(LoadProgress) + Send),
     update: &mut (dyn FnMut(FollowUpdate) -> ControlFlow<()> + Send),
 ) -> Result<(), LoadError> {
-    let mut stream = store.stream_boot(&chosen).await?;
-    let mut follow = StoreRead::new(chosen, boots);
-    let total = stream.total().unwrap_or(0);
-    while let Some(item) = stream.next().await {
-        follow.take(item)?;
-        let read = stream.read();
-        if progress_due(read) {
-            progress(LoadProgress::Reading { read, total });
-        }
-    }
+    let mut follow = read_store(store, chosen, boots, checkpoints, progress).await?;
     let mut pace = Pace::default();
     let mut fresh = true;
     let mut in_trouble = false;

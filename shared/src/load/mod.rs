@@ -194,10 +194,24 @@ pub async fn from_store_boot(
     generated_at: Timestamp,
     progress: &mut (dyn FnMut(LoadProgress) + Send),
 ) -> Result<Loaded, LoadError> {
+    let read = read_store(store, chosen, boots, checkpoints, progress).await?;
+    Ok(read.finish(generated_at, progress))
+}
+
+/// Reads the events of `chosen` (from its checkpoint on, when `checkpoints` allows and one is
+/// trusted) and leaves a new checkpoint when new events were read: what [`from_store_boot`]
+/// investigates, and where [`follow::follow_store`] goes on from.
+async fn read_store(
+    store: &Store,
+    chosen: BootSummary,
+    boots: Vec<BootSummary>,
+    checkpoints: Checkpoints,
+    progress: &mut (dyn FnMut(LoadProgress) + Send),
+) -> Result<StoreRead, LoadError> {
     let mut warnings = Vec::new();
     let saved = match checkpoints {
         Checkpoints::Off => None,
-        Checkpoints::Use => checkpoint::read(store.cooked_db(), &chosen.host, &chosen.boot_id)
+        Checkpoints::Use => checkpoint::read(store.cooked_db(), checkpoint_of(store, &chosen))
             .await
             .unwrap_or_else(|e| {
                 warnings.push(format!("the checkpoint was not read, every event is: {e}"));
@@ -235,16 +249,23 @@ pub async fn from_store_boot(
     let runs: Vec<(String, RunSpan)> = read.runs.iter().map(|(r, s)| (r.clone(), *s)).collect();
     let whole = runs.iter().all(|(_, span)| span.is_whole());
     if checkpoints == Checkpoints::Use && read.read > 0 && whole {
-        let (host, boot_id) = (&read.boot.host, &read.boot.boot_id);
-        if let Err(e) =
-            checkpoint::write(store.cooked_db(), host, boot_id, &read.pipeline, &runs).await
-        {
+        let of = checkpoint_of(store, &read.boot);
+        if let Err(e) = checkpoint::write(store.cooked_db(), of, &read.pipeline, &runs).await {
             read.warnings.push(format!(
                 "no checkpoint was written (the next load reads every event): {e}"
             ));
         }
     }
-    Ok(read.finish(generated_at, progress))
+    Ok(read)
+}
+
+/// The checkpoint of `boot` in `store`'s event log.
+fn checkpoint_of<'a>(store: &'a Store, boot: &'a BootSummary) -> checkpoint::Of<'a> {
+    checkpoint::Of {
+        raw_db: store.raw_db().name(),
+        host: &boot.host,
+        boot_id: &boot.boot_id,
+    }
 }
 
 /// The last seq of each run of `runs`, where reading goes on from.

@@ -274,3 +274,36 @@ async fn no_checkpoint_is_written_while_an_event_is_missing_from_a_run() {
     store.raw_db().drop().await.unwrap();
     store.cooked_db().drop().await.unwrap();
 }
+
+#[tokio::test]
+async fn two_event_logs_of_the_same_boot_never_share_a_checkpoint() {
+    let (Some(a), Some(mut b)) = (
+        test_store_config("checkpoint_log_a"),
+        test_store_config("checkpoint_log_b"),
+    ) else {
+        return;
+    };
+    b.cooked_db.clone_from(&a.cooked_db);
+    let (a, b) = (
+        Store::connect(&a).await.unwrap(),
+        Store::connect(&b).await.unwrap(),
+    );
+    let events = demo_events();
+    a.insert_events(&events[..events.len() / 2]).await.unwrap();
+    b.insert_events(&events).await.unwrap();
+    assert!(load(&a, Checkpoints::Use).await.read > 0);
+    let from_b = load(&b, Checkpoints::Use).await;
+    assert_eq!(
+        from_b.read,
+        events.len() as u64,
+        "b started from a's checkpoint"
+    );
+    assert_eq!(
+        from_b.investigation,
+        load(&b, Checkpoints::Off).await.investigation
+    );
+    for store in [a, b] {
+        store.raw_db().drop().await.unwrap();
+        store.cooked_db().drop().await.unwrap();
+    }
+}

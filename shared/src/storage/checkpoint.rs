@@ -11,9 +11,10 @@
 //! event could still be stored later (a batch retried after a failure) and would then sort
 //! before the checkpoint's end, where no later load looks.
 //!
-//! Layout, in collection `checkpoints`: a header document `_id` = `"<host>/<boot_id>"` with
-//! `format`, `events`, `runs` (`[{run, first, last, count}]`) and `chunks`, and chunk documents `_id` =
-//! `"<host>/<boot_id>/<n>"` holding the zstd-compressed JSON of the pipeline in pieces of at
+//! Layout, in collection `checkpoints`: a header document `_id` = `"<raw_db>/<host>/<boot_id>"`
+//! (the event log's database is part of the name: two logs may hold the same host and boot)
+//! with `format`, `events`, `runs` (`[{run, first, last, count}]`) and `chunks`, and chunk
+//! documents `_id` = `"<raw_db>/<host>/<boot_id>/<n>"` holding the zstd-compressed JSON of the pipeline in pieces of at
 //! most [`CHUNK`] bytes (a MongoDB document holds at most 16 MB). The chunks are written first
 //! and the header last, so a header means a complete checkpoint. A checkpoint whose `format` is
 //! not this version's [`FORMAT`] (an older or newer dockwatch, whose pipeline state may differ)
@@ -86,6 +87,7 @@ pub struct Checkpoint {
 struct Header {
     #[serde(rename = "_id")]
     id: String,
+    raw_db: String,
     host: String,
     boot_id: String,
     format: String,
@@ -110,8 +112,31 @@ fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-fn header_id(host: &str, boot_id: &str) -> String {
-    format!("{host}/{boot_id}")
+/// Which event log and boot a checkpoint is of.
+#[derive(Clone, Copy, Debug)]
+pub struct Of<'a> {
+    /// The event log's database.
+    pub raw_db: &'a str,
+    /// The recording host.
+    pub host: &'a str,
+    /// Its boot.
+    pub boot_id: &'a str,
+}
+
+impl Of<'_> {
+    fn id(&self) -> String {
+        format!("{}/{}/{}", self.raw_db, self.host, self.boot_id)
+    }
+
+    /// The filter of its chunk documents.
+    fn chunks(&self) -> bson::Document {
+        doc! {
+            "raw_db": self.raw_db,
+            "host": self.host,
+            "boot_id": self.boot_id,
+            "chunk": { "$exists": true },
+        }
+    }
 }
 
 fn collection(db: &Database) -> Collection<bson::Document> {
@@ -126,12 +151,11 @@ fn command(operation: &'static str) -> impl FnOnce(mongodb::error::Error) -> Coo
     }
 }
 
-/// Replaces the checkpoint of (`host`, `boot_id`) with `pipeline`'s state and the `runs` it
-/// took (each whole: see the module docs).
+/// Replaces the checkpoint `of` with `pipeline`'s state and the `runs` it took (each whole: see
+/// the module docs).
 pub async fn write(
     db: &Database,
-    host: &str,
-    boot_id: &str,
+    of: Of<'_>,
     pipeline: &Pipeline,
     runs: &[(String, RunSpan)],
 ) -> Result<(), CookedError> {
@@ -139,21 +163,22 @@ pub async fn write(
     let packed =
         zstd::bulk::compress(&json, 3).map_err(|e| CookedError::Checkpoint(e.to_string()))?;
     drop(json);
-    let id = header_id(host, boot_id);
+    let id = of.id();
     let coll = collection(db);
     // The old header first: from here on, no reader trusts the chunks being replaced.
     coll.delete_one(doc! { "_id": &id })
         .await
         .map_err(command("delete the old checkpoint"))?;
-    coll.delete_many(doc! { "host": host, "boot_id": boot_id, "chunk": { "$exists": true } })
+    coll.delete_many(of.chunks())
         .await
         .map_err(command("delete the old checkpoint"))?;
     let pieces: Vec<&[u8]> = packed.chunks(CHUNK).collect();
     for (n, piece) in pieces.iter().enumerate() {
         let chunk = doc! {
             "_id": format!("{id}/{n}"),
-            "host": host,
-            "boot_id": boot_id,
+            "raw_db": of.raw_db,
+            "host": of.host,
+            "boot_id": of.boot_id,
             "chunk": i64::try_from(n).unwrap_or(i64::MAX),
             "data": Binary { subtype: BinarySubtype::Generic, bytes: piece.to_vec() },
         };
@@ -163,8 +188,9 @@ pub async fn write(
     }
     let header = Header {
         id,
-        host: host.to_owned(),
-        boot_id: boot_id.to_owned(),
+        raw_db: of.raw_db.to_owned(),
+        host: of.host.to_owned(),
+        boot_id: of.boot_id.to_owned(),
         format: FORMAT.to_owned(),
         events: pipeline.events(),
         runs: runs
@@ -188,17 +214,12 @@ pub async fn write(
     Ok(())
 }
 
-/// The checkpoint of (`host`, `boot_id`), or `None` when there is none this version can trust
-/// (none written, another format, missing or undecodable chunks). Only a failing server is an
-/// error.
-pub async fn read(
-    db: &Database,
-    host: &str,
-    boot_id: &str,
-) -> Result<Option<Checkpoint>, CookedError> {
+/// The checkpoint `of`, or `None` when there is none this version can trust (none written,
+/// another format, missing or undecodable chunks). Only a failing server is an error.
+pub async fn read(db: &Database, of: Of<'_>) -> Result<Option<Checkpoint>, CookedError> {
     let coll = collection(db);
     let Some(header) = coll
-        .find_one(doc! { "_id": header_id(host, boot_id) })
+        .find_one(doc! { "_id": of.id() })
         .await
         .map_err(command("read the checkpoint header"))?
     else {
@@ -211,7 +232,7 @@ pub async fn read(
         return Ok(None);
     }
     let chunks: Vec<bson::Document> = coll
-        .find(doc! { "host": host, "boot_id": boot_id, "chunk": { "$exists": true } })
+        .find(of.chunks())
         .sort(doc! { "chunk": 1 })
         .await
         .map_err(command("read the checkpoint"))?

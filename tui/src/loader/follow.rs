@@ -169,10 +169,10 @@ async fn store(source: &Source, m: &MongoSource, report: Report<'_>) -> Outcome 
     };
     let mut forward = Forward::new(report, mongo_origin(m), false);
     let mut screen = ScreenProgress::new(report);
-    let followed = follow_store(&store, one, boots, &mut |p| screen.load(p), &mut |u| {
-        forward.update(u)
-    })
-    .await;
+    let checkpoints = dockwatch_shared::load::Checkpoints::Use;
+    let mut progress = |p| screen.load(p);
+    let mut update = |u| forward.update(u);
+    let followed = follow_store(&store, one, boots, checkpoints, &mut progress, &mut update).await;
     match followed {
         Ok(()) => forward.ended.unwrap_or(Outcome::Cancelled),
         Err(e) => Outcome::Failed(load_failure(source, e)),

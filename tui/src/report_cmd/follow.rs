@@ -136,7 +136,15 @@ pub(super) async fn report(input: &InputArgs, output: &OutputArgs, format: Forma
             )?;
             let mut progress = progress_printer();
             let mut write = |u| lines.update(u);
-            let followed = follow_store(&store, chosen, boots, &mut progress, &mut write);
+            let checkpoints = load::Checkpoints::Use;
+            let followed = follow_store(
+                &store,
+                chosen,
+                boots,
+                checkpoints,
+                &mut progress,
+                &mut write,
+            );
             tokio::select! {
                 result = followed => result.context("cannot follow the recorded events")?,
                 () = async {

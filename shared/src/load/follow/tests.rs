@@ -169,10 +169,17 @@ fn follow_in_background(
         last: events[0].time,
     };
     let task = tokio::spawn(async move {
-        follow_store(&store, boot.clone(), vec![boot], &mut |_| {}, &mut |u| {
-            let _ = tx.send(u);
-            ControlFlow::Continue(())
-        })
+        follow_store(
+            &store,
+            boot.clone(),
+            vec![boot],
+            Checkpoints::Off,
+            &mut |_| {},
+            &mut |u| {
+                let _ = tx.send(u);
+                ControlFlow::Continue(())
+            },
+        )
         .await
         .unwrap();
     });
