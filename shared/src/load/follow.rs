@@ -110,84 +110,73 @@ pub fn follow_capture(
             }
         }
     });
-    let result = follow_items(&rx, &tail, &source_name, host, boot, stop, progress, update);
+    // Run as a closure so that the reader is stopped and joined however the loop ends.
+    let mut follow = || -> Result<(), LoadError> {
+        let mut read = CaptureRead::new(host, boot);
+        let mut chosen: Option<BootSummary> = None;
+        let mut fresh = false;
+        let mut pace = Pace::default();
+        while !stop() {
+            match rx.recv_timeout(POLL) {
+                Ok(item) => {
+                    take(&mut read, item)?;
+                    fresh = true;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                // The reader ended: only a read error does that before `stop`.
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            let mut empty = false;
+            for _ in 0..SLICE {
+                match rx.try_recv() {
+                    Ok(item) => {
+                        take(&mut read, item)?;
+                        fresh = true;
+                    }
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
+                        empty = true;
+                        break;
+                    }
+                }
+            }
+            if chosen.is_none() && progress_due(read.read) {
+                progress(LoadProgress::Reading {
+                    read: read.read,
+                    total: 0,
+                });
+            }
+            // The first update waits until the whole file is read (the boot is chosen then); a
+            // later one also comes when godo writes so steadily that the reader is never found
+            // waiting, at most [`STALE`] after the last.
+            let caught_up = empty && tail.waiting();
+            let stale = chosen.is_some() && pace.since_last() >= STALE;
+            if !(fresh && pace.due() && (caught_up || stale)) {
+                continue;
+            }
+            let boot = match &chosen {
+                Some(boot) => boot.clone(),
+                None => {
+                    let boot = read.choose(&source_name)?;
+                    chosen = Some(boot.clone());
+                    boot
+                }
+            };
+            let started = Instant::now();
+            let loaded = read.snapshot(&boot, &source_name, Timestamp::now(), progress)?;
+            pace.ran(started);
+            fresh = false;
+            if update(FollowUpdate::Investigation(Box::new(loaded))).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    };
+    let result = follow();
     tail.stop();
     drop(rx);
     // The reader ends within one look at the file's end; it cannot fail in a way to report.
     let _ = reading.join();
     result
-}
-
-/// The loop of [`follow_capture`] over the reader thread's items.
-#[allow(clippy::too_many_arguments)]
-fn follow_items(
-    rx: &mpsc::Receiver<Item>,
-    tail: &Tail,
-    source_name: &str,
-    host: Option<&str>,
-    boot: Option<&str>,
-    stop: &dyn Fn() -> bool,
-    progress: &mut dyn FnMut(LoadProgress),
-    update: &mut dyn FnMut(FollowUpdate) -> ControlFlow<()>,
-) -> Result<(), LoadError> {
-    let mut read = CaptureRead::new(host, boot);
-    let mut chosen: Option<BootSummary> = None;
-    let mut fresh = false;
-    let mut pace = Pace::default();
-    while !stop() {
-        match rx.recv_timeout(POLL) {
-            Ok(item) => {
-                take(&mut read, item)?;
-                fresh = true;
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            // The reader ended: only a read error does that before `stop`.
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-        let mut empty = false;
-        for _ in 0..SLICE {
-            match rx.try_recv() {
-                Ok(item) => {
-                    take(&mut read, item)?;
-                    fresh = true;
-                }
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
-                    empty = true;
-                    break;
-                }
-            }
-        }
-        if chosen.is_none() && progress_due(read.read) {
-            progress(LoadProgress::Reading {
-                read: read.read,
-                total: 0,
-            });
-        }
-        // The first update waits until the whole file is read (the boot is chosen then); a
-        // later one also comes when godo writes so steadily that the reader is never found
-        // waiting, at most [`STALE`] after the last.
-        let caught_up = empty && tail.waiting();
-        let stale = chosen.is_some() && pace.since_last() >= STALE;
-        if !(fresh && pace.due() && (caught_up || stale)) {
-            continue;
-        }
-        let boot = match &chosen {
-            Some(boot) => boot.clone(),
-            None => {
-                let boot = read.choose(source_name)?;
-                chosen = Some(boot.clone());
-                boot
-            }
-        };
-        let started = Instant::now();
-        let loaded = read.snapshot(&boot, source_name, Timestamp::now(), progress)?;
-        pace.ran(started);
-        fresh = false;
-        if update(FollowUpdate::Investigation(Box::new(loaded))).is_break() {
-            break;
-        }
-    }
-    Ok(())
 }
 
 /// What the reader thread hands over: an item of the capture, and the lines lost so far.

@@ -195,6 +195,29 @@ async fn a_reopened_recording_reads_only_the_events_after_its_checkpoint() {
     store.cooked_db().drop().await.unwrap();
 }
 
+/// Applies `change` to the checkpoint documents `filter` selects, then checks that the next
+/// load ignores the checkpoint: it reads every event and gives the `full` investigation.
+async fn spoil(
+    store: &Store,
+    filter: bson::Document,
+    change: bson::Document,
+    full: &Loaded,
+    what: &str,
+) {
+    store
+        .cooked_db()
+        .collection::<bson::Document>(crate::storage::checkpoint::CHECKPOINTS)
+        .update_one(filter, change)
+        .await
+        .unwrap();
+    let again = load(store, Checkpoints::Use).await;
+    assert_eq!(
+        again.read, full.read,
+        "a checkpoint with {what} was trusted"
+    );
+    assert_eq!(again.investigation, full.investigation);
+}
+
 #[tokio::test]
 async fn a_checkpoint_of_another_format_or_damaged_is_ignored_not_trusted() {
     let Some(config) = test_store_config("checkpoint_format") else {
@@ -204,41 +227,23 @@ async fn a_checkpoint_of_another_format_or_damaged_is_ignored_not_trusted() {
     let events = demo_events();
     store.insert_events(&events).await.unwrap();
     let full = load(&store, Checkpoints::Use).await;
-    let coll = store
-        .cooked_db()
-        .collection::<bson::Document>(crate::storage::checkpoint::CHECKPOINTS);
     let header = bson::doc! { "chunk": { "$exists": false } };
-
-    coll.update_one(
-        header.clone(),
-        bson::doc! { "$set": { "format": "0.0.1/older" } },
-    )
-    .await
-    .unwrap();
-    let again = load(&store, Checkpoints::Use).await;
-    assert_eq!(
-        again.read,
-        events.len() as u64,
-        "an older format was trusted"
-    );
-    assert_eq!(again.investigation, full.investigation);
-
+    let older = bson::doc! { "$set": { "format": "0.0.1/older" } };
+    spoil(&store, header, older, &full, "an older format").await;
     // The load above wrote a fresh checkpoint; damage its data.
-    let chunk = bson::doc! { "chunk": 0 };
     let junk = bson::Binary {
         subtype: bson::spec::BinarySubtype::Generic,
         bytes: b"not zstd".to_vec(),
     };
-    coll.update_one(chunk, bson::doc! { "$set": { "data": junk } })
-        .await
-        .unwrap();
-    let again = load(&store, Checkpoints::Use).await;
-    assert_eq!(
-        again.read,
-        events.len() as u64,
-        "a damaged checkpoint was trusted"
-    );
-    assert_eq!(again.investigation, full.investigation);
+    let damaged = bson::doc! { "$set": { "data": junk } };
+    spoil(
+        &store,
+        bson::doc! { "chunk": 0 },
+        damaged,
+        &full,
+        "damaged data",
+    )
+    .await;
     store.raw_db().drop().await.unwrap();
     store.cooked_db().drop().await.unwrap();
 }
